@@ -1,0 +1,45 @@
+/**
+ * Stable error codes. Operators grep for these and alerts may key on them, so a code
+ * never changes meaning once released; add new ones instead.
+ */
+export const ErrorCode = {
+  ConfigInvalid: 'SG_CONFIG_INVALID',
+  ConfigUnreadable: 'SG_CONFIG_UNREADABLE',
+  UsageInvalid: 'SG_USAGE_INVALID',
+  InputInvalid: 'SG_INPUT_INVALID',
+  CollectorFailed: 'SG_COLLECTOR_FAILED',
+  CollectorTimeout: 'SG_COLLECTOR_TIMEOUT',
+  ModelInvalid: 'SG_MODEL_INVALID',
+  ForecastFailed: 'SG_FORECAST_FAILED',
+  KubeRequestFailed: 'SG_KUBE_REQUEST_FAILED',
+  KafkaRequestFailed: 'SG_KAFKA_REQUEST_FAILED',
+  PrometheusRequestFailed: 'SG_PROMETHEUS_REQUEST_FAILED',
+  WebhookInvalid: 'SG_WEBHOOK_INVALID',
+  Unauthorized: 'SG_UNAUTHORIZED',
+  Internal: 'SG_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error with a stable code, the context it happened in, and the original cause. */
+export class SurgeGuardError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SurgeGuardError';
+    this.code = code;
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+}
+
+/** True when `err` is a SurgeGuardError with the given code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return err instanceof SurgeGuardError && err.code === code;
+}
+
+/** The message of anything thrown, for log lines. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

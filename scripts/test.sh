@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test of SurgeGuard on a fresh machine: installs what is missing (Node 24, npm
+# packages, Prometheus and Alertmanager, the Kafka broker's jars, the Kubernetes binaries),
+# type-checks, lints, builds, then runs the unit and integration tests against real
+# components. Prints how long each step took and one closing "N passed, N failed" line.
+#   SURGEGUARD_TEST_GROUPS="unit integration"   which test groups to run (default: all)
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+STEPS=() TIMES=() RESULTS=()
+PASSED=0 FAILED=0 FAILED_STEPS=()
+
+step() { # step NAME COMMAND...: runs and times one step; a failed step fails the run.
+  local name=$1; shift
+  local t0=$(date +%s.%N)
+  printf '\n=== %s\n' "$name"
+  "$@"; local rc=$?
+  STEPS+=("$name"); TIMES+=("$(echo "$(date +%s.%N) - $t0" | bc)")
+  if [ $rc -eq 0 ]; then RESULTS+=(ok); else RESULTS+=("FAILED ($rc)"); FAILED_STEPS+=("$name"); fi
+  return $rc
+}
+
+tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing line.
+  local group=$1; shift
+  local out; out=$(mktemp)
+  node --test --test-reporter=spec --test-global-setup=test/helpers/global-setup.ts \
+    --test-timeout="${SURGEGUARD_TEST_TIMEOUT_MS:-600000}" --test-concurrency="${SURGEGUARD_TEST_CONCURRENCY:-2}" \
+    "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$out" | tail -1); f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$out" | tail -1)
+  PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
+  rm -f "$out"
+  # A runner that died before its summary counts as a failure even with no failing test.
+  [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && FAILED=$((FAILED + 1))
+  return $rc
+}
+
+NODE=$(scripts/ensure-node.sh) || { echo "cannot get Node >= 22.19"; exit 1; }
+export PATH="$(dirname "$NODE"):$PATH"
+export KAFKAJS_NO_PARTITIONER_WARNING=1
+GROUPS_WANTED=${SURGEGUARD_TEST_GROUPS:-unit integration}
+
+step "install: node $(node --version)" true
+step "install: npm packages" scripts/ensure-deps.sh || exit 1
+step "install: prometheus + alertmanager" scripts/install-prometheus.sh
+step "install: kafka jars" scripts/install-kafka.sh
+step "typecheck" npx tsc -p tsconfig.json
+step "lint" npx eslint .
+step "build" npm run --silent build
+case " $GROUPS_WANTED " in *" unit "*) step "tests: unit" tests unit 'test/unit/**/*.test.ts' ;; esac
+case " $GROUPS_WANTED " in *" integration "*) step "tests: integration" tests integration 'test/integration/**/*.test.ts' ;; esac
+
+printf '\n%-40s %10s  %s\n' "step" "seconds" "result"
+for i in "${!STEPS[@]}"; do printf '%-40s %10.1f  %s\n' "${STEPS[$i]}" "${TIMES[$i]}" "${RESULTS[$i]}"; done
+if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  printf '\nfailed steps: %s\n' "${FAILED_STEPS[*]}"
+  [ "$FAILED" -eq 0 ] && FAILED=${#FAILED_STEPS[@]}
+fi
+printf '\ntests: %d passed, %d failed\n' "$PASSED" "$FAILED"
+[ ${#FAILED_STEPS[@]} -eq 0 ]
