@@ -1,0 +1,171 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The PredictiveScaler custom resource (surgeguard.io/v1alpha1): one schema gives the
+ * TypeScript types the controller uses and the CRD's openAPIV3Schema, so the two cannot drift.
+ * CEL rules make the API server itself reject specs the controller could not act on.
+ */
+export const GROUP = 'surgeguard.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'PredictiveScaler';
+export const PLURAL = 'predictivescalers';
+
+const cel = (rule: string, message: string): { rule: string; message: string } => ({ rule, message });
+
+const TargetRef = Type.Object(
+  {
+    apiVersion: Type.String({ minLength: 1, default: 'apps/v1', description: 'API group/version of the target, e.g. apps/v1' }),
+    kind: Type.String({ minLength: 1, default: 'Deployment', description: 'Any kind with a scale subresource' }),
+    name: Type.String({ minLength: 1, maxLength: 253 }),
+  },
+  { description: 'The workload whose scale subresource this scaler sets.' },
+);
+
+const Signal = Type.Object(
+  {
+    kafka: Type.Optional(
+      Type.Object(
+        { topic: Type.String({ minLength: 1 }), consumerGroup: Type.String({ minLength: 1 }) },
+        { description: 'Demand = ingress rate (log-end offsets over time) plus draining the current lag within the startup time. Brokers come from the controller config.' },
+      ),
+    ),
+    prometheus: Type.Optional(Type.Object({ query: Type.String({ minLength: 1, description: 'PromQL returning one value: requests per second' }) })),
+  },
+  { 'x-kubernetes-validations': [cel('has(self.kafka) != has(self.prometheus)', 'exactly one of signal.kafka or signal.prometheus must be set')] },
+);
+
+const ScaleRule = Type.Object({
+  maxPodsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+  maxPercentPerMinute: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  stabilizationSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+});
+
+const ScheduleWindow = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  start: Type.String({ format: 'date-time' }),
+  durationSeconds: Type.Integer({ minimum: 60 }),
+  demandMultiplier: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+  prescaleSeconds: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'How far ahead of start to have the capacity ready' })),
+});
+
+export const PredictiveScalerSpec = Type.Object(
+  {
+    targetRef: TargetRef,
+    signal: Signal,
+    requestsPerSecondPerReplica: Type.Number({ exclusiveMinimum: 0, description: 'Requests per second one ready replica serves' }),
+    startupSeconds: Type.Integer({ minimum: 0, maximum: 7200, default: 120, description: 'Seconds from creating a pod to it serving; the observed p90 is used when larger' }),
+    minReplicas: Type.Integer({ minimum: 0, default: 1 }),
+    maxReplicas: Type.Integer({ minimum: 1 }),
+    headroom: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'Extra capacity over the forecast, as a fraction' }),
+    quantile: Type.Union([Type.Literal('p50'), Type.Literal('p90')], { default: 'p90', description: 'Forecast quantile to provision for' }),
+    behavior: Type.Optional(Type.Object({ scaleUp: Type.Optional(ScaleRule), scaleDown: Type.Optional(ScaleRule) })),
+    mode: Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' }),
+    schedule: Type.Optional(Type.Array(ScheduleWindow, { maxItems: 50 })),
+  },
+  { 'x-kubernetes-validations': [cel('self.minReplicas <= self.maxReplicas', 'minReplicas must not exceed maxReplicas')] },
+);
+
+const Condition = Type.Object({
+  type: Type.String(),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  reason: Type.String(),
+  message: Type.String(),
+  lastTransitionTime: Type.String({ format: 'date-time' }),
+  observedGeneration: Type.Optional(Type.Integer()),
+});
+
+export const PredictiveScalerStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer()),
+  conditions: Type.Optional(Type.Array(Condition)),
+  currentDemand: Type.Optional(Type.Number({ description: 'Requests per second now' })),
+  forecast: Type.Optional(Type.Object({ p50: Type.Number(), p90: Type.Number(), horizonSeconds: Type.Integer() })),
+  desiredReplicas: Type.Optional(Type.Integer()),
+  observedStartupSeconds: Type.Optional(Type.Number({ description: 'p90 of the target pods\' time from creation to Ready' })),
+  lastDecision: Type.Optional(
+    Type.Object({ time: Type.String({ format: 'date-time' }), decision: Type.String(), reason: Type.String(), replicas: Type.Integer(), message: Type.String() }),
+  ),
+});
+
+export type PredictiveScalerSpec = Static<typeof PredictiveScalerSpec>;
+export type PredictiveScalerStatus = Static<typeof PredictiveScalerStatus>;
+export type ConditionType = 'Ready' | 'Active' | 'Degraded' | 'Unschedulable' | 'Conflict';
+
+export interface PredictiveScaler {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; generation?: number; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  spec: PredictiveScalerSpec;
+  status?: PredictiveScalerStatus;
+}
+
+/**
+ * Turns a TypeBox (JSON Schema 2019) schema into the OpenAPI v3.0 dialect the API server
+ * accepts in a structural schema: numeric `exclusiveMinimum` becomes `minimum` plus a boolean,
+ * and a union of string literals becomes an `enum` (structural schemas allow no `const`).
+ */
+export function toOpenApi(schema: TSchema | Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const s = schema as Record<string, unknown>;
+  const literals = Array.isArray(s.anyOf) ? (s.anyOf as Record<string, unknown>[]) : undefined;
+  if (literals?.every((v) => 'const' in v)) {
+    out.type = 'string';
+    out.enum = literals.map((v) => v.const);
+  }
+  for (const [key, value] of Object.entries(s)) {
+    if (key === '$id' || (literals && key === 'anyOf' && 'enum' in out)) continue;
+    if (key === 'exclusiveMinimum' && typeof value === 'number') {
+      out.minimum = value;
+      out.exclusiveMinimum = true;
+    } else if (key === 'properties' && value && typeof value === 'object') {
+      out.properties = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toOpenApi(v as Record<string, unknown>)]));
+    } else if (key === 'items' && value && typeof value === 'object') {
+      out.items = toOpenApi(value as Record<string, unknown>);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** The CustomResourceDefinition object, as applied by deploy/ and the tests. */
+export function predictiveScalerCrd(): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, plural: PLURAL, singular: 'predictivescaler', listKind: `${KIND}List`, shortNames: ['psc'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Target', type: 'string', jsonPath: '.spec.targetRef.name' },
+            { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
+            { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
+            { name: 'Demand', type: 'number', jsonPath: '.status.currentDemand' },
+            { name: 'Decision', type: 'string', jsonPath: '.status.lastDecision.reason' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: toOpenApi(PredictiveScalerSpec),
+                status: toOpenApi(PredictiveScalerStatus),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
