@@ -1,0 +1,144 @@
+import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
+import { splitCsvLine } from './csv.ts';
+import { parseTimestamp } from './timestamp.ts';
+
+/** How a trace file is read: interval rows (the default) or one row per request counted into buckets. */
+export interface TraceOptions {
+  readonly file: string;
+  readonly timeColumn: string;
+  readonly valueColumn: string;
+  /** Seconds per bucket in per-request mode; interval mode when absent. */
+  readonly bucketSeconds?: number;
+  /** What fills a gap longer than one interval: the previous value (default) or zero. */
+  readonly fill: 'previous' | 'zero';
+}
+
+/** A demand series on a regular grid, as replay and the forecasters see it. */
+export interface Trace {
+  /** Epoch seconds at the start of each interval. */
+  readonly timestamps: number[];
+  /** Requests that arrived in each interval. */
+  readonly demand: number[];
+  readonly intervalSeconds: number;
+  /** Gaps that were filled, one line each, naming the file line after the gap. */
+  readonly warnings: string[];
+}
+
+interface Row {
+  readonly ts: number;
+  value: number;
+  readonly line: number;
+}
+
+/** Parses a trace CSV's text per the replay contract; errors name the file and line. */
+export function parseTrace(text: string, opts: TraceOptions): Trace {
+  const lines = text.split(/\r?\n/);
+  let headerIndex = lines.findIndex((l) => l.trim() !== '');
+  if (headerIndex < 0) throw inputError(opts.file, 1, 'the file is empty; expected a header line');
+  const header = splitCsvLine(lines[headerIndex] ?? '');
+  const perRequest = opts.bucketSeconds !== undefined;
+  const timeIdx = columnIndex(header, opts.timeColumn, opts.file, headerIndex + 1, '--time-column');
+  const valueIdx = perRequest ? -1 : columnIndex(header, opts.valueColumn, opts.file, headerIndex + 1, '--value-column');
+  const rows: Row[] = [];
+  for (let i = ++headerIndex; i < lines.length; i++) {
+    const raw = lines[i] ?? '';
+    if (raw.trim() === '') continue;
+    rows.push(parseRow(splitCsvLine(raw), { timeIdx, valueIdx, line: i + 1, file: opts.file }));
+  }
+  if (rows.length === 0) throw inputError(opts.file, headerIndex + 1, 'no data rows after the header');
+  return perRequest ? bucketRequests(rows, opts.bucketSeconds ?? 1, opts.file) : intervalSeries(rows, opts);
+}
+
+function columnIndex(header: string[], name: string, file: string, line: number, flag: string): number {
+  const idx = header.indexOf(name);
+  if (idx < 0) throw inputError(file, line, `no column "${name}" (${flag}); the header has: ${header.map((h) => `"${h}"`).join(', ')}`);
+  return idx;
+}
+
+function parseRow(fields: string[], at: { timeIdx: number; valueIdx: number; line: number; file: string }): Row {
+  const tsText = fields[at.timeIdx];
+  if (tsText === undefined || tsText === '') throw inputError(at.file, at.line, 'missing timestamp');
+  const ts = parseTimestamp(tsText);
+  if (ts === undefined || !Number.isFinite(ts)) {
+    throw inputError(at.file, at.line, `cannot read timestamp "${tsText}"; expected epoch seconds or ISO 8601 such as 2015-02-26 21:42:53`);
+  }
+  if (at.valueIdx < 0) return { ts, value: 1, line: at.line };
+  const valueText = fields[at.valueIdx];
+  const value = valueText === undefined || valueText === '' ? NaN : Number(valueText);
+  if (!Number.isFinite(value) || value < 0) {
+    throw inputError(at.file, at.line, `value "${valueText ?? ''}" is not a non-negative number`);
+  }
+  return { ts, value, line: at.line };
+}
+
+function intervalSeries(rows: Row[], opts: TraceOptions): Trace {
+  const merged: Row[] = [];
+  for (const row of rows) {
+    const last = merged[merged.length - 1];
+    if (last && row.ts < last.ts) {
+      throw inputError(opts.file, row.line, `row is earlier than the row before it (line ${last.line}); rows must be in time order`);
+    }
+    if (last && row.ts === last.ts) last.value += row.value;
+    else merged.push({ ...row });
+  }
+  const intervalSeconds = mostCommonSpacing(merged);
+  if (intervalSeconds === undefined) throw inputError(opts.file, merged[0]?.line ?? 1, 'need at least two distinct timestamps to know the interval length');
+  const timestamps: number[] = [];
+  const demand: number[] = [];
+  const warnings: string[] = [];
+  for (const row of merged) {
+    const prevTs = timestamps[timestamps.length - 1];
+    if (prevTs !== undefined) {
+      // Irregular spacing near one interval is not a gap; only whole missing intervals are filled.
+      const missing = Math.round((row.ts - prevTs) / intervalSeconds) - 1;
+      if (missing > 0) {
+        const fillValue = opts.fill === 'zero' ? 0 : (demand[demand.length - 1] ?? 0);
+        for (let k = 1; k <= missing; k++) {
+          timestamps.push(prevTs + k * intervalSeconds);
+          demand.push(fillValue);
+        }
+        warnings.push(`${opts.file}:${row.line}: gap of ${missing} interval${missing > 1 ? 's' : ''} before this row, filled with ${opts.fill === 'zero' ? '0' : 'the previous value'}`);
+      }
+    }
+    timestamps.push(row.ts);
+    demand.push(row.value);
+  }
+  return { timestamps, demand, intervalSeconds, warnings };
+}
+
+/** The most common spacing between consecutive rows (the smaller one on a tie), rounded to milliseconds. */
+function mostCommonSpacing(rows: Row[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (let i = 1; i < rows.length; i++) {
+    const gap = Math.round(((rows[i]?.ts ?? 0) - (rows[i - 1]?.ts ?? 0)) * 1000) / 1000;
+    counts.set(gap, (counts.get(gap) ?? 0) + 1);
+  }
+  let best: number | undefined;
+  let bestCount = 0;
+  for (const [gap, n] of counts) {
+    if (n > bestCount || (n === bestCount && best !== undefined && gap < best)) {
+      best = gap;
+      bestCount = n;
+    }
+  }
+  return best;
+}
+
+function bucketRequests(rows: Row[], bucketSeconds: number, file: string): Trace {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const r of rows) {
+    start = Math.min(start, r.ts);
+    end = Math.max(end, r.ts);
+  }
+  const n = Math.floor((end - start) / bucketSeconds) + 1;
+  if (n > 50_000_000) throw inputError(file, rows[0]?.line ?? 2, `the trace spans ${n} buckets of ${bucketSeconds}s; use a larger --bucket`);
+  const demand = new Array<number>(n).fill(0);
+  for (const r of rows) demand[Math.floor((r.ts - start) / bucketSeconds)]! += 1;
+  const timestamps = demand.map((_, i) => start + i * bucketSeconds);
+  return { timestamps, demand, intervalSeconds: bucketSeconds, warnings: [] };
+}
+
+function inputError(file: string, line: number, message: string): SurgeGuardError {
+  return new SurgeGuardError(ErrorCode.InputInvalid, `${file}:${line}: ${message}`, { details: { file, line } });
+}
