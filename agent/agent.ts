@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logger.ts';
+import { createMetricRegistry, type MetricRegistry } from '../common/metrics.ts';
+import type { AgentConfig } from './config.ts';
+import { createCollectors, type CollectorDeps } from './collectors/index.ts';
+import { systemFacts } from './collectors/node-info.ts';
+import { execProcess } from './exec.ts';
+import { GpuInventory } from './gpu-inventory.ts';
+import { followFile, followKmsg } from './kernel-log.ts';
+import { podResourcesClient } from './pod-resources.ts';
+import { CollectorRunner, type CycleObserver } from './runner.ts';
+import { build } from './server.ts';
+
+/** A wired agent: collectors, their runner, the registry and the HTTP server (not yet listening). */
+export interface Agent {
+  readonly registry: MetricRegistry;
+  readonly runner: CollectorRunner;
+  readonly server: FastifyInstance;
+  readonly node: string;
+  stop(): Promise<void>;
+}
+
+export interface AgentOverrides extends Partial<CollectorDeps> {
+  readonly now?: () => number;
+  readonly observer?: CycleObserver;
+}
+
+/** Wires the agent from a frozen config; every side effect can be replaced for tests. */
+export async function createAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<Agent> {
+  const node = config.nodeName ?? hostname();
+  const registry = createMetricRegistry({ processMetrics: true });
+  const c = config.collectors;
+  const deps: CollectorDeps = {
+    logger,
+    node,
+    exec: execProcess,
+    inventory: new GpuInventory(),
+    kernelLog: () => (c.xid.source === 'kmsg' ? followKmsg() : followFile(c.xid.kernelLogPath)),
+    podIps: () => {
+      logger.warn('kafka scope node without a pod IP source attributes no partitions');
+      return undefined;
+    },
+    podResources: podResourcesClient,
+    nodeFacts: systemFacts,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    ...overrides,
+  };
+  const collectors = createCollectors(deps, c);
+  const runner = new CollectorRunner({ registry, logger, ...(overrides.now ? { now: overrides.now } : {}), ...(overrides.observer ? { observer: overrides.observer } : {}) }, collectors);
+  const server = await build({ registry, runner, logger });
+  return {
+    registry,
+    runner,
+    server,
+    node,
+    async stop() {
+      await runner.stop();
+      await server.close();
+    },
+  };
+}

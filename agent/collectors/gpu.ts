@@ -1,0 +1,150 @@
+import type { Logger } from '../../common/logger.ts';
+import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
+import { DISABLED, family, type Collector, type CollectContext, type Sample } from '../collector.ts';
+import type { ExecFn } from '../exec.ts';
+import type { GpuInventory } from '../gpu-inventory.ts';
+import { normalizePciBusId } from '../pci.ts';
+import { GPU_FIELDS, gpuIdentity, parseGpuCsv, rowToSamples, type GpuIdentity } from './gpu-csv.ts';
+
+export interface GpuCollectorConfig {
+  readonly nvidiaSmiPath: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  /** PCIe replays exist only in `-q` output, which is slower: it is read at this longer interval. */
+  readonly pcieReplayIntervalSeconds: number;
+}
+
+export interface GpuCollectorDeps {
+  readonly exec: ExecFn;
+  readonly logger: Logger;
+  readonly node: string;
+  readonly inventory: GpuInventory;
+}
+
+const GPU_LABELS = ['node', 'gpu', 'uuid', 'gpu_model'] as const;
+const g = (name: string, help: string, extra: readonly string[] = []): ReturnType<typeof family> => family(name, 'gauge', help, [...GPU_LABELS, ...extra]);
+
+export const GPU_FAMILIES = [
+  g('surgeguard_gpu_utilization_ratio', 'Share of time a kernel ran on the GPU over the last sample period (utilization.gpu).'),
+  g('surgeguard_gpu_memory_utilization_ratio', 'Share of time device memory was read or written (utilization.memory).'),
+  g('surgeguard_gpu_memory_used_bytes', 'Device memory in use.'),
+  g('surgeguard_gpu_memory_total_bytes', 'Device memory in total.'),
+  g('surgeguard_gpu_temperature_celsius', 'GPU core temperature.'),
+  g('surgeguard_gpu_memory_temperature_celsius', 'HBM memory temperature, where the GPU reports it.'),
+  g('surgeguard_gpu_power_watts', 'Power draw (power.draw, or power.draw.instant where power.draw is N/A).'),
+  g('surgeguard_gpu_power_limit_watts', 'Power limit in force.'),
+  g('surgeguard_gpu_sm_clock_hertz', 'Current SM clock.'),
+  g('surgeguard_gpu_memory_clock_hertz', 'Current memory clock.'),
+  g('surgeguard_gpu_throttle_reason', 'Clock event (throttle) reason: 1 while active.', ['reason']),
+  family('surgeguard_gpu_ecc_errors_total', 'counter', 'ECC error count as the driver reports it (volatile: since driver load; aggregate: lifetime).', [...GPU_LABELS, 'type', 'scope']),
+  g('surgeguard_gpu_retired_pages', 'Device memory pages retired, by cause (pre-Ampere GPUs).', ['cause']),
+  g('surgeguard_gpu_retired_pages_pending', '1 when a page retirement waits for the next driver reload.'),
+  g('surgeguard_gpu_remapped_rows', 'Remapped rows (Ampere and later): counts for correctable/uncorrectable, 1/0 for pending/failure.', ['kind']),
+  g('surgeguard_gpu_recovery_action', 'The recovery action the driver recommends (1 for the current one).', ['action']),
+  g('surgeguard_gpu_pcie_link_generation', 'Current PCIe link generation.'),
+  g('surgeguard_gpu_pcie_link_width', 'Current PCIe link width (lanes).'),
+  family('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).', GPU_LABELS),
+  g('surgeguard_gpu_fan_ratio', 'Fan speed as a share of its maximum.'),
+  g('surgeguard_gpu_mig_enabled', '1 when MIG mode is enabled.'),
+  g('surgeguard_gpu_info', 'GPU inventory; the value is always 1.', ['pci_bus_id', 'driver_version', 'vbios_version']),
+] as const;
+
+const UNKNOWN_FIELD = /Field "([^"]+)" is not a valid field to query/;
+const NO_DEVICES = /No devices were found/;
+/** At most this many unknown fields are dropped in one cycle; each costs one short nvidia-smi call. */
+const MAX_DROPS_PER_CYCLE = 48;
+
+/** Parses `nvidia-smi -q -d PCIE`: replays since reset per normalised PCI bus id. */
+export function parsePcieReplays(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let bus: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const head = /^GPU\s+([0-9A-Fa-f]+:[0-9A-Fa-f]+:[0-9A-Fa-f]+\.\d)\s*$/.exec(line);
+    if (head?.[1]) bus = normalizePciBusId(head[1]);
+    const m = /^\s*Replays Since Reset\s*:\s*(\d+)\s*$/.exec(line);
+    if (m && bus) out.set(bus, Number(m[1]));
+  }
+  return out;
+}
+
+/**
+ * The gpu collector: one `nvidia-smi --query-gpu` call per cycle through `execFile` with a
+ * timeout and a kill. Fields a driver does not know are dropped once and remembered; a node
+ * without nvidia-smi disables the collector quietly.
+ */
+export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorConfig): Collector {
+  const dropped = new Set<string>();
+  let replays = new Map<string, number>();
+  let lastReplayReadMs = -Infinity;
+  const timeoutMs = config.timeoutSeconds * 1000;
+
+  async function query(ctx: CollectContext): Promise<string[] | typeof DISABLED> {
+    for (let attempt = 0; attempt <= MAX_DROPS_PER_CYCLE; attempt++) {
+      const fields = GPU_FIELDS.filter((f) => !dropped.has(f));
+      let res;
+      try {
+        res = await deps.exec(config.nvidiaSmiPath, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], { timeoutMs, signal: ctx.signal });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DISABLED;
+        throw err;
+      }
+      const text = `${res.stdout}\n${res.stderr}`;
+      const unknown = UNKNOWN_FIELD.exec(text)?.[1];
+      if (res.exitCode !== 0 && unknown && fields.includes(unknown)) {
+        dropped.add(unknown);
+        deps.logger.info({ collector: 'gpu', field: unknown }, 'nvidia-smi does not know this field; it is no longer asked for');
+        continue;
+      }
+      if (res.exitCode !== 0 && NO_DEVICES.test(text)) return [fields.join(','), ''];
+      if (res.exitCode !== 0) {
+        throw new SurgeGuardError(ErrorCode.CollectorFailed, `nvidia-smi exited ${res.exitCode}: ${firstLine(text)}`, { details: { collector: 'gpu', exitCode: res.exitCode } });
+      }
+      return [fields.join(','), res.stdout];
+    }
+    throw new SurgeGuardError(ErrorCode.CollectorFailed, `nvidia-smi refused more than ${MAX_DROPS_PER_CYCLE} fields`, { details: { collector: 'gpu' } });
+  }
+
+  async function refreshReplays(ctx: CollectContext): Promise<void> {
+    if (ctx.nowMs - lastReplayReadMs < config.pcieReplayIntervalSeconds * 1000) return;
+    lastReplayReadMs = ctx.nowMs;
+    try {
+      const res = await deps.exec(config.nvidiaSmiPath, ['-q', '-d', 'PCIE'], { timeoutMs, signal: ctx.signal });
+      if (res.exitCode === 0) replays = parsePcieReplays(res.stdout);
+    } catch (err) {
+      // Replays are a slow extra: a failure here keeps the last values and the main cycle.
+      deps.logger.warn({ collector: 'gpu', err }, 'reading PCIe replays with nvidia-smi -q failed');
+    }
+  }
+
+  return {
+    name: 'gpu',
+    intervalMs: config.intervalSeconds * 1000,
+    // The collector may call nvidia-smi a few times in a cycle (dropped fields, replays).
+    timeoutMs: timeoutMs * 2 + 1000,
+    families: GPU_FAMILIES,
+    async collect(ctx) {
+      const answer = await query(ctx);
+      if (answer === DISABLED) return DISABLED;
+      const [fieldList, stdout] = answer as [string, string];
+      let rows;
+      try {
+        rows = parseGpuCsv(stdout, fieldList.split(','));
+      } catch (cause) {
+        throw new SurgeGuardError(ErrorCode.CollectorFailed, `nvidia-smi output is not the CSV asked for: ${(cause as Error).message}`, { cause, details: { collector: 'gpu' } });
+      }
+      const samples: Sample[] = rows.flatMap((r) => rowToSamples(r, deps.node));
+      const gpus = rows.map(gpuIdentity).filter((x): x is GpuIdentity => x !== undefined);
+      deps.inventory.update(gpus);
+      if (gpus.length > 0) await refreshReplays(ctx);
+      for (const id of gpus) {
+        const v = replays.get(id.pciBusId);
+        if (v !== undefined) samples.push({ name: 'surgeguard_gpu_pcie_replays_total', labels: { node: deps.node, gpu: id.index, uuid: id.uuid, gpu_model: id.model }, value: v });
+      }
+      return samples;
+    },
+  };
+}
+
+function firstLine(s: string): string {
+  return (s.trim().split('\n')[0] ?? '').slice(0, 300);
+}

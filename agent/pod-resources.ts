@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** The proto file beside this module: the kubelet's published pod-resources v1 API. */
+export const POD_RESOURCES_PROTO = fileURLToPath(new URL('./podresources-v1.proto', import.meta.url));
+
+/** One device allocation: which pod and container hold a device of a resource. */
+export interface DeviceAllocation {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly resourceName: string;
+  readonly deviceId: string;
+}
+
+/** Lists the devices the kubelet has allocated to containers on this node. */
+export interface PodResourcesClient {
+  /** Undefined when the socket is not mounted (the feature is off, not failing). */
+  list(deadlineMs: number): Promise<DeviceAllocation[] | undefined>;
+  close(): void;
+}
+
+interface ListResponse {
+  pod_resources?: Array<{ name?: string; namespace?: string; containers?: Array<{ name?: string; devices?: Array<{ resource_name?: string; device_ids?: string[] }> }> }>;
+}
+
+type ListerClient = grpc.Client & { List(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: ListResponse) => void): void };
+
+/** Loads the service definition (shared with the test server, which serves the same proto). */
+export function loadPodResourcesService(): grpc.ServiceClientConstructor {
+  const def = protoLoader.loadSync(POD_RESOURCES_PROTO, { keepCase: true, longs: Number, defaults: true, arrays: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { v1: { PodResourcesLister: grpc.ServiceClientConstructor } };
+  return pkg.v1.PodResourcesLister;
+}
+
+/** A client of the kubelet's pod-resources socket (`unix:///var/lib/kubelet/pod-resources/kubelet.sock`). */
+export function podResourcesClient(socketPath: string): PodResourcesClient {
+  let client: ListerClient | undefined;
+  return {
+    list(deadlineMs) {
+      if (!existsSync(socketPath)) return Promise.resolve(undefined);
+      const Lister = loadPodResourcesService();
+      client ??= new Lister(`unix://${socketPath}`, grpc.credentials.createInsecure()) as unknown as ListerClient;
+      const c = client;
+      return new Promise((resolve, reject) => {
+        c.List({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+          if (err) return reject(err);
+          const out: DeviceAllocation[] = [];
+          for (const p of res?.pod_resources ?? []) {
+            for (const ctr of p.containers ?? []) {
+              for (const d of ctr.devices ?? []) {
+                for (const id of d.device_ids ?? []) out.push({ namespace: p.namespace ?? '', pod: p.name ?? '', container: ctr.name ?? '', resourceName: d.resource_name ?? '', deviceId: id });
+              }
+            }
+          }
+          resolve(out);
+        });
+      });
+    },
+    close() {
+      client?.close();
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import type client from '@prometheus-io/client';
+import type { Logger } from '../common/logger.ts';
+import type { MetricRegistry } from '../common/metrics.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
+import { DISABLED, type Collector, type MetricFamily, type Sample } from './collector.ts';
+
+type AnyMetric = client.Gauge<string> | client.Counter<string>;
+
+/** Called around every cycle; the tracing hook uses it to make one span per cycle. */
+export interface CycleObserver {
+  cycle<T>(collector: string, run: () => Promise<T>): Promise<T>;
+}
+
+export interface RunnerDeps {
+  readonly registry: MetricRegistry;
+  readonly logger: Logger;
+  /** Wall clock in milliseconds; injected so tests control timestamps. */
+  readonly now?: () => number;
+  readonly observer?: CycleObserver;
+}
+
+/** What the runner knows about one collector, for /readyz and tests. */
+export interface CollectorState {
+  readonly name: string;
+  enabled: boolean;
+  cycles: number;
+  lastSuccess: boolean | undefined;
+  lastError: string | undefined;
+}
+
+/**
+ * Runs each collector on its own interval, isolated from the others, with a timeout, and
+ * copies each cycle's samples into the registry in one synchronous step, so that a scrape
+ * (which only serializes the registry) never sees half a cycle and never waits on a device.
+ */
+export class CollectorRunner {
+  readonly states = new Map<string, CollectorState>();
+  private readonly metrics = new Map<string, AnyMetric>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly generation = new Map<string, number>();
+  private readonly deps: RunnerDeps;
+  private readonly collectors: readonly Collector[];
+  private readonly success: client.Gauge<'collector'>;
+  private readonly duration: client.Gauge<'collector'>;
+  private readonly lastSuccessTs: client.Gauge<'collector'>;
+  private readonly enabled: client.Gauge<'collector'>;
+  private stopped = false;
+
+  constructor(deps: RunnerDeps, collectors: readonly Collector[]) {
+    this.deps = deps;
+    this.collectors = collectors;
+    const r = deps.registry;
+    this.success = r.gauge('surgeguard_collector_success', 'Whether the last cycle of the collector succeeded (1) or failed (0).', ['collector']);
+    this.duration = r.gauge('surgeguard_collector_duration_seconds', 'How long the last cycle of the collector took.', ['collector']);
+    this.lastSuccessTs = r.gauge('surgeguard_collector_last_success_timestamp_seconds', 'Unix time of the last successful cycle of the collector.', ['collector']);
+    this.enabled = r.gauge('surgeguard_collector_enabled', 'Whether the collector runs on this node (0 when it does not apply, such as gpu without nvidia-smi).', ['collector']);
+    for (const c of collectors) {
+      this.states.set(c.name, { name: c.name, enabled: true, cycles: 0, lastSuccess: undefined, lastError: undefined });
+      this.enabled.set({ collector: c.name }, 1);
+      for (const f of c.families) this.metrics.set(f.name, this.create(f));
+    }
+  }
+
+  /** Starts every collector's loop; the first cycles start at once. */
+  start(): void {
+    for (const c of this.collectors) this.schedule(c, 0);
+  }
+
+  /** Runs one cycle of every collector now and waits for all of them (tests, benchmarks). */
+  async runOnce(): Promise<void> {
+    await Promise.all(this.collectors.filter((c) => this.states.get(c.name)?.enabled).map((c) => this.cycle(c)));
+  }
+
+  /** True once every enabled collector has finished one cycle, successful or not. */
+  ready(): boolean {
+    return [...this.states.values()].every((s) => !s.enabled || s.cycles > 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled(this.collectors.map((c) => c.close?.()));
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  private create(f: MetricFamily): AnyMetric {
+    return f.type === 'counter' ? this.deps.registry.counter(f.name, f.help, f.labelNames) : this.deps.registry.gauge(f.name, f.help, f.labelNames);
+  }
+
+  private schedule(c: Collector, delayMs: number): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      const started = this.now();
+      void this.cycle(c).finally(() => {
+        if (this.states.get(c.name)?.enabled) this.schedule(c, Math.max(0, c.intervalMs - (this.now() - started)));
+      });
+    }, delayMs);
+    this.timers.set(c.name, t);
+  }
+
+  private async cycle(c: Collector): Promise<void> {
+    const state = this.states.get(c.name);
+    if (!state) return;
+    const gen = (this.generation.get(c.name) ?? 0) + 1;
+    this.generation.set(c.name, gen);
+    const started = performance.now();
+    const nowMs = this.now();
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new SurgeGuardError(ErrorCode.CollectorTimeout, `collector ${c.name} did not finish within ${c.timeoutMs} ms`, { details: { collector: c.name } }));
+      }, c.timeoutMs);
+    });
+    const run = (): Promise<readonly Sample[] | typeof DISABLED> => Promise.race([c.collect({ signal: controller.signal, nowMs }), timeout]);
+    try {
+      const result = this.deps.observer ? await this.deps.observer.cycle(c.name, run) : await run();
+      // A cycle that finished after a newer one started (it ignored its abort) is stale.
+      if (gen !== this.generation.get(c.name)) return;
+      if (result === DISABLED) return this.disable(c, state);
+      this.apply(c, result);
+      this.success.set({ collector: c.name }, 1);
+      this.lastSuccessTs.set({ collector: c.name }, nowMs / 1000);
+      state.lastSuccess = true;
+      state.lastError = undefined;
+    } catch (err) {
+      this.clear(c);
+      this.success.set({ collector: c.name }, 0);
+      state.lastSuccess = false;
+      state.lastError = errorMessage(err);
+      const code = err instanceof SurgeGuardError ? err.code : ErrorCode.CollectorFailed;
+      this.deps.logger.warn({ collector: c.name, code, err }, 'collector cycle failed');
+    } finally {
+      clearTimeout(timer);
+      state.cycles++;
+      this.duration.set({ collector: c.name }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private disable(c: Collector, state: CollectorState): void {
+    state.enabled = false;
+    this.clear(c);
+    this.enabled.set({ collector: c.name }, 0);
+    this.success.remove({ collector: c.name });
+    this.duration.remove({ collector: c.name });
+    this.deps.logger.debug({ collector: c.name }, 'collector does not apply on this node; disabled');
+  }
+
+  private clear(c: Collector): void {
+    for (const f of c.families) this.metrics.get(f.name)?.reset();
+  }
+
+  /** Replaces the collector's series with this cycle's samples; synchronous, so scrapes see all or nothing. */
+  private apply(c: Collector, samples: readonly Sample[]): void {
+    this.clear(c);
+    for (const s of samples) {
+      const m = this.metrics.get(s.name);
+      if (!m || !Number.isFinite(s.value)) continue;
+      if ('inc' in m && !('set' in m)) m.inc(s.labels, s.value);
+      else (m as client.Gauge<string>).set(s.labels, s.value);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.ts';
+import { configFileFrom, loadConfig } from '../../common/config.ts';
+import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { agentConfigSchema, splitListen } from '../../agent/config.ts';
+import { createAgent } from '../../agent/agent.ts';
+import { watchNodePodIps } from '../../agent/pod-ips-kube.ts';
+import { otelObserver } from '../../agent/tracing.ts';
+
+const HELP = `Usage: surgeguard agent [options]
+
+Runs the node agent: GPU (nvidia-smi), XID (kernel log), network and Kafka lag collectors,
+served on /metrics, /healthz and /readyz.
+
+Options:
+  --config FILE        YAML configuration (or SURGEGUARD_CONFIG)
+  --listen HOST:PORT   where to serve (default 0.0.0.0:9402)
+  --nvidia-smi PATH    the nvidia-smi binary (default: nvidia-smi on PATH)
+  --kernel-log PATH    kernel log file to follow for XID errors (default /var/log/kern.log)
+  --log-level LEVEL    trace, debug, info, warn, error
+  -h, --help           this text
+
+Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_COLLECTORS__KAFKA__BROKERS),
+NODE_NAME (the node, from the downward API), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per cycle).
+`;
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the node agent (GPU, XID, network, Kafka collectors on /metrics)',
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          config: { type: 'string' },
+          listen: { type: 'string' },
+          'nvidia-smi': { type: 'string' },
+          'kernel-log': { type: 'string' },
+          'log-level': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+      }));
+    } catch (cause) {
+      throw new SurgeGuardError(ErrorCode.UsageInvalid, `${(cause as Error).message}\n\n${HELP}`, { cause });
+    }
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const config = loadConfig(agentConfigSchema, {
+      file: configFileFrom(values.config, io.env),
+      env: io.env,
+      flags: {
+        listen: values.listen,
+        logLevel: values['log-level'],
+        nodeName: io.env.NODE_NAME || undefined,
+        'collectors.gpu.nvidiaSmiPath': values['nvidia-smi'],
+        'collectors.xid.kernelLogPath': values['kernel-log'],
+      },
+    });
+    const logger = createLogger({ level: config.logLevel, component: 'agent' });
+    const observer = io.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await otelObserver(io.env) : undefined;
+    const node = config.nodeName;
+    const kafka = config.collectors.kafka;
+    const agent = await createAgent(config, logger, {
+      ...(observer ? { observer } : {}),
+      ...(kafka.enabled && kafka.scope === 'node' && node ? { podIps: () => watchNodePodIps(node, logger) } : {}),
+    });
+    agent.runner.start();
+    const { host, port } = splitListen(config.listen);
+    const address = await agent.server.listen({ host, port });
+    logger.info({ address, node: agent.node, collectors: [...agent.runner.states.keys()] }, 'agent serving');
+    io.stdout.write(`surgeguard agent listening on ${address}\n`);
+    await new Promise<void>((resolve) => (io.stopSignal.aborted ? resolve() : io.stopSignal.addEventListener('abort', () => resolve(), { once: true })));
+    logger.info('stopping');
+    await agent.stop();
+    await observer?.shutdown();
+    return 0;
+  },
+};
