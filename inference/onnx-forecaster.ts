@@ -64,7 +64,8 @@ export async function createOnnxForecaster(deps: OnnxForecasterDeps, config: Onn
 async function openSession(deps: OnnxForecasterDeps, bytes: Uint8Array, config: OnnxForecasterConfig): Promise<{ session: InferenceSession; provider: string }> {
   const wanted = config.providers.includes('cuda') ? ['cuda', 'cpu'] : ['cpu'];
   try {
-    const session = await deps.ort.InferenceSession.create(bytes, { executionProviders: wanted, graphOptimizationLevel: 'all' });
+    // Severity 4 (fatal only): a missing CUDA library is expected on CPU machines and is reported below.
+    const session = await deps.ort.InferenceSession.create(bytes, { executionProviders: wanted, graphOptimizationLevel: 'all', logSeverityLevel: wanted[0] === 'cuda' ? 4 : 2 });
     return { session, provider: wanted[0] ?? 'cpu' };
   } catch (cause) {
     // Creating a session with CUDA throws when its libraries are missing; CPU is the documented fallback.

@@ -1,0 +1,274 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { DestinationStream } from 'pino';
+import type { Command, CommandIO } from '../command.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createMetricRegistry } from '../../common/metrics.ts';
+import { conventionCapacity, conventionStartupSteps } from '../../controller/replay/convention.ts';
+import { parseDurationSeconds } from '../../controller/replay/duration.ts';
+import { outputCsv } from '../../controller/replay/output.ts';
+import { readPrometheusTrace } from '../../controller/replay/prometheus-source.ts';
+import { createProgressBar } from '../../controller/replay/progress.ts';
+import { replayDemand, type ReplayResult } from '../../controller/replay/replay.ts';
+import { htmlReport } from '../../controller/replay/report.ts';
+import { summaryText } from '../../controller/replay/summary-text.ts';
+import { parseTrace, type Trace } from '../../controller/replay/trace.ts';
+import { policySettingsSchema, type PolicySettings } from '../../controller/scaling/policy.ts';
+import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
+import { statisticalForecasters } from '../../inference/index.ts';
+
+const USAGE = `Usage: surgeguard replay [--trace FILE] --capacity N [options]
+
+Runs the controller's forecast and decide code on a recorded demand series against a simulated fleet
+and compares it with reactive autoscaling. With no arguments it replays a bundled trace (NAB Twitter
+mentions of AAPL, 5-minute intervals) with the benchmark convention's capacity and startup.
+
+Input:
+  --trace FILE            CSV with a header; one row per interval (value = requests in it)
+  --per-request           one row per request instead; counted per --bucket (default 15s)
+  --bucket DURATION       bucket length in per-request mode (15s, 1m, ...)
+  --time-column NAME      default "timestamp"; --value-column NAME default "value"
+  --fill previous|zero    what fills a gap longer than one interval (default previous)
+  --prometheus-url URL --query Q [--range 7d] [--step 1m] [--query-unit rate|count]
+                          replay your own history from Prometheus (query_range); a rate is
+                          multiplied by the step to give requests per interval
+Fleet:
+  --capacity N|auto       requests one replica serves per interval (auto: p95/10, the benchmark rule)
+  --startup-steps K       intervals from adding a pod to its first serving interval
+  --startup-seconds S     the same in seconds, rounded up to whole intervals
+  --min-replicas N        default 1; --max-replicas N default 10000
+  --backlog               unserved work waits in a queue (Kafka-fed fleet) instead of being dropped
+Policy:
+  --model FILE            ONNX model (default: the bundled one); --cpu to skip the CUDA provider
+  --headroom X --quantile p50|p90 --stabilization-seconds S
+Output:
+  --out FILE              per-interval CSV, and FILE.json with the run's parameters
+  --report FILE.html      a page to open offline: demand, forecast band, replicas, unserved
+  --no-compare            skip the seasonal-naive and Holt-Winters-only comparison runs
+`;
+
+const OPTIONS = {
+  trace: { type: 'string' },
+  'per-request': { type: 'boolean' },
+  bucket: { type: 'string' },
+  'time-column': { type: 'string' },
+  'value-column': { type: 'string' },
+  fill: { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  query: { type: 'string' },
+  range: { type: 'string' },
+  step: { type: 'string' },
+  'query-unit': { type: 'string' },
+  capacity: { type: 'string' },
+  'startup-steps': { type: 'string' },
+  'startup-seconds': { type: 'string' },
+  'min-replicas': { type: 'string' },
+  'max-replicas': { type: 'string' },
+  backlog: { type: 'boolean' },
+  model: { type: 'string' },
+  cpu: { type: 'boolean' },
+  headroom: { type: 'string' },
+  quantile: { type: 'string' },
+  'stabilization-seconds': { type: 'string' },
+  out: { type: 'string' },
+  report: { type: 'string' },
+  'no-compare': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
+
+/** The bundled trace `surgeguard replay` runs without arguments. */
+export function sampleTracePath(): string {
+  for (const rel of ['../../inference/models/sample-traces/Twitter_volume_AAPL.csv', '../../../inference/models/sample-traces/Twitter_volume_AAPL.csv']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    try {
+      readFileSync(p, { flag: 'r' }).subarray(0, 1);
+      return p;
+    } catch {
+      // Sources and dist/ sit at different depths; try the next.
+    }
+  }
+  return fileURLToPath(new URL('../../inference/models/sample-traces/Twitter_volume_AAPL.csv', import.meta.url));
+}
+
+function usageError(message: string): SurgeGuardError {
+  return new SurgeGuardError(ErrorCode.UsageInvalid, `${message}\n\n${USAGE}`);
+}
+
+function numberOption(v: Values, name: keyof Values, check: (n: number) => boolean, what: string): number | undefined {
+  const raw = v[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw usageError(`--${name} must be ${what}, got "${String(raw)}"`);
+  return n;
+}
+
+async function readSource(v: Values, io: CommandIO): Promise<{ trace: Trace; label: string }> {
+  if (v['prometheus-url']) {
+    if (!v.query) throw usageError('--prometheus-url needs --query');
+    const rangeSeconds = parseDurationSeconds(v.range ?? '7d');
+    const stepSeconds = parseDurationSeconds(v.step ?? '1m');
+    if (!rangeSeconds || !stepSeconds) throw usageError('--range and --step must be durations such as 7d and 1m');
+    const unit = v['query-unit'] ?? 'rate';
+    if (unit !== 'rate' && unit !== 'count') throw usageError('--query-unit must be rate or count');
+    const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url: v['prometheus-url'], query: v.query, rangeSeconds, stepSeconds, unit });
+    return { trace, label: `${v.query} @ ${v['prometheus-url']}` };
+  }
+  const file = v.trace ?? sampleTracePath();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new SurgeGuardError(ErrorCode.InputInvalid, `${file}: cannot read the trace: ${errorMessage(cause)}`, { cause });
+  }
+  const fill = v.fill ?? 'previous';
+  if (fill !== 'previous' && fill !== 'zero') throw usageError('--fill must be previous or zero');
+  const bucketSeconds = v['per-request'] ? parseDurationSeconds(v.bucket ?? '15s') : undefined;
+  if (v['per-request'] && !bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
+  if (!v['per-request'] && v.bucket !== undefined) throw usageError('--bucket needs --per-request');
+  const trace = parseTrace(text, { file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, fill });
+  void io;
+  return { trace, label: file };
+}
+
+function policySettings(v: Values): PolicySettings {
+  const raw: Record<string, unknown> = {};
+  if (v.headroom !== undefined) raw.headroom = Number(v.headroom);
+  if (v.quantile !== undefined) raw.quantile = v.quantile;
+  if (v['stabilization-seconds'] !== undefined) raw.scaleDownStabilizationSeconds = Number(v['stabilization-seconds']);
+  const parsed = policySettingsSchema.safeParse(raw);
+  if (!parsed.success) throw usageError(`invalid policy option: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+function fleetOptions(v: Values, trace: Trace, defaultTrace: boolean): { capacity: number; startupSteps: number; minReplicas: number; maxReplicas: number } {
+  const capRaw = v.capacity ?? (defaultTrace ? 'auto' : undefined);
+  if (capRaw === undefined) throw usageError('--capacity is required (requests one replica serves per interval), or --capacity auto');
+  const capacity = capRaw === 'auto' ? conventionCapacity(trace.demand) : numberOption(v, 'capacity', (n) => n > 0, 'a positive number or auto');
+  const steps = numberOption(v, 'startup-steps', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
+  const secs = numberOption(v, 'startup-seconds', (n) => n >= 0, 'a number of seconds >= 0');
+  if (steps !== undefined && secs !== undefined) throw usageError('give --startup-steps or --startup-seconds, not both');
+  const startupSteps = steps ?? (secs !== undefined ? Math.ceil(secs / trace.intervalSeconds - 1e-9) : conventionStartupSteps(trace.intervalSeconds));
+  const minReplicas = numberOption(v, 'min-replicas', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0') ?? 1;
+  const maxReplicas = numberOption(v, 'max-replicas', (n) => Number.isInteger(n) && n >= Math.max(1, minReplicas), 'an integer >= --min-replicas') ?? 10000;
+  return { capacity: capacity as number, startupSteps, minReplicas, maxReplicas };
+}
+
+function printWarnings(io: CommandIO, warnings: readonly string[]): void {
+  for (const w of warnings.slice(0, 10)) io.stderr.write(`warning: ${w}\n`);
+  if (warnings.length > 10) io.stderr.write(`warning: ... and ${warnings.length - 10} more gaps filled\n`);
+}
+
+async function runReplay(argv: readonly string[], io: CommandIO): Promise<number> {
+  let v: Values;
+  try {
+    v = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw usageError(errorMessage(err));
+  }
+  if (v.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const defaultTrace = !v.trace && !v['prometheus-url'];
+  const { trace, label } = await readSource(v, io);
+  printWarnings(io, trace.warnings);
+  const fleet = fleetOptions(v, trace, defaultTrace);
+  const settings = policySettings(v);
+  const logger = createLogger({ component: 'replay', level: io.env.SURGEGUARD_LOG_LEVEL ?? 'warn', destination: io.stderr as unknown as DestinationStream });
+  const metrics = createMetricRegistry();
+  const modelPath = v.model ?? defaultModelPath();
+  const forecaster = await loadForecaster({ logger, metrics, readFile: (p) => readFile(p) }, { modelPath, providers: v.cpu ? ['cpu'] : ['cuda', 'cpu'], minHistorySteps: 12 });
+  const comparisons = v.backlog || v['no-compare'] ? [] : [statisticalForecasters['seasonal-naive'], statisticalForecasters['holt-winters']].map((f) => (f as () => ReturnType<NonNullable<typeof f>>)());
+  const bar = createProgressBar(io.stderr, 'replay');
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings };
+  let result: ReplayResult;
+  try {
+    result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
+  } finally {
+    bar.end();
+    await forecaster.close();
+  }
+  if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} intervals of ${trace.intervalSeconds}s)\n`);
+  const totalDemand = trace.demand.reduce((a, b) => a + b, 0);
+  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand }));
+  if (v.out) {
+    writeFileSync(v.out, outputCsv(trace.timestamps, trace.demand, result.run, result.fleet));
+    writeFileSync(`${v.out}.json`, `${JSON.stringify(runMetadata({ v, label, trace, fleet, settings, forecaster, result }), null, 1)}\n`);
+    io.stderr.write(`wrote ${v.out} and ${v.out}.json\n`);
+  }
+  if (v.report) {
+    writeFileSync(v.report, htmlReport({ title: label, timestamps: trace.timestamps, demand: trace.demand, capacity: fleet.capacity, leadSteps: fleet.startupSteps + 1, result, forecaster: forecaster.version }));
+    io.stderr.write(`wrote ${v.report}\n`);
+  }
+  return 0;
+}
+
+interface MetaInput {
+  v: Values;
+  label: string;
+  trace: Trace;
+  fleet: ReturnType<typeof fleetOptions>;
+  settings: PolicySettings;
+  forecaster: { version: string; runsOn: string; name: string };
+  result: ReplayResult;
+}
+
+/** The JSON beside the output file: everything needed to recompute the figures. */
+function runMetadata(m: MetaInput): Record<string, unknown> {
+  const s = m.result.score;
+  return {
+    trace: m.label,
+    mode: m.v['per-request'] ? 'per-request' : m.v['prometheus-url'] ? 'prometheus' : 'interval',
+    bucket_seconds: m.v['per-request'] ? m.trace.intervalSeconds : undefined,
+    time_column: m.v['time-column'] ?? 'timestamp',
+    value_column: m.v['value-column'] ?? 'value',
+    fill: m.v.fill ?? 'previous',
+    capacity: m.fleet.capacity,
+    startup_steps: m.fleet.startupSteps,
+    interval_seconds: m.trace.intervalSeconds,
+    min_replicas: m.fleet.minReplicas,
+    max_replicas: m.fleet.maxReplicas,
+    backlog: m.v.backlog ?? false,
+    policy: m.settings,
+    model_version: m.forecaster.version,
+    forecaster: m.forecaster.name,
+    runs_on: m.forecaster.runsOn,
+    forecast_sources: m.result.run.sources,
+    decision_reasons: m.result.run.reasons,
+    summary: s
+      ? {
+          quality_figure: Number.isFinite(s.qualityFigure) ? s.qualityFigure : 'inf',
+          cost_vs_default_hpa: s.costVsDefaultHpa,
+          unserved_fraction: s.unservedFraction,
+          unserved_intervals: s.unservedIntervals,
+          cost: s.cost,
+          default_hpa_cost: s.defaultHpaCost,
+          default_hpa_unserved_fraction: s.defaultHpaUnservedFraction,
+          best_reactive_unserved_fraction_at_equal_cost: s.bestReactiveUnservedFractionAtEqualCost,
+          comparisons: Object.fromEntries(m.result.comparisons.map((c) => [c.name, { quality_figure: Number.isFinite(c.score.qualityFigure) ? c.score.qualityFigure : 'inf', cost_vs_default_hpa: c.score.costVsDefaultHpa }])),
+        }
+      : { max_backlog: m.result.fleet.maxBacklog, backlog_interval_sum: m.result.fleet.backlogIntervalSum, unserved: m.result.fleet.unserved, unserved_intervals: m.result.fleet.unservedIntervals, cost: m.result.fleet.cost },
+  };
+}
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'Replay a recorded demand trace through the scaling policy and compare it with reactive autoscaling',
+  async run(argv, io) {
+    try {
+      return await runReplay(argv, io);
+    } catch (err) {
+      // Bad input is the user's to fix: one line naming file and line, exit 2, no stack trace.
+      if (err instanceof SurgeGuardError && (err.code === ErrorCode.InputInvalid || err.code === ErrorCode.PrometheusRequestFailed)) {
+        io.stderr.write(`surgeguard replay: ${err.code}: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,97 @@
+import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import { decide, type DecisionReason, type Recommendation } from '../scaling/decide.ts';
+import type { PolicySettings, ScalingPolicy } from '../scaling/policy.ts';
+import { startFleet } from './fleet.ts';
+
+/** The fleet and policy a replay runs with. */
+export interface ReplayParams {
+  readonly intervalSeconds: number;
+  /** Requests one serving replica handles per interval. */
+  readonly capacity: number;
+  readonly startupSteps: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly settings: PolicySettings;
+}
+
+export interface ReplayEngineDeps {
+  readonly forecaster: Forecaster;
+  /** Called after each batch with the intervals done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** What the policy did on a trace, interval by interval. */
+export interface PolicyRun {
+  readonly targets: number[];
+  /** p50 forecast of demand for interval t+1+K, made at the end of t. */
+  readonly forecast: (number | undefined)[];
+  readonly forecastP10: (number | undefined)[];
+  readonly forecastP90: (number | undefined)[];
+  readonly reasons: Partial<Record<DecisionReason, number>>;
+  /** Intervals forecast by each source (the model, or the fallback that answered). */
+  readonly sources: Record<string, number>;
+  readonly surges: number;
+}
+
+/** Windows forecast per batched call: large enough to amortize a model run, small enough for progress. */
+const BATCH = 512;
+
+/**
+ * Runs the live controller's forecast → decide loop over a demand series. At the end of interval t it
+ * sees d_0..d_t only (each window is a view that ends at t), forecasts, and calls the same `decide`.
+ * Forecasts are batched across intervals: they do not depend on decisions, so this changes nothing.
+ */
+export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[], p: ReplayParams): Promise<PolicyRun> {
+  const n = demand.length;
+  const counts = Float64Array.from(demand);
+  const rates = counts.map((d) => d / p.intervalSeconds);
+  const policy: ScalingPolicy = {
+    ...p.settings,
+    capacityPerReplicaPerSecond: p.capacity / p.intervalSeconds,
+    startupSeconds: p.startupSteps * p.intervalSeconds,
+    minReplicas: p.minReplicas,
+    maxReplicas: p.maxReplicas,
+  };
+  const lead = p.startupSteps + 1;
+  const run: PolicyRun = { targets: [], forecast: [], forecastP10: [], forecastP90: [], reasons: {}, sources: {}, surges: 0 };
+  let existing = startFleet(demand, p);
+  let recs: Recommendation[] = [];
+  let previous: SeriesForecast | undefined;
+  for (let start = 0; start < n; start += BATCH) {
+    if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('replay stopped');
+    const end = Math.min(n, start + BATCH);
+    const histories: Float64Array[] = [];
+    for (let t = start; t < end; t++) histories.push(counts.subarray(0, t + 1));
+    const batch = await deps.forecaster.forecast({ histories, intervalSeconds: p.intervalSeconds, horizonSteps: lead });
+    for (let t = start; t < end; t++) {
+      const f = batch.forecasts[t - start] as SeriesForecast;
+      const src = batch.sources[t - start] ?? deps.forecaster.name;
+      run.sources[src] = (run.sources[src] ?? 0) + 1;
+      const now = t * p.intervalSeconds;
+      recs = recs.filter((r) => r.atSeconds > now - p.settings.scaleDownStabilizationSeconds);
+      const d = decide(
+        { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, recentRecommendations: recs },
+        {
+          p50: f.p50.map((v) => v / p.intervalSeconds),
+          p90: f.p90.map((v) => v / p.intervalSeconds),
+          bandNow: previous ? { p50: (previous.p50[0] ?? 0) / p.intervalSeconds, p90: (previous.p90[0] ?? 0) / p.intervalSeconds } : undefined,
+          source: src,
+        },
+        policy,
+        now,
+      );
+      recs.push(d.recommendation);
+      run.targets.push(d.replicas);
+      run.reasons[d.reason] = (run.reasons[d.reason] ?? 0) + 1;
+      if (d.surge) run.surges++;
+      run.forecast.push(f.p50[lead - 1]);
+      run.forecastP10.push(f.p10[lead - 1]);
+      run.forecastP90.push(f.p90[lead - 1]);
+      existing = d.replicas;
+      previous = f;
+    }
+    deps.onProgress?.(end, n);
+  }
+  return run;
+}

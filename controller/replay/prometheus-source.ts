@@ -1,0 +1,78 @@
+import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import type { Trace } from './trace.ts';
+
+export interface PrometheusSourceDeps {
+  readonly fetch: typeof fetch;
+  /** Current time in epoch seconds (injected so tests pin the range). */
+  readonly nowSeconds: () => number;
+}
+
+export interface PrometheusSourceConfig {
+  readonly url: string;
+  readonly query: string;
+  readonly rangeSeconds: number;
+  readonly stepSeconds: number;
+  /** `rate`: the query returns requests per second (multiplied by the step); `count`: requests per step. */
+  readonly unit: 'rate' | 'count';
+}
+
+/** Prometheus refuses more than 11,000 points per query; stay below with a margin. */
+const MAX_POINTS = 10_000;
+
+interface QueryRangeBody {
+  status?: string;
+  error?: string;
+  data?: { resultType?: string; result?: { metric: Record<string, string>; values: [number, string][] }[] };
+}
+
+/**
+ * Reads a demand series from Prometheus' query_range API over the last `rangeSeconds`, in chunks the
+ * server accepts. Missing steps are filled with the previous value, like gaps in a trace file.
+ */
+export async function readPrometheusTrace(deps: PrometheusSourceDeps, config: PrometheusSourceConfig): Promise<Trace> {
+  const step = config.stepSeconds;
+  const end = Math.floor(deps.nowSeconds() / step) * step;
+  const start = end - Math.floor(config.rangeSeconds / step) * step;
+  const values = new Map<number, number>();
+  for (let from = start; from <= end; from += MAX_POINTS * step) {
+    const to = Math.min(end, from + (MAX_POINTS - 1) * step);
+    for (const [ts, v] of await queryChunk(deps, config, from, to)) values.set(ts, (values.get(ts) ?? 0) + v);
+  }
+  if (values.size === 0) {
+    throw new SurgeGuardError(ErrorCode.InputInvalid, `${config.url}: query ${JSON.stringify(config.query)} returned no samples in the last ${config.rangeSeconds}s`);
+  }
+  const first = Math.min(...values.keys());
+  const timestamps: number[] = [];
+  const demand: number[] = [];
+  let missing = 0;
+  for (let ts = first; ts <= end; ts += step) {
+    const v = values.get(ts);
+    if (v === undefined) missing++;
+    timestamps.push(ts);
+    // Missing data in an aggregated series is not zero demand: repeat the previous value.
+    demand.push(v === undefined ? (demand[demand.length - 1] ?? 0) : config.unit === 'rate' ? v * step : v);
+  }
+  const warnings = missing > 0 ? [`${config.url}: ${missing} missing step${missing > 1 ? 's' : ''} filled with the previous value`] : [];
+  return { timestamps, demand, intervalSeconds: step, warnings };
+}
+
+async function queryChunk(deps: PrometheusSourceDeps, config: PrometheusSourceConfig, from: number, to: number): Promise<[number, number][]> {
+  const url = new URL('/api/v1/query_range', config.url);
+  url.searchParams.set('query', config.query);
+  url.searchParams.set('start', String(from));
+  url.searchParams.set('end', String(to));
+  url.searchParams.set('step', `${config.stepSeconds}s`);
+  let body: QueryRangeBody;
+  try {
+    const res = await deps.fetch(url);
+    body = (await res.json()) as QueryRangeBody;
+    if (!res.ok || body.status !== 'success') throw new Error(body.error ?? `HTTP ${res.status}`);
+  } catch (cause) {
+    throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `${config.url}: query_range failed: ${errorMessage(cause)}`, { cause });
+  }
+  const result = body.data?.result ?? [];
+  if (result.length > 1) {
+    throw new SurgeGuardError(ErrorCode.InputInvalid, `${config.url}: query returns ${result.length} series; wrap it in sum(...) to replay one demand series`);
+  }
+  return (result[0]?.values ?? []).map(([ts, v]) => [ts, Number(v)] as [number, number]).filter(([, v]) => Number.isFinite(v));
+}

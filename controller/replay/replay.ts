@@ -1,0 +1,49 @@
+import type { Forecaster } from '../../inference/forecaster.ts';
+import { simulateFleet, type FleetResult } from './fleet.ts';
+import { runPolicy, type PolicyRun, type ReplayParams } from './engine.ts';
+import { computeBaselines, scoreTargets, type Score } from './summary.ts';
+
+export interface ReplayDeps {
+  /** The policy's forecaster (the model with its fallback, as the live controller runs it). */
+  readonly forecaster: Forecaster;
+  /** Other forecasters to run the same policy with, for comparison (seasonal-naive, Holt-Winters only). */
+  readonly comparisons: readonly Forecaster[];
+  readonly onProgress?: (done: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** One policy run scored against the reactive baselines. */
+export interface ScoredRun {
+  readonly name: string;
+  readonly run: PolicyRun;
+  readonly score: Score;
+}
+
+/** A whole replay: the policy's run and fleet, and (without a backlog) its score and the comparisons'. */
+export interface ReplayResult {
+  readonly run: PolicyRun;
+  readonly fleet: FleetResult;
+  readonly score?: Score;
+  readonly comparisons: ScoredRun[];
+}
+
+/** Replays a demand series with the policy, simulates the fleet, and scores it and the comparisons. */
+export async function replayDemand(deps: ReplayDeps, demand: readonly number[], params: ReplayParams, backlog: boolean): Promise<ReplayResult> {
+  const total = demand.length * (1 + (backlog ? 0 : deps.comparisons.length));
+  let offset = 0;
+  const progress = (done: number): void => deps.onProgress?.(offset + done, total);
+  const run = await runPolicy({ forecaster: deps.forecaster, onProgress: progress, signal: deps.signal }, demand, params);
+  const fleetParams = { capacity: params.capacity, startupSteps: params.startupSteps, minReplicas: params.minReplicas };
+  const fleet = simulateFleet(demand, run.targets, fleetParams, backlog);
+  // With a backlog the contract asks for queue figures only: the baselines drop work instead.
+  if (backlog) return { run, fleet, comparisons: [] };
+  const baselines = computeBaselines(demand, fleetParams, params.intervalSeconds);
+  const score = scoreTargets(demand, run.targets, fleetParams, baselines);
+  const comparisons: ScoredRun[] = [];
+  for (const f of deps.comparisons) {
+    offset += demand.length;
+    const other = await runPolicy({ forecaster: f, onProgress: progress, signal: deps.signal }, demand, params);
+    comparisons.push({ name: f.name, run: other, score: scoreTargets(demand, other.targets, fleetParams, baselines) });
+  }
+  return { run, fleet, score, comparisons };
+}

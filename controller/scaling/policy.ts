@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Settings of the predictive policy that a user may change; the defaults are what the benchmark runs. */
+export const policySettingsSchema = z.strictObject({
+  /** Multiplier on the forecast quantile before dividing by capacity. */
+  headroom: z.number().min(1).max(10).default(1.1),
+  /** Which forecast quantile sizes the fleet. */
+  quantile: z.enum(['p50', 'p90']).default('p90'),
+  /** Multiplier on current demand for the reactive lower bound (1 = exactly enough for now). */
+  reactiveHeadroom: z.number().min(1).max(10).default(1.1),
+  /** Multiplier on current demand when it breaks above the forecast band (a surge the model did not see). */
+  surgeHeadroom: z.number().min(1).max(10).default(1.5),
+  /** How long the highest recent recommendation holds before the fleet may shrink. */
+  scaleDownStabilizationSeconds: z.number().min(0).max(86400 * 7).default(1800),
+  /** Largest share of the fleet removed per minute (100 = no limit). */
+  scaleDownPercentPerMinute: z.number().gt(0).max(100).default(100),
+  /** Scale-up limit per 15 s: at most double, or plus this many pods, whichever is more (HPA's default shape). */
+  scaleUpPodsPer15s: z.number().int().min(1).default(4),
+  scaleUpPercentPer15s: z.number().gt(0).default(100),
+});
+
+export type PolicySettings = z.output<typeof policySettingsSchema>;
+
+/** The defaults every replay and benchmark uses unless the user overrides them. */
+export const DEFAULT_POLICY_SETTINGS: PolicySettings = Object.freeze(policySettingsSchema.parse({}));
+
+/** A replacement-capacity floor set by the healing loop; it stops binding at `expiresAtSeconds`. */
+export interface ReplicaFloor {
+  readonly replicas: number;
+  readonly expiresAtSeconds: number;
+  readonly reason: string;
+}
+
+/** Everything `decide` needs to know about one scaled target's fleet and policy. */
+export interface ScalingPolicy extends PolicySettings {
+  /** Requests per second one serving replica handles. */
+  readonly capacityPerReplicaPerSecond: number;
+  /** Seconds from creating a pod until it serves. */
+  readonly startupSeconds: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly floor?: ReplicaFloor;
+}

@@ -1,0 +1,12 @@
+import type { Forecaster } from './forecaster.ts';
+import { createHoltWintersForecaster } from './holt-winters.ts';
+import { createSeasonalNaiveForecaster } from './seasonal-naive.ts';
+
+/** The statistical forecasters by name, one line each in alphabetical order (the model is loaded by load.ts). */
+export const statisticalForecasters: Readonly<Record<string, () => Forecaster>> = Object.freeze({
+  'holt-winters': () => createHoltWintersForecaster(),
+  'seasonal-naive': () => createSeasonalNaiveForecaster(),
+});
+
+export type { Forecaster, ForecastBatch, ForecastRequest, SeriesForecast } from './forecaster.ts';
+export { loadForecaster, defaultModelPath } from './load.ts';

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../common/logger.ts';
+import type { MetricRegistry } from '../common/metrics.ts';
+import { SurgeGuardError, errorMessage } from '../common/errors.ts';
+import type { Forecaster } from './forecaster.ts';
+import { createHoltWintersForecaster } from './holt-winters.ts';
+import { createOnnxForecaster, type FallbackReason, type OnnxForecaster, type OrtRuntime } from './onnx-forecaster.ts';
+import { createResilientForecaster } from './resilient-forecaster.ts';
+
+/** The model file shipped with the package (inference/models/ beside the sources, or above dist/). */
+export function defaultModelPath(): string {
+  const candidates = ['./models/surgeguard-forecaster.onnx', '../../inference/models/surgeguard-forecaster.onnx'];
+  for (const rel of candidates) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return fileURLToPath(new URL(candidates[0] as string, import.meta.url));
+}
+
+export interface LoadForecasterDeps {
+  readonly logger: Logger;
+  readonly metrics: MetricRegistry;
+  readonly readFile: (path: string) => Promise<Uint8Array>;
+  /** onnxruntime-node, or a stand-in; loaded lazily when absent so a broken native addon is a fallback too. */
+  readonly ort?: OrtRuntime;
+}
+
+export interface LoadForecasterConfig {
+  readonly modelPath: string;
+  readonly providers: readonly ('cuda' | 'cpu')[];
+  readonly minHistorySteps: number;
+}
+
+/**
+ * Loads the model and wraps it with the Holt-Winters fallback. Never throws for a bad model: the
+ * failure is logged and counted, and the fallback forecasts every series.
+ */
+export async function loadForecaster(deps: LoadForecasterDeps, config: LoadForecasterConfig): Promise<Forecaster> {
+  const fallback = createHoltWintersForecaster();
+  let primary: OnnxForecaster | undefined;
+  let loadFailure: { reason: FallbackReason; message: string } | undefined;
+  try {
+    const ort = deps.ort ?? ((await import('onnxruntime-node')) as unknown as OrtRuntime);
+    primary = await createOnnxForecaster({ ort, logger: deps.logger, readFile: deps.readFile }, config);
+  } catch (err) {
+    const reason = err instanceof SurgeGuardError ? ((err.details.reason as FallbackReason | undefined) ?? 'error') : 'error';
+    loadFailure = { reason, message: errorMessage(err) };
+    deps.logger.error({ reason, model: config.modelPath, err: errorMessage(err) }, 'forecasting model unavailable; the Holt-Winters fallback forecasts every series');
+  }
+  return createResilientForecaster({ logger: deps.logger, metrics: deps.metrics }, { primary, loadFailure, fallback });
+}

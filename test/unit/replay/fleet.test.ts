@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { frontier, hpaTargets, peakHoldTargets, unservedAtCost } from '../../../controller/replay/baselines.ts';
+import { simulateFleet } from '../../../controller/replay/fleet.ts';
+import { computeBaselines, scoreTargets } from '../../../controller/replay/summary.ts';
+
+// Tiny cases worked out by hand from the contract's fleet model (capacity 10, K = 1).
+const P = { capacity: 10, startupSteps: 1, minReplicas: 1 };
+
+test('fleet: starts sized for d_0..d_K, new pods serve K+1 intervals after the decision', () => {
+  // start: ceil(max(10, 20) / 10) = 2 pods. t=0 target 4 -> 2 new pods serve from t=2.
+  const sim = simulateFleet([10, 20, 40, 40], [4, 4, 4, 4], P);
+  assert.deepEqual(sim.ready, [2, 2, 4, 4]);
+  assert.deepEqual(sim.existing, [2, 4, 4, 4]);
+  assert.equal(sim.unserved, 0);
+});
+
+test('fleet: shrinking removes starting pods first, then the newest serving ones', () => {
+  // start 1 pod. t=0 -> 3 (two start, serve from t=2). t=1 -> 2: one starting pod removed.
+  const sim = simulateFleet([5, 5, 30, 30], [3, 2, 2, 1], P);
+  assert.deepEqual(sim.existing, [1, 3, 2, 2]);
+  assert.deepEqual(sim.ready, [1, 1, 2, 2]);
+  assert.equal(sim.unserved, 20); // t=2 and t=3: 30 - 20 each
+  assert.equal(sim.unservedIntervals, 2);
+  assert.equal(sim.cost, 8);
+});
+
+test('fleet with backlog: unserved work waits', () => {
+  const sim = simulateFleet([5, 30, 0, 0], [1, 1, 1, 1], { ...P, startupSteps: 0 }, true);
+  // 1 pod serves 10 per interval: queue 20, then 10, then 0.
+  assert.equal(sim.maxBacklog, 20);
+  assert.equal(sim.backlogIntervalSum, 30);
+  assert.equal(sim.unserved, 0);
+});
+
+test('default HPA: scales up at once within its limit, down after the window', () => {
+  // u = 0.7: 70 -> ceil(70 / 7) = 10; step 60 s -> 4 doublings allowed (limit never binds here).
+  const t = hpaTargets([7, 70, 7, 7, 7, 7, 7, 7], { ...P, startupSteps: 0 }, 60);
+  assert.deepEqual(t, [1, 10, 10, 10, 10, 10, 1, 1]);
+});
+
+test('peak hold: h times the highest demand of the window', () => {
+  assert.deepEqual(peakHoldTargets([10, 30, 10, 10], P, 1.5, 2), [2, 5, 5, 2]);
+});
+
+test('frontier keeps points that beat every cheaper point; interpolation is clamped', () => {
+  const f = frontier([
+    { cost: 10, unserved: 100, name: 'a' },
+    { cost: 20, unserved: 120, name: 'b' },
+    { cost: 30, unserved: 50, name: 'c' },
+    { cost: 30, unserved: 40, name: 'd' },
+  ]);
+  assert.deepEqual(f.map((p) => p.name), ['a', 'd']);
+  assert.equal(unservedAtCost(f, 5), 100);
+  assert.equal(unservedAtCost(f, 20), 70);
+  assert.equal(unservedAtCost(f, 99), 40);
+});
+
+test('quality figure: 0 when nothing is unserved, infinite when reactive serves all at that cost', () => {
+  const demand = [10, 10, 10, 10];
+  const b = computeBaselines(demand, P, 300);
+  assert.equal(scoreTargets(demand, [1, 1, 1, 1], P, b).qualityFigure, 0);
+  const spike = [10, 10, 100, 10];
+  const bs = computeBaselines(spike, P, 300);
+  const s = scoreTargets(spike, [1, 1, 1, 1], P, bs);
+  assert.equal(s.fleet.unserved, 90);
+  assert.equal(s.cost, 4);
+  assert.equal(s.costVsDefaultHpa, 4 / bs.defaultHpa.cost);
+});

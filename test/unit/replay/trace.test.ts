@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { SurgeGuardError } from '../../../common/errors.ts';
+import { parseTrace, type TraceOptions } from '../../../controller/replay/trace.ts';
+import { parseTimestamp } from '../../../controller/replay/timestamp.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
+const opts = (o: Partial<TraceOptions> = {}): TraceOptions => ({ file: 't.csv', timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', ...o });
+
+function errorOf(fn: () => unknown): SurgeGuardError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof SurgeGuardError, String(err));
+    return err;
+  }
+  assert.fail('expected an error');
+}
+
+const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: number[]; interval?: number; warn?: RegExp; error?: RegExp }[] = [
+  { name: 'plain rows', csv: 'timestamp,value\n2015-02-26 21:40:00,1\n2015-02-26 21:45:00,2\n2015-02-26 21:50:00,3\n', demand: [1, 2, 3], interval: 300 },
+  { name: 'duplicate timestamps are summed', csv: 'timestamp,value\n0,1\n60,2\n60,5\n120,3\n', demand: [1, 7, 3], interval: 60 },
+  { name: 'a gap is filled with the previous value and warned with its line', csv: 'timestamp,value\n0,4\n60,5\n240,9\n300,1\n', demand: [4, 5, 5, 5, 9, 1], warn: /^t\.csv:4: gap of 2 intervals/ },
+  { name: '--fill zero', csv: 'timestamp,value\n0,4\n60,5\n240,9\n300,1\n', o: { fill: 'zero' }, demand: [4, 5, 0, 0, 9, 1] },
+  { name: 'row out of order names file and line', csv: 'timestamp,value\n0,1\n60,1\n30,1\n', error: /^t\.csv:4: row is earlier than the row before it \(line 3\)/ },
+  { name: 'quoted header and values', csv: '"ds","y"\n"2007-12-10","10"\n"2007-12-11","11"\n', o: { timeColumn: 'ds', valueColumn: 'y' }, demand: [10, 11], interval: 86400 },
+  { name: 'missing column lists the header', csv: 'time,value\n0,1\n', error: /^t\.csv:1: no column "timestamp" \(--time-column\); the header has: "time", "value"/ },
+  { name: 'a bad value names its line', csv: 'timestamp,value\n0,1\n60,abc\n', error: /^t\.csv:3: value "abc" is not a non-negative number/ },
+  { name: 'a bad timestamp names its line', csv: 'timestamp,value\n0,1\nyesterday,1\n', error: /^t\.csv:3: cannot read timestamp "yesterday"/ },
+  { name: 'blank lines keep line numbers', csv: 'timestamp,value\n\n0,1\n\n60,2\n30,1\n', error: /^t\.csv:6:/ },
+  { name: 'CRLF line ends', csv: 'timestamp,value\r\n0,1\r\n60,2\r\n', demand: [1, 2] },
+  { name: 'empty file', csv: '', error: /^t\.csv:1: the file is empty/ },
+  { name: 'per-request: buckets from the first timestamp, empty buckets are 0', csv: 'TIMESTAMP,x\n2023-11-16 18:17:03.5,1\n2023-11-16 18:17:04,1\n2023-11-16 18:17:40,1\n', o: { timeColumn: 'TIMESTAMP', bucketSeconds: 15 }, demand: [2, 0, 1], interval: 15 },
+];
+
+for (const c of cases) {
+  test(`parseTrace: ${c.name}`, () => {
+    if (c.error) {
+      const err = errorOf(() => parseTrace(c.csv, opts(c.o)));
+      assert.equal(err.code, 'SG_INPUT_INVALID');
+      assert.match(err.message, c.error);
+      return;
+    }
+    const t = parseTrace(c.csv, opts(c.o));
+    if (c.demand) assert.deepEqual(t.demand, c.demand);
+    if (c.interval) assert.equal(t.intervalSeconds, c.interval);
+    if (c.warn) {
+      assert.equal(t.warnings.length, 1);
+      assert.match(t.warnings[0] ?? '', c.warn);
+    }
+  });
+}
+
+test('timestamps without a zone are UTC; zones and epoch seconds are honoured', () => {
+  assert.equal(parseTimestamp('2015-02-26 21:42:53'), Date.UTC(2015, 1, 26, 21, 42, 53) / 1000);
+  assert.equal(parseTimestamp('2015-02-26T21:42:53Z'), Date.UTC(2015, 1, 26, 21, 42, 53) / 1000);
+  assert.equal(parseTimestamp('2015-02-26T21:42:53+01:00'), Date.UTC(2015, 1, 26, 20, 42, 53) / 1000);
+  assert.equal(parseTimestamp('2015-02-26'), Date.UTC(2015, 1, 26) / 1000);
+  assert.equal(parseTimestamp('1424986973'), 1424986973);
+  assert.ok(Math.abs((parseTimestamp('2023-11-16 18:17:03.9799600') ?? 0) - (Date.UTC(2023, 10, 16, 18, 17, 3) / 1000 + 0.97996)) < 1e-6);
+  assert.equal(parseTimestamp('2015-02-30 00:00:00'), undefined);
+});
+
+test('real NAB rows: 5-minute interval, no gaps', () => {
+  const t = parseTrace(readFileSync(fixture('Twitter_volume_AAPL_head1200.csv'), 'utf8'), opts({ file: 'aapl.csv' }));
+  assert.equal(t.intervalSeconds, 300);
+  assert.equal(t.demand.length, 1200);
+  assert.equal(t.demand[0], 104);
+});
+
+test('real daily page views: quoted header, gaps filled and warned with their lines', () => {
+  const t = parseTrace(readFileSync(fixture('prophet_example_wp_peyton_manning_head400.csv'), 'utf8'), opts({ file: 'wp.csv', timeColumn: 'ds', valueColumn: 'y' }));
+  assert.equal(t.intervalSeconds, 86400);
+  // 2008-01-30 -> 2008-02-01 misses one day, on file line 53.
+  assert.match(t.warnings[0] ?? '', /^wp\.csv:\d+: gap of 1 interval before this row/);
+  const days = (t.timestamps[t.timestamps.length - 1]! - t.timestamps[0]!) / 86400 + 1;
+  assert.equal(t.demand.length, days);
+});
+
+test('real per-request rows: 15 s buckets sum to the row count', () => {
+  const text = readFileSync(fixture('AzureLLMInferenceTrace_code_head1500.csv'), 'utf8');
+  const t = parseTrace(text, opts({ file: 'az.csv', timeColumn: 'TIMESTAMP', bucketSeconds: 15 }));
+  assert.equal(t.intervalSeconds, 15);
+  assert.equal(t.demand.reduce((a, b) => a + b, 0), 1500);
+});
+
+test('the same results under TZ=America/New_York as under UTC', () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { parseTrace } from ${JSON.stringify(fileURLToPath(new URL('../../../controller/replay/trace.ts', import.meta.url)))};
+    const out = [];
+    for (const [f, o] of [['Twitter_volume_AAPL_head1200.csv', {}], ['prophet_example_wp_peyton_manning_head400.csv', { timeColumn: 'ds', valueColumn: 'y' }], ['AzureLLMInferenceTrace_code_head1500.csv', { timeColumn: 'TIMESTAMP', bucketSeconds: 15 }]]) {
+      const p = ${JSON.stringify(fileURLToPath(new URL('../../fixtures/traces/', import.meta.url)))} + f;
+      out.push(parseTrace(readFileSync(p, 'utf8'), { file: f, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', ...o }));
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const run = (tz: string): string => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const utc = run('UTC');
+  assert.equal(run('America/New_York'), utc);
+  assert.ok(utc.length > 1000);
+});
