@@ -80,6 +80,7 @@ export const PredictiveScalerStatus = Type.Object({
   currentDemand: Type.Optional(Type.Number({ description: 'Requests per second now' })),
   forecast: Type.Optional(Type.Object({ p50: Type.Number(), p90: Type.Number(), horizonSeconds: Type.Integer() })),
   desiredReplicas: Type.Optional(Type.Integer()),
+  appliedReplicas: Type.Optional(Type.Integer({ description: 'The replica count SurgeGuard last wrote to the target; a different count on the target means another writer' })),
   observedStartupSeconds: Type.Optional(Type.Number({ description: 'p90 of the target pods\' time from creation to Ready' })),
   lastDecision: Type.Optional(
     Type.Object({ time: Type.String({ format: 'date-time' }), decision: Type.String(), reason: Type.String(), replicas: Type.Integer(), message: Type.String() }),

@@ -20,7 +20,8 @@ before(async () => {
   await addFakeNodes(kc, [`smoke-gpu-${process.pid}`], { gpus: 8 });
 });
 
-test('scale subresource, kwok readiness delay, PDB refusal, RBAC 403, all in the audit log', async () => {
+test('scale subresource, kwok readiness delay, PDB refusal, RBAC 403, all in the audit log', async (t) => {
+  t.diagnostic(`control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) ready in ${kube.startSeconds.toFixed(1)} s`);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const labels = { app: 'infer' };

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
+
+/** The controller's configuration schema: defaults, units in names, bounds. */
+export const controllerConfigSchema = z.strictObject({
+  listen: hostPort.default('0.0.0.0:9402'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** A kubeconfig file; empty means in-cluster (the pod's ServiceAccount). */
+  kubeconfig: z.string().optional(),
+  /** Seconds between scaling ticks. */
+  intervalSeconds: z.number().min(1).max(600).default(15),
+  /** Demand older than this many intervals counts as missing: hold and report Degraded. */
+  staleAfterIntervals: z.number().int().min(1).max(100).default(3),
+  /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */
+  historyIntervals: z.number().int().min(16).max(100_000).default(2880),
+  /** Identity in the Lease; the pod name by default (POD_NAME from the downward API). */
+  identity: z.string().min(1).optional(),
+  leaderElection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      namespace: z.string().min(1).default('surgeguard-system'),
+      leaseName: z.string().min(1).default('surgeguard-controller'),
+      leaseDurationSeconds: z.number().int().min(2).default(15),
+      renewDeadlineSeconds: z.number().int().min(1).default(10),
+      retryPeriodSeconds: z.number().min(0.2).default(2),
+    })
+    .refine((l) => l.renewDeadlineSeconds < l.leaseDurationSeconds, { message: 'renewDeadlineSeconds must be below leaseDurationSeconds', path: ['renewDeadlineSeconds'] })
+    .prefault({}),
+  kafka: z
+    .strictObject({
+      brokers: z.array(hostPort).min(1),
+      clientId: z.string().default('surgeguard-controller'),
+      requestTimeoutMs: z.number().int().min(100).default(10_000),
+      sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string(), passwordFile: z.string() }).optional(),
+      tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
+    })
+    .optional(),
+  prometheus: z.strictObject({ url: z.url(), backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000) }).optional(),
+  /** The ConfigMap whose annotation `surgeguard.io/paused: "true"` pauses all actuation. */
+  pauseConfigMap: z.strictObject({ namespace: z.string().default('surgeguard-system'), name: z.string().default('surgeguard-controller') }).prefault({}),
+  /** A flag that pauses all actuation from start (decisions are still made and reported). */
+  paused: z.boolean().default(false),
+  api: z
+    .strictObject({
+      /** File holding the bearer token /api/* requires; without it /api/* answers 401 to everyone. */
+      tokenFile: z.string().optional(),
+      tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }).optional(),
+    })
+    .prefault({}),
+  /** Decisions kept for GET /api/decisions. */
+  decisionsKept: z.number().int().min(10).max(100_000).default(1000),
+});
+
+export type ControllerConfig = z.output<typeof controllerConfigSchema>;

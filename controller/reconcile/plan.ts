@@ -1,0 +1,103 @@
+import type { PredictiveScaler, ConditionType } from '../crd/predictive-scaler.ts';
+import type { ScaleState } from '../kube/scale-target.ts';
+import type { ScalingDecision } from '../scaling/decide.ts';
+import type { SignalReading } from '../signals/signal.ts';
+
+/** The `decision` label of the decisions counter. */
+export type DecisionKind = 'scale_up' | 'scale_down' | 'hold' | 'dry_run' | 'conflict' | 'paused' | 'degraded' | 'target_missing';
+
+export interface PlannedCondition {
+  type: ConditionType;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/** Everything the controller decided for one scaler in one tick, as a value to log, count, serve and apply. */
+export interface ScalerPlan {
+  key: string;
+  decision: DecisionKind;
+  /** PascalCase: decide's rule (Forecast, Surge, ...) or why nothing was applied (SignalMissing, HpaPresent, ...). */
+  reason: string;
+  message: string;
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  /** Set when the target's scale must be written. */
+  patch?: { replicas: number; resourceVersion: string };
+  conditions: PlannedCondition[];
+}
+
+export interface PlanInput {
+  scaler: PredictiveScaler;
+  reading: SignalReading | undefined;
+  /** Absent when there was no reading or not enough history to decide. */
+  decision: ScalingDecision | undefined;
+  target: { ok: true; state: ScaleState } | { ok: false; error: string };
+  /** Name of an HPA that targets the same workload, if any. */
+  hpa: string | undefined;
+  paused: boolean;
+  /** Pods of the target left Pending as unschedulable. */
+  unschedulablePods: number;
+}
+
+const cond = (type: ConditionType, on: boolean, reason: string, message: string): PlannedCondition => ({ type, status: on ? 'True' : 'False', reason, message });
+
+/**
+ * Turns a tick's measurements into what to do, without doing it. Missing or stale demand
+ * holds (never scales down); another writer or an HPA on the target means hands off.
+ */
+export function plan(input: PlanInput): ScalerPlan {
+  const { scaler } = input;
+  const key = `${scaler.metadata.namespace}/${scaler.metadata.name}`;
+  const target = `${scaler.spec.targetRef.kind}/${scaler.spec.targetRef.name}`;
+  const unsched = cond('Unschedulable', input.unschedulablePods > 0, input.unschedulablePods > 0 ? 'PodsUnschedulable' : 'AllPodsScheduled', input.unschedulablePods > 0 ? `${input.unschedulablePods} pods of ${target} cannot be scheduled` : 'no pods are unschedulable');
+
+  if (!input.target.ok) {
+    return { key, decision: 'target_missing', reason: 'TargetMissing', message: `cannot read the scale of ${target}: ${input.target.error}`, conditions: [cond('Ready', false, 'TargetMissing', input.target.error), cond('Active', false, 'TargetMissing', 'nothing to scale'), unsched] };
+  }
+  const state = input.target.state;
+  const current = state.replicas;
+  const base = { key, currentReplicas: current };
+
+  if (input.hpa) {
+    const msg = `HorizontalPodAutoscaler ${input.hpa} also scales ${target}; SurgeGuard leaves it alone`;
+    return { ...base, decision: 'conflict', reason: 'HpaPresent', message: msg, conditions: [cond('Conflict', true, 'HpaPresent', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
+  }
+  const applied = scaler.status?.appliedReplicas;
+  const inConflict = scaler.status?.conditions?.some((c) => c.type === 'Conflict' && c.status === 'True') ?? false;
+  const specChanged = (scaler.status?.observedGeneration ?? 0) < (scaler.metadata.generation ?? 0);
+  if (applied !== undefined && current !== applied && !(inConflict && specChanged)) {
+    const who = state.replicasManager?.manager ? ` by ${state.replicasManager.manager}` : '';
+    const msg = `${target} has ${current} replicas, set${who}; SurgeGuard last set ${applied}. Not fighting another writer: change the PredictiveScaler's spec to hand control back`;
+    return { ...base, decision: 'conflict', reason: 'ReplicasChangedByOther', message: msg, conditions: [cond('Conflict', true, 'ReplicasChangedByOther', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
+  }
+  const noConflict = cond('Conflict', false, 'NoConflict', 'SurgeGuard is the only writer of the replicas');
+
+  if (!input.reading?.ok || !input.decision) {
+    const why = input.reading && !input.reading.ok ? input.reading.error : input.reading ? 'not enough history to decide yet' : 'no demand reading';
+    return { ...base, decision: 'degraded', reason: 'SignalMissing', message: `holding at ${current} replicas: ${why}`, desiredReplicas: current, conditions: [cond('Degraded', true, 'SignalMissing', why), cond('Ready', true, 'Observed', 'target found'), cond('Active', !input.paused && scaler.spec.mode === 'Active', 'Holding', 'holding while the signal is missing'), noConflict, unsched] };
+  }
+
+  const d = input.decision;
+  let desired = d.replicas;
+  let reason: string = d.reason;
+  if (input.reading.partitions !== undefined && desired > input.reading.partitions) {
+    // More consumers than partitions would sit idle: Kafka gives each partition to one member.
+    desired = Math.max(scaler.spec.minReplicas, input.reading.partitions);
+    reason = 'PartitionCap';
+  }
+  const rules = `forecast ${d.rules.forecast}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
+  const message = `${current} -> ${desired} replicas (${reason}; ${rules}; demand ${input.reading.rate.toFixed(2)}/s)`;
+  const healthy = [cond('Degraded', false, 'SignalFresh', 'demand signal is fresh'), cond('Ready', true, 'Observed', 'target found'), noConflict, unsched];
+  if (scaler.spec.mode === 'DryRun') {
+    return { ...base, decision: 'dry_run', reason, message: `dry run: would set ${message}`, desiredReplicas: desired, conditions: [...healthy, cond('Active', false, 'DryRun', 'mode is DryRun: decisions are recorded, nothing is patched')] };
+  }
+  if (input.paused) {
+    return { ...base, decision: 'paused', reason: 'Paused', message: `paused: would set ${message}`, desiredReplicas: desired, conditions: [...healthy, cond('Active', false, 'Paused', 'actuation is paused for the whole controller')] };
+  }
+  const active = cond('Active', true, 'Scaling', 'SurgeGuard sets the replicas of the target');
+  if (desired === current) {
+    return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules})`, desiredReplicas: desired, conditions: [...healthy, active] };
+  }
+  return { ...base, decision: desired > current ? 'scale_up' : 'scale_down', reason, message, desiredReplicas: desired, patch: { replicas: desired, resourceVersion: state.resourceVersion }, conditions: [...healthy, active] };
+}

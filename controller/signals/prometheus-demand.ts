@@ -1,0 +1,56 @@
+import { errorMessage } from '../../common/errors.ts';
+import type { SignalReading, SignalSource } from './signal.ts';
+
+/** Runs PromQL through Prometheus's HTTP API; injected so tests can count requests. */
+export interface PrometheusApi {
+  query(expr: string, timeSeconds?: number): Promise<number[]>;
+  queryRange(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<Array<[number, number]>>;
+}
+
+/** The PrometheusApi on a real server's /api/v1/query and /api/v1/query_range. */
+export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fetch = fetch): PrometheusApi {
+  const call = async (path: string, params: Record<string, string>): Promise<unknown> => {
+    const res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? `HTTP ${res.status}`}`);
+    return body.data;
+  };
+  return {
+    async query(expr, timeSeconds) {
+      const data = (await call('/api/v1/query', { query: expr, ...(timeSeconds ? { time: String(timeSeconds) } : {}) })) as { resultType: string; result: unknown };
+      if (data.resultType === 'scalar') return [Number((data.result as [number, string])[1])];
+      return (data.result as Array<{ value: [number, string] }>).map((s) => Number(s.value[1]));
+    },
+    async queryRange(expr, start, end, step) {
+      const data = (await call('/api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(step) })) as { result: Array<{ values: Array<[number, string]> }> };
+      if (data.result.length > 1) throw new Error(`query returned ${data.result.length} series; a demand query must return one (wrap it in sum())`);
+      return (data.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]);
+    },
+  };
+}
+
+/** Demand from a PromQL query that returns one value: requests per second. */
+export function prometheusDemandSource(api: PrometheusApi | undefined): SignalSource {
+  return {
+    async read(requests) {
+      const out = new Map<string, SignalReading>();
+      const prom = requests.filter((r) => r.signal.kind === 'prometheus');
+      await Promise.all(
+        prom.map(async (r) => {
+          if (r.signal.kind !== 'prometheus') return;
+          if (!api) return void out.set(r.key, { ok: false, error: 'prometheus: the controller has no prometheus.url configured' });
+          try {
+            const values = await api.query(r.signal.query);
+            if (values.length !== 1) return void out.set(r.key, { ok: false, error: `prometheus: query returned ${values.length} series; it must return one` });
+            const v = values[0] ?? NaN;
+            out.set(r.key, Number.isFinite(v) && v >= 0 ? { ok: true, rate: v, detail: { query: v } } : { ok: false, error: `prometheus: query returned ${v}` });
+          } catch (err) {
+            out.set(r.key, { ok: false, error: `prometheus: ${errorMessage(err)}` });
+          }
+        }),
+      );
+      return out;
+    },
+    close: () => Promise.resolve(),
+  };
+}
