@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricRegistry, type MetricRegistry } from '../common/metrics.ts';
 import type { AgentConfig } from './config.ts';
@@ -25,12 +26,14 @@ export interface Agent {
 export interface AgentOverrides extends Partial<CollectorDeps> {
   readonly now?: () => number;
   readonly observer?: CycleObserver;
+  /** process_* and nodejs_* metrics; on by default, off for the golden exposition (their values vary by run). */
+  readonly processMetrics?: boolean;
 }
 
 /** Wires the agent from a frozen config; every side effect can be replaced for tests. */
 export async function createAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<Agent> {
   const node = config.nodeName ?? hostname();
-  const registry = createMetricRegistry({ processMetrics: true });
+  const registry = createMetricRegistry({ processMetrics: overrides.processMetrics ?? true });
   const c = config.collectors;
   const deps: CollectorDeps = {
     logger,
@@ -45,7 +48,8 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
     podResources: podResourcesClient,
     nodeFacts: systemFacts,
     readFile: (p) => readFileSync(p, 'utf8'),
-    ...overrides,
+    kafkaLagReader: createKafkaLagReader,
+    ...withoutUndefined(overrides),
   };
   const collectors = createCollectors(deps, c);
   const runner = new CollectorRunner({ registry, logger, ...(overrides.now ? { now: overrides.now } : {}), ...(overrides.observer ? { observer: overrides.observer } : {}) }, collectors);
@@ -60,4 +64,8 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
       await server.close();
     },
   };
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -66,9 +66,12 @@ export class CollectorRunner {
     for (const c of this.collectors) this.schedule(c, 0);
   }
 
-  /** Runs one cycle of every collector now and waits for all of them (tests, benchmarks). */
+  /**
+   * Runs one cycle of every collector now, one after the other in registration order, so the
+   * gpu inventory is filled before the collectors that label by it (tests, benchmarks).
+   */
   async runOnce(): Promise<void> {
-    await Promise.all(this.collectors.filter((c) => this.states.get(c.name)?.enabled).map((c) => this.cycle(c)));
+    for (const c of this.collectors) if (this.states.get(c.name)?.enabled) await this.cycle(c);
   }
 
   /** True once every enabled collector has finished one cycle, successful or not. */

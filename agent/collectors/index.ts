@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import { createKafkaLagReader } from '../../common/kafka-lag.ts';
+import type { KafkaLagOptions, KafkaLagReader } from '../../common/kafka-lag.ts';
 import type { AgentConfig } from '../config.ts';
 import type { Collector } from '../collector.ts';
 import type { ExecFn } from '../exec.ts';
@@ -25,6 +25,7 @@ export interface CollectorDeps {
   readonly podResources: (socketPath: string) => PodResourcesClient;
   readonly nodeFacts: () => Promise<NodeFacts>;
   readonly readFile: (path: string) => string;
+  readonly kafkaLagReader: (opts: KafkaLagOptions) => KafkaLagReader;
 }
 
 interface Registration {
@@ -37,13 +38,13 @@ interface Registration {
 export const registrations: readonly Registration[] = [
   { name: 'gpu', enabled: (c) => c.gpu.enabled, create: (d, c) => createGpuCollector(d, c.gpu) },
   { name: 'gpu_allocation', enabled: (c) => c.podResources.enabled, create: (d, c) => createGpuAllocationCollector({ ...d, client: d.podResources(c.podResources.socketPath) }, c.podResources) },
-  { name: 'kafka', enabled: (c) => c.kafka.enabled, create: (d, c) => createKafkaCollector({ reader: createKafkaLagReader(kafkaOptions(d, c.kafka)), podIps: c.kafka.scope === 'node' ? d.podIps() : undefined }, c.kafka) },
+  { name: 'kafka', enabled: (c) => c.kafka.enabled, create: (d, c) => createKafkaCollector({ reader: d.kafkaLagReader(kafkaOptions(d, c.kafka)), podIps: c.kafka.scope === 'node' ? d.podIps() : undefined }, c.kafka) },
   { name: 'network', enabled: (c) => c.network.enabled, create: (d, c) => createNetworkCollector(d, c.network) },
   { name: 'node', enabled: () => true, create: (d) => createNodeInfoCollector({ node: d.node, facts: d.nodeFacts }) },
   { name: 'xid', enabled: (c) => c.xid.enabled, create: (d, c) => createXidCollector({ ...d, source: d.kernelLog() }, c.xid) },
 ];
 
-function kafkaOptions(d: CollectorDeps, k: AgentConfig['collectors']['kafka']): Parameters<typeof createKafkaLagReader>[0] {
+function kafkaOptions(d: CollectorDeps, k: AgentConfig['collectors']['kafka']): KafkaLagOptions {
   const tls = k.tls.enabled
     ? {
         rejectUnauthorized: k.tls.rejectUnauthorized,
