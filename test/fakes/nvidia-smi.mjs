@@ -5,6 +5,8 @@
 //   FAKE_NVIDIA_SMI_CAPTURE  capture file (default: the H100 one)
 //   FAKE_NVIDIA_SMI_STATE    idle | load (default load)
 //   FAKE_NVIDIA_SMI_GPUS     how many GPUs to answer for (copies of the captured one; default 1)
+//   FAKE_NVIDIA_SMI_UNKNOWN  fields to refuse as an older driver does (the P100-era driver has no
+//                            power.draw.instant, gpu_recovery_action or remapped_rows.*)
 //   FAKE_NVIDIA_SMI_CONTROL  a file read on every call: "hang" sleeps forever, "corrupt" prints
 //                            garbage, anything else answers normally
 /* global process, setInterval */
@@ -82,8 +84,9 @@ function queryGpu(secs, fields, args) {
     const m = /^(.*?)(?: \[(.+)\])?$/.exec(h);
     return [m[1], { unit: m[2], value: row[i] ?? '' }];
   }));
+  const refused = new Set((process.env.FAKE_NVIDIA_SMI_UNKNOWN ?? '').split(',').filter(Boolean));
   for (const f of fields) {
-    if (!canonical.has(f)) {
+    if (!canonical.has(f) || refused.has(f)) {
       process.stdout.write(`Field "${f}" is not a valid field to query.\n\n`);
       process.exitCode = 2;
       return;
