@@ -3,15 +3,15 @@ import { z } from 'zod';
 /** Settings of the predictive policy that a user may change; the defaults are what the benchmark runs. */
 export const policySettingsSchema = z.strictObject({
   /** Multiplier on the forecast quantile before dividing by capacity. */
-  headroom: z.number().min(1).max(10).default(1.1),
+  headroom: z.number().min(1).max(10).default(1),
   /** Which forecast quantile sizes the fleet. */
   quantile: z.enum(['p50', 'p90']).default('p90'),
   /** Multiplier on current demand for the reactive lower bound (1 = exactly enough for now). */
-  reactiveHeadroom: z.number().min(1).max(10).default(1.1),
+  reactiveHeadroom: z.number().min(1).max(10).default(1),
   /** Multiplier on current demand when it breaks above the forecast band (a surge the model did not see). */
-  surgeHeadroom: z.number().min(1).max(10).default(1.5),
+  surgeHeadroom: z.number().min(1).max(10).default(1.3),
   /** How long the highest recent recommendation holds before the fleet may shrink. */
-  scaleDownStabilizationSeconds: z.number().min(0).max(86400 * 7).default(1800),
+  scaleDownStabilizationSeconds: z.number().min(0).max(86400 * 7).default(300),
   /** Largest share of the fleet removed per minute (100 = no limit). */
   scaleDownPercentPerMinute: z.number().gt(0).max(100).default(100),
   /** Scale-up limit per 15 s: at most double, or plus this many pods, whichever is more (HPA's default shape). */
