@@ -4,7 +4,7 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
 /** The controller's configuration schema: defaults, units in names, bounds. */
 export const controllerConfigSchema = z.strictObject({
-  listen: hostPort.default('0.0.0.0:9402'),
+  listen: hostPort.default('0.0.0.0:9403'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** A kubeconfig file; empty means in-cluster (the pod's ServiceAccount). */
   kubeconfig: z.string().optional(),

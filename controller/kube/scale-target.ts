@@ -24,7 +24,10 @@ export interface ScaleState {
 
 /** Reads and sets the scale subresource of any kind that has one (not core-group kinds). */
 export interface ScaleClient {
+  /** One request: the scale subresource. `replicasManager` is left out (see writerOf). */
   read(ref: TargetRef): Promise<ScaleState>;
+  /** Who last set spec.replicas, from the target's managedFields; read only when a conflict is suspected. */
+  writerOf(ref: TargetRef): Promise<ScaleState['replicasManager']>;
   /**
    * Sets spec.replicas with a JSON merge patch carrying the resourceVersion that was read, so
    * a write by someone else in between fails with 409 instead of being overwritten.
@@ -57,12 +60,15 @@ export function kubeScaleClient(kc: KubeConfig): ScaleClient {
     const { group, version } = splitApiVersion(ref.apiVersion);
     const plural = await discovery.plural(ref.apiVersion, ref.kind);
     const scale = (await custom.getNamespacedCustomObjectScale({ group, version, namespace: ref.namespace, plural, name: ref.name })) as ScaleObject;
-    const target = await objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
-    return toState(scale, target.metadata?.managedFields);
+    return toState(scale, undefined);
   };
 
   return {
     read,
+    async writerOf(ref) {
+      const target = await objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
+      return replicasManager(target.metadata?.managedFields);
+    },
     async setReplicas(ref, replicas, resourceVersion) {
       const { group, version } = splitApiVersion(ref.apiVersion);
       const plural = await discovery.plural(ref.apiVersion, ref.kind);

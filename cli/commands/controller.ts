@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.ts';
+import { configFileFrom, loadConfig } from '../../common/config.ts';
+import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createMetricRegistry } from '../../common/metrics.ts';
+import { controllerConfigSchema } from '../../controller/config.ts';
+import { startController } from '../../controller/controller.ts';
+import { startTracing } from '../../controller/tracing.ts';
+
+const HELP = `Usage: surgeguard controller [options]
+
+Runs the controller: watches PredictiveScalers, forecasts each one's demand further ahead than
+its pods take to start, and pre-scales the targets through the scale subresource. Replicas
+elect a leader with a Lease; only the leader writes.
+
+Options:
+  --config FILE        YAML configuration (or SURGEGUARD_CONFIG)
+  --listen HOST:PORT   where to serve /metrics, /healthz, /readyz, /api/* (default 0.0.0.0:9403)
+  --kubeconfig FILE    kubeconfig (default: the pod's ServiceAccount)
+  --paused             decide and report, but write nothing to targets
+  --log-level LEVEL    debug, info, warn, error
+  -h, --help           this text
+
+Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_KAFKA__BROKERS='[kafka:9092]'),
+POD_NAME (the Lease identity), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per tick).
+`;
+
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'Run the controller (forecast, pre-scale, leader election)',
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          config: { type: 'string' },
+          listen: { type: 'string' },
+          kubeconfig: { type: 'string' },
+          paused: { type: 'boolean' },
+          'log-level': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+      }));
+    } catch (cause) {
+      throw new SurgeGuardError(ErrorCode.UsageInvalid, `${(cause as Error).message}\n\n${HELP}`, { cause });
+    }
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const config = loadConfig(controllerConfigSchema, {
+      file: configFileFrom(values.config, io.env),
+      env: io.env,
+      flags: { listen: values.listen, kubeconfig: values.kubeconfig ?? io.env.KUBECONFIG, paused: values.paused, logLevel: values['log-level'] },
+    });
+    const logger = createLogger({ level: config.logLevel, component: 'controller' });
+    const tracing = await startTracing(io.env, 'surgeguard-controller');
+    const metrics = createMetricRegistry({ processMetrics: true });
+    const controller = await startController({ logger, metrics, env: io.env }, config, io.stopSignal);
+    const [host, port] = config.listen.split(/:(?=\d+$)/);
+    const address = await controller.server.listen({ host, port: Number(port) });
+    logger.info({ address, identity: controller.elector.identity() }, 'controller serving');
+    io.stdout.write(`surgeguard controller listening on ${address}\n`);
+    await controller.done;
+    await tracing?.shutdown();
+    logger.info('stopped');
+    return 0;
+  },
+};

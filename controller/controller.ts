@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import { createKafkaLagReader } from '../common/kafka-lag.ts';
+import type { Logger } from '../common/logger.ts';
+import type { MetricRegistry } from '../common/metrics.ts';
+import { errorMessage } from '../common/errors.ts';
+import { loadForecaster, defaultModelPath } from '../inference/index.ts';
+import type { Forecaster } from '../inference/forecaster.ts';
+import type { ControllerConfig } from './config.ts';
+import type { PredictiveScaler } from './crd/predictive-scaler.ts';
+import { kubeClusterReader, kubeClusterWriter } from './kube/cluster.ts';
+import { kubeScaleClient } from './kube/scale-target.ts';
+import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
+import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
+import { kubeLeaseStore } from './leader/kube-lease-store.ts';
+import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
+import { createScalingLoop, signalOf } from './reconcile/tick.ts';
+import { buildControllerServer } from './server.ts';
+import { kafkaDemandSource } from './signals/kafka-demand.ts';
+import { prometheusApi, prometheusDemandSource, type PrometheusApi } from './signals/prometheus-demand.ts';
+
+export interface ControllerDeps {
+  logger: Logger;
+  metrics: MetricRegistry;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Injected for tests; loaded from the shipped model otherwise. */
+  forecaster?: Forecaster;
+}
+
+export interface RunningController {
+  server: FastifyInstance;
+  elector: LeaderElector;
+  cache: ScalerCache;
+  decisions: DecisionLog;
+  /** Resolves once everything stopped (after `stop` or the abort signal). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Loads a KubeConfig from a file, or the pod's ServiceAccount when none is given. */
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/**
+ * Starts the controller: the PredictiveScaler cache, leader election, the scaling loop and
+ * the HTTP server. Only the Lease holder writes; followers decide and serve, so a takeover
+ * starts warm.
+ */
+export async function startController(deps: ControllerDeps, config: ControllerConfig, signal: AbortSignal): Promise<RunningController> {
+  const { logger, metrics } = deps;
+  const kc = loadKubeConfig(config.kubeconfig);
+  const identity = config.identity ?? deps.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const leaderGauge = metrics.gauge('surgeguard_controller_leader', '1 while this replica holds the controller Lease.');
+  const transitions = metrics.counter('surgeguard_controller_leader_transitions_total', 'Times this replica started or stopped leading.');
+  const elector = config.leaderElection.enabled
+    ? createLeaderElector(
+        {
+          store: kubeLeaseStore(kc, config.leaderElection.namespace, config.leaderElection.leaseName),
+          logger,
+          onChange: (leading) => {
+            leaderGauge.set(leading ? 1 : 0);
+            transitions.inc();
+          },
+        },
+        { identity, ...config.leaderElection },
+      )
+    : alwaysLeader(identity);
+  if (!config.leaderElection.enabled) leaderGauge.set(1);
+
+  const cache = kubeScalerCache(kc, logger);
+  const decisions = createDecisionLog(config.decisionsKept);
+  const prom: PrometheusApi | undefined = config.prometheus ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs) : undefined;
+  const kafkaCfg = config.kafka;
+  const signals = [
+    kafkaDemandSource({
+      reader: (groups) => {
+        if (!kafkaCfg) throw new Error('the controller has no kafka.brokers configured');
+        return createKafkaLagReader({
+          brokers: kafkaCfg.brokers,
+          clientId: kafkaCfg.clientId,
+          groupPattern: new RegExp(`^(${groups.map(escapeRegExp).join('|')})$`),
+          requestTimeoutMs: kafkaCfg.requestTimeoutMs,
+          ...(kafkaCfg.tls ? { tls: { ca: readOpt(kafkaCfg.tls.caFile), cert: readOpt(kafkaCfg.tls.certFile), key: readOpt(kafkaCfg.tls.keyFile) } } : {}),
+          ...(kafkaCfg.sasl ? { sasl: { mechanism: kafkaCfg.sasl.mechanism, username: kafkaCfg.sasl.username, password: readFileSync(kafkaCfg.sasl.passwordFile, 'utf8').trim() } } : {}),
+        });
+      },
+    }),
+    prometheusDemandSource(prom),
+  ];
+  const forecaster =
+    deps.forecaster ??
+    (await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
+  logger.info({ forecaster: forecaster.name, runsOn: forecaster.runsOn, version: forecaster.version }, 'forecaster ready');
+
+  const loop = createScalingLoop(
+    {
+      scalers: () => cache.list(),
+      signals,
+      forecaster,
+      scale: kubeScaleClient(kc),
+      reader: kubeClusterReader(kc),
+      writer: kubeClusterWriter(kc),
+      isLeader: () => elector.isLeader(),
+      now: Date.now,
+      logger,
+      metrics,
+      decisions,
+      ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
+    },
+    { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4 },
+  );
+
+  const token = config.api.tokenFile ? readFileSync(config.api.tokenFile, 'utf8').trim() : undefined;
+  if (!token) logger.warn('no api.tokenFile configured: every /api/* request is refused with 401');
+  const server = await buildControllerServer({
+    registry: metrics,
+    decisions,
+    token,
+    ready: () => cache.synced(),
+    leader: () => elector.isLeader(),
+    ...(config.api.tls ? { https: { cert: readFileSync(config.api.tls.certFile), key: readFileSync(config.api.tls.keyFile) } } : {}),
+  });
+
+  const stopper = new AbortController();
+  const stopSignal = AbortSignal.any([signal, stopper.signal]);
+  await cache.start();
+  const electing = elector.run(stopSignal);
+  const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
+  const ticking = (async () => {
+    while (!stopSignal.aborted) {
+      const started = Date.now();
+      if (cache.synced()) {
+        try {
+          const report = await loop.tick();
+          tickDuration.observe((Date.now() - started) / 1000);
+          logger.debug({ ...report, plans: undefined }, 'tick done');
+        } catch (err) {
+          logger.error({ err: errorMessage(err) }, 'scaling tick failed');
+        }
+      }
+      const wait = Math.max(0, config.intervalSeconds * 1000 - (Date.now() - started));
+      await sleep(wait, undefined, { signal: stopSignal }).catch(() => undefined);
+    }
+  })();
+
+  const done = (async () => {
+    await ticking;
+    await electing;
+    await cache.stop();
+    for (const s of signals) await s.close().catch(() => undefined);
+    await forecaster.close().catch(() => undefined);
+    await server.close();
+  })();
+  return {
+    server,
+    elector,
+    cache,
+    decisions,
+    done,
+    async stop() {
+      stopper.abort();
+      await done;
+    },
+  };
+}
+
+function alwaysLeader(identity: string): LeaderElector {
+  return { identity: () => identity, isLeader: () => true, run: (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })) };
+}
+
+function readOpt(file: string | undefined): Buffer | undefined {
+  return file ? readFileSync(file) : undefined;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Demand history for a scaler from Prometheus: its own PromQL for a Prometheus signal, or the
+ * demand gauge the controller exported earlier (any replica) for a Kafka signal. Gaps are
+ * filled with the previous value, as replay does.
+ */
+async function backfill(prom: PrometheusApi, s: PredictiveScaler, intervalSeconds: number, intervals: number): Promise<number[]> {
+  const sig = signalOf(s);
+  const expr = sig.kind === 'prometheus' ? sig.query : `max(surgeguard_scaler_demand_requests_per_second{namespace="${s.metadata.namespace}",scaler="${s.metadata.name}"})`;
+  const end = Math.floor(Date.now() / 1000);
+  const start = end - intervals * intervalSeconds;
+  const points = await prom.queryRange(expr, start, end, intervalSeconds);
+  if (points.length === 0) return [];
+  const first = points[0]?.[0] ?? start;
+  const out: number[] = [];
+  let j = 0;
+  let last = points[0]?.[1] ?? 0;
+  for (let t = first; t < end; t += intervalSeconds) {
+    while (j < points.length && (points[j]?.[0] ?? Infinity) <= t) last = points[j++]?.[1] ?? last;
+    out.push(last);
+  }
+  return out;
+}

@@ -1,0 +1,393 @@
+import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Logger } from '../../common/logger.ts';
+import type { MetricRegistry } from '../../common/metrics.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive-scaler.ts';
+import type { ClusterReader, ClusterWriter, PodStats } from '../kube/cluster.ts';
+import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
+import { startupSteps, type ScalingDecision } from '../scaling/decide.ts';
+import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
+import type { DecisionLog } from './decision-log.ts';
+import { plan, type ScalerPlan } from './plan.ts';
+import { policyStep, type PolicyMemory } from './policy-step.ts';
+import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
+
+export interface TickDeps {
+  scalers: () => readonly PredictiveScaler[];
+  signals: readonly SignalSource[];
+  forecaster: Forecaster;
+  scale: ScaleClient;
+  reader: ClusterReader;
+  writer: ClusterWriter;
+  isLeader: () => boolean;
+  now: () => number;
+  logger: Logger;
+  metrics: MetricRegistry;
+  decisions: DecisionLog;
+  /** Demand history from Prometheus for a scaler seen for the first time (rates per interval, oldest first). */
+  backfill?: (scaler: PredictiveScaler, intervalSeconds: number, intervals: number) => Promise<number[]>;
+}
+
+export interface TickConfig {
+  intervalSeconds: number;
+  historyIntervals: number;
+  pauseFlag: boolean;
+  pauseConfigMap: { namespace: string; name: string };
+  /** Pod statistics are re-read every this many ticks per scaler (they change slowly). */
+  podStatsEveryTicks: number;
+}
+
+/** Seconds each phase of the last tick took, for the benchmark and the tick histogram. */
+export interface TickReport {
+  scalers: number;
+  patched: number;
+  phases: { signals: number; targets: number; forecast: number; decide: number; act: number };
+  plans: ScalerPlan[];
+}
+
+interface ScalerRuntime {
+  history: number[];
+  memory: PolicyMemory;
+  stats?: PodStats;
+  statsTick: number;
+  lastStatusAt: number;
+  lastStatusKey: string;
+  windowBaseline: Map<string, number>;
+}
+
+const tracer = trace.getTracer('surgeguard-controller');
+
+/**
+ * The scaling loop's tick: read every scaler's signal, forecast all of them in one batched
+ * call, decide with the same `decide` replay uses, and, on the leader only, apply the plans:
+ * patch the scale of targets whose replicas change, update statuses, and emit Events when
+ * something changed. Every decision is logged, counted and kept for /api/decisions.
+ */
+export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport>; forget(key: string): void } {
+  const runtimes = new Map<string, ScalerRuntime>();
+  const m = loopMetrics(deps.metrics);
+  let tickNo = 0;
+
+  const runtimeFor = async (s: PredictiveScaler, key: string): Promise<ScalerRuntime> => {
+    let rt = runtimes.get(key);
+    if (rt) return rt;
+    rt = { history: [], memory: { recommendations: [] }, statsTick: -Infinity, lastStatusAt: 0, lastStatusKey: '', windowBaseline: new Map() };
+    runtimes.set(key, rt);
+    if (deps.backfill) {
+      try {
+        rt.history = (await deps.backfill(s, config.intervalSeconds, config.historyIntervals)).slice(-config.historyIntervals);
+        deps.logger.info({ scaler: key, intervals: rt.history.length }, 'backfilled demand history from Prometheus');
+      } catch (err) {
+        deps.logger.warn({ scaler: key, err: errorMessage(err) }, 'could not backfill demand history; starting empty');
+      }
+    }
+    return rt;
+  };
+
+  return {
+    forget: (key) => void runtimes.delete(key),
+    async tick() {
+      return tracer.startActiveSpan('scaling.tick', async (span) => {
+        try {
+          return await tickOnce(span);
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
+          throw err;
+        } finally {
+          span.end();
+        }
+      });
+    },
+  };
+
+  async function tickOnce(span: Span): Promise<TickReport> {
+    tickNo++;
+    const nowMs = deps.now();
+    const nowSeconds = nowMs / 1000;
+    const leader = deps.isLeader();
+    const scalers = deps.scalers();
+    const keyOf = (s: PredictiveScaler): string => `${s.metadata.namespace}/${s.metadata.name}`;
+    const rts = await Promise.all(scalers.map((s) => runtimeFor(s, keyOf(s))));
+    const phases = { signals: 0, targets: 0, forecast: 0, decide: 0, act: 0 };
+    const timed = async <T>(phase: keyof typeof phases, fn: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await tracer.startActiveSpan(`scaling.${phase}`, async (s) => {
+          try {
+            return await fn();
+          } finally {
+            s.end();
+          }
+        });
+      } finally {
+        phases[phase] = (performance.now() - t0) / 1000;
+        m.phase.observe({ phase }, phases[phase]);
+      }
+    };
+
+    // 1. Signals, all scalers in one pass per source.
+    const requests: SignalRequest[] = scalers.map((s, i) => ({ key: keyOf(s), signal: signalOf(s), startupSeconds: policyFor(s, rts[i]?.stats?.startupP90Seconds).startupSeconds }));
+    const readings = await timed('signals', async () => {
+      const merged = new Map<string, SignalReading>();
+      for (const source of deps.signals) for (const [k, v] of await source.read(requests, nowMs)) merged.set(k, v);
+      return merged;
+    });
+
+    // 2. Targets, HPAs, pause, pod statistics.
+    const { targets, hpas, paused } = await timed('targets', async () => {
+      const [hpas, pausedCm] = await Promise.all([deps.reader.hpaTargets().catch(() => new Map<string, string>()), deps.reader.paused(config.pauseConfigMap.namespace, config.pauseConfigMap.name).catch(() => false)]);
+      const targets = await mapLimit(scalers, 32, async (s, i) => readTarget(s, rts[i] as ScalerRuntime));
+      return { targets, hpas, paused: config.pauseFlag || pausedCm };
+    });
+    m.paused.set(paused ? 1 : 0);
+
+    // 3. One batched forecast for every scaler with a fresh reading.
+    const fresh: number[] = [];
+    scalers.forEach((s, i) => {
+      const r = readings.get(keyOf(s));
+      const rt = rts[i] as ScalerRuntime;
+      if (r?.ok) {
+        rt.history.push(r.rate);
+        if (rt.history.length > config.historyIntervals) rt.history.splice(0, rt.history.length - config.historyIntervals);
+        fresh.push(i);
+      } else {
+        m.signalErrors.inc({ signal: signalOf(s).kind });
+      }
+    });
+    const forecasts = await timed('forecast', async () => {
+      if (fresh.length === 0) return new Map<number, { f: SeriesForecast; source: string }>();
+      const horizon = Math.max(...fresh.map((i) => startupSteps(policyFor(scalers[i] as PredictiveScaler, rts[i]?.stats?.startupP90Seconds), config.intervalSeconds) + 1));
+      const batch = await deps.forecaster.forecast({ histories: fresh.map((i) => Float64Array.from((rts[i] as ScalerRuntime).history)), intervalSeconds: config.intervalSeconds, horizonSteps: horizon });
+      return new Map(fresh.map((i, j) => [i, { f: batch.forecasts[j] as SeriesForecast, source: batch.sources[j] ?? deps.forecaster.name }]));
+    });
+
+    // 4. Decide and plan (pure).
+    const plans = await timed('decide', async () =>
+      scalers.map((s, i) => {
+        const rt = rts[i] as ScalerRuntime;
+        const target = targets[i] as TargetResult;
+        const fc = forecasts.get(i);
+        const policy = policyFor(s, rt.stats?.startupP90Seconds);
+        let decision: ScalingDecision | undefined;
+        if (fc && target.ok) {
+          const boosted = applySchedule(s, rt, fc.f, nowSeconds, policy.startupSeconds);
+          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source }, policy, nowSeconds);
+        }
+        const ref = s.spec.targetRef;
+        const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused, unschedulablePods: rt.stats?.unschedulable ?? 0 });
+        return { p, decision, fc, policy };
+      }),
+    );
+
+    // 5. Act (leader only), then explain every decision.
+    let patched = 0;
+    await timed('act', async () => {
+      await mapLimit(scalers, 16, async (s, i) => {
+        const { p, decision, fc, policy } = plans[i] as (typeof plans)[number];
+        const rt = rts[i] as ScalerRuntime;
+        let applied = false;
+        if (leader && p.patch) {
+          applied = await applyPatch(s, p);
+          if (applied) patched++;
+        }
+        if (leader) await writeStatus(s, rt, p, { leader, applied, decision, fc, policy, nowMs, reading: readings.get(keyOf(s)) });
+        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0 });
+      });
+    });
+    span.setAttributes({ scalers: scalers.length, patched, leader });
+    return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  type TargetResult = { ok: true; state: ScaleState } | { ok: false; error: string };
+
+  async function readTarget(s: PredictiveScaler, rt: ScalerRuntime): Promise<TargetResult> {
+    const ref = targetOf(s);
+    try {
+      const state = await deps.scale.read(ref);
+      const applied = s.status?.appliedReplicas;
+      // Only a suspected conflict costs the second request that names the other writer.
+      if (applied !== undefined && applied !== state.replicas) state.replicasManager = await deps.scale.writerOf(ref).catch(() => undefined);
+      if (tickNo - rt.statsTick >= config.podStatsEveryTicks && state.selector) {
+        rt.stats = await deps.reader.podStats(ref.namespace, state.selector).catch(() => rt.stats);
+        rt.statsTick = tickNo;
+      }
+      return { ok: true, state };
+    } catch (err) {
+      return { ok: false, error: errorMessage(err) };
+    }
+  }
+
+  async function applyPatch(s: PredictiveScaler, p: ScalerPlan): Promise<boolean> {
+    if (!p.patch) return false;
+    const ref = targetOf(s);
+    let rv = p.patch.resourceVersion;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await deps.scale.setReplicas(ref, p.patch.replicas, rv);
+        m.patches.inc({ result: 'applied' });
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) {
+          m.patches.inc({ result: 'error' });
+          deps.logger.warn({ scaler: p.key, err: errorMessage(err) }, 'scale patch failed; retrying next tick');
+          return false;
+        }
+        // Something else changed the object: retry only if the replicas are still what we decided on.
+        const again = await deps.scale.read(ref).catch(() => undefined);
+        if (!again || again.replicas !== p.currentReplicas) {
+          m.patches.inc({ result: 'conflict' });
+          return false;
+        }
+        rv = again.resourceVersion;
+      }
+    }
+    m.patches.inc({ result: 'conflict' });
+    return false;
+  }
+
+  async function writeStatus(s: PredictiveScaler, rt: ScalerRuntime, p: ScalerPlan, x: ExplainInput & { nowMs: number }): Promise<void> {
+    const nowIso = new Date(x.nowMs).toISOString();
+    const previous = s.status?.conditions ?? [];
+    const conditions = p.conditions.map((c) => {
+      const old = previous.find((o) => o.type === c.type);
+      return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : nowIso, observedGeneration: s.metadata.generation };
+    });
+    const changed = p.conditions.filter((c) => previous.find((o) => o.type === c.type)?.status !== c.status);
+    const statusKey = JSON.stringify([p.decision, p.reason, p.desiredReplicas, p.conditions.map((c) => c.status)]);
+    // A status write per scaler per tick would be a thousand writes every 15 s: write on change,
+    // and otherwise once a minute to keep demand and forecast current.
+    if (!x.applied && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < 60_000) return;
+    const status: PredictiveScalerStatus = {
+      observedGeneration: s.metadata.generation,
+      conditions,
+      desiredReplicas: p.desiredReplicas,
+      ...(x.applied ? { appliedReplicas: p.patch?.replicas } : s.status?.appliedReplicas === undefined && p.decision === 'hold' && p.currentReplicas !== undefined ? { appliedReplicas: p.currentReplicas } : {}),
+      ...(x.reading?.ok ? { currentDemand: round(x.reading.rate) } : {}),
+      ...(x.fc ? { forecast: forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) } : {}),
+      ...(rt.stats?.startupP90Seconds !== undefined ? { observedStartupSeconds: round(rt.stats.startupP90Seconds) } : {}),
+      lastDecision: { time: nowIso, decision: p.decision, reason: p.reason, replicas: p.desiredReplicas ?? p.currentReplicas ?? 0, message: p.message },
+    };
+    try {
+      await deps.writer.patchScalerStatus(s.metadata.namespace, s.metadata.name, status);
+      rt.lastStatusAt = x.nowMs;
+      rt.lastStatusKey = statusKey;
+    } catch (err) {
+      deps.logger.warn({ scaler: p.key, err: errorMessage(err) }, 'status update failed');
+    }
+    // Events only for what changed, so a thousand holding scalers do not flood the cluster.
+    const obj = { apiVersion: s.apiVersion, kind: s.kind, name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid };
+    const events: Array<[type: 'Normal' | 'Warning', reason: string, message: string]> = [];
+    if (x.applied) events.push(['Normal', p.decision === 'scale_up' ? 'ScaledUp' : 'ScaledDown', p.message]);
+    for (const c of changed) {
+      const bad = (c.type === 'Ready' && c.status === 'False') || (c.type !== 'Ready' && c.type !== 'Active' && c.status === 'True');
+      events.push([bad ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`]);
+    }
+    for (const [type, reason, message] of events) await deps.writer.event(obj, type, reason, message).catch((err: unknown) => deps.logger.warn({ err: errorMessage(err) }, 'event not recorded'));
+  }
+
+  interface ExplainInput {
+    leader: boolean;
+    applied: boolean;
+    decision: ScalingDecision | undefined;
+    fc: { f: SeriesForecast; source: string } | undefined;
+    policy: ReturnType<typeof policyFor>;
+    reading: SignalReading | undefined;
+  }
+
+  function explain(s: PredictiveScaler, p: ScalerPlan, x: ExplainInput & { nowMs: number; unschedulable: number }): void {
+    const labels = { namespace: s.metadata.namespace, scaler: s.metadata.name };
+    const forecast = x.fc ? forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) : undefined;
+    deps.logger.info(
+      { scaler: p.key, target: `${s.spec.targetRef.kind}/${s.spec.targetRef.name}`, decision: p.decision, reason: p.reason, leader: x.leader, applied: x.applied, current: p.currentReplicas, desired: p.desiredReplicas, demand: x.reading?.ok ? x.reading.rate : undefined, forecast, rules: x.decision?.rules },
+      p.message,
+    );
+    m.decisions.inc({ decision: p.decision, reason: p.reason });
+    if (p.desiredReplicas !== undefined) m.desired.set(labels, p.desiredReplicas);
+    if (p.currentReplicas !== undefined) m.current.set(labels, p.currentReplicas);
+    if (x.reading?.ok) m.demand.set(labels, x.reading.rate);
+    if (forecast) {
+      m.forecast.set({ ...labels, quantile: 'p50' }, forecast.p50);
+      m.forecast.set({ ...labels, quantile: 'p90' }, forecast.p90);
+    }
+    m.startup.set(labels, x.policy.startupSeconds);
+    m.unschedulable.set(labels, x.unschedulable);
+    for (const c of p.conditions) m.condition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
+    deps.decisions.add({
+      time: new Date(x.nowMs).toISOString(),
+      scaler: p.key,
+      target: `${s.spec.targetRef.kind}/${s.spec.targetRef.name}`,
+      decision: p.decision,
+      reason: p.reason,
+      message: p.message,
+      leader: x.leader,
+      applied: x.applied,
+      currentReplicas: p.currentReplicas,
+      desiredReplicas: p.desiredReplicas,
+      demandPerSecond: x.reading?.ok ? x.reading.rate : undefined,
+      forecast: forecast && x.fc ? { ...forecast, source: x.fc.source } : undefined,
+      startupSeconds: x.policy.startupSeconds,
+      rules: x.decision ? { ...x.decision.rules } : undefined,
+    });
+  }
+}
+
+function applySchedule(s: PredictiveScaler, rt: ScalerRuntime, f: SeriesForecast, nowSeconds: number, startupSeconds: number): SeriesForecast {
+  const { multiplier, window } = scheduleMultiplier(s, nowSeconds, startupSeconds);
+  if (!window) return f;
+  // The campaign's demand is the level before it began times its multiplier: remember that
+  // level when the window first applies, so the forecast of the surge itself is not multiplied again.
+  if (!rt.windowBaseline.has(window)) rt.windowBaseline.set(window, rt.history[rt.history.length - 1] ?? 0);
+  const floor = (rt.windowBaseline.get(window) ?? 0) * multiplier;
+  return { p10: f.p10.map((v) => Math.max(v, floor)), p50: f.p50.map((v) => Math.max(v, floor)), p90: f.p90.map((v) => Math.max(v, floor)) };
+}
+
+function forecastSummary(f: SeriesForecast, startupSeconds: number, intervalSeconds: number): { p50: number; p90: number; horizonSeconds: number } {
+  const k = Math.min(f.p50.length - 1, startupSteps({ startupSeconds }, intervalSeconds));
+  return { p50: round(f.p50[k] ?? 0), p90: round(f.p90[k] ?? 0), horizonSeconds: (k + 1) * intervalSeconds };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function signalOf(s: PredictiveScaler): SignalSpec {
+  if (s.spec.signal.kafka) return { kind: 'kafka', topic: s.spec.signal.kafka.topic, consumerGroup: s.spec.signal.kafka.consumerGroup };
+  return { kind: 'prometheus', query: s.spec.signal.prometheus?.query ?? '' };
+}
+
+export function targetOf(s: PredictiveScaler): TargetRef {
+  return { apiVersion: s.spec.targetRef.apiVersion, kind: s.spec.targetRef.kind, name: s.spec.targetRef.name, namespace: s.metadata.namespace };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function loopMetrics(r: MetricRegistry) {
+  const scaler = ['namespace', 'scaler'] as const;
+  return {
+    decisions: r.counter('surgeguard_controller_decisions_total', 'Scaling decisions by outcome and the rule or reason behind them.', ['decision', 'reason']),
+    patches: r.counter('surgeguard_controller_scale_patches_total', 'Writes to targets\' scale subresource by result.', ['result']),
+    signalErrors: r.counter('surgeguard_controller_signal_errors_total', 'Scaler demand readings that failed, by signal kind.', ['signal']),
+    phase: r.histogram('surgeguard_controller_tick_phase_duration_seconds', 'Time spent in each phase of a scaling tick.', ['phase'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+    paused: r.gauge('surgeguard_controller_paused', '1 while actuation is paused by flag or ConfigMap annotation.'),
+    desired: r.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', scaler),
+    current: r.gauge('surgeguard_scaler_current_replicas', 'spec.replicas of the scaler\'s target when last read.', scaler),
+    demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
+    forecast: r.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', [...scaler, 'quantile']),
+    startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),
+    unschedulable: r.gauge('surgeguard_scaler_unschedulable_pods', 'Pods of the scaler\'s target left Pending as unschedulable.', scaler),
+    condition: r.gauge('surgeguard_scaler_condition', 'Scaler conditions (1 = True).', [...scaler, 'condition']),
+  };
+}

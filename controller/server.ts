@@ -1,0 +1,53 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import underPressure from '@fastify/under-pressure';
+import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
+import type { DecisionLog } from './reconcile/decision-log.ts';
+
+export interface ControllerServerDeps {
+  readonly registry: MetricRegistry;
+  readonly decisions: DecisionLog;
+  /** Bearer token that /api/* requires; undefined refuses every /api/* request. */
+  readonly token: string | undefined;
+  /** Ready when the scaler cache has synced; leadership is not readiness (followers serve too). */
+  readonly ready: () => boolean;
+  readonly leader: () => boolean;
+  readonly https?: { cert: Buffer; key: Buffer };
+}
+
+/** True when the request carries the bearer token, compared in constant time. */
+export function authorized(req: FastifyRequest, token: string | undefined): boolean {
+  const header = req.headers.authorization ?? '';
+  if (!token || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/**
+ * Builds the controller's HTTP server without listening (tests use inject()): /metrics,
+ * /healthz, /readyz, and /api/* behind a bearer token. Later loops add their routes to the
+ * returned instance before it listens.
+ */
+export async function buildControllerServer(deps: ControllerServerDeps): Promise<FastifyInstance> {
+  // The HTTPS and HTTP instances differ only in their server type, which no route here uses.
+  const app = (deps.https ? Fastify({ logger: false, https: deps.https }) : Fastify({ logger: false })) as unknown as FastifyInstance;
+  await app.register(underPressure, { maxEventLoopDelay: 2000, exposeStatusRoute: false });
+  app.get('/metrics', async (req, reply) => {
+    const { contentType, body } = await deps.registry.render(wantsOpenMetrics(req.headers.accept));
+    return reply.header('content-type', contentType).send(body);
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => reply.code(deps.ready() ? 200 : 503).send({ ready: deps.ready(), leader: deps.leader() }));
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/')) return;
+    if (!authorized(req, deps.token)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+    }
+  });
+  app.get<{ Querystring: { scaler?: string; limit?: string } }>('/api/decisions', async (req) => {
+    const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
+    return { leader: deps.leader(), decisions: deps.decisions.list({ scaler: req.query.scaler, limit }) };
+  });
+  return app;
+}
