@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { defaultModelPath } from './load.ts';
 import { checkModelContract } from './model-contract.ts';
@@ -12,7 +13,7 @@ import { checkModelContract } from './model-contract.ts';
 export interface CheckGpuDeps {
   /** Lists GPUs (`nvidia-smi -L`); rejects when there is no driver or no GPU. */
   readonly listGpus: () => Promise<string>;
-  readonly ort: typeof import('onnxruntime-node');
+  readonly ort: typeof OrtModule;
   readonly log: (line: string) => void;
 }
 

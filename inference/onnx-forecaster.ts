@@ -68,20 +68,19 @@ async function openSession(deps: OnnxForecasterDeps, bytes: Uint8Array, config: 
     const session = await deps.ort.InferenceSession.create(bytes, { executionProviders: wanted, graphOptimizationLevel: 'all', logSeverityLevel: wanted[0] === 'cuda' ? 4 : 2 });
     return { session, provider: wanted[0] ?? 'cpu' };
   } catch (cause) {
+    if (wanted[0] !== 'cuda') throw cannotLoad(config.modelPath, cause);
     // Creating a session with CUDA throws when its libraries are missing; CPU is the documented fallback.
-    if (wanted[0] === 'cuda') {
-      deps.logger.info({ err: errorMessage(cause) }, 'CUDA execution provider unavailable; using CPU');
-      try {
-        return { session: await deps.ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' }), provider: 'cpu' };
-      } catch (cpuCause) {
-        cause = cpuCause;
-      }
+    deps.logger.info({ err: errorMessage(cause) }, 'CUDA execution provider unavailable; using CPU');
+    try {
+      return { session: await deps.ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' }), provider: 'cpu' };
+    } catch (cpuCause) {
+      throw cannotLoad(config.modelPath, cpuCause);
     }
-    throw new SurgeGuardError(ErrorCode.ModelInvalid, `${config.modelPath}: ONNX Runtime cannot load the model: ${errorMessage(cause)}`, {
-      cause,
-      details: { file: config.modelPath, reason: 'corrupt' },
-    });
   }
+}
+
+function cannotLoad(file: string, cause: unknown): SurgeGuardError {
+  return new SurgeGuardError(ErrorCode.ModelInvalid, `${file}: ONNX Runtime cannot load the model: ${errorMessage(cause)}`, { cause, details: { file, reason: 'corrupt' } });
 }
 
 class OnnxModel implements OnnxForecaster {

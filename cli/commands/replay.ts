@@ -107,31 +107,35 @@ function numberOption(v: Values, name: keyof Values, check: (n: number) => boole
   return n;
 }
 
-async function readSource(v: Values, io: CommandIO): Promise<{ trace: Trace; label: string }> {
-  if (v['prometheus-url']) {
-    if (!v.query) throw usageError('--prometheus-url needs --query');
-    const rangeSeconds = parseDurationSeconds(v.range ?? '7d');
-    const stepSeconds = parseDurationSeconds(v.step ?? '1m');
-    if (!rangeSeconds || !stepSeconds) throw usageError('--range and --step must be durations such as 7d and 1m');
-    const unit = v['query-unit'] ?? 'rate';
-    if (unit !== 'rate' && unit !== 'count') throw usageError('--query-unit must be rate or count');
-    const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url: v['prometheus-url'], query: v.query, rangeSeconds, stepSeconds, unit });
-    return { trace, label: `${v.query} @ ${v['prometheus-url']}` };
-  }
+async function readSource(v: Values): Promise<{ trace: Trace; label: string }> {
+  return v['prometheus-url'] ? readPrometheus(v, v['prometheus-url']) : readTraceFile(v);
+}
+
+async function readPrometheus(v: Values, url: string): Promise<{ trace: Trace; label: string }> {
+  if (!v.query) throw usageError('--prometheus-url needs --query');
+  const rangeSeconds = parseDurationSeconds(v.range ?? '7d');
+  const stepSeconds = parseDurationSeconds(v.step ?? '1m');
+  if (!rangeSeconds || !stepSeconds) throw usageError('--range and --step must be durations such as 7d and 1m');
+  const unit = v['query-unit'] ?? 'rate';
+  if (unit !== 'rate' && unit !== 'count') throw usageError('--query-unit must be rate or count');
+  const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url, query: v.query, rangeSeconds, stepSeconds, unit });
+  return { trace, label: `${v.query} @ ${url}` };
+}
+
+async function readTraceFile(v: Values): Promise<{ trace: Trace; label: string }> {
   const file = v.trace ?? sampleTracePath();
+  const fill = v.fill ?? 'previous';
+  if (fill !== 'previous' && fill !== 'zero') throw usageError('--fill must be previous or zero');
+  const bucketSeconds = v['per-request'] ? parseDurationSeconds(v.bucket ?? '15s') : undefined;
+  if (v['per-request'] && !bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
+  if (!v['per-request'] && v.bucket !== undefined) throw usageError('--bucket needs --per-request');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
     throw new SurgeGuardError(ErrorCode.InputInvalid, `${file}: cannot read the trace: ${errorMessage(cause)}`, { cause });
   }
-  const fill = v.fill ?? 'previous';
-  if (fill !== 'previous' && fill !== 'zero') throw usageError('--fill must be previous or zero');
-  const bucketSeconds = v['per-request'] ? parseDurationSeconds(v.bucket ?? '15s') : undefined;
-  if (v['per-request'] && !bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
-  if (!v['per-request'] && v.bucket !== undefined) throw usageError('--bucket needs --per-request');
   const trace = parseTrace(text, { file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, fill });
-  void io;
   return { trace, label: file };
 }
 
@@ -175,7 +179,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
     return 0;
   }
   const defaultTrace = !v.trace && !v['prometheus-url'];
-  const { trace, label } = await readSource(v, io);
+  const { trace, label } = await readSource(v);
   printWarnings(io, trace.warnings);
   const fleet = fleetOptions(v, trace, defaultTrace);
   const settings = policySettings(v);

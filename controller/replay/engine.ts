@@ -31,7 +31,7 @@ export interface PolicyRun {
   readonly reasons: Partial<Record<DecisionReason, number>>;
   /** Intervals forecast by each source (the model, or the fallback that answered). */
   readonly sources: Record<string, number>;
-  readonly surges: number;
+  surges: number;
 }
 
 /** Windows forecast per batched call: large enough to amortize a model run, small enough for progress. */

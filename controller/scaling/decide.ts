@@ -74,6 +74,37 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
  * floor until it expires.
  */
 export function decide(signals: ScalingSignals, forecast: ScalingForecast, policy: ScalingPolicy, nowSeconds: number): ScalingDecision {
+  const need = needs(signals, forecast, policy);
+  const cur = signals.currentReplicas;
+  let stabilized = need.raw;
+  for (const r of signals.recentRecommendations) {
+    if (r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
+  }
+  const limited = need.raw < cur ? scaleDown(need.raw, stabilized, cur, signals.intervalSeconds, policy) : scaleUp(need.raw, cur, signals.intervalSeconds, policy);
+  const bounded = bounds(limited.replicas, policy, nowSeconds);
+  const replicas = bounded?.replicas ?? limited.replicas;
+  return {
+    replicas,
+    direction: replicas > cur ? 'up' : replicas < cur ? 'down' : 'hold',
+    reason: bounded?.reason ?? limited.reason ?? need.reason,
+    surge: need.surge,
+    atSeconds: nowSeconds,
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized },
+    recommendation: { atSeconds: nowSeconds, replicas: need.raw },
+  };
+}
+
+interface Needs {
+  forecast: number;
+  reactive: number;
+  surgeNeed: number;
+  surge: boolean;
+  raw: number;
+  reason: DecisionReason;
+}
+
+/** What each sizing rule asks for before limits: forecast, current demand, and a surge above the band. */
+function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: ScalingPolicy): Needs {
   const cap = policy.capacityPerReplicaPerSecond;
   const lead = startupSteps(policy, signals.intervalSeconds) + 1;
   const current = signals.demandRates[signals.demandRates.length - 1] ?? 0;
@@ -81,58 +112,39 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
   // Pods removed now come back only after `lead` intervals, so hold enough for every interval until then.
   let peak = 0;
   for (let j = 0; j < Math.min(lead, q.length); j++) peak = Math.max(peak, q[j] ?? 0);
-  const forecastNeed = ceilReplicas((peak * policy.headroom) / cap);
-  const reactiveNeed = ceilReplicas((current * policy.reactiveHeadroom) / cap);
+  const fc = ceilReplicas((peak * policy.headroom) / cap);
+  const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90;
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * policy.surgeHeadroom) / cap) : 0;
-  const raw = Math.max(forecastNeed, reactiveNeed, surgeNeed);
-  let reason: DecisionReason = raw === surgeNeed && surge ? 'Surge' : raw === forecastNeed ? 'Forecast' : 'Reactive';
+  const raw = Math.max(fc, reactive, surgeNeed);
+  const reason: DecisionReason = surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';
+  return { forecast: fc, reactive, surgeNeed, surge, raw, reason };
+}
 
-  const cur = signals.currentReplicas;
-  let stabilized = raw;
-  for (const r of signals.recentRecommendations) {
-    if (r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
+/** Scale-down: only to the highest recommendation of the window, and no faster than the rate limit. */
+function scaleDown(raw: number, stabilized: number, cur: number, intervalSeconds: number, policy: ScalingPolicy): { replicas: number; reason?: DecisionReason } {
+  const next = Math.min(cur, stabilized);
+  const keep = Math.ceil(cur * Math.max(0, 1 - (policy.scaleDownPercentPerMinute / 100) * (intervalSeconds / 60)) - 1e-9);
+  if (next < keep) return { replicas: keep, reason: 'ScaleDownLimited' };
+  return next > raw ? { replicas: next, reason: 'Stabilized' } : { replicas: next };
+}
+
+/** Scale-up: at once, but at most double or plus N pods per 15 s (the HPA's default shape). */
+function scaleUp(raw: number, cur: number, intervalSeconds: number, policy: ScalingPolicy): { replicas: number; reason?: DecisionReason } {
+  let limit = cur;
+  const periods = Math.min(64, Math.max(1, Math.floor(intervalSeconds / 15)));
+  for (let i = 0; i < periods && limit < raw; i++) {
+    limit = Math.max(Math.ceil(limit * (1 + policy.scaleUpPercentPer15s / 100)), limit + policy.scaleUpPodsPer15s);
   }
-  let next = raw;
-  if (raw < cur) {
-    // Scale down only to the highest recommendation of the window, and never more than the rate limit.
-    next = Math.min(cur, stabilized);
-    if (next > raw) reason = 'Stabilized';
-    const minutes = signals.intervalSeconds / 60;
-    const keep = Math.ceil(cur * Math.max(0, 1 - (policy.scaleDownPercentPerMinute / 100) * minutes) - 1e-9);
-    if (next < keep) {
-      next = keep;
-      reason = 'ScaleDownLimited';
-    }
-  } else {
-    let limit = cur;
-    const periods = Math.min(64, Math.max(1, Math.floor(signals.intervalSeconds / 15)));
-    for (let i = 0; i < periods && limit < next; i++) {
-      limit = Math.max(Math.ceil(limit * (1 + policy.scaleUpPercentPer15s / 100)), limit + policy.scaleUpPodsPer15s);
-    }
-    if (next > limit) {
-      next = limit;
-      reason = 'ScaleUpLimited';
-    }
-  }
-  if (policy.floor && nowSeconds < policy.floor.expiresAtSeconds && next < policy.floor.replicas) {
-    next = policy.floor.replicas;
-    reason = 'Floor';
-  }
-  if (next < policy.minReplicas) {
-    next = policy.minReplicas;
-    reason = 'MinReplicas';
-  } else if (next > policy.maxReplicas) {
-    next = policy.maxReplicas;
-    reason = 'MaxReplicas';
-  }
-  return {
-    replicas: next,
-    direction: next > cur ? 'up' : next < cur ? 'down' : 'hold',
-    reason,
-    surge,
-    atSeconds: nowSeconds,
-    rules: { forecast: forecastNeed, reactive: reactiveNeed, surge: surgeNeed, stabilized },
-    recommendation: { atSeconds: nowSeconds, replicas: raw },
-  };
+  return raw > limit ? { replicas: limit, reason: 'ScaleUpLimited' } : { replicas: raw };
+}
+
+/** The healing floor while it lasts, then the replica bounds; undefined when none binds. */
+function bounds(replicas: number, policy: ScalingPolicy, nowSeconds: number): { replicas: number; reason: DecisionReason } | undefined {
+  let out: { replicas: number; reason: DecisionReason } | undefined;
+  if (policy.floor && nowSeconds < policy.floor.expiresAtSeconds && replicas < policy.floor.replicas) out = { replicas: policy.floor.replicas, reason: 'Floor' };
+  const r = out?.replicas ?? replicas;
+  if (r < policy.minReplicas) return { replicas: policy.minReplicas, reason: 'MinReplicas' };
+  if (r > policy.maxReplicas) return { replicas: policy.maxReplicas, reason: 'MaxReplicas' };
+  return out;
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { checkGpu } from '../../../inference/check-gpu.ts';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof ort;
 
 /** onnxruntime-node whose "cuda" provider is played by CPU, or fails like a machine without the CUDA libraries. */
 function fakeOrt(cudaWorks: boolean): Ort {

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../../cli/main.ts';
+import { replayCommand } from '../../../cli/commands/replay.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sg-replay-cli-'));
+
+async function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
+  const io = {
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+    env: { SURGEGUARD_LOG_LEVEL: 'warn' },
+    cwd: dir,
+    stopSignal: new AbortController().signal,
+  };
+  const code = await main(['replay', ...args], io, [replayCommand]);
+  return { code, stdout, stderr };
+}
+
+test('replay of a real trace: summary, output file with the contract columns, JSON beside it, offline report', async () => {
+  const out = join(dir, 'aapl.csv');
+  const html = join(dir, 'aapl.html');
+  const r = await replay(['--trace', fixture('Twitter_volume_AAPL_head1200.csv'), '--capacity', '20', '--startup-steps', '1', '--out', out, '--report', html, '--no-compare', '--cpu']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /replayed 1200 intervals/);
+  assert.match(r.stdout, /surgeguard\s+\d+\.\d{3}\s+\d+\.\d{3}x/);
+  assert.match(r.stdout, /default HPA/);
+  const rows = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(rows[0]?.split(',').slice(0, 6).join(','), 'timestamp,demand,forecast,target_replicas,ready_replicas,existing_replicas');
+  assert.equal(rows.length, 1201);
+  assert.match(rows[1] ?? '', /^2015-02-26T21:42:53Z,104,/);
+  const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
+  for (const key of ['capacity', 'startup_steps', 'interval_seconds', 'min_replicas', 'max_replicas', 'policy', 'model_version']) assert.ok(key in meta, key);
+  assert.equal(meta.interval_seconds, 300);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /<svg/);
+  assert.doesNotMatch(page, /<script|https?:\/\//);
+});
+
+test('bad input: one line naming file and line, exit code 2, no stack trace', async () => {
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,2\n2015-01-01 00:01:00,3\n');
+  const r = await replay(['--trace', bad, '--capacity', '1']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `surgeguard replay: SG_INPUT_INVALID: ${bad}:4: row is earlier than the row before it (line 3); rows must be in time order\n`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('missing --capacity and unknown options are usage errors (exit 2)', async () => {
+  const r = await replay(['--trace', fixture('Twitter_volume_AAPL_head1200.csv')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--capacity is required/);
+  assert.equal((await replay(['--capacityy', '3'])).code, 2);
+});
+
+test('per-request mode with --backlog reports the queue', async () => {
+  const out = join(dir, 'az.csv');
+  const r = await replay(['--trace', fixture('AzureLLMInferenceTrace_code_head1500.csv'), '--per-request', '--bucket', '15s', '--time-column', 'TIMESTAMP', '--capacity', '4', '--startup-seconds', '120', '--backlog', '--out', out, '--cpu']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /backlog: max \d+/);
+  const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
+  assert.equal(meta.startup_steps, 8);
+  assert.equal(meta.interval_seconds, 15);
+  assert.equal(meta.backlog, true);
+});
