@@ -114,7 +114,7 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   for (let j = 0; j < Math.min(lead, q.length); j++) peak = Math.max(peak, q[j] ?? 0);
   const fc = ceilReplicas((peak * policy.headroom) / cap);
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
-  const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90;
+  const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * policy.surgeHeadroom) / cap) : 0;
   const raw = Math.max(fc, reactive, surgeNeed);
   const reason: DecisionReason = surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';

@@ -8,6 +8,8 @@ export const policySettingsSchema = z.strictObject({
   quantile: z.enum(['p50', 'p90']).default('p90'),
   /** Multiplier on current demand for the reactive lower bound (1 = exactly enough for now). */
   reactiveHeadroom: z.number().min(1).max(10).default(1),
+  /** Demand counts as a surge when it exceeds the p90 forecast for now times this factor. */
+  surgeBandFactor: z.number().min(1).max(10).default(1),
   /** Multiplier on current demand when it breaks above the forecast band (a surge the model did not see). */
   surgeHeadroom: z.number().min(1).max(10).default(1.3),
   /** How long the highest recent recommendation holds before the fleet may shrink. */

@@ -25,6 +25,7 @@ INTERVALS = [15, 60, 300, 1800, 86400]   # intervals seen in training (60 s: the
 VAL_FRACTION = 0.2
 CLIP = 50.0
 SEED = 20261129
+HIDDEN = 96
 
 # ---------- data (the same reading rules as `surgeguard replay`) ----------
 
@@ -126,7 +127,7 @@ def forward(params, X, keep=False):
 
 def train(X, Y, w, rng, epochs=40, batch=512, lr=2e-3):
     q = np.tile(np.array(QUANTILES), H)                      # output j*Q + k: step j, quantile k
-    params = init([X.shape[1], 96, 96, H * len(QUANTILES)], rng)
+    params = init([X.shape[1], HIDDEN, HIDDEN, H * len(QUANTILES)], rng)
     m = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
     v = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
     Yq = np.repeat(Y, len(QUANTILES), axis=1)
@@ -229,12 +230,22 @@ def main():
     ap.add_argument('--data', default=os.path.join(here, '../../../shared/data'))
     ap.add_argument('--out', default=os.path.join(here, '../models'))
     ap.add_argument('--epochs', type=int, default=40)
+    ap.add_argument('--hidden', type=int, default=96)
+    ap.add_argument('--input-length', type=int, default=L)
+    ap.add_argument('--tune', action='store_true',
+                    help='model selection: train on the first 80%% of each training part and report errors on the '
+                         'rest of the training part (the validation split stays untouched); writes nothing')
     a = ap.parse_args()
+    globals()['L'] = a.input_length
+    globals()['HIDDEN'] = a.hidden
     rng = np.random.default_rng(SEED)
     sets, card_files, splits = [], {}, []
     for name, path, series, step, k in traces(a.data):
         n_val = math.ceil(VAL_FRACTION * len(series))
         n_train = len(series) - n_val
+        if a.tune:
+            series = series[:n_train]
+            n_train = len(series) - math.ceil(VAL_FRACTION * len(series))
         R, S, A, Y = dataset(series, step, 0, n_train - H)
         X, scale = normalize(R, S, A)
         sets.append((X, np.minimum(Y / scale, CLIP), np.full(len(X), 1.0 / len(X))))
@@ -243,6 +254,13 @@ def main():
         print(f'{name}: {len(series)} intervals of {step:g}s, train {n_train}, validation {n_val}', file=sys.stderr)
     X = np.concatenate([s[0] for s in sets]); Y = np.concatenate([s[1] for s in sets]); w = np.concatenate([s[2] for s in sets])
     params = train(X, Y, w * len(X) / w.sum(), rng, epochs=a.epochs)
+    if a.tune:
+        pred = lambda R, S, A: predict(params, R, S, A)
+        res = {name: mase_pinball(series, step, k, n_train, pred) for name, series, step, k, n_train in splits}
+        for name, r in res.items():
+            print(f'tune {name}: MASE {r["mase_p50"]:.3f} pinball {r["pinball_p90"]:.3f}')
+        print(f'tune mean MASE {np.mean([r["mase_p50"] for r in res.values()]):.4f} pinball {np.mean([r["pinball_p90"] for r in res.values()]):.4f}')
+        return
     contract = {'name': 'surgeguard-forecaster', 'version': VERSION, 'intervalSeconds': INTERVALS, 'inputLength': L,
                 'seasonalContext': C, 'horizon': H, 'quantiles': QUANTILES,
                 'normalization': 'divide recent and seasonal inputs by mean(recent)+1, clip at 50; outputs times the same scale',
@@ -271,7 +289,7 @@ def write_card(out, contract, files, splits, validation, model_path, epochs):
     lines = ['# Model card: surgeguard-forecaster ' + VERSION, '',
              'Written by `inference/training/train.py`; do not edit by hand.', '',
              '## What it is', '',
-             f'A multi-quantile MLP (2 hidden layers of 96 ReLU units) trained with numpy/Adam on pinball loss for {epochs} epochs, '
+             f'A multi-quantile MLP (2 hidden layers of {HIDDEN} ReLU units) trained with numpy/Adam on pinball loss for {epochs} epochs, '
              f'seed {SEED}. Inputs: the last {L} intervals, and {C + H} intervals one season earlier (aligned with the last '
              f'{C} inputs and the {H} forecast steps) with a flag saying whether that history exists. Output: quantiles '
              f'{QUANTILES} for each of the next {H} intervals.', '',
