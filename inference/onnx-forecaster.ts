@@ -139,7 +139,8 @@ class OnnxModel implements OnnxForecaster {
     const recent = new Float32Array(n * L);
     const seasonal = new Float32Array(n * (C + H));
     const avail = new Float32Array(n);
-    request.histories.forEach((h, i) => fillInputs(aggregate(h, f, L + lag + C), { recent, seasonal, avail, i, L, C, H, lag }));
+    // At the model's own interval the history is read in place; otherwise it is summed into model intervals first.
+    request.histories.forEach((h, i) => fillInputs(f === 1 ? h : aggregate(h, f, L + lag + C), { recent, seasonal, avail, i, L, C, H, lag }));
     const out = await this.session.run({
       recent: new this.ort.Tensor('float32', recent, [n, L]),
       seasonal: new this.ort.Tensor('float32', seasonal, [n, C + H]),
@@ -200,7 +201,7 @@ interface Inputs {
 }
 
 /** Writes one series' model inputs; mirrors `window()` in inference/training/train.py. */
-function fillInputs(h: Float64Array, x: Inputs): void {
+function fillInputs(h: ArrayLike<number>, x: Inputs): void {
   const n = h.length;
   const t = n - 1;
   const first = h[Math.max(0, n - x.L)] ?? 0;
