@@ -19,7 +19,7 @@ export const controllerConfigSchema = z.strictObject({
   leaderElection: z
     .strictObject({
       enabled: z.boolean().default(true),
-      namespace: z.string().min(1).default('surgeguard-system'),
+      namespace: z.string().min(1).default('surgeguard'),
       leaseName: z.string().min(1).default('surgeguard-controller'),
       leaseDurationSeconds: z.number().int().min(2).default(15),
       renewDeadlineSeconds: z.number().int().min(1).default(10),
@@ -38,7 +38,7 @@ export const controllerConfigSchema = z.strictObject({
     .optional(),
   prometheus: z.strictObject({ url: z.url(), backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000) }).optional(),
   /** The ConfigMap whose annotation `surgeguard.io/paused: "true"` pauses all actuation. */
-  pauseConfigMap: z.strictObject({ namespace: z.string().default('surgeguard-system'), name: z.string().default('surgeguard-controller') }).prefault({}),
+  pauseConfigMap: z.strictObject({ namespace: z.string().default('surgeguard'), name: z.string().default('surgeguard-controller') }).prefault({}),
   /** A flag that pauses all actuation from start (decisions are still made and reported). */
   paused: z.boolean().default(false),
   api: z

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 
 /**
  * The PredictiveScaler custom resource (surgeguard.io/v1alpha1): one schema gives the
@@ -53,16 +54,18 @@ export const PredictiveScalerSpec = Type.Object(
     targetRef: TargetRef,
     signal: Signal,
     requestsPerSecondPerReplica: Type.Number({ exclusiveMinimum: 0, description: 'Requests per second one ready replica serves' }),
-    startupSeconds: Type.Integer({ minimum: 0, maximum: 7200, default: 120, description: 'Seconds from creating a pod to it serving; the observed p90 is used when larger' }),
-    minReplicas: Type.Integer({ minimum: 0, default: 1 }),
+    startupSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7200, default: 120, description: 'Seconds from creating a pod to it serving; the observed p90 is used when larger' })),
+    minReplicas: Type.Optional(Type.Integer({ minimum: 0, default: 1 })),
     maxReplicas: Type.Integer({ minimum: 1 }),
-    headroom: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'Extra capacity over the forecast, as a fraction' }),
-    quantile: Type.Union([Type.Literal('p50'), Type.Literal('p90')], { default: 'p90', description: 'Forecast quantile to provision for' }),
+    headroom: Type.Optional(Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'Extra capacity over the forecast, as a fraction' })),
+    quantile: Type.Optional(Type.Union([Type.Literal('p50'), Type.Literal('p90')], { default: 'p90', description: 'Forecast quantile to provision for' })),
     behavior: Type.Optional(Type.Object({ scaleUp: Type.Optional(ScaleRule), scaleDown: Type.Optional(ScaleRule) })),
-    mode: Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' }),
+    mode: Type.Optional(Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' })),
     schedule: Type.Optional(Type.Array(ScheduleWindow, { maxItems: 50 })),
   },
-  { 'x-kubernetes-validations': [cel('self.minReplicas <= self.maxReplicas', 'minReplicas must not exceed maxReplicas')] },
+  // Defaulted fields are optional in the schema: the API server validates `required` before
+  // it applies defaults. The default minReplicas (1) is spelled out in the rule for that reason.
+  { 'x-kubernetes-validations': [cel('(has(self.minReplicas) ? self.minReplicas : 1) <= self.maxReplicas', 'minReplicas must not exceed maxReplicas')] },
 );
 
 const Condition = Type.Object({
@@ -87,7 +90,14 @@ export const PredictiveScalerStatus = Type.Object({
   ),
 });
 
-export type PredictiveScalerSpec = Static<typeof PredictiveScalerSpec>;
+type RawSpec = Static<typeof PredictiveScalerSpec>;
+/** A spec with every default applied, as the controller works with it. */
+export type PredictiveScalerSpec = RawSpec & Required<Pick<RawSpec, 'startupSeconds' | 'minReplicas' | 'headroom' | 'quantile' | 'mode'>>;
+
+/** Applies the schema's defaults (the API server does the same when it stores the object). */
+export function resolveSpec(raw: RawSpec): PredictiveScalerSpec {
+  return Value.Default(PredictiveScalerSpec, structuredClone(raw)) as PredictiveScalerSpec;
+}
 export type PredictiveScalerStatus = Static<typeof PredictiveScalerStatus>;
 export type ConditionType = 'Ready' | 'Active' | 'Degraded' | 'Unschedulable' | 'Conflict';
 

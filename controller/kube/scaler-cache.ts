@@ -1,7 +1,7 @@
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { GROUP, PLURAL, VERSION, type PredictiveScaler } from '../crd/predictive-scaler.ts';
+import { GROUP, PLURAL, VERSION, resolveSpec, type PredictiveScaler } from '../crd/predictive-scaler.ts';
 
 /** The PredictiveScalers of the cluster, kept current by a watch. */
 export interface ScalerCache {
@@ -39,7 +39,8 @@ export function kubeScalerCache(kc: KubeConfig, logger: Logger): ScalerCache {
   };
   informer.on('error', restartLater);
   return {
-    list: () => informer.list() as unknown as PredictiveScaler[],
+    // Objects written before a default existed lack it: resolve defaults on read.
+    list: () => (informer.list() as unknown as PredictiveScaler[]).map((s) => ({ ...s, spec: resolveSpec(s.spec) })),
     synced: () => synced,
     async start() {
       stopped = false;

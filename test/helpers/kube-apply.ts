@@ -1,0 +1,36 @@
+import { KubernetesObjectApi, loadYaml, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+
+/** Parses a multi-document YAML manifest into objects (empty documents dropped). */
+export function parseManifests(text: string): KubernetesObject[] {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length) throw new Error(`bad YAML: ${d.errors[0]?.message}`);
+      return d.toJS() as KubernetesObject | null;
+    })
+    .filter((o): o is KubernetesObject => !!o && typeof o === 'object');
+}
+
+/**
+ * Creates each object on the API server (or only validates it with a server-side dry run),
+ * replacing objects that exist. Returns what the server answered, in order.
+ */
+export async function applyManifests(kc: KubeConfig, objects: readonly KubernetesObject[], opts: { dryRun?: boolean } = {}): Promise<KubernetesObject[]> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const dryRun = opts.dryRun ? 'All' : undefined;
+  const out: KubernetesObject[] = [];
+  for (const plain of objects) {
+    // The client serializes known kinds through its generated models, which drop keys they do
+    // not know by their TypeScript names (x-kubernetes-validations, enum, default): turn the
+    // plain manifest into the model first.
+    const obj = loadYaml<KubernetesObject>(JSON.stringify(plain));
+    try {
+      out.push(await api.create(obj, undefined, dryRun));
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw new Error(`${obj.kind}/${obj.metadata?.name}: ${(err as { body?: string }).body ?? (err as Error).message}`);
+      const current = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } } as KubernetesObject & { metadata: { name: string } });
+      out.push(await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } }, undefined, dryRun));
+    }
+  }
+  return out;
+}
