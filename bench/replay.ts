@@ -52,7 +52,8 @@ function loadTrace(t: BenchTrace): Trace {
 }
 
 /** Checks one policy run against the reference scorer, to the precision the summary prints. */
-function checkWithScorer(dir: string, name: string, trace: Trace, csv: string, meta: object, want: { quality: number; cost: number }): string {
+function checkWithScorer(run: { dir: string; name: string; csv: string; meta: object }, want: { quality: number; cost: number }): string {
+  const { dir, name, csv, meta } = run;
   if (!existsSync(SCORER)) return 'n/a (no ../shared/tools)';
   const out = join(dir, `${name.replace(/\W+/g, '_')}.csv`);
   writeFileSync(out, csv);
@@ -144,7 +145,7 @@ export async function run(): Promise<void> {
     const s = r.score;
     if (!s) continue;
     const meta = { capacity: params.capacity, startup_steps: k, interval_seconds: trace.intervalSeconds, min_replicas: 1, max_replicas: 10000 };
-    const agree = checkWithScorer(dir, t.name, trace, outputCsv(trace.timestamps, trace.demand, r.run, r.fleet), meta, { quality: s.qualityFigure, cost: s.costVsDefaultHpa });
+    const agree = checkWithScorer({ dir, name: t.name, csv: outputCsv(trace.timestamps, trace.demand, r.run, r.fleet), meta }, { quality: s.qualityFigure, cost: s.costVsDefaultHpa });
     const [snS, hwS] = r.comparisons.map((c) => c.score);
     const goal = s.qualityFigure <= 0.5 && s.costVsDefaultHpa <= 1.5 ? 'met' : 'not met';
     replayRows.push(

@@ -37,8 +37,9 @@ export function parseTrace(text: string, opts: TraceOptions): Trace {
   if (headerIndex < 0) throw inputError(opts.file, 1, 'the file is empty; expected a header line');
   const header = splitCsvLine(lines[headerIndex] ?? '');
   const perRequest = opts.bucketSeconds !== undefined;
-  const timeIdx = columnIndex(header, opts.timeColumn, opts.file, headerIndex + 1, '--time-column');
-  const valueIdx = perRequest ? -1 : columnIndex(header, opts.valueColumn, opts.file, headerIndex + 1, '--value-column');
+  const at = { file: opts.file, line: headerIndex + 1 };
+  const timeIdx = columnIndex(header, opts.timeColumn, at, '--time-column');
+  const valueIdx = perRequest ? -1 : columnIndex(header, opts.valueColumn, at, '--value-column');
   const rows: Row[] = [];
   for (let i = ++headerIndex; i < lines.length; i++) {
     const raw = lines[i] ?? '';
@@ -49,9 +50,9 @@ export function parseTrace(text: string, opts: TraceOptions): Trace {
   return perRequest ? bucketRequests(rows, opts.bucketSeconds ?? 1, opts.file) : intervalSeries(rows, opts);
 }
 
-function columnIndex(header: string[], name: string, file: string, line: number, flag: string): number {
+function columnIndex(header: string[], name: string, at: { file: string; line: number }, flag: string): number {
   const idx = header.indexOf(name);
-  if (idx < 0) throw inputError(file, line, `no column "${name}" (${flag}); the header has: ${header.map((h) => `"${h}"`).join(', ')}`);
+  if (idx < 0) throw inputError(at.file, at.line, `no column "${name}" (${flag}); the header has: ${header.map((h) => `"${h}"`).join(', ')}`);
   return idx;
 }
 
@@ -72,38 +73,44 @@ function parseRow(fields: string[], at: { timeIdx: number; valueIdx: number; lin
 }
 
 function intervalSeries(rows: Row[], opts: TraceOptions): Trace {
+  const merged = mergeRows(rows, opts.file);
+  const intervalSeconds = mostCommonSpacing(merged);
+  if (intervalSeconds === undefined) throw inputError(opts.file, merged[0]?.line ?? 1, 'need at least two distinct timestamps to know the interval length');
+  const out: Trace = { timestamps: [], demand: [], intervalSeconds, warnings: [] };
+  for (const row of merged) {
+    fillGapBefore(row, out, opts);
+    out.timestamps.push(row.ts);
+    out.demand.push(row.value);
+  }
+  return out;
+}
+
+/** Checks time order and sums rows with the same timestamp. */
+function mergeRows(rows: Row[], file: string): Row[] {
   const merged: Row[] = [];
   for (const row of rows) {
     const last = merged[merged.length - 1];
-    if (last && row.ts < last.ts) {
-      throw inputError(opts.file, row.line, `row is earlier than the row before it (line ${last.line}); rows must be in time order`);
-    }
+    if (last && row.ts < last.ts) throw inputError(file, row.line, `row is earlier than the row before it (line ${last.line}); rows must be in time order`);
     if (last && row.ts === last.ts) last.value += row.value;
     else merged.push({ ...row });
   }
-  const intervalSeconds = mostCommonSpacing(merged);
-  if (intervalSeconds === undefined) throw inputError(opts.file, merged[0]?.line ?? 1, 'need at least two distinct timestamps to know the interval length');
-  const timestamps: number[] = [];
-  const demand: number[] = [];
-  const warnings: string[] = [];
-  for (const row of merged) {
-    const prevTs = timestamps[timestamps.length - 1];
-    if (prevTs !== undefined) {
-      // Irregular spacing near one interval is not a gap; only whole missing intervals are filled.
-      const missing = Math.round((row.ts - prevTs) / intervalSeconds) - 1;
-      if (missing > 0) {
-        const fillValue = opts.fill === 'zero' ? 0 : (demand[demand.length - 1] ?? 0);
-        for (let k = 1; k <= missing; k++) {
-          timestamps.push(prevTs + k * intervalSeconds);
-          demand.push(fillValue);
-        }
-        warnings.push(`${opts.file}:${row.line}: gap of ${missing} interval${missing > 1 ? 's' : ''} before this row, filled with ${opts.fill === 'zero' ? '0' : 'the previous value'}`);
-      }
-    }
-    timestamps.push(row.ts);
-    demand.push(row.value);
+  return merged;
+}
+
+/** Fills whole missing intervals before a row and warns once for the gap, naming the row's line. */
+function fillGapBefore(row: Row, out: Trace, opts: TraceOptions): void {
+  const prevTs = out.timestamps[out.timestamps.length - 1];
+  if (prevTs === undefined) return;
+  // Irregular spacing near one interval is not a gap; only whole missing intervals are filled.
+  const missing = Math.round((row.ts - prevTs) / out.intervalSeconds) - 1;
+  if (missing <= 0) return;
+  // Missing data in an aggregated series is not zero demand, unless the user says so (--fill zero).
+  const fillValue = opts.fill === 'zero' ? 0 : (out.demand[out.demand.length - 1] ?? 0);
+  for (let k = 1; k <= missing; k++) {
+    out.timestamps.push(prevTs + k * out.intervalSeconds);
+    out.demand.push(fillValue);
   }
-  return { timestamps, demand, intervalSeconds, warnings };
+  out.warnings.push(`${opts.file}:${row.line}: gap of ${missing} interval${missing > 1 ? 's' : ''} before this row, filled with ${opts.fill === 'zero' ? '0' : 'the previous value'}`);
 }
 
 /** The most common spacing between consecutive rows (the smaller one on a tie), rounded to milliseconds. */

@@ -80,7 +80,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
   for (const r of signals.recentRecommendations) {
     if (r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
   }
-  const limited = need.raw < cur ? scaleDown(need.raw, stabilized, cur, signals.intervalSeconds, policy) : scaleUp(need.raw, cur, signals.intervalSeconds, policy);
+  const limited = need.raw < cur ? scaleDown({ raw: need.raw, stabilized, cur, intervalSeconds: signals.intervalSeconds }, policy) : scaleUp(need.raw, cur, signals.intervalSeconds, policy);
   const bounded = bounds(limited.replicas, policy, nowSeconds);
   const replicas = bounded?.replicas ?? limited.replicas;
   return {
@@ -122,7 +122,8 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
 }
 
 /** Scale-down: only to the highest recommendation of the window, and no faster than the rate limit. */
-function scaleDown(raw: number, stabilized: number, cur: number, intervalSeconds: number, policy: ScalingPolicy): { replicas: number; reason?: DecisionReason } {
+function scaleDown(x: { raw: number; stabilized: number; cur: number; intervalSeconds: number }, policy: ScalingPolicy): { replicas: number; reason?: DecisionReason } {
+  const { raw, stabilized, cur, intervalSeconds } = x;
   const next = Math.min(cur, stabilized);
   const keep = Math.ceil(cur * Math.max(0, 1 - (policy.scaleDownPercentPerMinute / 100) * (intervalSeconds / 60)) - 1e-9);
   if (next < keep) return { replicas: keep, reason: 'ScaleDownLimited' };
