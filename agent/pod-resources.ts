@@ -47,14 +47,7 @@ export function podResourcesClient(socketPath: string): PodResourcesClient {
       return new Promise((resolve, reject) => {
         c.List({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
           if (err) return reject(err);
-          const out: DeviceAllocation[] = [];
-          for (const p of res?.pod_resources ?? []) {
-            for (const ctr of p.containers ?? []) {
-              for (const d of ctr.devices ?? []) {
-                for (const id of d.device_ids ?? []) out.push({ namespace: p.namespace ?? '', pod: p.name ?? '', container: ctr.name ?? '', resourceName: d.resource_name ?? '', deviceId: id });
-              }
-            }
-          }
+          const out = flatten(res);
           resolve(out);
         });
       });
@@ -64,4 +57,15 @@ export function podResourcesClient(socketPath: string): PodResourcesClient {
       client = undefined;
     },
   };
+}
+
+function flatten(res: ListResponse | undefined): DeviceAllocation[] {
+  const out: DeviceAllocation[] = [];
+  for (const p of res?.pod_resources ?? []) {
+    for (const ctr of p.containers ?? []) {
+      const devices = (ctr.devices ?? []).flatMap((d) => (d.device_ids ?? []).map((id) => ({ resourceName: d.resource_name ?? '', deviceId: id })));
+      for (const d of devices) out.push({ namespace: p.namespace ?? '', pod: p.name ?? '', container: ctr.name ?? '', ...d });
+    }
+  }
+  return out;
 }

@@ -80,6 +80,17 @@ function readOr(path: string): string | undefined {
   }
 }
 
+function interfaceSamples(root: string, node: string, row: NetDevRow, sysIfaces: ReadonlySet<string>): Sample[] {
+  const labels = { node, interface: row.iface };
+  const out: Sample[] = DEV_COLUMNS.map(([col, name]) => ({ name, labels, value: row.values[col] ?? 0 }));
+  if (!sysIfaces.has(row.iface)) return out;
+  const speed = Number(readOr(join(root, 'sys/class/net', row.iface, 'speed')));
+  if (Number.isFinite(speed) && speed > 0) out.push({ name: 'surgeguard_network_speed_bytes', labels, value: (speed * 1e6) / 8 });
+  const oper = readOr(join(root, 'sys/class/net', row.iface, 'operstate'));
+  if (oper !== undefined) out.push({ name: 'surgeguard_network_up', labels, value: oper === 'up' ? 1 : 0 });
+  return out;
+}
+
 /**
  * The network collector: bytes, packets, errors and drops per interface from /proc/net/dev,
  * speed and operstate from /sys/class/net, TCP retransmits from /proc/net/snmp. Plain file
@@ -102,16 +113,7 @@ export function createNetworkCollector(deps: NetworkCollectorDeps, config: Netwo
       } catch {
         sysIfaces = new Set();
       }
-      for (const row of dev) {
-        if (exclude.test(row.iface)) continue;
-        const labels = { node: deps.node, interface: row.iface };
-        for (const [col, name] of DEV_COLUMNS) samples.push({ name, labels, value: row.values[col] ?? 0 });
-        if (!sysIfaces.has(row.iface)) continue;
-        const speed = Number(readOr(join(root, 'sys/class/net', row.iface, 'speed')));
-        if (Number.isFinite(speed) && speed > 0) samples.push({ name: 'surgeguard_network_speed_bytes', labels, value: (speed * 1e6) / 8 });
-        const oper = readOr(join(root, 'sys/class/net', row.iface, 'operstate'));
-        if (oper !== undefined) samples.push({ name: 'surgeguard_network_up', labels, value: oper === 'up' ? 1 : 0 });
-      }
+      for (const row of dev) if (!exclude.test(row.iface)) samples.push(...interfaceSamples(root, deps.node, row, sysIfaces));
       const snmp = readOr(join(root, 'proc/net/snmp'));
       const retrans = snmp === undefined ? undefined : parseTcpRetrans(snmp);
       if (retrans !== undefined) samples.push({ name: 'surgeguard_network_tcp_retransmitted_segments_total', labels: { node: deps.node }, value: retrans });

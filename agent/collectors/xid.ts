@@ -44,32 +44,37 @@ export function parseXidLine(line: string): XidEvent | undefined {
 export function createXidCollector(deps: XidCollectorDeps, config: XidCollectorConfig): Collector {
   const counts = new Map<string, { bus: string; xid: string; count: number; lastMs: number }>();
   const uuidFromLog = new Map<string, string>();
+
+  function ingest(line: string, nowMs: number): void {
+    const at = GPU_AT.exec(line);
+    const atBus = at?.[1] ? normalizePciBusId(at[1]) : undefined;
+    if (atBus && at?.[2]) uuidFromLog.set(atBus, at[2]);
+    const ev = parseXidLine(line);
+    if (!ev) return;
+    const k = `${ev.pciBusId}/${ev.xid}`;
+    const entry = counts.get(k) ?? { bus: ev.pciBusId, xid: ev.xid, count: 0, lastMs: 0 };
+    entry.count++;
+    entry.lastMs = nowMs;
+    counts.set(k, entry);
+  }
+
+  function samplesOf(e: { bus: string; xid: string; count: number; lastMs: number }): Sample[] {
+    const gpu = deps.inventory.byPciBusId(e.bus);
+    const labels = { node: deps.node, gpu: gpu?.index ?? '', uuid: gpu?.uuid || uuidFromLog.get(e.bus) || '', pci_bus_id: e.bus, xid: e.xid };
+    return [
+      { name: 'surgeguard_gpu_xid_errors_total', labels, value: e.count },
+      { name: 'surgeguard_gpu_xid_last_timestamp_seconds', labels, value: e.lastMs / 1000 },
+    ];
+  }
+
   return {
     name: 'xid',
     intervalMs: config.intervalSeconds * 1000,
     timeoutMs: 5000,
     families: XID_FAMILIES,
     collect(ctx) {
-      for (const line of deps.source.read()) {
-        const at = GPU_AT.exec(line);
-        const atBus = at?.[1] ? normalizePciBusId(at[1]) : undefined;
-        if (atBus && at?.[2]) uuidFromLog.set(atBus, at[2]);
-        const ev = parseXidLine(line);
-        if (!ev) continue;
-        const k = `${ev.pciBusId}/${ev.xid}`;
-        const entry = counts.get(k) ?? { bus: ev.pciBusId, xid: ev.xid, count: 0, lastMs: 0 };
-        entry.count++;
-        entry.lastMs = ctx.nowMs;
-        counts.set(k, entry);
-      }
-      const samples: Sample[] = [];
-      for (const e of counts.values()) {
-        const gpu = deps.inventory.byPciBusId(e.bus);
-        const labels = { node: deps.node, gpu: gpu?.index ?? '', uuid: gpu?.uuid || uuidFromLog.get(e.bus) || '', pci_bus_id: e.bus, xid: e.xid };
-        samples.push({ name: 'surgeguard_gpu_xid_errors_total', labels, value: e.count });
-        samples.push({ name: 'surgeguard_gpu_xid_last_timestamp_seconds', labels, value: e.lastMs / 1000 });
-      }
-      return Promise.resolve(samples);
+      for (const line of deps.source.read()) ingest(line, ctx.nowMs);
+      return Promise.resolve([...counts.values()].flatMap((e) => samplesOf(e)));
     },
     close() {
       deps.source.close();
