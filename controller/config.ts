@@ -8,10 +8,10 @@ export const controllerConfigSchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** A kubeconfig file; empty means in-cluster (the pod's ServiceAccount). */
   kubeconfig: z.string().optional(),
+  /** Label selector of the PredictiveScalers this controller manages (empty: all), for sharding. */
+  scalerSelector: z.string().default(''),
   /** Seconds between scaling ticks. */
   intervalSeconds: z.number().min(1).max(600).default(15),
-  /** Demand older than this many intervals counts as missing: hold and report Degraded. */
-  staleAfterIntervals: z.number().int().min(1).max(100).default(3),
   /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */
   historyIntervals: z.number().int().min(16).max(100_000).default(2880),
   /** Identity in the Lease; the pod name by default (POD_NAME from the downward API). */

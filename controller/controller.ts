@@ -75,7 +75,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     : alwaysLeader(identity);
   if (!config.leaderElection.enabled) leaderGauge.set(1);
 
-  const cache = kubeScalerCache(kc, logger);
+  const cache = kubeScalerCache(kc, logger, config.scalerSelector);
   const decisions = createDecisionLog(config.decisionsKept);
   const prom: PrometheusApi | undefined = config.prometheus ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs) : undefined;
   const kafkaCfg = config.kafka;

@@ -16,10 +16,10 @@ export interface ScalerCache {
  * A list-watch informer on predictivescalers. The client's informer stops for good on any error
  * other than 410, so this restarts it with exponential backoff (1 s doubling to 30 s).
  */
-export function kubeScalerCache(kc: KubeConfig, logger: Logger): ScalerCache {
+export function kubeScalerCache(kc: KubeConfig, logger: Logger, labelSelector = ''): ScalerCache {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>;
-  const informer = makeInformer<KubernetesObject>(kc, `/apis/${GROUP}/${VERSION}/${PLURAL}`, listFn);
+  const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...(labelSelector ? { labelSelector } : {}) })) as KubernetesListObject<KubernetesObject>;
+  const informer = makeInformer<KubernetesObject>(kc, `/apis/${GROUP}/${VERSION}/${PLURAL}`, listFn, labelSelector || undefined);
   let synced = false;
   let stopped = false;
   let backoffMs = 1000;

@@ -1,0 +1,111 @@
+import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+
+/**
+ * A simulated inference fleet on a real broker: a producer sends demand into a topic, and the
+ * "consumers" commit offsets at `capacity` messages per second per ready replica of a real
+ * Deployment, so lag grows and drains the way a Kafka-fed GPU fleet's does.
+ */
+export interface KafkaFleet {
+  /** Messages per second the producer sends now. */
+  setRate(perSecond: number): void;
+  readyReplicas(): number;
+  /** Total lag of the group on the topic at the last fleet step. */
+  lag(): number;
+  /** Largest total lag seen since start. */
+  maxLag(): number;
+  stop(): Promise<void>;
+}
+
+export async function createTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
+  const kafka = new Kafka({ clientId: 'sg-test', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function startKafkaFleet(opts: { brokers: string[]; topic: string; groupId: string; capacityPerReplica: number; kc: KubeConfig; namespace: string; deployment: string }): Promise<KafkaFleet> {
+  const kafka = new Kafka({ clientId: 'sg-test-fleet', brokers: opts.brokers, logLevel: logLevel.NOTHING });
+  const admin: Admin = kafka.admin();
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await Promise.all([admin.connect(), producer.connect()]);
+  const apps = opts.kc.makeApiClient(AppsV1Api);
+  const partitions = (await admin.fetchTopicOffsets(opts.topic)).map((p) => p.partition);
+  // Start the group at the end of the log so that only demand sent from now on counts.
+  const ends0 = await admin.fetchTopicOffsets(opts.topic);
+  await admin.setOffsets({ groupId: opts.groupId, topic: opts.topic, partitions: ends0.map((p) => ({ partition: p.partition, offset: p.offset })) });
+  let rate = 0;
+  let ready = 0;
+  let lag = 0;
+  let maxLag = 0;
+  let stopped = false;
+  let carry = 0;
+  let next = 0;
+
+  const produceLoop = (async () => {
+    while (!stopped) {
+      const t0 = Date.now();
+      carry += rate * 0.25;
+      const n = Math.floor(carry);
+      carry -= n;
+      if (n > 0) {
+        const messages = Array.from({ length: n }, () => ({ partition: partitions[next++ % partitions.length], value: 'x' }));
+        await producer.send({ topic: opts.topic, messages }).catch(() => undefined);
+      }
+      await sleep(Math.max(0, 250 - (Date.now() - t0)));
+    }
+  })();
+
+  let budget = 0;
+  const fleetLoop = (async () => {
+    while (!stopped) {
+      const t0 = Date.now();
+      try {
+        const d = await apps.readNamespacedDeployment({ name: opts.deployment, namespace: opts.namespace });
+        ready = d.status?.readyReplicas ?? 0;
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(opts.topic), admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.topic] })]);
+        const offs = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+        budget += opts.capacityPerReplica * ready * 0.5;
+        const moves: { partition: number; offset: string }[] = [];
+        let total = 0;
+        // Spread this step's capacity over the partitions that have a backlog.
+        const backlog = ends.map((e) => ({ partition: e.partition, end: Number(e.offset), at: offs.get(e.partition) ?? 0 })).filter((p) => p.end > p.at);
+        for (const p of backlog) {
+          const take = Math.min(p.end - p.at, Math.floor(budget / Math.max(1, backlog.length)));
+          if (take > 0) moves.push({ partition: p.partition, offset: String(p.at + take) });
+          total += p.end - p.at - Math.max(0, take);
+        }
+        budget = backlog.length === 0 ? 0 : Math.min(budget, opts.capacityPerReplica * ready);
+        if (moves.length) {
+          budget -= moves.reduce((s, m) => s + (Number(m.offset) - (offs.get(m.partition) ?? 0)), 0);
+          await admin.setOffsets({ groupId: opts.groupId, topic: opts.topic, partitions: moves });
+        }
+        lag = total;
+        maxLag = Math.max(maxLag, lag);
+      } catch {
+        // A step that fails (broker busy) is simply retried next step; the fleet keeps its state.
+      }
+      await sleep(Math.max(0, 500 - (Date.now() - t0)));
+    }
+  })();
+
+  return {
+    setRate: (r) => void (rate = r),
+    readyReplicas: () => ready,
+    lag: () => lag,
+    maxLag: () => maxLag,
+    async stop() {
+      stopped = true;
+      await Promise.all([produceLoop, fleetLoop]);
+      await Promise.all([admin.disconnect(), producer.disconnect()]);
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
