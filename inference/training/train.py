@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-VERSION = '1.0.0'
+VERSION = '1.1.0'
 L, C, H = 48, 8, 12                      # recent input length, seasonal context, horizon
 QUANTILES = [0.1, 0.5, 0.9]
 INTERVALS = [15, 60, 300, 1800, 86400]   # intervals seen in training (60 s: the LLM trace re-bucketed)
