@@ -2,9 +2,15 @@ import type client from '@prometheus-io/client';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
-import { DISABLED, type Collector, type MetricFamily, type Sample } from './collector.ts';
+import { DISABLED, type Collector, type Sample } from './collector.ts';
+import { checkFamily, renderFamilies } from './exposition.ts';
 
-type AnyMetric = client.Gauge<string> | client.Counter<string>;
+/** One collector's last good samples and their serializations, made on first use. */
+interface Cached {
+  samples: readonly Sample[];
+  text?: string;
+  openMetrics?: string;
+}
 
 /** Called around every cycle; the tracing hook uses it to make one span per cycle. */
 export interface CycleObserver {
@@ -30,12 +36,13 @@ export interface CollectorState {
 
 /**
  * Runs each collector on its own interval, isolated from the others, with a timeout, and
- * copies each cycle's samples into the registry in one synchronous step, so that a scrape
- * (which only serializes the registry) never sees half a cycle and never waits on a device.
+ * swaps each cycle's samples in one synchronous step, so that a scrape (which only serializes
+ * what is cached) never sees half a cycle and never waits on a device. The serialized text of
+ * a collector is kept until its next cycle: scrapes between cycles cost a concatenation.
  */
 export class CollectorRunner {
   readonly states = new Map<string, CollectorState>();
-  private readonly metrics = new Map<string, AnyMetric>();
+  private readonly cache = new Map<string, Cached>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generation = new Map<string, number>();
   private readonly deps: RunnerDeps;
@@ -57,7 +64,7 @@ export class CollectorRunner {
     for (const c of collectors) {
       this.states.set(c.name, { name: c.name, enabled: true, cycles: 0, lastSuccess: undefined, lastError: undefined });
       this.enabled.set({ collector: c.name }, 1);
-      for (const f of c.families) this.metrics.set(f.name, this.create(f));
+      c.families.forEach(checkFamily);
     }
   }
 
@@ -90,8 +97,16 @@ export class CollectorRunner {
     return this.deps.now ? this.deps.now() : Date.now();
   }
 
-  private create(f: MetricFamily): AnyMetric {
-    return f.type === 'counter' ? this.deps.registry.counter(f.name, f.help, f.labelNames) : this.deps.registry.gauge(f.name, f.help, f.labelNames);
+  /** The collectors' series in the text format or OpenMetrics (without `# EOF`), from the cache. */
+  exposition(openMetrics: boolean): string {
+    let out = '';
+    for (const c of this.collectors) {
+      const entry = this.cache.get(c.name);
+      if (!entry) continue;
+      if (openMetrics) out += entry.openMetrics ??= renderFamilies(c.families, entry.samples, true);
+      else out += entry.text ??= renderFamilies(c.families, entry.samples, false);
+    }
+    return out;
   }
 
   private schedule(c: Collector, delayMs: number): void {
@@ -155,17 +170,12 @@ export class CollectorRunner {
   }
 
   private clear(c: Collector): void {
-    for (const f of c.families) this.metrics.get(f.name)?.reset();
+    this.cache.delete(c.name);
   }
 
   /** Replaces the collector's series with this cycle's samples; synchronous, so scrapes see all or nothing. */
   private apply(c: Collector, samples: readonly Sample[]): void {
-    this.clear(c);
-    for (const s of samples) {
-      const m = this.metrics.get(s.name);
-      if (!m || !Number.isFinite(s.value)) continue;
-      if ('inc' in m && !('set' in m)) m.inc(s.labels, s.value);
-      else (m as client.Gauge<string>).set(s.labels, s.value);
-    }
+    const known = new Set(c.families.map((f) => f.name));
+    this.cache.set(c.name, { samples: samples.filter((s) => known.has(s.name) && Number.isFinite(s.value)) });
   }
 }

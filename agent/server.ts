@@ -6,7 +6,7 @@ import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
   readonly registry: MetricRegistry;
-  readonly runner: Pick<CollectorRunner, 'ready' | 'states'>;
+  readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'exposition'>;
   readonly logger?: Logger;
 }
 
@@ -21,8 +21,12 @@ export async function build(deps: ServerDeps): Promise<FastifyInstance> {
   // Shed load before the event loop stalls; /healthz stays answerable for the kubelet.
   await app.register(underPressure, { maxEventLoopDelay: 2000, exposeStatusRoute: false });
   app.get('/metrics', async (req, reply) => {
-    const { contentType, body } = await deps.registry.render(wantsOpenMetrics(req.headers.accept));
-    return reply.header('content-type', contentType).send(body);
+    const openMetrics = wantsOpenMetrics(req.headers.accept);
+    // The registry holds the runner's own metrics and the process metrics; the collectors'
+    // series come from the runner's cache. OpenMetrics has one `# EOF`, at the very end.
+    const { contentType, body } = await deps.registry.render(openMetrics);
+    const own = openMetrics ? body.replace(/# EOF\n?$/, '') : body;
+    return reply.header('content-type', contentType).send(`${own}${deps.runner.exposition(openMetrics)}${openMetrics ? '# EOF\n' : ''}`);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

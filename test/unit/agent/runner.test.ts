@@ -9,8 +9,9 @@ function fake(name: string, collect: Collector['collect'], timeoutMs = 200): Col
   return { name, intervalMs: 1000, timeoutMs, families: [family(`surgeguard_test_${name}`, 'gauge', 'test', ['k'])], collect };
 }
 
-async function body(r: ReturnType<typeof createMetricRegistry>): Promise<string> {
-  return (await r.render()).body;
+/** What a scrape serves: the runner's own metrics from the registry, then the collectors' cached series. */
+async function body(r: ReturnType<typeof createMetricRegistry>, runner: CollectorRunner): Promise<string> {
+  return (await r.render()).body + runner.exposition(false);
 }
 
 test('a hanging collector times out and fails alone; the others report', async () => {
@@ -20,7 +21,7 @@ test('a hanging collector times out and fails alone; the others report', async (
     fake('ok', () => Promise.resolve([{ name: 'surgeguard_test_ok', labels: { k: 'a' }, value: 3 }])),
   ]);
   await runner.runOnce();
-  const text = await body(registry);
+  const text = await body(registry, runner);
   assert.match(text, /surgeguard_collector_success\{collector="hang"\} 0/);
   assert.match(text, /surgeguard_collector_success\{collector="ok"\} 1/);
   assert.match(text, /surgeguard_test_ok\{k="a"\} 3/);
@@ -35,14 +36,14 @@ test('a failed cycle drops the collector\'s series; the next good one brings the
     fake('flaky', () => (fail ? Promise.reject(new Error('boom')) : Promise.resolve([{ name: 'surgeguard_test_flaky', labels: { k: 'x' }, value: 1 }]))),
   ]);
   await runner.runOnce();
-  assert.match(await body(registry), /surgeguard_test_flaky\{k="x"\} 1/);
+  assert.match(await body(registry, runner), /surgeguard_test_flaky\{k="x"\} 1/);
   fail = true;
   await runner.runOnce();
-  assert.doesNotMatch(await body(registry), /surgeguard_test_flaky\{/);
-  assert.match(await body(registry), /surgeguard_collector_success\{collector="flaky"\} 0/);
+  assert.doesNotMatch(await body(registry, runner), /surgeguard_test_flaky\{/);
+  assert.match(await body(registry, runner), /surgeguard_collector_success\{collector="flaky"\} 0/);
   fail = false;
   await runner.runOnce();
-  assert.match(await body(registry), /surgeguard_test_flaky\{k="x"\} 1/);
+  assert.match(await body(registry, runner), /surgeguard_test_flaky\{k="x"\} 1/);
 });
 
 test('a collector that does not apply is disabled quietly and not scheduled again', async () => {
@@ -57,7 +58,7 @@ test('a collector that does not apply is disabled quietly and not scheduled agai
   await runner.runOnce();
   await runner.runOnce();
   assert.equal(calls, 1);
-  const text = await body(registry);
+  const text = await body(registry, runner);
   assert.match(text, /surgeguard_collector_enabled\{collector="gpu"\} 0/);
   assert.doesNotMatch(text, /surgeguard_collector_success\{collector="gpu"\}/);
   assert.equal(runner.ready(), true);

@@ -1,0 +1,226 @@
+// Agent benchmarks (prints numbers and ratios; asserts nothing on time):
+//  1. scrape cost against Debian's prometheus-node-exporter on the same 50 dummy interfaces in a
+//     network namespace this script creates: CPU seconds per scrape per 1,000 series and p50/p99
+//     latency at 10 scrapes/s, the agent holding 8 fake GPUs and 2,000 Kafka partitions;
+//  2. idle overhead of `./surgeguard agent` over 60 s at default intervals: share of one core, RSS;
+//  3. one Kafka cycle for 10,000 partitions in 20 groups on a real broker: wall time, requests.
+//   npm run bench:agent [-- --only scrape|idle|kafka] [--scrapes N] [--idle-seconds N]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({ options: { only: { type: 'string' }, scrapes: { type: 'string', default: '300' }, 'idle-seconds': { type: 'string', default: '60' } } });
+const TICK = 100; // /proc/<pid>/stat counts in clock ticks (USER_HZ)
+const NS = `sg-bench-${process.pid}`;
+
+function sh(cmd: string, a: string[]): { ok: boolean; out: string } {
+  const r = spawnSync(cmd, a, { encoding: 'utf8' });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+}
+
+function cpuSeconds(pid: number): { self: number; children: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of stat (utime, stime, cutime, cstime); rest[] starts at field 3.
+  const n = (i: number): number => Number(rest[i - 3]);
+  return { self: (n(14) + n(15)) / TICK, children: (n(16) + n(17)) / TICK };
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
+
+async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function scrapeLoad(url: string, pid: number, n: number): Promise<{ series: number; cpuPerScrape: number; p50: number; p99: number }> {
+  const body = await (await fetch(url)).text();
+  const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  for (let i = 0; i < 5; i++) await (await fetch(url)).text(); // warm up
+  const lat: number[] = [];
+  const c0 = cpuSeconds(pid).self;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await (await fetch(url)).text();
+    lat.push(performance.now() - t0);
+    // 10 scrapes per second, on a fixed schedule.
+    const next = start + (i + 1) * 100;
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const cpu = cpuSeconds(pid).self - c0;
+  return { series, cpuPerScrape: cpu / n, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+}
+
+function ensureNodeExporter(): string | undefined {
+  const bin = '/usr/bin/prometheus-node-exporter';
+  if (sh('test', ['-x', bin]).ok) return bin;
+  process.stdout.write('installing prometheus-node-exporter (apt-get)...\n');
+  const r = sh('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus-node-exporter >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus-node-exporter >/dev/null 2>&1)']);
+  // The package starts a service where systemd runs; the benchmark runs its own copy.
+  sh('bash', ['-c', 'systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true']);
+  return r.ok || sh('test', ['-x', bin]).ok ? bin : undefined;
+}
+
+/** Outer stage: install node_exporter, create the namespace and its 50 dummy links, run the scrapes inside it. */
+async function scrapeStage(): Promise<void> {
+  process.stdout.write('\n## Scrape cost: agent vs prometheus-node-exporter, 50 dummy interfaces\n');
+  const ne = ensureNodeExporter();
+  if (!ne) process.stdout.write('prometheus-node-exporter could not be installed; its row is missing\n');
+  const made = sh('ip', ['netns', 'add', NS]);
+  if (!made.ok) {
+    process.stdout.write(`cannot create network namespace ${NS} here (${made.out}); scrape benchmark skipped\n`);
+    return;
+  }
+  try {
+    sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    const dummy = sh('ip', ['-n', NS, 'link', 'add', 'dummy0', 'type', 'dummy']);
+    if (dummy.ok) {
+      for (let i = 1; i < 50; i++) sh('ip', ['-n', NS, 'link', 'add', `dummy${i}`, 'type', 'dummy']);
+    } else {
+      // Containers without the dummy module still have veth: 25 pairs make the same 50 links.
+      process.stdout.write(`dummy links unavailable here (${dummy.out}); using 25 veth pairs (50 interfaces) instead\n`);
+      for (let i = 0; i < 25; i++) sh('ip', ['-n', NS, 'link', 'add', `bench${2 * i}`, 'type', 'veth', 'peer', 'name', `bench${2 * i + 1}`]);
+    }
+    for (const name of sh('ip', ['-n', NS, '-o', 'link']).out.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '')) if (name && name !== 'lo') sh('ip', ['-n', NS, 'link', 'set', name, 'up']);
+    const links = sh('ip', ['-n', NS, '-o', 'link']).out.split('\n').length;
+    process.stdout.write(`namespace ${NS}: ${links} interfaces (50 + lo)\n`);
+    // Everything that listens or scrapes runs inside the namespace, as children of this re-run.
+    spawnSync('ip', ['netns', 'exec', NS, process.execPath, fileURLToPath(import.meta.url), '--only', 'scrape-inside', '--scrapes', String(args.scrapes)], {
+      stdio: 'inherit',
+      env: { ...process.env, SG_BENCH_NODE_EXPORTER: ne ?? '' },
+    });
+  } finally {
+    sh('ip', ['netns', 'del', NS]);
+  }
+}
+
+function started(child: ChildProcess, url: string): Promise<void> {
+  return Promise.race([waitHttp(url), new Promise<void>((_, reject) => child.once('exit', (code) => reject(new Error(`${url}: process exited ${code}`))))]);
+}
+
+/** Inner stage, inside the namespace: the agent and node_exporter side by side. */
+async function scrapeInside(): Promise<void> {
+  const n = Number(args.scrapes);
+  const rows: Array<[string, Awaited<ReturnType<typeof scrapeLoad>>]> = [];
+  const children: ChildProcess[] = [];
+  try {
+    const agent = spawn(process.execPath, [join(ROOT, 'bench/agent-server.ts'), '19402'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(agent);
+    await started(agent, 'http://127.0.0.1:19402/readyz');
+    rows.push(['surgeguard agent (8 GPUs, 2,000 partitions, 50 links)', await scrapeLoad('http://127.0.0.1:19402/metrics', agent.pid ?? 0, n)]);
+    const ne = process.env.SG_BENCH_NODE_EXPORTER;
+    if (ne) {
+      const nex = spawn(ne, ['--web.listen-address=127.0.0.1:19100', '--collector.disable-defaults', '--collector.netdev', '--collector.netclass', '--collector.netstat'], { stdio: 'ignore' });
+      children.push(nex);
+      await started(nex, 'http://127.0.0.1:19100/metrics');
+      rows.push(['node_exporter (netdev, netclass, netstat)', await scrapeLoad('http://127.0.0.1:19100/metrics', nex.pid ?? 0, n)]);
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+  }
+  process.stdout.write(`${n} scrapes each at 10/s\n\n| target | series | CPU s per scrape | CPU s per scrape per 1,000 series | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n`);
+  for (const [name, r] of rows) {
+    process.stdout.write(`| ${name} | ${r.series} | ${r.cpuPerScrape.toFixed(5)} | ${((r.cpuPerScrape * 1000) / r.series).toFixed(5)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |\n`);
+  }
+  const [a, b] = [rows[0]?.[1], rows[1]?.[1]];
+  if (a && b) {
+    const ratio = a.cpuPerScrape / a.series / (b.cpuPerScrape / b.series);
+    process.stdout.write(`\nratio agent / node_exporter, CPU per 1,000 series: ${ratio.toFixed(2)} (goal <= 1); agent p99 ${a.p99.toFixed(2)} ms (goal < 10 ms)\n`);
+  }
+}
+
+async function idleBench(): Promise<void> {
+  const secs = Number(args['idle-seconds']);
+  process.stdout.write(`\n## Idle overhead: ./surgeguard agent at default intervals for ${secs} s (8 fake GPUs)\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-idle-'));
+  writeFileSync(join(dir, 'kern.log'), '');
+  const child = spawn(process.execPath, [join(ROOT, 'cli/surgeguard.ts'), 'agent', '--listen', '127.0.0.1:19403', '--nvidia-smi', join(ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', join(dir, 'kern.log'), '--log-level', 'warn'], {
+    stdio: 'ignore',
+    env: { ...process.env, FAKE_NVIDIA_SMI_GPUS: '8', NODE_NAME: 'bench', SURGEGUARD_COLLECTORS__POD_RESOURCES__ENABLED: 'false' },
+  });
+  try {
+    await waitHttp('http://127.0.0.1:19403/readyz');
+    await sleep(2000);
+    const pid = child.pid ?? 0;
+    const c0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    let maxRss = 0;
+    while (performance.now() - t0 < secs * 1000) {
+      await sleep(1000);
+      maxRss = Math.max(maxRss, rssBytes(pid));
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const c1 = cpuSeconds(pid);
+    process.stdout.write(`| measure | value | goal |\n|---|---|---|\n`);
+    process.stdout.write(`| agent CPU, share of one core | ${(((c1.self - c0.self) / wall) * 100).toFixed(3)} % | < 1 % |\n`);
+    process.stdout.write(`| fake nvidia-smi children (a Node script, not the real binary) | ${(((c1.children - c0.children) / wall) * 100).toFixed(3)} % | - |\n`);
+    process.stdout.write(`| agent RSS, max | ${(maxRss / 1048576).toFixed(1)} MiB | < 100 MiB |\n`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function kafkaBench(): Promise<void> {
+  process.stdout.write('\n## Kafka cycle: 10,000 partitions in 20 groups on a real broker\n');
+  const { startKafka } = await import('../test/helpers/infra/kafka.ts');
+  const { Kafka, logLevel } = await import('kafkajs');
+  const { createKafkaLagReader } = await import('../common/kafka-lag.ts');
+  const broker = await startKafka();
+  try {
+    const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING, requestTimeout: 120_000 });
+    const admin = kafka.admin();
+    await admin.connect();
+    const t0 = performance.now();
+    const topics = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
+    for (const topic of topics) await admin.createTopics({ topics: [{ topic, numPartitions: 500 }], waitForLeaders: true, timeout: 120_000 });
+    for (const [i, topic] of topics.entries()) {
+      await admin.setOffsets({ groupId: `bench-group-${i}`, topic, partitions: Array.from({ length: 500 }, (_, p) => ({ partition: p, offset: '0' })) });
+    }
+    process.stdout.write(`setup: 20 topics x 500 partitions, 20 groups with committed offsets in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    await admin.disconnect();
+    const reader = createKafkaLagReader({ brokers: broker.brokers, clientId: 'bench-agent', groupPattern: /^bench-group-/, requestTimeoutMs: 30_000 });
+    process.stdout.write('| cycle | wall ms | Kafka requests | groups | partitions |\n|---|---|---|---|---|\n');
+    for (let i = 0; i < 5; i++) {
+      const s = performance.now();
+      const snap = await reader.read();
+      const ms = performance.now() - s;
+      process.stdout.write(`| ${i === 0 ? '1 (connects)' : i + 1} | ${ms.toFixed(0)} | ${snap.requests} | ${snap.groups.length} | ${snap.groups.reduce((n, g) => n + g.partitions.length, 0)} |\n`);
+    }
+    await reader.close();
+    process.stdout.write('goal: under 2 s per cycle; requests grow with brokers and groups (1 ListGroups per broker, 1 DescribeGroups per coordinator, 1 OffsetFetch per group, 1 ListOffsets per leader), not with partitions\n');
+  } finally {
+    await broker.stop();
+  }
+}
+
+const only = args.only;
+if (only === 'scrape-inside') await scrapeInside();
+else {
+  process.stdout.write(`# SurgeGuard agent benchmark (${new Date().toISOString()}, node ${process.version})\n`);
+  if (!only || only === 'scrape') await scrapeStage();
+  if (!only || only === 'idle') await idleBench();
+  if (!only || only === 'kafka') await kafkaBench();
+}
