@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
@@ -18,12 +20,28 @@ export function defaultModelPath(): string {
   return fileURLToPath(new URL(candidates[0] as string, import.meta.url));
 }
 
+/**
+ * True when onnxruntime-node has its CUDA provider library beside the binding. Without it, asking for
+ * CUDA only prints a native error before the CPU retry, so the attempt is skipped.
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(join(pkg, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    // Not resolvable (bundled elsewhere): let the session attempt decide.
+    return true;
+  }
+}
+
 export interface LoadForecasterDeps {
   readonly logger: Logger;
   readonly metrics: MetricRegistry;
   readonly readFile: (path: string) => Promise<Uint8Array>;
   /** onnxruntime-node, or a stand-in; loaded lazily when absent so a broken native addon is a fallback too. */
   readonly ort?: OrtRuntime;
+  /** Whether the CUDA provider library is installed; `cudaProviderInstalled` by default. */
+  readonly hasCudaProvider?: () => boolean;
 }
 
 export interface LoadForecasterConfig {
@@ -42,7 +60,9 @@ export async function loadForecaster(deps: LoadForecasterDeps, config: LoadForec
   let loadFailure: { reason: FallbackReason; message: string } | undefined;
   try {
     const ort = deps.ort ?? ((await import('onnxruntime-node')) as unknown as OrtRuntime);
-    primary = await createOnnxForecaster({ ort, logger: deps.logger, readFile: deps.readFile }, config);
+    const cuda = config.providers.includes('cuda') && (deps.hasCudaProvider ?? cudaProviderInstalled)();
+    if (config.providers.includes('cuda') && !cuda) deps.logger.info('CUDA execution provider not installed; the model runs on CPU');
+    primary = await createOnnxForecaster({ ort, logger: deps.logger, readFile: deps.readFile }, { ...config, providers: cuda ? config.providers : ['cpu'] });
   } catch (err) {
     const reason = err instanceof SurgeGuardError ? ((err.details.reason as FallbackReason | undefined) ?? 'error') : 'error';
     loadFailure = { reason, message: errorMessage(err) };

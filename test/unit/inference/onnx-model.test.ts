@@ -6,7 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { SurgeGuardError } from '../../../common/errors.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { checkModelContract } from '../../../inference/model-contract.ts';
-import { defaultModelPath } from '../../../inference/load.ts';
+import { createMetricRegistry } from '../../../common/metrics.ts';
+import { defaultModelPath, loadForecaster } from '../../../inference/load.ts';
+import { capturingLogger } from './helpers.ts';
 import { createOnnxForecaster, type OrtRuntime } from '../../../inference/onnx-forecaster.ts';
 
 const modelPath = defaultModelPath();
@@ -109,4 +111,23 @@ test('CUDA that cannot start falls back to CPU and says so', async () => {
   assert.equal(model.provider, 'cpu');
   assert.equal(model.runsOn, 'onnxruntime cpu');
   await model.close();
+});
+
+test('without the CUDA provider library the CUDA attempt is skipped (no native error on CPU machines)', async () => {
+  const tried: string[][] = [];
+  const fakeOrt: OrtRuntime = {
+    Tensor: ort.Tensor as unknown as OrtRuntime['Tensor'],
+    InferenceSession: {
+      create: async (model, options) => {
+        tried.push((options?.executionProviders ?? []) as string[]);
+        return ort.InferenceSession.create(model, options);
+      },
+    },
+  };
+  const { logger, lines } = capturingLogger();
+  const f = await loadForecaster({ logger, metrics: createMetricRegistry(), readFile: (p) => readFile(p), ort: fakeOrt, hasCudaProvider: () => false }, { modelPath, providers: ['cuda', 'cpu'], minHistorySteps: 1 });
+  assert.deepEqual(tried, [['cpu']]);
+  assert.equal(f.runsOn, 'onnxruntime cpu');
+  assert.ok(lines.some((l) => l.msg === 'CUDA execution provider not installed; the model runs on CPU'));
+  await f.close();
 });
