@@ -122,13 +122,22 @@ async function readPrometheus(v: Values, url: string): Promise<{ trace: Trace; l
   return { trace, label: `${v.query} @ ${url}` };
 }
 
-async function readTraceFile(v: Values): Promise<{ trace: Trace; label: string }> {
-  const file = v.trace ?? sampleTracePath();
+/** Checks the input-mode flags; returns the fill rule and the bucket length (per-request mode only). */
+function inputMode(v: Values): { fill: 'previous' | 'zero'; bucketSeconds?: number } {
   const fill = v.fill ?? 'previous';
   if (fill !== 'previous' && fill !== 'zero') throw usageError('--fill must be previous or zero');
-  const bucketSeconds = v['per-request'] ? parseDurationSeconds(v.bucket ?? '15s') : undefined;
-  if (v['per-request'] && !bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
-  if (!v['per-request'] && v.bucket !== undefined) throw usageError('--bucket needs --per-request');
+  if (!v['per-request']) {
+    if (v.bucket !== undefined) throw usageError('--bucket needs --per-request');
+    return { fill };
+  }
+  const bucketSeconds = parseDurationSeconds(v.bucket ?? '15s');
+  if (!bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
+  return { fill, bucketSeconds };
+}
+
+async function readTraceFile(v: Values): Promise<{ trace: Trace; label: string }> {
+  const file = v.trace ?? sampleTracePath();
+  const { fill, bucketSeconds } = inputMode(v);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

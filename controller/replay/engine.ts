@@ -1,5 +1,5 @@
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
-import { decide, type DecisionReason, type Recommendation } from '../scaling/decide.ts';
+import { decide, type DecisionReason, type Recommendation, type ScalingDecision, type ScalingForecast } from '../scaling/decide.ts';
 import type { PolicySettings, ScalingPolicy } from '../scaling/policy.ts';
 import { startFleet } from './fleet.ts';
 
@@ -72,26 +72,36 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
       recs = recs.filter((r) => r.atSeconds > now - p.settings.scaleDownStabilizationSeconds);
       const d = decide(
         { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, recentRecommendations: recs },
-        {
-          p50: f.p50.map((v) => v / p.intervalSeconds),
-          p90: f.p90.map((v) => v / p.intervalSeconds),
-          bandNow: previous ? { p50: (previous.p50[0] ?? 0) / p.intervalSeconds, p90: (previous.p90[0] ?? 0) / p.intervalSeconds } : undefined,
-          source: src,
-        },
+        asRates(f, previous, p.intervalSeconds, src),
         policy,
         now,
       );
       recs.push(d.recommendation);
-      run.targets.push(d.replicas);
-      run.reasons[d.reason] = (run.reasons[d.reason] ?? 0) + 1;
-      if (d.surge) run.surges++;
-      run.forecast.push(f.p50[lead - 1]);
-      run.forecastP10.push(f.p10[lead - 1]);
-      run.forecastP90.push(f.p90[lead - 1]);
+      record(run, d, f, lead);
       existing = d.replicas;
       previous = f;
     }
     deps.onProgress?.(end, n);
   }
   return run;
+}
+
+/** The forecast as `decide` takes it: rates per second, with the band for now forecast one interval ago. */
+function asRates(f: SeriesForecast, previous: SeriesForecast | undefined, intervalSeconds: number, source: string): ScalingForecast {
+  return {
+    p50: f.p50.map((v) => v / intervalSeconds),
+    p90: f.p90.map((v) => v / intervalSeconds),
+    bandNow: previous ? { p50: (previous.p50[0] ?? 0) / intervalSeconds, p90: (previous.p90[0] ?? 0) / intervalSeconds } : undefined,
+    source,
+  };
+}
+
+/** Appends one interval's decision and the forecast for t+1+K to the run. */
+function record(run: PolicyRun, d: ScalingDecision, f: SeriesForecast, lead: number): void {
+  run.targets.push(d.replicas);
+  run.reasons[d.reason] = (run.reasons[d.reason] ?? 0) + 1;
+  if (d.surge) run.surges++;
+  run.forecast.push(f.p50[lead - 1]);
+  run.forecastP10.push(f.p10[lead - 1]);
+  run.forecastP90.push(f.p90[lead - 1]);
 }
