@@ -206,7 +206,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
     bar.end();
     await forecaster.close();
   }
-  if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} intervals of ${trace.intervalSeconds}s)\n`);
+  if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} interval${fleet.startupSteps === 1 ? '' : 's'} of ${trace.intervalSeconds}s)\n`);
   const totalDemand = trace.demand.reduce((a, b) => a + b, 0);
   io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand }));
   if (v.out) {
