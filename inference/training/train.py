@@ -2,13 +2,16 @@
 """Trains SurgeGuard's demand forecaster and exports it to ONNX with its contract, model card and reference outputs.
 
 A small multi-quantile MLP (numpy, Adam on pinball loss; no torch) reads the last L intervals and the same
-stretch one season earlier, both divided by the recent mean (+1), and predicts quantiles for the next H
+stretch one season earlier, both divided by the recent mean (+1) and passed through log1p, and predicts quantiles for the next H
 intervals. It is trained on the first 80% of every demand trace in the replay contract's benchmark table;
 the last 20% of each series is the validation split, never used for training or tuning.
 
-    /root/.cache/surgeguard/py/venv/bin/python inference/training/train.py [--data DIR] [--out DIR]
+    python3 -m venv ~/.cache/surgeguard/py/venv && ~/.cache/surgeguard/py/venv/bin/pip install -r inference/training/requirements.txt
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ~/.cache/surgeguard/py/venv/bin/python inference/training/train.py [--data DIR] [--out DIR]
+    ... train.py --tune [--linear-inputs] [--input-length N] [--hidden N]   # model selection, writes nothing
 
-Needs numpy and onnx. Deterministic: fixed seeds, single-threaded maths where it matters.
+Needs numpy and onnx (no torch). Deterministic: a fixed seed; with one BLAS thread the model file is
+identical bit for bit on every run (about 30 s on two cores).
 """
 import argparse, csv, hashlib, json, math, os, sys
 from collections import Counter
@@ -217,7 +220,6 @@ def mase_pinball(series, step, k, n_train, pred_fn):
     train = series[:n_train]
     scale = np.mean(np.abs(train[m:] - train[:-m])) or 1.0
     ts = np.arange(n_train - 1, len(series) - 1 - k)
-    R, S, A, _ = dataset(series, step, 0, 0) if False else (None, None, None, None)
     lag = season_steps(step)
     wins = [window(series, t, lag) for t in ts]
     R = np.array([w[0] for w in wins]); S = np.array([w[1] for w in wins]); A = np.array([[w[2]] for w in wins])
