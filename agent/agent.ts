@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { createKafkaLagReader } from '../common/kafka-lag.ts';
+import type { KafkaLagOptions, KafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricRegistry, type MetricRegistry } from '../common/metrics.ts';
 import type { AgentConfig } from './config.ts';
@@ -48,7 +48,7 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
     podResources: podResourcesClient,
     nodeFacts: systemFacts,
     readFile: (p) => readFileSync(p, 'utf8'),
-    kafkaLagReader: createKafkaLagReader,
+    kafkaLagReader: lazyKafkaLagReader,
     ...withoutUndefined(overrides),
   };
   const collectors = createCollectors(deps, c);
@@ -68,4 +68,16 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The kafkajs-based reader, loaded on the first read so that nodes without Kafka never load the client. */
+function lazyKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
+  let real: Promise<KafkaLagReader> | undefined;
+  const get = (): Promise<KafkaLagReader> => (real ??= import('../common/kafka-lag.ts').then((m) => m.createKafkaLagReader(opts)));
+  return {
+    read: async () => (await get()).read(),
+    close: async () => {
+      if (real) await (await real).close();
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 
 /** The proto file beside this module: the kubelet's published pod-resources v1 API. */
 export const POD_RESOURCES_PROTO = fileURLToPath(new URL('./podresources-v1.proto', import.meta.url));
@@ -28,21 +27,27 @@ interface ListResponse {
 
 type ListerClient = grpc.Client & { List(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: ListResponse) => void): void };
 
-/** Loads the service definition (shared with the test server, which serves the same proto). */
-export function loadPodResourcesService(): grpc.ServiceClientConstructor {
+/**
+ * Loads gRPC and the service definition (shared with the test server, which serves the same
+ * proto). Imported on first use: nodes without the kubelet socket never load gRPC.
+ */
+export async function loadPodResourcesService(): Promise<{ grpc: typeof grpc; Lister: grpc.ServiceClientConstructor }> {
+  const [g, protoLoader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
   const def = protoLoader.loadSync(POD_RESOURCES_PROTO, { keepCase: true, longs: Number, defaults: true, arrays: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { v1: { PodResourcesLister: grpc.ServiceClientConstructor } };
-  return pkg.v1.PodResourcesLister;
+  const pkg = g.loadPackageDefinition(def) as unknown as { v1: { PodResourcesLister: grpc.ServiceClientConstructor } };
+  return { grpc: g, Lister: pkg.v1.PodResourcesLister };
 }
 
 /** A client of the kubelet's pod-resources socket (`unix:///var/lib/kubelet/pod-resources/kubelet.sock`). */
 export function podResourcesClient(socketPath: string): PodResourcesClient {
   let client: ListerClient | undefined;
   return {
-    list(deadlineMs) {
-      if (!existsSync(socketPath)) return Promise.resolve(undefined);
-      const Lister = loadPodResourcesService();
-      client ??= new Lister(`unix://${socketPath}`, grpc.credentials.createInsecure()) as unknown as ListerClient;
+    async list(deadlineMs) {
+      if (!existsSync(socketPath)) return undefined;
+      if (!client) {
+        const { grpc: g, Lister } = await loadPodResourcesService();
+        client = new Lister(`unix://${socketPath}`, g.credentials.createInsecure()) as unknown as ListerClient;
+      }
       const c = client;
       return new Promise((resolve, reject) => {
         c.List({}, { deadline: Date.now() + deadlineMs }, (err, res) => {

@@ -4,9 +4,6 @@ import { configFileFrom, loadConfig } from '../../common/config.ts';
 import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { agentConfigSchema, splitListen } from '../../agent/config.ts';
-import { createAgent } from '../../agent/agent.ts';
-import { watchNodePodIps } from '../../agent/pod-ips-kube.ts';
-import { otelObserver } from '../../agent/tracing.ts';
 
 const HELP = `Usage: surgeguard agent [options]
 
@@ -62,12 +59,17 @@ export const agentCommand: Command = {
       },
     });
     const logger = createLogger({ level: config.logLevel, component: 'agent' });
-    const observer = io.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await otelObserver(io.env) : undefined;
+    // Loaded here, not at the top: `surgeguard --help` and the other commands should not pay
+    // for the agent's modules, and the agent loads the Kubernetes client and the OpenTelemetry
+    // SDK only when its configuration uses them (each costs tens of MiB of RSS).
+    const { createAgent } = await import('../../agent/agent.ts');
+    const observer = io.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await (await import('../../agent/tracing.ts')).otelObserver(io.env) : undefined;
     const node = config.nodeName;
     const kafka = config.collectors.kafka;
+    const podIps = kafka.enabled && kafka.scope === 'node' && node ? (await import('../../agent/pod-ips-kube.ts')).watchNodePodIps(node, logger) : undefined;
     const agent = await createAgent(config, logger, {
       ...(observer ? { observer } : {}),
-      ...(kafka.enabled && kafka.scope === 'node' && node ? { podIps: () => watchNodePodIps(node, logger) } : {}),
+      ...(podIps ? { podIps: () => podIps } : {}),
     });
     agent.runner.start();
     const { host, port } = splitListen(config.listen);

@@ -19,7 +19,7 @@ const server = new grpc.Server();
 const requests: unknown[] = [];
 
 before(async () => {
-  const Lister = loadPodResourcesService();
+  const { Lister } = await loadPodResourcesService();
   server.addService(Lister.service, {
     List: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       requests.push(call.request);
