@@ -29,6 +29,8 @@ export interface PolicyRun {
   readonly forecastP10: (number | undefined)[];
   readonly forecastP90: (number | undefined)[];
   readonly reasons: Partial<Record<DecisionReason, number>>;
+  /** The rule that bound each interval's target. */
+  readonly reasonPerInterval: DecisionReason[];
   /** Intervals forecast by each source (the model, or the fallback that answered). */
   readonly sources: Record<string, number>;
   surges: number;
@@ -54,7 +56,7 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
     maxReplicas: p.maxReplicas,
   };
   const lead = p.startupSteps + 1;
-  const run: PolicyRun = { targets: [], forecast: [], forecastP10: [], forecastP90: [], reasons: {}, sources: {}, surges: 0 };
+  const run: PolicyRun = { targets: [], forecast: [], forecastP10: [], forecastP90: [], reasons: {}, reasonPerInterval: [], sources: {}, surges: 0 };
   let existing = startFleet(demand, p);
   let recs: Recommendation[] = [];
   let previous: SeriesForecast | undefined;
@@ -100,6 +102,7 @@ function asRates(f: SeriesForecast, previous: SeriesForecast | undefined, interv
 function record(run: PolicyRun, d: ScalingDecision, f: SeriesForecast, lead: number): void {
   run.targets.push(d.replicas);
   run.reasons[d.reason] = (run.reasons[d.reason] ?? 0) + 1;
+  run.reasonPerInterval.push(d.reason);
   if (d.surge) run.surges++;
   run.forecast.push(f.p50[lead - 1]);
   run.forecastP10.push(f.p10[lead - 1]);
