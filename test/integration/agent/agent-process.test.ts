@@ -2,7 +2,7 @@
 // real H100 capture), following a kernel log file that the test appends to and rotates, and
 // scraped by a real Prometheus.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -108,9 +108,26 @@ test('a hanging nvidia-smi is killed at the timeout and reported; the other coll
   const timeouts = tailOf(log, 400).split('\n').filter((l) => l.includes('SG_COLLECTOR_TIMEOUT'));
   assert.ok(timeouts.length > 0, 'the timeout is logged with its code');
   assert.match(timeouts[0] ?? '', /did not answer within 1000 ms and was killed/);
+  // Killed, not left behind: once no new call hangs, no hung fake of this test outlives the
+  // 1 s timeout (without the kill they would sleep forever).
   writeFileSync(control, '');
+  assert.deepEqual(await waitUntil('hung nvidia-smi processes to be gone', async () => (fakesOfThisTest().length === 0 ? [] : undefined), { timeoutMs: 5000, intervalMs: 100 }), []);
   await until('gpu recovered', (t) => value(t, 'surgeguard_collector_success', { collector: 'gpu' }) === 1 && value(t, 'surgeguard_gpu_power_watts') === 631.95);
 });
+
+/** PIDs of fake nvidia-smi processes started by this test's agent (found by their control file). */
+function fakesOfThisTest(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('nvidia-smi.mjs') && readFileSync(`/proc/${d}/environ`, 'utf8').includes(control);
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .map(Number);
+}
 
 test('corrupt nvidia-smi output is a collector error while the agent keeps serving', async () => {
   writeFileSync(control, 'corrupt');

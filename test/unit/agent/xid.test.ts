@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { Sample } from '../../../agent/collector.ts';
 import { createXidCollector, parseXidLine } from '../../../agent/collectors/xid.ts';
 import { GpuInventory } from '../../../agent/gpu-inventory.ts';
-import { followFile, type KernelLineSource } from '../../../agent/kernel-log.ts';
+import { followFile, followKmsg, type KernelLineSource } from '../../../agent/kernel-log.ts';
 import { ctx, fixture, valueOf } from './helpers.ts';
 
 const LOG = fixture('gpu-faults/gpud_dmesg-with-xid-119.log');
@@ -66,6 +66,35 @@ test('following a file: starts at the end, reads appends, survives rotation, tru
     assert.deepEqual(f.read(), ['back again']);
   } finally {
     f.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('/dev/kmsg records: those older than the agent are skipped, new ones read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-kmsg-'));
+  const kmsg = join(dir, 'kmsg');
+  const uptime = join(dir, 'uptime');
+  writeFileSync(uptime, '4.00 7.00\n'); // the agent starts 4 s after boot
+  writeFileSync(
+    kmsg,
+    [
+      '6,100,3000000,-;NVRM: Xid (PCI:0000:9b:00): 119, pid=1, name=old, before the agent started',
+      '4,101,5000000,-;NVRM: Xid (PCI:0000:9b:00): 79, pid=2, name=new, GPU has fallen off the bus.',
+      ' SUBSYSTEM=pci',
+      '6,102,6000000,c;NVRM: GPU at PCI:0000:9b:00: GPU-509665ad-b600-ac93-3616-d754b23d636d',
+      '',
+    ].join('\n'),
+  );
+  const src = followKmsg(kmsg, uptime);
+  try {
+    let got: string[] = [];
+    for (let i = 0; i < 50 && got.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      got = got.concat(src.read());
+    }
+    assert.deepEqual(got, ['NVRM: Xid (PCI:0000:9b:00): 79, pid=2, name=new, GPU has fallen off the bus.', 'NVRM: GPU at PCI:0000:9b:00: GPU-509665ad-b600-ac93-3616-d754b23d636d']);
+  } finally {
+    src.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
