@@ -25,7 +25,7 @@ test('every object has apiVersion, kind and name', () => {
   assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount', 'ServiceMonitor']);
 });
 
-test('the DaemonSet: probes, resources, read-only root, non-root, NVIDIA runtime without a GPU request', () => {
+test('the DaemonSet: probes, resources, read-only root, non-root, NVIDIA runtime settings without a GPU request', () => {
   const ds = find('DaemonSet');
   const pod = ds.spec.template.spec;
   const c = pod.containers[0];
@@ -36,7 +36,7 @@ test('the DaemonSet: probes, resources, read-only root, non-root, NVIDIA runtime
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.equal(c.securityContext.privileged, false);
   assert.equal(pod.securityContext.runAsNonRoot, true);
-  assert.equal(pod.runtimeClassName, 'nvidia');
+  assert.equal(pod.hostNetwork, true, 'node interfaces, not the pod\'s');
   assert.equal(JSON.stringify(c.resources).includes('nvidia.com/gpu'), false);
   const env = Object.fromEntries(c.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
   assert.equal(env.NVIDIA_VISIBLE_DEVICES, 'all');
