@@ -125,7 +125,11 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
 function scaleDown(x: { raw: number; stabilized: number; cur: number; intervalSeconds: number }, policy: ScalingPolicy): { replicas: number; reason?: DecisionReason } {
   const { raw, stabilized, cur, intervalSeconds } = x;
   const next = Math.min(cur, stabilized);
-  const keep = Math.ceil(cur * Math.max(0, 1 - (policy.scaleDownPercentPerMinute / 100) * (intervalSeconds / 60)) - 1e-9);
+  const share = (policy.scaleDownPercentPerMinute / 100) * (intervalSeconds / 60);
+  let keep = Math.ceil(cur * Math.max(0, 1 - share) - 1e-9);
+  // With intervals shorter than a minute a small fleet's share rounds to no pod at all, which
+  // would hold it forever: allow one pod per interval then.
+  if (keep >= cur && share > 0 && cur > 0) keep = cur - 1;
   if (next < keep) return { replicas: keep, reason: 'ScaleDownLimited' };
   return next > raw ? { replicas: next, reason: 'Stabilized' } : { replicas: next };
 }

@@ -1,5 +1,6 @@
 import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { waitUntil } from './infra/process.ts';
 
 /**
  * A simulated inference fleet on a real broker: a producer sends demand into a topic, and the
@@ -34,10 +35,14 @@ export async function startKafkaFleet(opts: { brokers: string[]; topic: string; 
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await Promise.all([admin.connect(), producer.connect()]);
   const apps = opts.kc.makeApiClient(AppsV1Api);
-  const partitions = (await admin.fetchTopicOffsets(opts.topic)).map((p) => p.partition);
-  // Start the group at the end of the log so that only demand sent from now on counts.
-  const ends0 = await admin.fetchTopicOffsets(opts.topic);
-  await admin.setOffsets({ groupId: opts.groupId, topic: opts.topic, partitions: ends0.map((p) => ({ partition: p.partition, offset: p.offset })) });
+  // Start the group at the end of the log so that only demand sent from now on counts. Right
+  // after the topic is created a partition may still report NOT_LEADER: retry until it settles.
+  const ends0 = await waitUntil(`offsets of ${opts.topic}`, async () => {
+    const ends = await admin.fetchTopicOffsets(opts.topic);
+    await admin.setOffsets({ groupId: opts.groupId, topic: opts.topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })) });
+    return ends;
+  }, { timeoutMs: 30_000, intervalMs: 300 });
+  const partitions = ends0.map((p) => p.partition);
   let rate = 0;
   let ready = 0;
   let lag = 0;
@@ -61,15 +66,19 @@ export async function startKafkaFleet(opts: { brokers: string[]; topic: string; 
   })();
 
   let budget = 0;
+  let lastStep = Date.now();
   const fleetLoop = (async () => {
     while (!stopped) {
       const t0 = Date.now();
+      // Capacity is per second of wall time: a slow step (a busy machine) must not serve less.
+      const elapsed = (t0 - lastStep) / 1000;
+      lastStep = t0;
       try {
         const d = await apps.readNamespacedDeployment({ name: opts.deployment, namespace: opts.namespace });
         ready = d.status?.readyReplicas ?? 0;
         const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(opts.topic), admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.topic] })]);
         const offs = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
-        budget += opts.capacityPerReplica * ready * 0.5;
+        budget += opts.capacityPerReplica * ready * elapsed;
         const moves: { partition: number; offset: string }[] = [];
         let total = 0;
         // Spread this step's capacity over the partitions that have a backlog.
@@ -79,11 +88,12 @@ export async function startKafkaFleet(opts: { brokers: string[]; topic: string; 
           if (take > 0) moves.push({ partition: p.partition, offset: String(p.at + take) });
           total += p.end - p.at - Math.max(0, take);
         }
-        budget = backlog.length === 0 ? 0 : Math.min(budget, opts.capacityPerReplica * ready);
         if (moves.length) {
           budget -= moves.reduce((s, m) => s + (Number(m.offset) - (offs.get(m.partition) ?? 0)), 0);
           await admin.setOffsets({ groupId: opts.groupId, topic: opts.topic, partitions: moves });
         }
+        // Idle capacity does not accumulate beyond a second's worth (consumers cannot bank it).
+        budget = backlog.length === 0 ? 0 : Math.min(budget, opts.capacityPerReplica * ready);
         lag = total;
         maxLag = Math.max(maxLag, lag);
       } catch {

@@ -256,7 +256,9 @@ export async function serviceAccountKubeconfig(info: Pick<KubeInfo, 'kubeconfig'
   const kc = kubeConfigFrom(info.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   await ensureNamespace(core, opts.namespace);
-  await core.createNamespacedServiceAccount({ namespace: opts.namespace, body: { metadata: { name: opts.name } } });
+  await core.createNamespacedServiceAccount({ namespace: opts.namespace, body: { metadata: { name: opts.name } } }).catch((err: { code?: number }) => {
+    if (err.code !== 409) throw err;
+  });
   if (opts.clusterRole) {
     await kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
       body: {
