@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import client from '@prometheus-io/client';
 import type { FastifyInstance } from 'fastify';
 import type { KafkaLagOptions, KafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
@@ -13,6 +14,18 @@ import { followFile, followKmsg } from './kernel-log.ts';
 import { podResourcesClient } from './pod-resources.ts';
 import { CollectorRunner, type CycleObserver } from './runner.ts';
 import { build } from './server.ts';
+
+/**
+ * Default Node.js metrics of the client that `promtool check metrics` rejects (gauges named
+ * `_total`, type names in metric names); the agent does not serve them.
+ */
+const LINT_FAILING = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+  'nodejs_eventloop_utilization_histogram',
+  'nodejs_eventloop_utilization_summary',
+];
 
 /** A wired agent: collectors, their runner, the registry and the HTTP server (not yet listening). */
 export interface Agent {
@@ -33,7 +46,14 @@ export interface AgentOverrides extends Partial<CollectorDeps> {
 /** Wires the agent from a frozen config; every side effect can be replaced for tests. */
 export async function createAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<Agent> {
   const node = config.nodeName ?? hostname();
-  const registry = createMetricRegistry({ processMetrics: overrides.processMetrics ?? true });
+  const processMetrics = overrides.processMetrics ?? true;
+  const registry = createMetricRegistry({ processMetrics });
+  // OpenMetrics is served from a registry of its own: the client renames a counter it renders as
+  // OpenMetrics in place (process_cpu_seconds_total loses _total for every later text scrape),
+  // so the two formats must not share counter objects.
+  const openMetricsRegistry = new client.Registry(client.openMetricsContentType);
+  if (processMetrics) client.collectDefaultMetrics({ register: openMetricsRegistry });
+  for (const r of [registry.registry, openMetricsRegistry]) for (const name of LINT_FAILING) r.removeSingleMetric(name);
   const c = config.collectors;
   const deps: CollectorDeps = {
     logger,
@@ -53,7 +73,12 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
   };
   const collectors = createCollectors(deps, c);
   const runner = new CollectorRunner({ registry, logger, ...(overrides.now ? { now: overrides.now } : {}), ...(overrides.observer ? { observer: overrides.observer } : {}) }, collectors);
-  const server = await build({ registry, runner, logger });
+  // The runner's own metrics are gauges, which both formats can share.
+  for (const { name } of registry.registry.getMetricsAsArray()) {
+    const m = registry.registry.getSingleMetric<string>(name);
+    if (m && name.startsWith('surgeguard_')) openMetricsRegistry.registerMetric(m);
+  }
+  const server = await build({ registry, openMetricsRegistry, runner, logger });
   return {
     registry,
     runner,

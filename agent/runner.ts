@@ -8,8 +8,8 @@ import { checkFamily, renderFamilies } from './exposition.ts';
 /** One collector's last good samples and their serializations, made on first use. */
 interface Cached {
   samples: readonly Sample[];
-  text?: string;
-  openMetrics?: string;
+  text?: Buffer;
+  openMetrics?: Buffer;
 }
 
 /** Called around every cycle; the tracing hook uses it to make one span per cycle. */
@@ -97,16 +97,25 @@ export class CollectorRunner {
     return this.deps.now ? this.deps.now() : Date.now();
   }
 
-  /** The collectors' series in the text format or OpenMetrics (without `# EOF`), from the cache. */
-  exposition(openMetrics: boolean): string {
-    let out = '';
+  /**
+   * The collectors' series in the text format or OpenMetrics (without `# EOF`), from the cache:
+   * one UTF-8 buffer per collector, encoded once per cycle (encoding 600 kB on every scrape was
+   * the largest cost left in a profile).
+   */
+  expositionBuffers(openMetrics: boolean): Buffer[] {
+    const out: Buffer[] = [];
     for (const c of this.collectors) {
       const entry = this.cache.get(c.name);
       if (!entry) continue;
-      if (openMetrics) out += entry.openMetrics ??= renderFamilies(c.families, entry.samples, true);
-      else out += entry.text ??= renderFamilies(c.families, entry.samples, false);
+      if (openMetrics) out.push((entry.openMetrics ??= Buffer.from(renderFamilies(c.families, entry.samples, true))));
+      else out.push((entry.text ??= Buffer.from(renderFamilies(c.families, entry.samples, false))));
     }
     return out;
+  }
+
+  /** The same as text, for tests and tools. */
+  exposition(openMetrics: boolean): string {
+    return Buffer.concat(this.expositionBuffers(openMetrics)).toString('utf8');
   }
 
   private schedule(c: Collector, delayMs: number): void {

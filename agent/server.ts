@@ -1,12 +1,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import underPressure from '@fastify/under-pressure';
+import type client from '@prometheus-io/client';
 import type { Logger } from '../common/logger.ts';
 import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
   readonly registry: MetricRegistry;
-  readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'exposition'>;
+  /** Serves OpenMetrics when given (see createAgent for why it is separate); else `registry` does. */
+  readonly openMetricsRegistry?: client.Registry;
+  readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'expositionBuffers'>;
   readonly logger?: Logger;
 }
 
@@ -24,9 +27,12 @@ export async function build(deps: ServerDeps): Promise<FastifyInstance> {
     const openMetrics = wantsOpenMetrics(req.headers.accept);
     // The registry holds the runner's own metrics and the process metrics; the collectors'
     // series come from the runner's cache. OpenMetrics has one `# EOF`, at the very end.
-    const { contentType, body } = await deps.registry.render(openMetrics);
+    const om = deps.openMetricsRegistry;
+    const { contentType, body } = openMetrics && om ? { contentType: om.contentType, body: await om.metrics() } : await deps.registry.render(openMetrics);
     const own = openMetrics ? body.replace(/# EOF\n?$/, '') : body;
-    return reply.header('content-type', contentType).send(`${own}${deps.runner.exposition(openMetrics)}${openMetrics ? '# EOF\n' : ''}`);
+    const parts = [Buffer.from(own), ...deps.runner.expositionBuffers(openMetrics)];
+    if (openMetrics) parts.push(Buffer.from('# EOF\n'));
+    return reply.header('content-type', contentType).send(Buffer.concat(parts));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -2,6 +2,7 @@
 // real H100 capture), following a kernel log file that the test appends to and rotates, and
 // scraped by a real Prometheus.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,13 @@ test('GPU series from the fake nvidia-smi; fields an older driver lacks are drop
   assert.equal(value(text, 'surgeguard_collector_success', { collector: 'gpu' }), 1);
   assert.equal(value(text, 'surgeguard_collector_enabled', { collector: 'gpu_allocation' }), 0, 'no kubelet socket: disabled');
   assert.ok(value(text, 'process_resident_memory_bytes') !== undefined && value(text, 'nodejs_eventloop_lag_seconds') !== undefined);
+  // After an OpenMetrics scrape, the text format is still promtool-clean, process metrics included.
+  const om = await fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+  assert.match(om.headers.get('content-type') ?? '', /openmetrics/);
+  assert.match(await om.text(), /^process_cpu_seconds_total \S+$/m);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: await metrics(), encoding: 'utf8' });
+  assert.equal(`${check.stdout}${check.stderr}`.trim(), '');
+  assert.equal(check.status, 0);
   const lines = tailOf(log, 200).split('\n').filter((l) => l.includes('no longer asked for'));
   assert.deepEqual(lines.map((l) => (JSON.parse(l) as { field: string }).field).sort(), ['gpu_recovery_action', 'power.draw.instant']);
 });
