@@ -1,16 +1,34 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import underPressure from '@fastify/under-pressure';
-import type client from '@prometheus-io/client';
 import type { Logger } from '../common/logger.ts';
 import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
   readonly registry: MetricRegistry;
-  /** Serves OpenMetrics when given (see createAgent for why it is separate); else `registry` does. */
-  readonly openMetricsRegistry?: client.Registry;
   readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'expositionBuffers'>;
   readonly logger?: Logger;
+}
+
+const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/**
+ * Converts the client's text exposition to OpenMetrics (without `# EOF`): counter families lose
+ * `_total` in their HELP and TYPE lines (their samples keep it) and blank lines go.
+ */
+export function textToOpenMetrics(text: string): string {
+  const counters = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+)_total counter$/gm)) if (m[1]) counters.add(m[1]);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = /^# (HELP|TYPE) (\S+)_total( .*)$/.exec(l);
+      return m?.[2] && counters.has(m[2]) ? `# ${m[1]} ${m[2]}${m[3]}` : l;
+    })
+    .join('\n')
+    .concat(text.trim() === '' ? '' : '\n');
 }
 
 /**
@@ -27,9 +45,11 @@ export async function build(deps: ServerDeps): Promise<FastifyInstance> {
     const openMetrics = wantsOpenMetrics(req.headers.accept);
     // The registry holds the runner's own metrics and the process metrics; the collectors'
     // series come from the runner's cache. OpenMetrics has one `# EOF`, at the very end.
-    const om = deps.openMetricsRegistry;
-    const { contentType, body } = openMetrics && om ? { contentType: om.contentType, body: await om.metrics() } : await deps.registry.render(openMetrics);
-    const own = openMetrics ? body.replace(/# EOF\n?$/, '') : body;
+    // The registry is always rendered as text and converted here: the client renames counters
+    // in place when it renders OpenMetrics, which would break every later text scrape.
+    const { body } = await deps.registry.render(false);
+    const own = openMetrics ? textToOpenMetrics(body) : body;
+    const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
     const parts = [Buffer.from(own), ...deps.runner.expositionBuffers(openMetrics)];
     if (openMetrics) parts.push(Buffer.from('# EOF\n'));
     return reply.header('content-type', contentType).send(Buffer.concat(parts));

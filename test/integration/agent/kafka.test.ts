@@ -34,8 +34,30 @@ before(async () => {
   // N = 10 messages on each partition.
   for (const partition of [0, 1]) await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition, value: `m${i}` })) });
   await producer.disconnect();
-  // M = 4 consumed and committed on partition 0, 7 on partition 1.
-  await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '7' }] });
+  // M = 4 consumed and committed on partition 0, 7 on partition 1, by a real consumer of the group.
+  const want = new Map([[0, 4], [1, 7]]);
+  const seen = new Map([[0, 0], [1, 0]]);
+  const consumer = kafka.consumer({ groupId: group });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('did not consume M messages within 60 s')), 60_000);
+    consumer
+      .run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          if ((seen.get(partition) ?? 0) >= (want.get(partition) ?? 0)) return;
+          await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }]);
+          seen.set(partition, (seen.get(partition) ?? 0) + 1);
+          if ([...want].every(([p, m]) => seen.get(p) === m)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
 });
 after(async () => {
   release();

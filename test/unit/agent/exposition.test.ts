@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Agent } from '../../../agent/agent.ts';
+import { textToOpenMetrics } from '../../../agent/server.ts';
 import { fixtureAgent } from './agent-fixture.ts';
 
 const GOLDEN = new URL('../../golden/agent-exposition.prom', import.meta.url);
@@ -48,4 +49,9 @@ test('healthz and readyz', async () => {
   const ready = await agent.server.inject({ url: '/readyz' });
   assert.equal(ready.statusCode, 200);
   assert.equal(ready.json<{ ready: boolean }>().ready, true);
+});
+
+test('the text exposition converts to OpenMetrics: counters lose _total on HELP and TYPE only', () => {
+  const text = '# HELP process_cpu_seconds_total Total CPU.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n\n# HELP g_total A gauge named badly.\n# TYPE g_total gauge\ng_total 2\n';
+  assert.equal(textToOpenMetrics(text), '# HELP process_cpu_seconds Total CPU.\n# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total 1.5\n# HELP g_total A gauge named badly.\n# TYPE g_total gauge\ng_total 2\n');
 });
