@@ -158,18 +158,36 @@ async function idleBench(): Promise<void> {
   process.stdout.write('| process | agent CPU, share of one core (goal < 1 %) | fake nvidia-smi children | RSS max (goal < 100 MiB) |\n|---|---|---|---|\n');
   // The CLI dispatcher imports every command's modules (controller, replay) before running one;
   // the second row runs the agent command alone, which is the agent's own footprint.
-  for (const [name, entry] of [['./surgeguard agent (cli/surgeguard.ts)', 'cli/surgeguard.ts'], ['agent command alone (bench/agent-entry.ts)', 'bench/agent-entry.ts']] as const) {
+  const dist = buildDist();
+  const rows: Array<[string, string]> = [
+    ...(dist ? ([['surgeguard agent as shipped (compiled dist/cli/surgeguard.js)', join(dist, 'cli/surgeguard.js')]] as Array<[string, string]>) : []),
+    ['./surgeguard agent from sources (Node strips types at load)', join(ROOT, 'cli/surgeguard.ts')],
+    ['agent command alone, from sources (bench/agent-entry.ts)', join(ROOT, 'bench/agent-entry.ts')],
+  ];
+  for (const [name, entry] of rows) {
     const r = await idleOnce(entry, secs);
     process.stdout.write(`| ${name} | ${r.cpu.toFixed(3)} % | ${r.children.toFixed(3)} % | ${r.rss.toFixed(1)} MiB |\n`);
   }
   process.stdout.write('(the fake nvidia-smi is a Node script started per call; the real binary answers in about 7 ms)\n');
 }
 
+/** Compiles the package as `npm run build` does, into a scratch folder; undefined when tsc fails to emit. */
+function buildDist(): string | undefined {
+  // Inside node_modules so that the compiled files resolve the project's dependencies.
+  const out = join(ROOT, 'node_modules/.cache/sg-bench-dist');
+  sh('rm', ['-rf', out]);
+  sh(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out]);
+  if (!sh('test', ['-f', join(out, 'cli/surgeguard.js')]).ok) return undefined;
+  writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'surgeguard', version: '0.0.0-bench', type: 'module' }));
+  sh('cp', [join(ROOT, 'agent/podresources-v1.proto'), join(out, 'agent/')]);
+  return out;
+}
+
 async function idleOnce(entry: string, secs: number): Promise<{ cpu: number; children: number; rss: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-idle-'));
   writeFileSync(join(dir, 'kern.log'), '');
-  const argv = entry === 'cli/surgeguard.ts' ? ['agent'] : [];
-  const child = spawn(process.execPath, [join(ROOT, entry), ...argv, '--listen', '127.0.0.1:19403', '--nvidia-smi', join(ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', join(dir, 'kern.log'), '--log-level', 'warn'], {
+  const argv = entry.endsWith('agent-entry.ts') ? [] : ['agent'];
+  const child = spawn(process.execPath, [entry, ...argv, '--listen', '127.0.0.1:19403', '--nvidia-smi', join(ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', join(dir, 'kern.log'), '--log-level', 'warn'], {
     stdio: 'ignore',
     env: { ...process.env, FAKE_NVIDIA_SMI_GPUS: '8', NODE_NAME: 'bench', SURGEGUARD_COLLECTORS__POD_RESOURCES__ENABLED: 'false' },
   });
