@@ -43,6 +43,8 @@ export interface CollectorState {
 export class CollectorRunner {
   readonly states = new Map<string, CollectorState>();
   private readonly cache = new Map<string, Cached>();
+  /** All collectors' series as one buffer per format, rebuilt after any collector's cycle. */
+  private joined: { text?: Buffer; openMetrics?: Buffer } = {};
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generation = new Map<string, number>();
   private readonly deps: RunnerDeps;
@@ -113,9 +115,15 @@ export class CollectorRunner {
     return out;
   }
 
+  /** Every collector's series in one buffer, kept until the next cycle ends: scrapes allocate nothing large. */
+  expositionBuffer(openMetrics: boolean): Buffer {
+    if (openMetrics) return (this.joined.openMetrics ??= Buffer.concat(this.expositionBuffers(true)));
+    return (this.joined.text ??= Buffer.concat(this.expositionBuffers(false)));
+  }
+
   /** The same as text, for tests and tools. */
   exposition(openMetrics: boolean): string {
-    return Buffer.concat(this.expositionBuffers(openMetrics)).toString('utf8');
+    return this.expositionBuffer(openMetrics).toString('utf8');
   }
 
   private schedule(c: Collector, delayMs: number): void {
@@ -180,11 +188,13 @@ export class CollectorRunner {
 
   private clear(c: Collector): void {
     this.cache.delete(c.name);
+    this.joined = {};
   }
 
   /** Replaces the collector's series with this cycle's samples; synchronous, so scrapes see all or nothing. */
   private apply(c: Collector, samples: readonly Sample[]): void {
     const known = new Set(c.families.map((f) => f.name));
     this.cache.set(c.name, { samples: samples.filter((s) => known.has(s.name) && Number.isFinite(s.value)) });
+    this.joined = {};
   }
 }

@@ -5,10 +5,12 @@ import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
   readonly registry: MetricRegistry;
-  readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'expositionBuffers'>;
+  readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'expositionBuffer'>;
   readonly logger?: Logger;
 }
 
+const EOF = Buffer.from('# EOF\n');
+const EMPTY = Buffer.alloc(0);
 const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
@@ -50,9 +52,16 @@ export function build(deps: ServerDeps): Promise<FastifyInstance> {
     const { body } = await deps.registry.render(false);
     const own = openMetrics ? textToOpenMetrics(body) : body;
     const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
-    const parts = [Buffer.from(own), ...deps.runner.expositionBuffers(openMetrics)];
-    if (openMetrics) parts.push(Buffer.from('# EOF\n'));
-    return reply.header('content-type', contentType).send(Buffer.concat(parts));
+    const head = Buffer.from(own);
+    const rest = deps.runner.expositionBuffer(openMetrics);
+    const tail = openMetrics ? EOF : EMPTY;
+    // Written as three pieces rather than one concatenated body: the large cached buffer is
+    // reused by every scrape until the next cycle, so a scrape allocates only the small head.
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': contentType, 'content-length': head.length + rest.length + tail.length });
+    reply.raw.write(head);
+    reply.raw.write(rest);
+    reply.raw.end(tail);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
