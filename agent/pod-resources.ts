@@ -2,8 +2,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 
-/** The proto file beside this module: the kubelet's published pod-resources v1 API. */
-export const POD_RESOURCES_PROTO = fileURLToPath(new URL('./podresources-v1.proto', import.meta.url));
+/**
+ * The kubelet's published pod-resources v1 API definition: beside this module in the sources,
+ * and in the package's `agent/` folder when running from `dist/agent/` (tsc copies no .proto).
+ */
+export const POD_RESOURCES_PROTO = [new URL('./podresources-v1.proto', import.meta.url), new URL('../../agent/podresources-v1.proto', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((f) => existsSync(f)) ?? fileURLToPath(new URL('./podresources-v1.proto', import.meta.url));
 
 /** One device allocation: which pod and container hold a device of a resource. */
 export interface DeviceAllocation {
