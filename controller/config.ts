@@ -10,6 +10,14 @@ export const controllerConfigSchema = z.strictObject({
   kubeconfig: z.string().optional(),
   /** Label selector of the PredictiveScalers this controller manages (empty: all), for sharding. */
   scalerSelector: z.string().default(''),
+  /** False: scale reactively on current demand only (no forecast, no surge band), for comparison. */
+  forecasting: z.boolean().default(true),
+  /**
+   * Recorded seconds per wall-clock second, for demos and tests that replay a recorded trace
+   * faster than real time: the forecaster then sees each tick as the interval it stands for, so
+   * daily seasons and the model's interval line up. Everything else stays in wall time.
+   */
+  forecastTimeScale: z.number().min(1).max(100_000).default(1),
   /** Seconds between scaling ticks. */
   intervalSeconds: z.number().min(1).max(600).default(15),
   /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */

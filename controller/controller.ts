@@ -115,7 +115,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       decisions,
       ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
     },
-    { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4 },
+    { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
   );
 
   const token = config.api.tokenFile ? readFileSync(config.api.tokenFile, 'utf8').trim() : undefined;

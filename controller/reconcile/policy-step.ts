@@ -15,12 +15,13 @@ export interface PolicyMemory {
  */
 export function policyStep(
   memory: PolicyMemory,
-  input: { intervalSeconds: number; demandRates: ArrayLike<number>; currentReplicas: number; forecast: SeriesForecast; source: string },
+  input: { intervalSeconds: number; demandRates: ArrayLike<number>; currentReplicas: number; forecast: SeriesForecast; source: string; reactiveOnly?: boolean },
   policy: ScalingPolicy,
   nowSeconds: number,
 ): ScalingDecision {
   memory.recommendations = memory.recommendations.filter((r) => r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds);
-  const prev = memory.previous;
+  // Reactive-only runs (for comparison) get no band, so no surge rule either.
+  const prev = input.reactiveOnly ? undefined : memory.previous;
   const decision = decide(
     { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations },
     {

@@ -36,6 +36,10 @@ export interface TickConfig {
   pauseConfigMap: { namespace: string; name: string };
   /** Pod statistics are re-read every this many ticks per scaler (they change slowly). */
   podStatsEveryTicks: number;
+  /** False runs the loop reactively (no forecast, no surge band), to compare against. */
+  forecasting: boolean;
+  /** Recorded seconds per wall second (see ControllerConfig.forecastTimeScale). */
+  forecastTimeScale: number;
 }
 
 /** Seconds each phase of the last tick took, for the benchmark and the tick histogram. */
@@ -157,8 +161,9 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
     const forecasts = await timed('forecast', async () => {
       if (fresh.length === 0) return new Map<number, { f: SeriesForecast; source: string }>();
+      if (!config.forecasting) return new Map(fresh.map((i) => [i, { f: flat((rts[i] as ScalerRuntime).history), source: 'reactive' }]));
       const horizon = Math.max(...fresh.map((i) => startupSteps(policyFor(scalers[i] as PredictiveScaler, rts[i]?.stats?.startupP90Seconds), config.intervalSeconds) + 1));
-      const batch = await deps.forecaster.forecast({ histories: fresh.map((i) => Float64Array.from((rts[i] as ScalerRuntime).history)), intervalSeconds: config.intervalSeconds, horizonSteps: horizon });
+      const batch = await deps.forecaster.forecast({ histories: fresh.map((i) => Float64Array.from((rts[i] as ScalerRuntime).history)), intervalSeconds: config.intervalSeconds * config.forecastTimeScale, horizonSteps: horizon });
       return new Map(fresh.map((i, j) => [i, { f: batch.forecasts[j] as SeriesForecast, source: batch.sources[j] ?? deps.forecaster.name }]));
     });
 
@@ -172,7 +177,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
         let decision: ScalingDecision | undefined;
         if (fc && target.ok) {
           const boosted = applySchedule(s, rt, fc.f, nowSeconds, policy.startupSeconds);
-          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source }, policy, nowSeconds);
+          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting }, policy, nowSeconds);
         }
         const ref = s.spec.targetRef;
         const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused, unschedulablePods: rt.stats?.unschedulable ?? 0 });
@@ -340,6 +345,13 @@ function applySchedule(s: PredictiveScaler, rt: ScalerRuntime, f: SeriesForecast
   if (!rt.windowBaseline.has(window)) rt.windowBaseline.set(window, rt.history[rt.history.length - 1] ?? 0);
   const floor = (rt.windowBaseline.get(window) ?? 0) * multiplier;
   return { p10: f.p10.map((v) => Math.max(v, floor)), p50: f.p50.map((v) => Math.max(v, floor)), p90: f.p90.map((v) => Math.max(v, floor)) };
+}
+
+/** A forecast that says demand stays where it is now: what a reactive autoscaler assumes. */
+function flat(history: readonly number[]): SeriesForecast {
+  const v = history[history.length - 1] ?? 0;
+  const a = Float64Array.of(v);
+  return { p10: a, p50: a.slice(), p90: a.slice() };
 }
 
 function forecastSummary(f: SeriesForecast, startupSeconds: number, intervalSeconds: number): { p50: number; p90: number; horizonSeconds: number } {

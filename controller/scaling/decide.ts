@@ -126,7 +126,8 @@ function scaleDown(x: { raw: number; stabilized: number; cur: number; intervalSe
   const { raw, stabilized, cur, intervalSeconds } = x;
   const next = Math.min(cur, stabilized);
   const share = (policy.scaleDownPercentPerMinute / 100) * (intervalSeconds / 60);
-  let keep = Math.ceil(cur * Math.max(0, 1 - share) - 1e-9);
+  // 100% a minute is documented as "no limit": at sub-minute intervals it must not become one.
+  let keep = policy.scaleDownPercentPerMinute >= 100 ? 0 : Math.ceil(cur * Math.max(0, 1 - share) - 1e-9);
   // With intervals shorter than a minute a small fleet's share rounds to no pod at all, which
   // would hold it forever: allow one pod per interval then.
   if (keep >= cur && share > 0 && cur > 0) keep = cur - 1;

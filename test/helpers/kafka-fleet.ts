@@ -23,7 +23,14 @@ export async function createTopic(brokers: string[], topic: string, partitions: 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    // KRaft answers the first metadata calls after a create with UNKNOWN_TOPIC or NOT_LEADER
+    // for a moment; wait until every partition has a leader rather than failing the test.
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+    await waitUntil(`leaders for ${topic}`, async () => {
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      const parts = md.topics[0]?.partitions ?? [];
+      return parts.length === partitions && parts.every((p) => p.leader >= 0) ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
   } finally {
     await admin.disconnect();
   }

@@ -27,7 +27,7 @@ export async function applyManifests(kc: KubeConfig, objects: readonly Kubernete
     try {
       out.push(await api.create(obj, undefined, dryRun));
     } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw new Error(`${obj.kind}/${obj.metadata?.name}: ${(err as { body?: string }).body ?? (err as Error).message}`);
+      if ((err as { code?: number }).code !== 409) throw new Error(`${obj.kind}/${obj.metadata?.name}: ${(err as { body?: string }).body ?? (err as Error).message}`, { cause: err });
       const current = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } } as KubernetesObject & { metadata: { name: string } });
       out.push(await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } }, undefined, dryRun));
     }

@@ -122,6 +122,10 @@ export async function run(cmd: string, args: readonly string[], opts: { cwd?: st
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`))));
-    child.stdin.end(opts.input ?? '');
+    // A command that exits without reading its input closes the pipe: ignore that EPIPE rather
+    // than let it surface later as an uncaught exception in whichever test is running.
+    child.stdin.on('error', () => undefined);
+    if (opts.input) child.stdin.end(opts.input);
+    else child.stdin.end();
   });
 }
