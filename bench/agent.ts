@@ -160,7 +160,12 @@ async function idleBench(): Promise<void> {
   // the second row runs the agent command alone, which is the agent's own footprint.
   const dist = buildDist();
   const rows: Array<[string, string]> = [
-    ...(dist ? ([['surgeguard agent as shipped (compiled dist/cli/surgeguard.js)', join(dist, 'cli/surgeguard.js')]] as Array<[string, string]>) : []),
+    ...(dist
+      ? ([
+          ['surgeguard agent as shipped (compiled dist/cli/surgeguard.js)', join(dist, 'cli/surgeguard.js')],
+          ['agent command alone, compiled', join(dist, 'agent-entry.mjs')],
+        ] as Array<[string, string]>)
+      : []),
     ['./surgeguard agent from sources (Node strips types at load)', join(ROOT, 'cli/surgeguard.ts')],
     ['agent command alone, from sources (bench/agent-entry.ts)', join(ROOT, 'bench/agent-entry.ts')],
   ];
@@ -180,13 +185,24 @@ function buildDist(): string | undefined {
   if (!sh('test', ['-f', join(out, 'cli/surgeguard.js')]).ok) return undefined;
   writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'surgeguard', version: '0.0.0-bench', type: 'module' }));
   sh('cp', [join(ROOT, 'agent/podresources-v1.proto'), join(out, 'agent/')]);
+  // bench/agent-entry.ts, compiled by hand: the build leaves bench/ out.
+  writeFileSync(
+    join(out, 'agent-entry.mjs'),
+    [
+      "import { agentCommand } from './cli/commands/agent.js';",
+      'const controller = new AbortController();',
+      "process.on('SIGTERM', () => controller.abort());",
+      'process.exitCode = await agentCommand.run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stopSignal: controller.signal });',
+      '',
+    ].join('\n'),
+  );
   return out;
 }
 
 async function idleOnce(entry: string, secs: number): Promise<{ cpu: number; children: number; rss: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-idle-'));
   writeFileSync(join(dir, 'kern.log'), '');
-  const argv = entry.endsWith('agent-entry.ts') ? [] : ['agent'];
+  const argv = /agent-entry\.(ts|mjs)$/.test(entry) ? [] : ['agent'];
   const child = spawn(process.execPath, [entry, ...argv, '--listen', '127.0.0.1:19403', '--nvidia-smi', join(ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', join(dir, 'kern.log'), '--log-level', 'warn'], {
     stdio: 'ignore',
     env: { ...process.env, FAKE_NVIDIA_SMI_GPUS: '8', NODE_NAME: 'bench', SURGEGUARD_COLLECTORS__POD_RESOURCES__ENABLED: 'false' },
