@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveSpec, type PredictiveScaler } from '../../../controller/crd/predictive-scaler.ts';
+import { plan, type PlanInput } from '../../../controller/reconcile/plan.ts';
+import type { ScalingDecision } from '../../../controller/scaling/decide.ts';
+
+function scaler(extra: Partial<PredictiveScaler['spec']> = {}, status?: PredictiveScaler['status'], generation = 1): PredictiveScaler {
+  return {
+    apiVersion: 'surgeguard.io/v1alpha1',
+    kind: 'PredictiveScaler',
+    metadata: { name: 's', namespace: 'n', generation },
+    spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'd' }, signal: { kafka: { topic: 't', consumerGroup: 'g' } }, requestsPerSecondPerReplica: 10, maxReplicas: 20, ...extra }),
+    status,
+  };
+}
+
+const decision = (replicas: number): ScalingDecision => ({
+  replicas,
+  direction: 'up',
+  reason: 'Forecast',
+  surge: false,
+  atSeconds: 0,
+  rules: { forecast: replicas, reactive: 1, surge: 0, stabilized: replicas },
+  recommendation: { atSeconds: 0, replicas },
+});
+
+const base = (over: Partial<PlanInput> = {}): PlanInput => ({
+  scaler: scaler(),
+  reading: { ok: true, rate: 50, detail: {} },
+  decision: decision(6),
+  target: { ok: true, state: { replicas: 2, currentReplicas: 2, selector: 'app=d', resourceVersion: '7' } },
+  hpa: undefined,
+  paused: false,
+  unschedulablePods: 0,
+  ...over,
+});
+
+const cond = (p: ReturnType<typeof plan>, type: string): string | undefined => p.conditions.find((c) => c.type === type)?.status;
+
+const cases: Array<{ name: string; input: PlanInput; decision: string; reason: string; patch?: number; check?: (p: ReturnType<typeof plan>) => void }> = [
+  { name: 'scale up with the resourceVersion read', input: base(), decision: 'scale_up', reason: 'Forecast', patch: 6 },
+  { name: 'hold when desired equals current', input: base({ decision: decision(2) }), decision: 'hold', reason: 'Forecast' },
+  { name: 'missing signal holds, never scales down', input: base({ reading: { ok: false, error: 'kafka: broker down' }, decision: undefined }), decision: 'degraded', reason: 'SignalMissing', check: (p) => assert.equal(cond(p, 'Degraded'), 'True') },
+  { name: 'an HPA on the target is a conflict', input: base({ hpa: 'web' }), decision: 'conflict', reason: 'HpaPresent' },
+  {
+    name: 'a count someone else set is a conflict',
+    input: base({ scaler: scaler({}, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'argocd' } } } }),
+    decision: 'conflict',
+    reason: 'ReplicasChangedByOther',
+    check: (p) => assert.match(p.message, /by argocd/),
+  },
+  {
+    name: 'a new spec generation takes control back',
+    input: base({ scaler: scaler({}, { appliedReplicas: 4, observedGeneration: 1, conditions: [{ type: 'Conflict', status: 'True', reason: 'ReplicasChangedByOther', message: '', lastTransitionTime: '' }] }, 2), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8' } } }),
+    decision: 'scale_down',
+    reason: 'Forecast',
+    patch: 6,
+  },
+  { name: 'DryRun patches nothing', input: base({ scaler: scaler({ mode: 'DryRun' }) }), decision: 'dry_run', reason: 'Forecast', check: (p) => assert.equal(cond(p, 'Active'), 'False') },
+  { name: 'paused patches nothing', input: base({ paused: true }), decision: 'paused', reason: 'Paused' },
+  { name: 'replicas are capped at the partition count', input: base({ reading: { ok: true, rate: 50, detail: {}, partitions: 4 }, decision: decision(12) }), decision: 'scale_up', reason: 'PartitionCap', patch: 4 },
+  { name: 'unschedulable pods set the condition', input: base({ unschedulablePods: 3 }), decision: 'scale_up', reason: 'Forecast', patch: 6, check: (p) => assert.equal(cond(p, 'Unschedulable'), 'True') },
+  { name: 'a missing target is reported', input: base({ target: { ok: false, error: 'deployments.apps "d" not found' } }), decision: 'target_missing', reason: 'TargetMissing' },
+];
+
+for (const c of cases) {
+  test(`plan: ${c.name}`, () => {
+    const p = plan(c.input);
+    assert.equal(p.decision, c.decision);
+    assert.equal(p.reason, c.reason);
+    assert.equal(p.patch?.replicas, c.patch);
+    if (c.patch !== undefined) assert.equal(p.patch?.resourceVersion, c.input.target.ok ? c.input.target.state.resourceVersion : '');
+    c.check?.(p);
+  });
+}
