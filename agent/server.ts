@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.ts';
-import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
+import { OPENMETRICS_CONTENT_TYPE, textToOpenMetrics, wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
@@ -12,25 +12,6 @@ export interface ServerDeps {
 const EOF = Buffer.from('# EOF\n');
 const EMPTY = Buffer.alloc(0);
 const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-
-/**
- * Converts the client's text exposition to OpenMetrics (without `# EOF`): counter families lose
- * `_total` in their HELP and TYPE lines (their samples keep it) and blank lines go.
- */
-export function textToOpenMetrics(text: string): string {
-  const counters = new Set<string>();
-  for (const m of text.matchAll(/^# TYPE (\S+)_total counter$/gm)) if (m[1]) counters.add(m[1]);
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const m = /^# (HELP|TYPE) (\S+)_total( .*)$/.exec(l);
-      return m?.[2] && counters.has(m[2]) ? `# ${m[1]} ${m[2]}${m[3]}` : l;
-    })
-    .join('\n')
-    .concat(text.trim() === '' ? '' : '\n');
-}
 
 /**
  * Builds the agent's HTTP server without listening, so tests drive it with inject().

@@ -35,7 +35,6 @@ function checkName(name: string): void {
 /** Creates a registry with typed helpers that enforce the project's metric naming. */
 export function createMetricRegistry(options: MetricRegistryOptions = {}): MetricRegistry {
   const registry = new client.Registry();
-  const openRegistry = new client.Registry(client.openMetricsContentType);
   if (options.processMetrics) client.collectDefaultMetrics({ register: registry });
 
   const reuse = <M>(name: string): M | undefined => registry.getSingleMetric(name) as M | undefined;
@@ -59,14 +58,33 @@ export function createMetricRegistry(options: MetricRegistryOptions = {}): Metri
       );
     },
     async render(openMetrics = false) {
-      if (!openMetrics) return { contentType: registry.contentType, body: await registry.metrics() };
-      // The client binds the format to a registry, so OpenMetrics is served from a merged
-      // view that shares the same metric objects (no copy of the values).
-      openRegistry.clear();
-      for (const m of registry.getMetricsAsArray() as unknown as client.Metric[]) openRegistry.registerMetric(m);
-      return { contentType: openRegistry.contentType, body: await openRegistry.metrics() };
+      const text = await registry.metrics();
+      if (!openMetrics) return { contentType: registry.contentType, body: text };
+      // Always rendered as text and converted: the client renames counters in place when it
+      // renders OpenMetrics, which would break every later text scrape of the same metrics.
+      return { contentType: OPENMETRICS_CONTENT_TYPE, body: `${textToOpenMetrics(text)}# EOF\n` };
     },
   };
+}
+
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/**
+ * Converts the client's text exposition to OpenMetrics (without `# EOF`): counter families lose
+ * `_total` in their HELP and TYPE lines (their samples keep it) and blank lines go.
+ */
+export function textToOpenMetrics(text: string): string {
+  const counters = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+)_total counter$/gm)) if (m[1]) counters.add(m[1]);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = /^# (HELP|TYPE) (\S+)_total( .*)$/.exec(l);
+      return m?.[2] && counters.has(m[2]) ? `# ${m[1]} ${m[2]}${m[3]}` : l;
+    })
+    .join('\n')
+    .concat(text.trim() === '' ? '' : '\n');
 }
 
 /** True when an Accept header asks for OpenMetrics. */

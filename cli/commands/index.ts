@@ -1,8 +1,18 @@
 import type { Command } from '../command.ts';
-import { agentCommand } from './agent.ts';
-import { controllerCommand } from './controller.ts';
-import { replayCommand } from './replay.ts';
-import { versionCommand } from './version.ts';
+
+/**
+ * A command whose module is imported only when it runs: `surgeguard agent` must not load ONNX
+ * Runtime and the forecaster that `replay` and `controller` need (about 70 MiB of RSS on every
+ * node of the fleet).
+ */
+function lazy(name: string, summary: string, load: () => Promise<Command>): Command {
+  return { name, summary, run: async (argv, io) => (await load()).run(argv, io) };
+}
 
 /** Every subcommand, one line each, in alphabetical order. */
-export const commands: readonly Command[] = [agentCommand, controllerCommand, replayCommand, versionCommand];
+export const commands: readonly Command[] = [
+  lazy('agent', 'Run the node agent (GPU, XID, network, Kafka collectors on /metrics)', async () => (await import('./agent.ts')).agentCommand),
+  lazy('controller', 'Run the controller (forecast, pre-scale, leader election)', async () => (await import('./controller.ts')).controllerCommand),
+  lazy('replay', 'Replay a recorded demand trace through the scaling policy and compare it with reactive autoscaling', async () => (await import('./replay.ts')).replayCommand),
+  lazy('version', 'Print the SurgeGuard version and the Node.js it runs on', async () => (await import('./version.ts')).versionCommand),
+];

@@ -57,7 +57,8 @@ export async function startTestController(opts: {
     intervalSeconds: opts.intervalSeconds ?? 1,
     identity: opts.identity,
     leaderElection: { namespace: opts.namespace, leaseName: 'surgeguard-controller', leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 },
-    pauseConfigMap: { namespace: opts.namespace, name: 'surgeguard-controller' },
+    // Each test controller has its own pause switch, so pausing one never pauses another file's.
+    pauseConfigMap: { namespace: opts.namespace, name: `pause-${opts.identity}` },
     api: { tokenFile: join(dir, 'token') },
     ...(opts.kafkaBrokers ? { kafka: { brokers: opts.kafkaBrokers, requestTimeoutMs: 3000 } } : {}),
     ...(opts.prometheusUrl ? { prometheus: { url: opts.prometheusUrl } } : {}),

@@ -13,7 +13,7 @@ export interface Scenario {
   selectorLabel: string;
 }
 
-export async function createScenario(kc: KubeConfig, brokers: string[], opts: { name: string; selector: string; startupSeconds: number; capacity: number; partitions: number; minReplicas?: number; maxReplicas: number; mode?: 'Active' | 'DryRun'; replicas?: number; extraSpec?: Record<string, unknown> }): Promise<Scenario> {
+export async function createScenario(kc: KubeConfig, brokers: string[], opts: { name: string; selector: string; startupSeconds: number; capacity: number; partitions: number; minReplicas?: number; maxReplicas: number; mode?: 'Active' | 'DryRun'; replicas?: number; extraSpec?: Record<string, unknown>; nodeSelector?: Record<string, string> }): Promise<Scenario> {
   const namespace = `${opts.name}-${process.pid}`;
   const topic = `${namespace}-requests`;
   const group = `${namespace}-consumers`;
@@ -29,7 +29,7 @@ export async function createScenario(kc: KubeConfig, brokers: string[], opts: { 
         selector: { matchLabels: labels },
         template: {
           metadata: { labels, annotations: { [READY_DELAY_ANNOTATION]: `${opts.startupSeconds}s` } },
-          spec: { containers: [{ name: 'model', image: 'registry.invalid/model:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }] },
+          spec: { containers: [{ name: 'model', image: 'registry.invalid/model:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }], ...(opts.nodeSelector ? { nodeSelector: opts.nodeSelector } : {}) },
         },
       },
     },

@@ -98,6 +98,12 @@ async function holder(): Promise<string | undefined> {
   }
 }
 
+/** Sets a demand that needs clearly fewer or more replicas than the target has now. */
+async function changeDemand(): Promise<void> {
+  const current = (await deploymentReplicas(kc, scenario)).spec;
+  fleet.setRate(current >= 8 ? 3 : 120);
+}
+
 function scaleWritesBy(user: string, sinceMs: number): AuditEvent[] {
   return readAudit(kube, (e) => e.user.username === user && e.verb === 'patch' && e.objectRef?.subresource === 'scale' && e.objectRef.namespace === scenario.namespace && Date.parse(e.requestReceivedTimestamp) >= sinceMs - 1000);
 }
@@ -119,8 +125,8 @@ test('leader election: graceful handover, SIGKILL takeover, and only the holder 
   t.diagnostic(`graceful handover: ${graceful.toFixed(2)} s after replica-a exited (retry ${timing.retryPeriodSeconds} s + tick ${timing.intervalSeconds} s)`);
   assert.ok(graceful <= timing.retryPeriodSeconds + timing.intervalSeconds + 0.5, `graceful handover took ${graceful} s`);
 
-  // The new leader acts: demand changes and replica-b writes the scale.
-  fleet.setRate(60);
+  // The new leader acts: demand moves away from what the fleet has, and replica-b writes the scale.
+  await changeDemand();
   await waitUntil('replica-b writes /scale', async () => (scaleWritesBy(users.b as string, bLeads).length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
 
   // SIGKILL: no release; replica-a (restarted) waits out the lease.
@@ -136,7 +142,7 @@ test('leader election: graceful handover, SIGKILL takeover, and only the holder 
   assert.ok(takeover >= timing.leaseDurationSeconds - 1.5, `took over before the lease could expire (${takeover} s)`);
 
   // Demand changes: the new leader writes, then a person scales by hand, which the controller must not fight.
-  fleet.setRate(15);
+  await changeDemand();
   await waitUntil('replica-a writes /scale after the takeover', async () => (scaleWritesBy(users.a as string, aLeads).length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
   await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ name: 'infer', namespace: scenario.namespace, body: { spec: { replicas: 2 } }, fieldManager: 'kubectl-scale' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   await waitUntil('Conflict', async () => (condition(await readScaler(kc, scenario), 'Conflict') === 'True' ? true : undefined), { timeoutMs: 20_000, intervalMs: 300 });

@@ -17,10 +17,10 @@ import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, type Scenario } from '../../helpers/scenario.ts';
 
 // Time scale: one recorded 30-minute interval per one-second tick (forecastTimeScale 1800), so a
-// pod's 6 s start stands for three hours: the whole rush happens while a pod starts.
+// pod's 8 s start stands for four hours: the whole rush happens while a pod starts.
 const SECONDS_PER_INTERVAL = 1;
 const TIME_SCALE = 1800;
-const STARTUP_SECONDS = 6;
+const STARTUP_SECONDS = 8;
 const CAPACITY = 10;
 const trace = readFileSync(join(REPO_ROOT, 'test/fixtures/traces/nyc_taxi_9364-9476.csv'), 'utf8')
   .trim()

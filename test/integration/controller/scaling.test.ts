@@ -122,3 +122,32 @@ test('an HPA on the same target is a Conflict: the controller leaves the target 
   assert.equal(scaler.status?.conditions?.find((c) => c.type === 'Conflict')?.reason, 'HpaPresent');
   assert.equal(readAudit(kube, (e) => e.objectRef?.namespace === s.namespace && e.objectRef?.subresource === 'scale' && e.verb === 'patch').length, 0);
 });
+
+test('pods left unschedulable after a scale-up set Unschedulable and its metric', async () => {
+  // No node carries this label: every pod the scale-up adds stays Pending.
+  const s = await createScenario(kc, brokers, { name: 'unsched', selector, startupSeconds: 2, capacity: 10, partitions: 8, maxReplicas: 8, replicas: 1, nodeSelector: { 'surgeguard.io/test-pool': 'none' } });
+  await fleetFor(s, 10, 45);
+  const scaler = await waitUntil('Unschedulable', async () => {
+    const x = await readScaler(kc, s);
+    return condition(x, 'Unschedulable') === 'True' ? x : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  assert.equal(scaler.status?.conditions?.find((c) => c.type === 'Unschedulable')?.reason, 'PodsUnschedulable');
+  const { body } = await controller.metrics.render();
+  assert.match(body, new RegExp(`surgeguard_scaler_unschedulable_pods\\{namespace="${s.namespace}",scaler="infer"\\} [1-9]`));
+});
+
+test('the pause annotation on the controller ConfigMap stops all writes and says so', async () => {
+  const s = await createScenario(kc, brokers, { name: 'paused', selector, startupSeconds: 2, capacity: 10, partitions: 8, maxReplicas: 8 });
+  const core = kc.makeApiClient(CoreV1Api);
+  const cm = controller.config.pauseConfigMap;
+  await core.createNamespacedConfigMap({ namespace: cm.namespace, body: { metadata: { name: cm.name, annotations: { 'surgeguard.io/paused': 'true' } } } });
+  try {
+    await fleetFor(s, 10, 45);
+    await waitUntil('a paused decision wanting more replicas', async () => (controller.decisions.list({ scaler: `${s.namespace}/infer` }).some((d) => d.decision === 'paused' && (d.desiredReplicas ?? 0) >= 4) ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    assert.equal((await deploymentReplicas(kc, s)).spec, 1);
+    assert.equal((await readScaler(kc, s)).status?.conditions?.find((c) => c.type === 'Active')?.reason, 'Paused');
+    assert.match((await controller.metrics.render()).body, /surgeguard_controller_paused 1/);
+  } finally {
+    await core.deleteNamespacedConfigMap({ name: cm.name, namespace: cm.namespace });
+  }
+});

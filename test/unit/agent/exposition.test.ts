@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Agent } from '../../../agent/agent.ts';
-import { textToOpenMetrics } from '../../../agent/server.ts';
+import { textToOpenMetrics } from '../../../common/metrics.ts';
 import { fixtureAgent } from './agent-fixture.ts';
 
 const GOLDEN = new URL('../../golden/agent-exposition.prom', import.meta.url);
