@@ -78,3 +78,19 @@ export async function startTestController(opts: {
   const url = await c.server.listen({ host: '127.0.0.1', port: 0 });
   return { ...c, metrics, config, logs, token, url };
 }
+
+/** Installs the Prometheus Operator's published ServiceMonitor and PrometheusRule CRDs. */
+export async function installMonitoringCrds(kc: KubeConfig): Promise<void> {
+  const { run } = await import('./infra/process.ts');
+  const dir = (await run('bash', [join(REPO_ROOT, 'scripts/fetch-monitoring-crds.sh')])).trim().split('\n').pop() ?? '';
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  for (const file of ['monitoring.coreos.com_servicemonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']) {
+    const objects = parseManifests(readFileSync(join(dir, file), 'utf8'));
+    await applyManifests(kc, objects);
+    const name = objects[0]?.metadata?.name ?? '';
+    await waitUntil(`CRD ${name} established`, async () => {
+      const crd = await api.readCustomResourceDefinition({ name });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+    }, { timeoutMs: 30_000 });
+  }
+}

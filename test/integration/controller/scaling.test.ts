@@ -49,9 +49,10 @@ test('an Active scaler scales a Deployment up on Kafka demand and explains the d
   assert.ok(scaled.spec <= 8, `capped by maxReplicas and partitions: ${scaled.spec}`);
 
   // 1. status with conditions and the last decision
-  const scaler = await waitUntil('status', async () => {
+  // The status write follows the scale write in the same tick.
+  const scaler = await waitUntil('status of the scale-up', async () => {
     const x = await readScaler(kc, s);
-    return x.status?.appliedReplicas !== undefined ? x : undefined;
+    return (x.status?.appliedReplicas ?? 0) >= 5 ? x : undefined;
   }, { timeoutMs: 10_000 });
   assert.equal(condition(scaler, 'Active'), 'True');
   assert.equal(condition(scaler, 'Degraded'), 'False');
