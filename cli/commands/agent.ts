@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parseFlags } from '../flags.ts';
 import { configFileFrom, loadConfig } from '../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { agentConfigSchema, splitListen } from '../../agent/config.ts';
 
@@ -26,23 +25,17 @@ export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run the node agent (GPU, XID, network, Kafka collectors on /metrics)',
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        options: {
-          config: { type: 'string' },
-          listen: { type: 'string' },
-          'nvidia-smi': { type: 'string' },
-          'kernel-log': { type: 'string' },
-          'log-level': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-      }));
-    } catch (cause) {
-      throw new SurgeGuardError(ErrorCode.UsageInvalid, `${(cause as Error).message}\n\n${HELP}`, { cause });
-    }
+    const values = parseFlags(
+      argv,
+      {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'nvidia-smi': { type: 'string' },
+        'kernel-log': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      HELP,
+    );
     if (values.help) {
       io.stdout.write(HELP);
       return 0;

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parseFlags } from '../flags.ts';
 import { configFileFrom, loadConfig } from '../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
 import { controllerConfigSchema } from '../../controller/config.ts';
@@ -30,23 +29,17 @@ export const controllerCommand: Command = {
   name: 'controller',
   summary: 'Run the controller (forecast, pre-scale, leader election)',
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        options: {
-          config: { type: 'string' },
-          listen: { type: 'string' },
-          kubeconfig: { type: 'string' },
-          paused: { type: 'boolean' },
-          'log-level': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-      }));
-    } catch (cause) {
-      throw new SurgeGuardError(ErrorCode.UsageInvalid, `${(cause as Error).message}\n\n${HELP}`, { cause });
-    }
+    const values = parseFlags(
+      argv,
+      {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        paused: { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+      HELP,
+    );
     if (values.help) {
       io.stdout.write(HELP);
       return 0;
