@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createMetricRegistry } from '../../../common/metrics.ts';
+import { createDecisionLog } from '../../../controller/reconcile/decision-log.ts';
+import { buildControllerServer } from '../../../controller/server.ts';
+
+const decisions = createDecisionLog(3);
+for (const n of [1, 2, 3, 4]) decisions.add({ time: `t${n}`, scaler: n % 2 ? 'a/x' : 'b/y', target: 'Deployment/x', decision: 'hold', reason: 'Forecast', message: '', leader: true, applied: false });
+
+test('/api/decisions needs the bearer token; health and metrics do not', async () => {
+  const app = await buildControllerServer({ registry: createMetricRegistry(), decisions, token: 's3cret', ready: () => true, leader: () => true });
+  assert.equal((await app.inject({ url: '/api/decisions' })).statusCode, 401);
+  assert.equal((await app.inject({ url: '/api/decisions', headers: { authorization: 'Bearer wrong!' } })).statusCode, 401);
+  const ok = await app.inject({ url: '/api/decisions?scaler=a/x', headers: { authorization: 'Bearer s3cret' } });
+  assert.equal(ok.statusCode, 200);
+  // The ring kept the last three; two of them belong to a/x.
+  assert.deepEqual((ok.json() as { decisions: { time: string }[] }).decisions.map((d) => d.time), ['t3']);
+  assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+  assert.equal((await app.inject({ url: '/metrics' })).statusCode, 200);
+  await app.close();
+});
+
+test('without a configured token every /api request is refused', async () => {
+  const app = await buildControllerServer({ registry: createMetricRegistry(), decisions, token: undefined, ready: () => false, leader: () => false });
+  assert.equal((await app.inject({ url: '/api/decisions', headers: { authorization: 'Bearer ' } })).statusCode, 401);
+  assert.equal((await app.inject({ url: '/readyz' })).statusCode, 503);
+  await app.close();
+});
+
+test('serves TLS from certificate files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  const app = await buildControllerServer({ registry: createMetricRegistry(), decisions, token: 't', ready: () => true, leader: () => true, https: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  assert.match(url, /^https:/);
+  const status = await new Promise<number>((resolve, reject) => {
+    request(`${url}/healthz`, { ca: cert }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(status, 200);
+  await app.close();
+});
