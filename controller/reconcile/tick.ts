@@ -68,7 +68,7 @@ const tracer = trace.getTracer('surgeguard-controller');
  * patch the scale of targets whose replicas change, update statuses, and emit Events when
  * something changed. Every decision is logged, counted and kept for /api/decisions.
  */
-export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport>; forget(key: string): void } {
+export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport> } {
   const runtimes = new Map<string, ScalerRuntime>();
   const m = loopMetrics(deps.metrics);
   let tickNo = 0;
@@ -90,7 +90,6 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
   };
 
   return {
-    forget: (key) => void runtimes.delete(key),
     async tick() {
       return tracer.startActiveSpan('scaling.tick', async (span) => {
         try {
@@ -112,6 +111,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     const leader = deps.isLeader();
     const scalers = deps.scalers();
     const keyOf = (s: PredictiveScaler): string => `${s.metadata.namespace}/${s.metadata.name}`;
+    forgetDeleted(new Set(scalers.map(keyOf)));
     const rts = await Promise.all(scalers.map((s) => runtimeFor(s, keyOf(s))));
     const phases = { signals: 0, targets: 0, forecast: 0, decide: 0, act: 0 };
     const timed = async <T>(phase: keyof typeof phases, fn: () => Promise<T>): Promise<T> => {
@@ -202,6 +202,19 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  /** Drops the memory and the per-scaler series of scalers that were deleted, so nothing goes stale. */
+  function forgetDeleted(present: ReadonlySet<string>): void {
+    for (const key of runtimes.keys()) {
+      if (present.has(key)) continue;
+      runtimes.delete(key);
+      const [namespace = '', scaler = ''] = key.split('/');
+      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable]) g.remove({ namespace, scaler });
+      for (const quantile of ['p50', 'p90']) m.forecast.remove({ namespace, scaler, quantile });
+      for (const condition of ['Ready', 'Active', 'Degraded', 'Unschedulable', 'Conflict']) m.condition.remove({ namespace, scaler, condition });
+      deps.logger.info({ scaler: key }, 'scaler deleted; its history and series are dropped');
+    }
   }
 
   type TargetResult = { ok: true; state: ScaleState } | { ok: false; error: string };

@@ -1,0 +1,97 @@
+// The scaling tick with in-memory stand-ins for the cluster and the signal (pure logic: the real
+// cluster is covered by test/integration/controller).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { silentLogger } from '../../../common/logger.ts';
+import { createMetricRegistry } from '../../../common/metrics.ts';
+import { resolveSpec, type PredictiveScaler } from '../../../controller/crd/predictive-scaler.ts';
+import type { ClusterReader, ClusterWriter } from '../../../controller/kube/cluster.ts';
+import type { ScaleClient } from '../../../controller/kube/scale-target.ts';
+import { createDecisionLog } from '../../../controller/reconcile/decision-log.ts';
+import { createScalingLoop } from '../../../controller/reconcile/tick.ts';
+import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
+
+function scaler(name: string): PredictiveScaler {
+  return {
+    apiVersion: 'surgeguard.io/v1alpha1',
+    kind: 'PredictiveScaler',
+    metadata: { name, namespace: 'ns', generation: 1 },
+    spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, signal: { prometheus: { query: name } }, requestsPerSecondPerReplica: 10, maxReplicas: 50, startupSeconds: 30 }),
+  };
+}
+
+function harness(opts: { leader: boolean; rates: Record<string, number> }) {
+  const replicas = new Map<string, number>();
+  const writes: string[] = [];
+  const scale: ScaleClient = {
+    read: async (ref) => ({ replicas: replicas.get(ref.name) ?? 1, currentReplicas: replicas.get(ref.name) ?? 1, selector: `app=${ref.name}`, resourceVersion: '1' }),
+    writerOf: async () => undefined,
+    setReplicas: async (ref, n) => {
+      writes.push(`scale ${ref.name} ${n}`);
+      replicas.set(ref.name, n);
+      return { replicas: n, currentReplicas: n, selector: '', resourceVersion: '2' };
+    },
+  };
+  const reader: ClusterReader = { hpaTargets: async () => new Map(), paused: async () => false, podStats: async () => ({ unschedulable: 0, ready: 1 }) };
+  const writer: ClusterWriter = { patchScalerStatus: async (_ns, name) => void writes.push(`status ${name}`), event: async (o, _t, reason) => void writes.push(`event ${o.name} ${reason}`) };
+  let list = Object.keys(opts.rates).map(scaler);
+  let clock = 1_000_000;
+  const metrics = createMetricRegistry();
+  const decisions = createDecisionLog(100);
+  const loop = createScalingLoop(
+    {
+      scalers: () => list,
+      signals: [{ read: async (reqs) => new Map(reqs.map((r) => [r.key, { ok: true as const, rate: opts.rates[r.key.split('/')[1] ?? ''] ?? 0, detail: {} }])), close: async () => undefined }],
+      forecaster: createHoltWintersForecaster(),
+      scale,
+      reader,
+      writer,
+      isLeader: () => opts.leader,
+      now: () => clock,
+      logger: silentLogger(),
+      metrics,
+      decisions,
+    },
+    { intervalSeconds: 15, historyIntervals: 100, pauseFlag: false, pauseConfigMap: { namespace: 'x', name: 'y' }, podStatsEveryTicks: 4, forecasting: true, forecastTimeScale: 1 },
+  );
+  return {
+    writes,
+    metrics,
+    decisions,
+    setScalers: (names: string[]) => void (list = names.map(scaler)),
+    async tick() {
+      clock += 15_000;
+      return loop.tick();
+    },
+  };
+}
+
+test('the leader patches only targets whose replicas change, with an Event for each', async () => {
+  const h = harness({ leader: true, rates: { busy: 200, idle: 5 } });
+  const r = await h.tick();
+  assert.equal(r.patched, 1);
+  assert.ok(h.writes.some((w) => /^scale busy \d+$/.test(w)));
+  assert.ok(!h.writes.some((w) => w.startsWith('scale idle')), 'a target at the right size was patched');
+  assert.ok(h.writes.includes('event busy ScaledUp'));
+});
+
+test('a follower decides and records, but writes nothing', async () => {
+  const h = harness({ leader: false, rates: { busy: 200 } });
+  await h.tick();
+  assert.deepEqual(h.writes, []);
+  const d = h.decisions.list();
+  assert.equal(d.length, 1);
+  assert.equal(d[0]?.leader, false);
+  assert.equal(d[0]?.decision, 'scale_up');
+});
+
+test('a deleted scaler loses its series and memory', async () => {
+  const h = harness({ leader: true, rates: { a: 50, b: 50 } });
+  await h.tick();
+  assert.match((await h.metrics.render()).body, /surgeguard_scaler_desired_replicas\{namespace="ns",scaler="b"\}/);
+  h.setScalers(['a']);
+  await h.tick();
+  const body = (await h.metrics.render()).body;
+  assert.doesNotMatch(body, /scaler="b"/);
+  assert.match(body, /surgeguard_scaler_desired_replicas\{namespace="ns",scaler="a"\}/);
+});
