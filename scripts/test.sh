@@ -37,12 +37,11 @@ tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing
   return $rc
 }
 
-NODE=$(scripts/ensure-node.sh) || { echo "cannot get Node >= 22.19"; exit 1; }
-export PATH="$(dirname "$NODE"):$PATH"
+ensure_node() { NODE=$(scripts/ensure-node.sh) && export PATH="$(dirname "$NODE"):$PATH" && node --version; }
 export KAFKAJS_NO_PARTITIONER_WARNING=1
 GROUPS_WANTED=${SURGEGUARD_TEST_GROUPS:-unit integration}
 
-step "install: node $(node --version)" true
+step "install: node" ensure_node || { echo "cannot get Node >= 22.19"; exit 1; }
 step "install: npm packages" scripts/ensure-deps.sh || exit 1
 step "install: prometheus + alertmanager" scripts/install-prometheus.sh
 step "install: kafka jars" scripts/install-kafka.sh
