@@ -1,5 +1,6 @@
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
-import { decide, type DecisionReason, type Recommendation, type ScalingDecision, type ScalingForecast } from '../scaling/decide.ts';
+import type { DecisionReason, ScalingDecision } from '../scaling/decide.ts';
+import { policyStep, type PolicyMemory } from '../reconcile/policy-step.ts';
 import type { PolicySettings, ScalingPolicy } from '../scaling/policy.ts';
 import { startFleet } from './fleet.ts';
 
@@ -58,8 +59,8 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
   const lead = p.startupSteps + 1;
   const run: PolicyRun = { targets: [], forecast: [], forecastP10: [], forecastP90: [], reasons: {}, reasonPerInterval: [], sources: {}, surges: 0 };
   let existing = startFleet(demand, p);
-  let recs: Recommendation[] = [];
-  let previous: SeriesForecast | undefined;
+  // The same per-interval step the live controller runs (stabilization memory and surge band).
+  const memory: PolicyMemory = { recommendations: [] };
   for (let start = 0; start < n; start += BATCH) {
     if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('replay stopped');
     const end = Math.min(n, start + BATCH);
@@ -70,32 +71,18 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
       const f = batch.forecasts[t - start] as SeriesForecast;
       const src = batch.sources[t - start] ?? deps.forecaster.name;
       run.sources[src] = (run.sources[src] ?? 0) + 1;
-      const now = t * p.intervalSeconds;
-      recs = recs.filter((r) => r.atSeconds > now - p.settings.scaleDownStabilizationSeconds);
-      const d = decide(
-        { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, recentRecommendations: recs },
-        asRates(f, previous, p.intervalSeconds, src),
-        policy,
-        now,
-      );
-      recs.push(d.recommendation);
+      const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src }, policy, t * p.intervalSeconds);
       record(run, d, f, lead);
       existing = d.replicas;
-      previous = f;
     }
     deps.onProgress?.(end, n);
   }
   return run;
 }
 
-/** The forecast as `decide` takes it: rates per second, with the band for now forecast one interval ago. */
-function asRates(f: SeriesForecast, previous: SeriesForecast | undefined, intervalSeconds: number, source: string): ScalingForecast {
-  return {
-    p50: f.p50.map((v) => v / intervalSeconds),
-    p90: f.p90.map((v) => v / intervalSeconds),
-    bandNow: previous ? { p50: (previous.p50[0] ?? 0) / intervalSeconds, p90: (previous.p90[0] ?? 0) / intervalSeconds } : undefined,
-    source,
-  };
+/** A forecast of counts per interval as rates per second, the unit `decide` works in. */
+function asRates(f: SeriesForecast, intervalSeconds: number): SeriesForecast {
+  return { p10: f.p10.map((v) => v / intervalSeconds), p50: f.p50.map((v) => v / intervalSeconds), p90: f.p90.map((v) => v / intervalSeconds) };
 }
 
 /** Appends one interval's decision and the forecast for t+1+K to the run. */

@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { controllerConfigSchema, type ControllerConfig } from '../../controller/config.ts';
@@ -6,7 +6,6 @@ import { startController, type RunningController } from '../../controller/contro
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry, type MetricRegistry } from '../../common/metrics.ts';
 import type { Forecaster } from '../../inference/forecaster.ts';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, PLURAL } from '../../controller/crd/predictive-scaler.ts';
