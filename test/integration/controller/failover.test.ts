@@ -144,7 +144,9 @@ test('leader election: graceful handover, SIGKILL takeover, and only the holder 
   // Demand changes: the new leader writes, then a person scales by hand, which the controller must not fight.
   await changeDemand();
   await waitUntil('replica-a writes /scale after the takeover', async () => (scaleWritesBy(users.a as string, aLeads).length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
-  await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ name: 'infer', namespace: scenario.namespace, body: { spec: { replicas: 2 } }, fieldManager: 'kubectl-scale' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  // A count the controller did not set (a fixed one could equal what it last applied).
+  const byHand = (await deploymentReplicas(kc, scenario)).spec + 3;
+  await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ name: 'infer', namespace: scenario.namespace, body: { spec: { replicas: byHand } }, fieldManager: 'kubectl-scale' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   await waitUntil('Conflict', async () => (condition(await readScaler(kc, scenario), 'Conflict') === 'True' ? true : undefined), { timeoutMs: 20_000, intervalMs: 300 });
 
   // The audit log: every /scale write came from the identity whose lease write came last before it.
