@@ -46,6 +46,7 @@ step "install: npm packages" scripts/ensure-deps.sh || exit 1
 step "install: prometheus + alertmanager" scripts/install-prometheus.sh
 step "install: kafka jars" scripts/install-kafka.sh
 step "install: kubernetes binaries (go build)" scripts/build-k8s.sh
+step "install: helm (go build)" scripts/build-helm.sh
 step "install: prometheus-operator CRDs" scripts/fetch-monitoring-crds.sh
 step "typecheck" npx tsc -p tsconfig.json
 step "lint" npx eslint .
