@@ -1,0 +1,69 @@
+{{/*
+The prefix of every object's name: the release name, followed by "-surgeguard" unless it
+already holds it, so `helm install surgeguard` gives surgeguard-agent and surgeguard-controller.
+Cut to 50 characters so that "-controller" still fits a 63-character label value.
+*/}}
+{{- define "surgeguard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of one component: (dict "root" $ "component" "agent"). */}}
+{{- define "surgeguard.componentName" -}}
+{{- include "surgeguard.fullname" .root }}-{{ .component }}
+{{- end -}}
+
+{{/* Selector labels of one component. They stay as they were before the chart: a selector is immutable. */}}
+{{- define "surgeguard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "surgeguard.componentName" . }}
+{{- end -}}
+
+{{/* Labels of every object of one component. */}}
+{{- define "surgeguard.labels" -}}
+{{ include "surgeguard.selectorLabels" . }}
+app.kubernetes.io/part-of: surgeguard
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+{{- end -}}
+
+{{- define "surgeguard.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* The agent's config before values.agent.config is merged over it. */}}
+{{- define "surgeguard.agent.defaultConfig" -}}
+collectors:
+  gpu: { intervalSeconds: 5, timeoutSeconds: 3 }
+  xid: { source: file }
+  network: { intervalSeconds: 5 }
+  kafka: { enabled: false, scope: node }
+{{- end -}}
+
+{{/* The controller's config before values.controller.config is merged over it. */}}
+{{- define "surgeguard.controller.defaultConfig" -}}
+{{- $name := include "surgeguard.componentName" (dict "root" . "component" "controller") -}}
+intervalSeconds: 15
+leaderElection:
+  namespace: {{ .Release.Namespace }}
+  leaseName: {{ $name }}
+pauseConfigMap:
+  namespace: {{ .Release.Namespace }}
+  name: {{ $name }}
+api:
+  tokenFile: /var/run/surgeguard/api/token
+{{- end -}}
+
+{{/*
+A component's config file: the defaults with the user's map merged over them (maps merge key
+by key, anything else is replaced). (dict "root" $ "component" "agent").
+*/}}
+{{- define "surgeguard.config" -}}
+{{- $defaults := include (printf "surgeguard.%s.defaultConfig" .component) .root | fromYaml -}}
+{{- $user := index .root.Values .component "config" | default dict -}}
+{{- toYaml (mustMergeOverwrite $defaults (deepCopy $user)) -}}
+{{- end -}}
