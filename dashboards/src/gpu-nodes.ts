@@ -67,7 +67,7 @@ export function gpuNodes(): Dashboard {
         title: 'XID errors',
         type: 'table',
         required: true,
-        description: 'NVIDIA XID errors counted in the kernel log since each agent started, by GPU and code. 13, 31, 43, 45 are usually the application; 48, 64, 74, 79, 92, 95, 119, 120 the hardware.',
+        description: 'NVIDIA XID errors counted in the kernel log since each agent started, by GPU and code. 13, 31, 43, 45, 94 are usually the application; 48, 74, 79, 95, 119, 120 the node (SurgeGuardGpuXidCritical).',
         queries: [{ expr: 'sum by (node, gpu, uuid, xid) (surgeguard_gpu_xid_errors_total{node=~"$node"})' }],
       },
       {
