@@ -5,6 +5,11 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type ISocketFactory, type SASLOptions } from 'kafkajs';
 import { ErrorCode, SurgeGuardError, errorMessage } from './errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { settlesWithin } from './deadline.ts';
+
+/** How long a disconnect may take before it is abandoned. */
+const DISCONNECT_WAIT_MS = 3000;
 
 /** One partition as a consumer group sees it. */
 export interface PartitionLag {
@@ -93,7 +98,7 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
       await a.connect();
       await c.connect();
     } catch (err) {
-      await Promise.allSettled([a.disconnect(), c.disconnect()]);
+      await settlesWithin(Promise.allSettled([a.disconnect(), c.disconnect()]), DISCONNECT_WAIT_MS);
       throw err;
     }
     admin = a;
@@ -105,15 +110,28 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
     const [a, c] = [admin, cluster];
     admin = undefined;
     cluster = undefined;
-    await Promise.allSettled([a?.disconnect(), c?.disconnect()]);
+    // kafkajs can leave a disconnect pending for ever (a request queue re-arming a 1 ms timer,
+    // tulios/kafkajs#1751); a caller waiting on it would stop reading lag for good.
+    await settlesWithin(Promise.allSettled([a?.disconnect(), c?.disconnect()]), DISCONNECT_WAIT_MS);
   }
 
   return {
     async read() {
       const before = requests;
       try {
-        const { admin: a, cluster: c } = await connected();
-        const groups = await readGroups(a, c, opts.groupPattern);
+        // One bound over the whole read: a request kafkajs never settles must not stall the
+        // caller's loop; the connection is rebuilt on the next read.
+        const limit = new AbortController();
+        const work = (async () => {
+          const { admin: a, cluster: c } = await connected();
+          return readGroups(a, c, opts.groupPattern);
+        })();
+        work.catch(() => undefined);
+        const timeout = sleep(opts.requestTimeoutMs * 3, undefined, { signal: limit.signal }).then(() => {
+          throw new Error(`no answer within ${opts.requestTimeoutMs * 3} ms`);
+        });
+        timeout.catch(() => undefined);
+        const groups = await Promise.race([work, timeout]).finally(() => limit.abort());
         return { groups, requests: requests - before };
       } catch (cause) {
         // A broken connection is rebuilt on the next read, so a restarted broker recovers

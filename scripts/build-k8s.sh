@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the Kubernetes test control plane from the Go module proxy, once, cached by version:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes with every
+# kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes with every
 # staging module pinned to the matching v0.x), etcd and kwok. Prints the bin directory.
 #
 # k8s.io/kubernetes requires its staging modules at v0.0.0 and resolves them through replace
@@ -18,7 +18,7 @@ mkdir -p "$BIN"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 t0=$(date +%s)
 
-if [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/kubectl" ]; then
+if [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/kube-scheduler" ]; then
   B=$(mktemp -d); trap 'rm -rf "$B"' EXIT
   ( cd "$B"
     go mod init local/sgk8sbin >/dev/null 2>&1
@@ -31,15 +31,16 @@ if [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/kubectl" ]; then
     log "k8s $KV: pinning $(echo $STAGING | wc -w) staging modules to $SV"
     for m in $STAGING; do go mod edit -replace="$m=$m@$SV"; done
     go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$KV" "k8s.io/kubernetes/cmd/kube-controller-manager@$KV" \
-                 "k8s.io/kubernetes/cmd/kube-scheduler@$KV" "k8s.io/kubernetes/cmd/kubectl@$KV" >/dev/null
+                 "k8s.io/kubernetes/cmd/kube-scheduler@$KV" >/dev/null
     LDF="-s -w"
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       LDF="$LDF -X $p.gitVersion=$KV -X $p.gitMajor=1 -X $p.gitMinor=$MINOR -X $p.gitTreeState=clean"
     done
-    log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl"
+    # kubectl is left out: nothing here runs it, and on 2 cores every binary costs minutes.
+    log "building kube-apiserver, kube-controller-manager, kube-scheduler"
     go build -trimpath -ldflags "$LDF" -o "$BIN/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl )
+      k8s.io/kubernetes/cmd/kube-scheduler )
 fi
 
 if [ ! -x "$BIN/etcd" ]; then

@@ -28,8 +28,9 @@ export async function startSupervised(opts: { cmd: string; args: readonly string
   });
   child.unref();
   for (let i = 0; i < 100; i++) {
-    if (existsSync(opts.pidFile)) {
-      const pid = Number(readFileSync(opts.pidFile, 'utf8').trim());
+    const file = [opts.pidFile, `${opts.pidFile}.exited`].find((f) => existsSync(f));
+    if (file) {
+      const pid = Number(readFileSync(file, 'utf8').trim());
       if (pid > 0) return { pid, log: opts.log };
     }
     await sleep(20);
@@ -37,17 +38,30 @@ export async function startSupervised(opts: { cmd: string; args: readonly string
   throw new Error(`supervisor did not start ${opts.cmd} (see ${opts.log})`);
 }
 
-/** True while a process with this PID exists. */
+/**
+ * True while a process with this PID runs. A zombie counts as gone: in a container whose PID 1
+ * does not reap, a component orphaned by its supervisor stays a zombie for ever, and waiting
+ * for it to vanish would hang the run (it did, once, in CI).
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    // /proc/PID/stat is "pid (comm) state ...": the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
-/** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. Resolves once the process is gone. */
+/**
+ * Sends SIGTERM, waits up to `graceMs`, then SIGKILL and waits up to 10 s more. Never hangs:
+ * a process that outlives SIGKILL (stuck in the kernel) is reported on stderr and left.
+ */
 export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   if (!alive(pid)) return;
   try {
@@ -57,13 +71,32 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   }
   const deadline = Date.now() + graceMs;
   while (alive(pid) && Date.now() < deadline) await sleep(100);
-  if (alive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Exited between the check and the kill: nothing left to stop.
-    }
-    while (alive(pid)) await sleep(50);
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // exited between the check and the kill
+  }
+  const killDeadline = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < killDeadline) await sleep(50);
+  if (alive(pid)) process.stderr.write(`stopPid: process ${pid} still there 10 s after SIGKILL; leaving it\n`);
+}
+
+/**
+ * Runs test cleanups newest first, each bounded by `eachMs`, so one stuck step cannot hold a
+ * test file until the runner's timeout; a slow step is named on stderr.
+ */
+export async function runCleanups(cleanups: Array<{ what: string; run: () => Promise<unknown> }>, eachMs = 60_000): Promise<void> {
+  for (const c of [...cleanups].reverse()) {
+    const t0 = Date.now();
+    const timer = new AbortController();
+    const finished = await Promise.race([
+      c.run().then(() => true, () => true),
+      sleep(eachMs, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
+    if (!finished) process.stderr.write(`cleanup "${c.what}" did not finish within ${eachMs} ms; moving on\n`);
+    else if (Date.now() - t0 > 15_000) process.stderr.write(`cleanup "${c.what}" took ${Date.now() - t0} ms\n`);
   }
 }
 

@@ -10,7 +10,7 @@ import { staticPodIps } from '../../../agent/pod-ips.ts';
 import { loadConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { startKafka, type KafkaHandle } from '../../helpers/infra/kafka.ts';
-import { waitUntil } from '../../helpers/infra/process.ts';
+import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const topic = `agent-lag-${process.pid}`;
@@ -59,12 +59,14 @@ before(async () => {
   });
   await consumer.disconnect();
 });
-after(async () => {
+after(() => {
   release();
-  await Promise.allSettled(consumers.map((c) => c.disconnect()));
-  await Promise.allSettled(agents.map((a) => a.stop()));
-  await admin?.disconnect();
-  await broker?.stop();
+  return runCleanups([
+    { what: 'own broker', run: async () => broker?.stop() },
+    { what: 'admin client', run: async () => admin?.disconnect() },
+    { what: 'agents', run: () => Promise.allSettled(agents.map((a) => a.stop())) },
+    { what: 'consumers', run: () => Promise.allSettled(consumers.map((c) => c.disconnect())) },
+  ]);
 });
 
 async function agentWith(scope: 'node' | 'cluster', podIps?: string[]): Promise<Agent> {

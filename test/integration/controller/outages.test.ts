@@ -6,15 +6,13 @@ import { after, test } from 'node:test';
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { addFakeNodes, kubeConfigFrom, readAudit, sharedKube, startKube, type KubeHandle } from '../../helpers/infra/kube.ts';
 import { sharedKafka, startKafka, type KafkaHandle } from '../../helpers/infra/kafka.ts';
-import { waitUntil } from '../../helpers/infra/process.ts';
+import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { condition, createScenario, deploymentReplicas, readScaler } from '../../helpers/scenario.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+after(() => runCleanups(cleanups));
 
 function leaseOpts(name: string): Record<string, unknown> {
   return { scalerSelector: `sg-test=${name}`, leaderElection: { namespace: 'default', leaseName: name, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } };
@@ -26,13 +24,13 @@ test('broker stopped: the controller holds and reports Degraded, then recovers w
   await installCrd(kc);
   await addFakeNodes(kc, [`outage-k-${process.pid}`], { gpus: 16 });
   const broker: KafkaHandle = await startKafka();
-  cleanups.push(() => broker.stop());
+  cleanups.push({ what: 'own broker', run: () => broker.stop() });
   const name = `broker-${process.pid}`;
   const s = await createScenario(kc, broker.brokers, { name: 'broker', selector: name, startupSeconds: 2, capacity: 10, partitions: 8, maxReplicas: 8 });
   const controller: TestController = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: name, kafkaBrokers: broker.brokers, overrides: leaseOpts(name) });
-  cleanups.push(() => controller.stop());
+  cleanups.push({ what: `controller ${name}`, run: () => controller.stop() });
   const fleet: KafkaFleet = await startKafkaFleet({ brokers: broker.brokers, topic: s.topic, groupId: s.group, capacityPerReplica: 10, kc, namespace: s.namespace, deployment: 'infer' });
-  cleanups.push(() => fleet.stop());
+  cleanups.push({ what: `fleet ${name}`, run: () => fleet.stop() });
   fleet.setRate(40);
   await waitUntil('scaled up', async () => ((await deploymentReplicas(kc, s)).spec >= 4 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
   const before = (await deploymentReplicas(kc, s)).spec;
@@ -54,7 +52,7 @@ test('broker stopped: the controller holds and reports Degraded, then recovers w
 
 test('API server stopped for 30 s: the controller holds, stays up, and resumes', async (t) => {
   const kube: KubeHandle = await startKube();
-  cleanups.push(() => kube.stop());
+  cleanups.push({ what: 'own control plane', run: () => kube.stop() });
   const kc = kubeConfigFrom(kube.kubeconfig);
   await installCrd(kc);
   await addFakeNodes(kc, [`outage-a-${process.pid}`], { gpus: 16 });
@@ -62,9 +60,9 @@ test('API server stopped for 30 s: the controller holds, stays up, and resumes',
   const name = `apiserver-${process.pid}`;
   const s = await createScenario(kc, brokers, { name: 'apiserver', selector: name, startupSeconds: 2, capacity: 10, partitions: 8, maxReplicas: 8 });
   const controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: name, kafkaBrokers: brokers, overrides: leaseOpts(name) });
-  cleanups.push(() => controller.stop());
+  cleanups.push({ what: `controller ${name}`, run: () => controller.stop() });
   const fleet = await startKafkaFleet({ brokers, topic: s.topic, groupId: s.group, capacityPerReplica: 10, kc, namespace: s.namespace, deployment: 'infer' });
-  cleanups.push(() => fleet.stop());
+  cleanups.push({ what: `fleet ${name}`, run: () => fleet.stop() });
   fleet.setRate(20);
   await waitUntil('first scale-up', async () => ((await deploymentReplicas(kc, s)).spec >= 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
 

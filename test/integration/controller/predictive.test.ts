@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { addFakeNodes, kubeConfigFrom, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
-import { REPO_ROOT } from '../../helpers/infra/process.ts';
+import { REPO_ROOT, runCleanups } from '../../helpers/infra/process.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, type Scenario } from '../../helpers/scenario.ts';
@@ -47,10 +47,7 @@ before(async () => {
   await addFakeNodes(kc, [`predict-a-${process.pid}`, `predict-b-${process.pid}`], { gpus: 32 });
 });
 
-after(async () => {
-  await Promise.all(fleets.map((f) => f.stop()));
-  await Promise.all(controllers.map((c) => c.stop()));
-});
+after(() => runCleanups([{ what: 'controllers', run: () => Promise.all(controllers.map((c) => c.stop())) }, { what: 'fleets', run: () => Promise.all(fleets.map((f) => f.stop())) }]));
 
 interface Run {
   name: string;

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { AutoscalingV2Api, CoreV1Api, PatchStrategy, AppsV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { addFakeNodes, kubeConfigFrom, readAudit, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
-import { waitUntil } from '../../helpers/infra/process.ts';
+import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { condition, createScenario, deploymentReplicas, readScaler, type Scenario } from '../../helpers/scenario.ts';
@@ -27,10 +27,7 @@ before(async () => {
   controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: `scaling-${process.pid}`, kafkaBrokers: brokers, overrides: { scalerSelector: `sg-test=${selector}`, leaderElection: { namespace: 'default', leaseName: `scaling-${process.pid}`, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } } });
 });
 
-after(async () => {
-  await Promise.all(fleets.map((f) => f.stop()));
-  await controller?.stop();
-});
+after(() => runCleanups([{ what: 'controller', run: async () => controller?.stop() }, { what: 'fleets', run: () => Promise.all(fleets.map((f) => f.stop())) }]));
 
 async function fleetFor(s: Scenario, capacity: number, rate: number): Promise<KafkaFleet> {
   const f = await startKafkaFleet({ brokers, topic: s.topic, groupId: s.group, capacityPerReplica: capacity, kc, namespace: s.namespace, deployment: s.deployment });
