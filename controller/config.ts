@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { healingConfigSchema } from './healing/config.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -58,6 +59,8 @@ export const controllerConfigSchema = z.strictObject({
     .prefault({}),
   /** Decisions kept for GET /api/decisions. */
   decisionsKept: z.number().int().min(10).max(100_000).default(1000),
+  /** The second loop: health checks, safe repairs, on-call notifications. */
+  healing: healingConfigSchema,
 });
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;

@@ -8,6 +8,7 @@ import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { errorMessage } from '../common/errors.ts';
+import { settlesWithin } from '../common/deadline.ts';
 import { loadForecaster, defaultModelPath } from '../inference/index.ts';
 import type { Forecaster } from '../inference/forecaster.ts';
 import type { ControllerConfig } from './config.ts';
@@ -20,6 +21,12 @@ import { kubeLeaseStore } from './leader/kube-lease-store.ts';
 import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
 import { buildControllerServer } from './server.ts';
+import { createAlertIntake } from './healing/alert-intake.ts';
+import { createRemediationAudit, type RemediationAudit } from './healing/audit.ts';
+import { builtinChecks } from './healing/checks/index.ts';
+import { kubeHealingCluster } from './healing/cluster.ts';
+import { createHealingLoop } from './healing/loop.ts';
+import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
 import { prometheusApi, prometheusDemandSource, type PrometheusApi } from './signals/prometheus-demand.ts';
 
@@ -36,6 +43,7 @@ export interface RunningController {
   elector: LeaderElector;
   cache: ScalerCache;
   decisions: DecisionLog;
+  remediations: RemediationAudit;
   /** Resolves once everything stopped (after `stop` or the abort signal). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -118,6 +126,31 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
   );
 
+  // The healing loop: its own interval, the same leader.
+  const writer = kubeClusterWriter(kc);
+  const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
+  const intake = createAlertIntake({ now: Date.now });
+  const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
+  const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
+  const reader = kubeClusterReader(kc);
+  const healing = createHealingLoop(
+    {
+      cluster: kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }),
+      checks: [...builtinChecks(config.healing.checks), intake.check()],
+      ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
+      audit: remediations,
+      oncall,
+      isLeader: () => elector.isLeader(),
+      now: Date.now,
+      logger,
+      metrics,
+      scalers: () => cache.list(),
+      scale: kubeScaleClient(kc),
+      readyPods: async (ns, selector) => (await reader.podStats(ns, selector)).ready,
+    },
+    config.healing,
+  );
+
   const token = config.api.tokenFile ? readFileSync(config.api.tokenFile, 'utf8').trim() : undefined;
   if (!token) logger.warn('no api.tokenFile configured: every /api/* request is refused with 401');
   const server = await buildControllerServer({
@@ -126,6 +159,16 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     token,
     ready: () => cache.synced(),
     leader: () => elector.isLeader(),
+    healing: {
+      audit: remediations,
+      acceptAlerts: (body) => {
+        const r = intake.accept(body, Date.now());
+        alertsReceived.inc({ status: 'firing' }, r.firing);
+        alertsReceived.inc({ status: 'resolved' }, r.resolved);
+        logger.info({ receiver: body.receiver, groupKey: body.groupKey, ...r }, 'alerts received from Alertmanager');
+        return r;
+      },
+    },
     ...(config.api.tls ? { https: { cert: readFileSync(config.api.tls.certFile), key: readFileSync(config.api.tls.keyFile) } } : {}),
   });
 
@@ -151,19 +194,45 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     }
   })();
 
+  // Each step of shutdown gets a bound: a request stuck on a dead connection must not keep the
+  // pod past its grace period. The lease release is the one step worth waiting a little for.
+  const step = async (what: string, ms: number, work: () => Promise<unknown>): Promise<void> => {
+    if (!(await settlesWithin(work().catch(() => undefined), ms))) logger.warn({ step: what, waitedMs: ms }, 'shutdown step did not finish in time; leaving it');
+  };
+  const healingLoop = (async () => {
+    if (!config.healing.enabled) return;
+    while (!stopSignal.aborted) {
+      const started = Date.now();
+      if (cache.synced()) {
+        try {
+          const report = await healing.tick();
+          if (report.leader) logger.debug({ findings: report.findings.length, fleetWide: report.fleetWide, checkErrors: report.checkErrors }, 'healing tick done');
+        } catch (err) {
+          logger.error({ err: errorMessage(err) }, 'healing tick failed');
+        }
+      }
+      await sleep(Math.max(0, config.healing.intervalSeconds * 1000 - (Date.now() - started)), undefined, { signal: stopSignal }).catch(() => undefined);
+    }
+  })();
+
   const done = (async () => {
-    await ticking;
-    await electing;
-    await cache.stop();
-    for (const s of signals) await s.close().catch(() => undefined);
-    await forecaster.close().catch(() => undefined);
-    await server.close();
+    // The bounds below count from the stop request, not from start.
+    if (!stopSignal.aborted) await new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
+    await step('scaling loop', 10_000, () => ticking);
+    await step('healing loop', 10_000, () => healingLoop);
+    await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
+    await step('leader election', 5_000, () => electing);
+    await step('scaler cache', 3_000, () => cache.stop());
+    for (const s of signals) await step('demand signal', 3_000, () => s.close());
+    await step('forecaster', 3_000, () => forecaster.close());
+    await step('http server', 5_000, () => server.close());
   })();
   return {
     server,
     elector,
     cache,
     decisions,
+    remediations,
     done,
     async stop() {
       stopper.abort();

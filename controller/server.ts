@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { DecisionLog } from './reconcile/decision-log.ts';
+import type { RemediationAudit } from './healing/audit.ts';
+import { alertmanagerWebhookSchema, type AlertmanagerWebhook } from './healing/alert-intake.ts';
 
 export interface ControllerServerDeps {
   readonly registry: MetricRegistry;
@@ -13,6 +15,8 @@ export interface ControllerServerDeps {
   readonly ready: () => boolean;
   readonly leader: () => boolean;
   readonly https?: { cert: Buffer; key: Buffer };
+  /** The healing loop's audit and alert intake; without them the routes answer 404. */
+  readonly healing?: { audit: RemediationAudit; acceptAlerts: (body: AlertmanagerWebhook) => { firing: number; resolved: number } };
 }
 
 /** True when the request carries the bearer token, compared in constant time. */
@@ -49,5 +53,22 @@ export async function buildControllerServer(deps: ControllerServerDeps): Promise
     const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
     return { leader: deps.leader(), decisions: deps.decisions.list({ scaler: req.query.scaler, limit }) };
   });
+  if (deps.healing) {
+    const healing = deps.healing;
+    app.get<{ Querystring: { target?: string; limit?: string } }>('/api/remediations', async (req) => {
+      const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
+      return { leader: deps.leader(), remediations: healing.audit.list({ limit, ...(req.query.target ? { target: req.query.target } : {}) }) };
+    });
+    // Alertmanager's webhook receiver. A body that is not a version 4 webhook is refused whole
+    // with the first problems named; nothing of it is acted on.
+    app.post('/api/v1/alerts', { bodyLimit: 1 << 20 }, async (req, reply) => {
+      const parsed = alertmanagerWebhookSchema.safeParse(req.body);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+        return reply.code(400).send({ error: 'bad_request', message: `not an Alertmanager webhook body (version 4): ${problems.join('; ')}`, problems });
+      }
+      return reply.code(200).send({ status: 'accepted', ...healing.acceptAlerts(parsed.data) });
+    });
+  }
   return app;
 }

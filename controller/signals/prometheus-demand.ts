@@ -4,6 +4,8 @@ import type { SignalReading, SignalSource } from './signal.ts';
 /** Runs PromQL through Prometheus's HTTP API; injected so tests can count requests. */
 export interface PrometheusApi {
   query(expr: string, timeSeconds?: number): Promise<number[]>;
+  /** An instant query's series with their labels (the health checks need to know which node). */
+  queryVector(expr: string): Promise<Array<{ labels: Record<string, string>; value: number }>>;
   queryRange(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<Array<[number, number]>>;
 }
 
@@ -20,6 +22,11 @@ export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fe
       const data = (await call('/api/v1/query', { query: expr, ...(timeSeconds ? { time: String(timeSeconds) } : {}) })) as { resultType: string; result: unknown };
       if (data.resultType === 'scalar') return [Number((data.result as [number, string])[1])];
       return (data.result as Array<{ value: [number, string] }>).map((s) => Number(s.value[1]));
+    },
+    async queryVector(expr) {
+      const data = (await call('/api/v1/query', { query: expr })) as { resultType: string; result: unknown };
+      if (data.resultType !== 'vector') throw new Error(`Prometheus /api/v1/query: expected a vector for ${expr}, got ${data.resultType}`);
+      return (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((s) => ({ labels: s.metric, value: Number(s.value[1]) }));
     },
     async queryRange(expr, start, end, step) {
       const data = (await call('/api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(step) })) as { result: Array<{ values: Array<[number, string]> }> };

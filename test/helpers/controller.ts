@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { controllerConfigSchema, type ControllerConfig } from '../../controller/config.ts';
@@ -61,12 +61,16 @@ export async function startTestController(opts: {
     api: { tokenFile: join(dir, 'token') },
     ...(opts.kafkaBrokers ? { kafka: { brokers: opts.kafkaBrokers, requestTimeoutMs: 3000 } } : {}),
     ...(opts.prometheusUrl ? { prometheus: { url: opts.prometheusUrl } } : {}),
+    // The healing loop evicts and cordons: only the tests about it turn it on.
+    healing: { enabled: false },
     ...opts.overrides,
   });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      // SG_TEST_CONTROLLER_LOG=<file>: also keep the raw lines, for a failure that needs them.
+      if (process.env.SG_TEST_CONTROLLER_LOG) appendFileSync(process.env.SG_TEST_CONTROLLER_LOG, chunk);
       cb();
     },
   });

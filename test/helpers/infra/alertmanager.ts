@@ -46,9 +46,9 @@ export async function startAlertmanager(ctx: RunContext = runContext()): Promise
  * Routes alerts labelled `sg_receiver="<name>"` to a webhook URL, with short group waits so
  * tests see deliveries within seconds, and reloads Alertmanager.
  */
-export async function addReceiver(am: AlertmanagerInfo, name: string, webhookUrl: string): Promise<void> {
+export async function addReceiver(am: AlertmanagerInfo, name: string, webhookUrl: string, opts: { bearerToken?: string; repeatInterval?: string } = {}): Promise<void> {
   await withLock({ dir: am.dir, ownerPid: 0 }, 'config', async () => {
-    writeFileSync(join(am.dir, 'receivers', `${name}.json`), JSON.stringify({ name, url: webhookUrl }));
+    writeFileSync(join(am.dir, 'receivers', `${name}.json`), JSON.stringify({ name, url: webhookUrl, ...opts }));
     writeFileSync(join(am.dir, 'alertmanager.yml'), renderConfig(am.dir));
     await run('amtool', ['check-config', join(am.dir, 'alertmanager.yml')]);
     const res = await fetch(`${am.url}/-/reload`, { method: 'POST' });
@@ -60,7 +60,7 @@ function renderConfig(dir: string): string {
   const receivers = readdirSync(join(dir, 'receivers'))
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, 'receivers', f), 'utf8')) as { name: string; url: string });
+    .map((f) => JSON.parse(readFileSync(join(dir, 'receivers', f), 'utf8')) as { name: string; url: string; bearerToken?: string; repeatInterval?: string });
   const timing = { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
   return JSON.stringify(
     {
@@ -68,9 +68,12 @@ function renderConfig(dir: string): string {
         receiver: 'discard',
         group_by: ['alertname'],
         ...timing,
-        routes: receivers.map((r) => ({ receiver: r.name, matchers: [`sg_receiver="${r.name}"`], ...timing })),
+        routes: receivers.map((r) => ({ receiver: r.name, matchers: [`sg_receiver="${r.name}"`], ...timing, ...(r.repeatInterval ? { repeat_interval: r.repeatInterval } : {}) })),
       },
-      receivers: [{ name: 'discard' }, ...receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: r.url, send_resolved: true }] }))],
+      receivers: [
+        { name: 'discard' },
+        ...receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: r.url, send_resolved: true, ...(r.bearerToken ? { http_config: { authorization: { credentials: r.bearerToken } } } : {}) }] })),
+      ],
     },
     null,
     2,

@@ -108,8 +108,10 @@ test('helm lint --strict is clean, with default values and with the monitoring o
 /** The kinds the default render holds: the fixed objects plus what the rule and dashboard copies add. */
 function expectedKinds(): string[] {
   const copies = [...chartFileCopies().keys()];
-  const base = ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment',
-    'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor'];
+  // Three ClusterRoles (agent, controller, the controller's healing loop), two Roles (the
+  // controller's Lease and the healing ledger), each with its binding.
+  const base = ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment',
+    'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor'];
   const count = (dir: string): number => copies.filter((f) => f.includes(`/files/${dir}/`)).length;
   return [...base, ...Array<string>(count('rules')).fill('PrometheusRule'), ...Array<string>(count('dashboards')).fill('ConfigMap')].sort();
 }

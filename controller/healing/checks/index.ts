@@ -1,0 +1,22 @@
+import type { HealingConfig } from '../config.ts';
+import type { HealthCheck } from '../types.ts';
+import { consumerStalledCheck } from './consumer-stalled.ts';
+import { gpuEccCheck } from './gpu-ecc.ts';
+import { gpuMissingCheck } from './gpu-missing.ts';
+import { gpuThermalCheck } from './gpu-thermal.ts';
+import { gpuXidCheck } from './gpu-xid.ts';
+import { podCrashLoopCheck } from './pod-crashloop.ts';
+import { podNeverReadyCheck } from './pod-never-ready.ts';
+
+/** Every built-in health check, one line each, alphabetical. */
+export function builtinChecks(config: HealingConfig['checks']): HealthCheck[] {
+  return [
+    consumerStalledCheck({}, config),
+    gpuEccCheck({}, config),
+    gpuMissingCheck(),
+    gpuThermalCheck({}, config),
+    gpuXidCheck({}, config),
+    podCrashLoopCheck({}, config),
+    podNeverReadyCheck({}, config),
+  ];
+}

@@ -1,0 +1,114 @@
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../crd/predictive-scaler.ts';
+import { FLOOR_ANNOTATION } from '../reconcile/scaler-policy.ts';
+import { LAST_REMEDIATION_ANNOTATION, REMEDIATION_ANNOTATION, UNHEALTHY_TAINT, type NodeRemediation } from './state.ts';
+
+export type EvictionResult = 'evicted' | 'gone' | { blocked: string };
+
+/** One action in the ledger: the hourly limit and pod cooldowns survive a change of leader. */
+export interface LedgerEntry {
+  atUnix: number;
+  key: string;
+  action: string;
+}
+
+/** Everything the healing loop reads from and writes to the cluster. Injected for tests. */
+export interface HealingCluster {
+  listNodes(): Promise<V1Node[]>;
+  listPods(): Promise<V1Pod[]>;
+  /**
+   * Cordons the node (unschedulable + the unhealthy taint) and records the remediation, in one
+   * write guarded by the resourceVersion read: a node changed since is re-read next tick.
+   */
+  cordon(node: V1Node, remediation: NodeRemediation, nowUnix: number): Promise<void>;
+  /** Replaces the recorded remediation (the next phase), guarded like cordon. */
+  recordPhase(node: V1Node, remediation: NodeRemediation): Promise<void>;
+  /** Through the Eviction API, so PodDisruptionBudgets hold; a 429 is a refusal, not an error. */
+  evict(namespace: string, name: string): Promise<EvictionResult>;
+  /** Sets `surgeguard.io/replica-floor` on a PredictiveScaler (the scaling loop honours it). */
+  setFloor(namespace: string, name: string, replicas: number, expiresAtUnix: number, reason: string): Promise<void>;
+  readLedger(): Promise<LedgerEntry[]>;
+  appendLedger(entries: readonly LedgerEntry[], keepAfterUnix: number): Promise<void>;
+}
+
+const LEDGER_KEY = 'actions';
+
+/** The HealingCluster on a real API server; the ledger is a ConfigMap in the controller's namespace. */
+export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; name: string }): HealingCluster {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  const patchNode = async (node: V1Node, body: object): Promise<void> => {
+    await core.patchNode({ name: node.metadata?.name ?? '', body: { ...body, metadata: { ...((body as { metadata?: object }).metadata ?? {}), resourceVersion: node.metadata?.resourceVersion } } }, mergePatch);
+  };
+
+  const readLedgerMap = async (): Promise<{ entries: LedgerEntry[]; exists: boolean; resourceVersion?: string }> => {
+    try {
+      const cm = await core.readNamespacedConfigMap(ledger);
+      const raw = cm.data?.[LEDGER_KEY];
+      return { entries: raw ? (JSON.parse(raw) as LedgerEntry[]) : [], exists: true, resourceVersion: cm.metadata?.resourceVersion };
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return { entries: [], exists: false };
+      throw err;
+    }
+  };
+
+  return {
+    async listNodes() {
+      return (await core.listNode({})).items;
+    },
+    async listPods() {
+      return (await core.listPodForAllNamespaces({})).items;
+    },
+    async cordon(node, remediation, nowUnix) {
+      const taints = [...(node.spec?.taints ?? []).filter((t) => t.key !== UNHEALTHY_TAINT.key), { key: UNHEALTHY_TAINT.key, effect: UNHEALTHY_TAINT.effect, value: taintValue(remediation.check) }];
+      await patchNode(node, {
+        metadata: { annotations: { [REMEDIATION_ANNOTATION]: JSON.stringify(remediation), [LAST_REMEDIATION_ANNOTATION]: String(nowUnix) } },
+        spec: { unschedulable: true, taints },
+      });
+    },
+    async recordPhase(node, remediation) {
+      await patchNode(node, { metadata: { annotations: { [REMEDIATION_ANNOTATION]: JSON.stringify(remediation) } } });
+    },
+    async evict(namespace, name) {
+      try {
+        await core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+        return 'evicted';
+      } catch (err) {
+        const e = err as { code?: number; body?: unknown };
+        if (e.code === 404) return 'gone';
+        if (e.code === 429) {
+          const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
+          const message = /"message":"([^"]*)"/.exec(body)?.[1] ?? 'the eviction would violate a PodDisruptionBudget';
+          return { blocked: message };
+        }
+        throw err;
+      }
+    },
+    async setFloor(namespace, name, replicas, expiresAtUnix, reason) {
+      await custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { metadata: { annotations: { [FLOOR_ANNOTATION]: `${replicas},${Math.round(expiresAtUnix)},${reason}` } } } },
+        mergePatch,
+      );
+    },
+    async readLedger() {
+      return (await readLedgerMap()).entries;
+    },
+    async appendLedger(entries, keepAfterUnix) {
+      const current = await readLedgerMap();
+      const data = { [LEDGER_KEY]: JSON.stringify([...current.entries.filter((e) => e.atUnix > keepAfterUnix), ...entries]) };
+      if (!current.exists) {
+        await core.createNamespacedConfigMap({ namespace: ledger.namespace, body: { metadata: { name: ledger.name, namespace: ledger.namespace, labels: { 'app.kubernetes.io/name': 'surgeguard-controller' } }, data } });
+      } else {
+        // resourceVersion guards against a concurrent writer (an old leader still finishing).
+        await core.patchNamespacedConfigMap({ ...ledger, body: { metadata: { resourceVersion: current.resourceVersion }, data } }, mergePatch);
+      }
+    },
+  };
+}
+
+/** A taint value must be a label value: the check's name with anything else turned into '_'. */
+export function taintValue(check: string): string {
+  return check.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}

@@ -1,0 +1,247 @@
+import type { V1Node } from '@kubernetes/client-node';
+import type { Logger } from '../../common/logger.ts';
+import type { MetricRegistry } from '../../common/metrics.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { RemediationAudit, RemediationEntry } from './audit.ts';
+import type { HealingCluster, LedgerEntry } from './cluster.ts';
+import type { HealingConfig } from './config.ts';
+import { createGate, type GateView } from './gate.ts';
+import { GPU_RESOURCE } from './checks/gpu-missing.ts';
+import type { OnCall, Notice } from './oncall.ts';
+import { cordonNode } from './remediations/cordon-node.ts';
+import { drainNode, type DrainDeps } from './remediations/drain-node.ts';
+import { notify } from './remediations/notify.ts';
+import { restartPod } from './remediations/restart-pod.ts';
+import { isCordoned, lastRemediationUnix, remediationOf } from './state.ts';
+import { findingKey, type CheckContext, type Finding, type HealthCheck, type Remediation, type VectorQuery } from './types.ts';
+
+export interface HealingDeps extends Omit<DrainDeps, 'cluster'> {
+  cluster: HealingCluster;
+  checks: readonly HealthCheck[];
+  query?: VectorQuery;
+  audit: RemediationAudit;
+  oncall: OnCall;
+  isLeader: () => boolean;
+  now: () => number;
+  logger: Logger;
+  metrics: MetricRegistry;
+}
+
+export interface HealingReport {
+  leader: boolean;
+  findings: Finding[];
+  fleetWide: boolean;
+  checkErrors: Record<string, string>;
+}
+
+export interface HealingLoop {
+  tick(): Promise<HealingReport>;
+}
+
+type NodeFinding = Finding & { fault: 'fatal' | 'degraded' };
+const isNodeFault = (f: Finding): f is NodeFinding => f.target.kind === 'Node' && (f.fault === 'fatal' || f.fault === 'degraded');
+const isPodFault = (f: Finding): boolean => f.target.kind === 'Pod' && (f.fault === 'app' || f.fault === 'stuck');
+
+/**
+ * The healing loop: each tick reads the cluster, runs every health check, decides through
+ * the safety gate, advances node repairs recorded on the nodes, restarts pods, and tells
+ * on-call. Only the leader acts; a follower does nothing, and a new leader resumes from the
+ * state on the nodes and the ledger ConfigMap.
+ */
+export function createHealingLoop(deps: HealingDeps, config: HealingConfig): HealingLoop {
+  const gate = createGate(config.gate);
+  const cordon = cordonNode(deps, config.drain);
+  const drain = drainNode(deps, config.drain);
+  const restart = restartPod(deps);
+  const tell = notify();
+  const findingsGauge = deps.metrics.gauge('surgeguard_health_findings', 'Open findings of the health checks, by check and severity.', ['check', 'severity']);
+  const checkErrors = deps.metrics.counter('surgeguard_health_check_errors_total', 'Health check runs that failed, by check.', ['check']);
+  const inFlightGauge = deps.metrics.gauge('surgeguard_remediations_in_flight', 'Node remediations started and not yet drained.');
+  const cordonedGauge = deps.metrics.gauge('surgeguard_nodes_cordoned', 'Nodes looked after by the healing loop that are cordoned now (by anyone).');
+  const tickDuration = deps.metrics.histogram('surgeguard_healing_tick_duration_seconds', 'Duration of healing ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10]);
+  let knownKeys = new Set<string>();
+  let lastSeries = new Set<string>();
+
+  const entry = (f: Finding, action: Remediation, step: string, decision: RemediationEntry['decision'], reason: string, message: string, evidence: Record<string, unknown> = f.evidence): Omit<RemediationEntry, 'at'> => ({
+    key: findingKey(f), check: f.check, target: f.target, severity: f.severity, fault: f.fault, action, step, decision, reason, message, evidence,
+  });
+
+  const runChecks = async (ctx: CheckContext): Promise<{ findings: Finding[]; errors: Record<string, string> }> => {
+    const errors: Record<string, string> = {};
+    const results = await Promise.all(
+      deps.checks.map(async (c) => {
+        try {
+          return await c.run(ctx);
+        } catch (err) {
+          // One check failing (Prometheus down) must not stop the others.
+          errors[c.name] = errorMessage(err);
+          checkErrors.inc({ check: c.name });
+          deps.logger.warn({ check: c.name, err: errors[c.name] }, 'health check failed');
+          return [];
+        }
+      }),
+    );
+    // Two sources can report the same problem (a check and its alert): one key, first wins.
+    const byKey = new Map<string, Finding>();
+    for (const f of results.flat()) if (!byKey.has(findingKey(f))) byKey.set(findingKey(f), f);
+    return { findings: [...byKey.values()], errors };
+  };
+
+  const exportFindings = (findings: readonly Finding[]): void => {
+    const counts = new Map<string, number>();
+    for (const f of findings) counts.set(`${f.check}\n${f.severity}`, (counts.get(`${f.check}\n${f.severity}`) ?? 0) + 1);
+    for (const k of lastSeries) if (!counts.has(k)) counts.set(k, 0);
+    for (const [k, v] of counts) {
+      const [check, severity] = k.split('\n');
+      findingsGauge.set({ check: check ?? '', severity: severity ?? '' }, v);
+    }
+    lastSeries = new Set([...counts].filter(([, v]) => v > 0).map(([k]) => k));
+  };
+
+  return {
+    async tick() {
+      const started = performance.now();
+      if (!deps.isLeader()) return { leader: false, findings: [], fleetWide: false, checkErrors: {} };
+      const nowMs = deps.now();
+      const nowUnix = Math.floor(nowMs / 1000);
+      const [nodes, pods, ledger] = await Promise.all([deps.cluster.listNodes(), deps.cluster.listPods(), deps.cluster.readLedger()]);
+      const { findings, errors } = await runChecks({ nowMs, nodes, pods, ...(deps.query ? { query: deps.query } : {}) });
+      exportFindings(findings);
+
+      const gpuNodes = nodes.filter((n) => Number(n.status?.allocatable?.[GPU_RESOURCE] ?? 0) > 0);
+      const fleet = gpuNodes.length > 0 ? gpuNodes : nodes;
+      const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
+      const nodeFindings = findings.filter(isNodeFault).sort((a, b) => (a.fault === b.fault ? a.target.name.localeCompare(b.target.name) : a.fault === 'fatal' ? -1 : 1));
+      const view: GateView = {
+        nodes: fleet.length,
+        cordoned: fleet.filter(isCordoned).length,
+        unhealthyNodes: new Set(nodeFindings.map((f) => f.target.name)).size,
+        inFlight: nodes.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length,
+        actionsLastHour: ledger.filter((e) => e.atUnix > nowUnix - 3600).length,
+      };
+      const fleetWide = gate.fleetWide(view);
+      const admitted = { cordons: 0, actions: 0 };
+      const newLedger: LedgerEntry[] = [];
+      const decisionOf = new Map<string, string>();
+      const record = async (e: Omit<RemediationEntry, 'at'>): Promise<void> => {
+        decisionOf.set(e.key, e.decision === 'acted' ? e.message : `${e.decision}: ${e.reason}: ${e.message}`);
+        await deps.audit.record(e, nowMs);
+      };
+
+      // 1. New node faults, through the gate.
+      const fresh = new Map<string, V1Node>();
+      for (const f of nodeFindings) {
+        const node = byName.get(f.target.name);
+        if (!node) continue;
+        const current = remediationOf(node);
+        if (current) {
+          if (current.fault === 'degraded' && f.fault === 'fatal' && current.phase === 'awaiting-replacements') {
+            // Escalation: a degraded node that turns fatal is drained now, not after replacements.
+            const next = { ...current, fault: 'fatal' as const, phase: 'draining' as const, summary: f.summary };
+            await deps.cluster.recordPhase(node, next);
+            await record(entry(f, 'drain-node', 'escalate', 'acted', 'DrainEscalated', `${f.summary}: draining ${f.target.name} now`));
+          } else {
+            decisionOf.set(findingKey(f), `node ${f.target.name} is being repaired (${current.phase})`);
+          }
+          continue;
+        }
+        const verdict = gate.admitNode(view, admitted, lastRemediationUnix(node), nowUnix);
+        if (!verdict.allow) {
+          await record(entry(f, 'cordon-node', 'cordon', 'blocked', verdict.reason, `${f.summary}: not cordoning ${f.target.name}: ${verdict.detail}`));
+          continue;
+        }
+        const plan = cordon.plan(f, nowMs);
+        if (config.dryRun) {
+          await record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
+          continue;
+        }
+        try {
+          await cordon.apply(node, plan, nowMs);
+        } catch (err) {
+          await record(entry(f, 'cordon-node', 'cordon', 'failed', 'CordonFailed', `${f.summary}: cordoning ${f.target.name} failed: ${errorMessage(err)}`));
+          continue;
+        }
+        admitted.cordons++;
+        admitted.actions++;
+        newLedger.push({ atUnix: nowUnix, key: findingKey(f), action: 'cordon-node' });
+        fresh.set(f.target.name, node);
+        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}`));
+      }
+
+      // 2. Advance every node repair in progress, from what is recorded on the nodes.
+      const fresher = fresh.size > 0 ? await deps.cluster.listNodes() : nodes;
+      const currentPods = fresh.size > 0 ? await deps.cluster.listPods() : pods;
+      for (const node of fresher) {
+        const r = remediationOf(node);
+        if (!r || r.phase === 'drained') continue;
+        const f: Finding = findings.find((x) => findingKey(x) === r.key) ?? { check: r.check, severity: r.fault === 'fatal' ? 'critical' : 'warning', fault: r.fault, target: { kind: 'Node', name: node.metadata?.name ?? '' }, summary: r.summary, evidence: {} };
+        try {
+          const { next, events } = await drain.advance(node, r, currentPods, nowMs, !config.dryRun);
+          if (JSON.stringify(next) !== JSON.stringify(r)) await deps.cluster.recordPhase(node, next);
+          for (const e of events) {
+            const base = entry(f, 'drain-node', e.step, e.outcome, e.reason, e.message, e.evidence ?? {});
+            await record(e.step === 'evict' ? { ...base, key: `${base.key}/evict/${String(e.evidence?.pod)}` } : base);
+          }
+        } catch (err) {
+          await record(entry(f, 'drain-node', r.phase, 'failed', 'DrainStepFailed', `advancing the repair of ${node.metadata?.name} (${r.phase}) failed: ${errorMessage(err)}; retrying next tick`));
+        }
+      }
+      const inFlight = fresher.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length;
+      inFlightGauge.set(inFlight);
+      cordonedGauge.set(fresher.filter((n) => fleet.some((x) => x.metadata?.name === n.metadata?.name) && isCordoned(n)).length);
+
+      // 3. Pods: restart the ones a fault implicates.
+      for (const f of findings.filter(isPodFault)) {
+        const key = findingKey(f);
+        const cooling = [...ledger, ...newLedger].some((e) => e.key === key && nowUnix - e.atUnix < config.gate.nodeCooldownSeconds);
+        if (cooling) {
+          await record(entry(f, 'restart-pod', 'restart', 'skipped', 'PodCooldown', `${f.summary}: restarted less than ${config.gate.nodeCooldownSeconds} s ago; not again yet`));
+          continue;
+        }
+        const verdict = gate.admitPod(view, admitted);
+        if (!verdict.allow) {
+          await record(entry(f, 'restart-pod', 'restart', 'blocked', verdict.reason, `${f.summary}: not restarting: ${verdict.detail}`));
+          continue;
+        }
+        if (config.dryRun) {
+          await record(entry(f, 'restart-pod', 'restart', 'dry_run', 'DryRun', `${f.summary}: would restart the pod (evict it)`));
+          continue;
+        }
+        try {
+          const r = await restart.apply(f);
+          if (r.outcome === 'acted') {
+            admitted.actions++;
+            newLedger.push({ atUnix: nowUnix, key, action: 'restart-pod' });
+          }
+          await record(entry(f, 'restart-pod', 'restart', r.outcome, r.reason, r.outcome === 'blocked' ? `${f.summary}: eviction refused: ${r.detail}` : r.outcome === 'acted' ? `${f.summary}: evicted the pod so its owner replaces it` : `${f.summary}: the pod is already gone`));
+        } catch (err) {
+          await record(entry(f, 'restart-pod', 'restart', 'failed', 'RestartFailed', `${f.summary}: eviction failed: ${errorMessage(err)}`));
+        }
+      }
+      if (newLedger.length > 0) {
+        // The ledger is what makes the hourly limit hold across leaders: a failed write is an error.
+        await deps.cluster.appendLedger(newLedger, nowUnix - 3600).catch((err: unknown) => deps.logger.error({ err: errorMessage(err) }, 'could not write the healing ledger; the hourly limit may under-count'));
+      }
+
+      // 4. On-call: one page for a fleet-wide problem instead of one per node.
+      const notices: Notice[] = [];
+      if (fleetWide) {
+        const f: Finding = { check: 'fleet-unhealthy', severity: 'critical', fault: 'notice', target: { kind: 'Fleet', name: 'gpu-nodes' }, summary: `${view.unhealthyNodes} of ${view.nodes} nodes look unhealthy at once`, evidence: { nodes: [...new Set(nodeFindings.map((x) => x.target.name))] } };
+        await record(entry(f, 'notify', 'page', 'acted', 'FleetWideProblem', `${f.summary}: no node is touched (over ${Math.round(config.gate.fleetUnhealthyFraction * 100)}% is rarely the nodes' fault); paging on-call`));
+        notices.push({ finding: f, decision: 'no automatic repair: a fleet-wide problem' });
+      }
+      for (const f of findings) {
+        if (fleetWide && isNodeFault(f)) continue;
+        const n = tell.notice(f, decisionOf.get(findingKey(f)));
+        if (n) notices.push(n);
+      }
+      deps.oncall.update(notices, nowMs);
+
+      const keys = new Set(findings.map(findingKey));
+      for (const k of knownKeys) if (!keys.has(k)) deps.audit.forget(k);
+      knownKeys = keys;
+      tickDuration.observe((performance.now() - started) / 1000);
+      return { leader: true, findings, fleetWide, checkErrors: errors };
+    },
+  };
+}
