@@ -197,7 +197,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
           if (applied) patched++;
         }
         if (leader) await writeStatus(s, rt, p, { leader, applied, decision, fc, policy, nowMs, reading: readings.get(keyOf(s)) });
-        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0 });
+        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready, maxReplicas: policy.maxReplicas });
       });
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
@@ -210,7 +210,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (present.has(key)) continue;
       runtimes.delete(key);
       const [namespace = '', scaler = ''] = key.split('/');
-      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable]) g.remove({ namespace, scaler });
+      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.maxReplicas]) g.remove({ namespace, scaler });
       for (const quantile of ['p50', 'p90']) m.forecast.remove({ namespace, scaler, quantile });
       for (const condition of ['Ready', 'Active', 'Degraded', 'Unschedulable', 'Conflict']) m.condition.remove({ namespace, scaler, condition });
       deps.logger.info({ scaler: key }, 'scaler deleted; its history and series are dropped');
@@ -313,7 +313,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     reading: SignalReading | undefined;
   }
 
-  function explain(s: PredictiveScaler, p: ScalerPlan, x: ExplainInput & { nowMs: number; unschedulable: number }): void {
+  function explain(s: PredictiveScaler, p: ScalerPlan, x: ExplainInput & { nowMs: number; unschedulable: number; ready: number | undefined; maxReplicas: number }): void {
     const labels = { namespace: s.metadata.namespace, scaler: s.metadata.name };
     const forecast = x.fc ? forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) : undefined;
     deps.logger.info(
@@ -330,6 +330,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     }
     m.startup.set(labels, x.policy.startupSeconds);
     m.unschedulable.set(labels, x.unschedulable);
+    if (x.ready !== undefined) m.ready.set(labels, x.ready);
+    m.maxReplicas.set(labels, x.maxReplicas);
     for (const c of p.conditions) m.condition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
     deps.decisions.add({
       time: new Date(x.nowMs).toISOString(),
@@ -413,6 +415,8 @@ function loopMetrics(r: MetricRegistry) {
     forecast: r.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', [...scaler, 'quantile']),
     startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),
     unschedulable: r.gauge('surgeguard_scaler_unschedulable_pods', 'Pods of the scaler\'s target left Pending as unschedulable.', scaler),
+    ready: r.gauge('surgeguard_scaler_ready_replicas', 'Ready pods of the scaler\'s target when last counted (every few ticks).', scaler),
+    maxReplicas: r.gauge('surgeguard_scaler_max_replicas', 'spec.maxReplicas of the scaler.', scaler),
     condition: r.gauge('surgeguard_scaler_condition', 'Scaler conditions (1 = True).', [...scaler, 'condition']),
   };
 }
