@@ -3,7 +3,7 @@ import { dashboard, labelVariable } from './lib.ts';
 
 const sel = 'namespace=~"$namespace", scaler=~"$scaler"';
 
-/** Fleet overview: demand, forecast band, replicas and the decisions behind them. */
+/** Fleet overview: demand, forecast band, replicas, ready capacity and the decisions behind them. */
 export function fleetOverview(): Dashboard {
   return dashboard({
     uid: 'surgeguard-fleet-overview',
@@ -34,13 +34,26 @@ export function fleetOverview(): Dashboard {
         ],
       },
       {
-        title: 'Target and current replicas',
+        title: 'Target, current and ready replicas',
         type: 'timeseries',
         required: true,
-        description: 'Replicas the controller decided on (target) and spec.replicas of the scaled workload (current).',
+        description: 'Replicas the controller decided on (target), spec.replicas of the scaled workload (current), its Ready pods (ready, counted every few ticks) and spec.maxReplicas (max).',
         queries: [
           { expr: `max by (namespace, scaler) (surgeguard_scaler_desired_replicas{${sel}})`, legend: '{{namespace}}/{{scaler}} target' },
           { expr: `max by (namespace, scaler) (surgeguard_scaler_current_replicas{${sel}})`, legend: '{{namespace}}/{{scaler}} current' },
+          { expr: `max by (namespace, scaler) (surgeguard_scaler_ready_replicas{${sel}})`, legend: '{{namespace}}/{{scaler}} ready' },
+          { expr: `max by (namespace, scaler) (surgeguard_scaler_max_replicas{${sel}})`, legend: '{{namespace}}/{{scaler}} max' },
+        ],
+      },
+      {
+        title: 'Ready capacity',
+        type: 'timeseries',
+        required: true,
+        unit: 'percentunit',
+        description: 'Ready replicas as a share of the target, per scaler and over the selected ones: below 100% while a scale-up starts, or when pods cannot start or schedule. Counted in replicas: requests per second per replica is not exported.',
+        queries: [
+          { expr: `namespace_scaler:surgeguard_scaler_ready_replicas:ratio{${sel}}`, legend: '{{namespace}}/{{scaler}}' },
+          { expr: `sum(max by (namespace, scaler) (surgeguard_scaler_ready_replicas{${sel}})) / clamp_min(sum(max by (namespace, scaler) (surgeguard_scaler_desired_replicas{${sel}})), 1)`, legend: 'all selected' },
         ],
       },
       {

@@ -4,6 +4,9 @@ import { dashboard } from './lib.ts';
 const quantiles = (metric: string, by = ''): Array<{ expr: string; legend: string }> =>
   ['0.5', '0.99'].map((q) => ({ expr: `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket[$__rate_interval])))`, legend: `p${Number(q) * 100}${by ? ` {{${by}}}` : ''}` }));
 
+const remediationDecisions = 'surgeguard_remediation_decisions_total';
+const decisions = `(${remediationDecisions} unless ${remediationDecisions} offset $__rate_interval) or increase(${remediationDecisions}[$__rate_interval])`;
+
 /** SurgeGuard itself: collectors, loop latency, leader and remediations. */
 export function surgeguard(): Dashboard {
   return dashboard({
@@ -67,43 +70,57 @@ export function surgeguard(): Dashboard {
         title: 'Remediations',
         type: 'timeseries',
         required: true,
-        unit: 'ops',
-        description: 'Healing decisions per second by action and outcome: acted, blocked (safety gate), dry_run, skipped, failed.',
-        queries: [{ expr: 'sum by (action, decision) (rate(surgeguard_remediation_decisions_total[$__rate_interval]))', legend: '{{action}} {{decision}}' }],
+        description: 'Healing decisions per interval by action and outcome: acted, blocked (safety gate or disruption budget), dry_run, skipped, failed. A decision is counted once per finding until it changes, and a new series starts at 1, which increase() alone would miss: the first branch counts a series younger than the interval whole.',
+        queries: [{ expr: `sum by (action, decision) (${decisions})`, legend: '{{action}} {{decision}}' }],
       },
       {
         title: 'Remediations in flight',
         type: 'stat',
         width: 6,
-        description: 'Remediations started and not yet finished.',
+        description: 'Node repairs started (cordoned) and not yet drained; the gate allows 3 by default.',
         queries: [{ expr: 'max(surgeguard_remediations_in_flight)' }],
       },
       {
         title: 'Nodes cordoned',
         type: 'stat',
         width: 6,
-        description: 'Nodes the healing loop holds cordoned.',
+        description: 'GPU nodes cordoned now, by anyone: the gate counts these against its cordon limit.',
         queries: [{ expr: 'max(surgeguard_nodes_cordoned)' }],
       },
       {
         title: 'Open health findings',
         type: 'timeseries',
-        description: 'Findings of the health checks that are open now, by check and severity.',
-        queries: [{ expr: 'max by (check, severity) (surgeguard_health_findings)', legend: '{{check}} {{severity}}' }],
+        description: 'Findings of the health checks that are open now, by check and severity (only the leader runs the checks).',
+        queries: [{ expr: 'max by (check, severity) (surgeguard_health_findings) > 0', legend: '{{check}} {{severity}}' }],
       },
       {
         title: 'Healing loop latency',
         type: 'timeseries',
+        required: true,
         unit: 's',
-        description: 'Duration of healing ticks, p50 and p99.',
+        description: 'Duration of healing ticks on the leader, p50 and p99.',
         queries: quantiles('surgeguard_healing_tick_duration_seconds'),
+      },
+      {
+        title: 'Health check errors',
+        type: 'timeseries',
+        unit: 'ops',
+        description: 'Health check runs that failed (Prometheus unreachable, a bad answer), by check; the other checks go on.',
+        queries: [{ expr: 'sum by (check) (rate(surgeguard_health_check_errors_total[$__rate_interval]))', legend: '{{check}}' }],
       },
       {
         title: 'On-call notifications',
         type: 'timeseries',
         unit: 'ops',
-        description: 'Notifications sent to on-call webhooks, by receiver and result.',
-        queries: [{ expr: 'sum by (receiver, result) (rate(surgeguard_oncall_notifications_total[$__rate_interval]))', legend: '{{receiver}} {{result}}' }],
+        description: 'Notifications sent to on-call webhooks, by receiver, kind (firing, resolved) and result.',
+        queries: [{ expr: 'sum by (receiver, kind, result) (rate(surgeguard_oncall_notifications_total[$__rate_interval]))', legend: '{{receiver}} {{kind}} {{result}}' }],
+      },
+      {
+        title: 'Alerts received',
+        type: 'timeseries',
+        unit: 'ops',
+        description: 'Alerts Alertmanager delivered to the controller (POST /api/v1/alerts), by status.',
+        queries: [{ expr: 'sum by (status) (rate(surgeguard_alerts_received_total[$__rate_interval]))', legend: '{{status}}' }],
       },
       {
         title: 'Signal errors',
