@@ -57,6 +57,7 @@ step "install: kafka jars" scripts/install-kafka.sh
 step "install: kubernetes binaries (go build)" scripts/build-k8s.sh
 step "install: helm (go build)" scripts/build-helm.sh
 step "install: prometheus-operator CRDs" scripts/fetch-monitoring-crds.sh
+step "install: chromium (browser test)" scripts/install-chromium.sh
 step "typecheck" npx tsc -p tsconfig.json
 step "lint" npx eslint .
 step "build" npm run --silent build

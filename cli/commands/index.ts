@@ -13,6 +13,7 @@ function lazy(name: string, summary: string, load: () => Promise<Command>): Comm
 export const commands: readonly Command[] = [
   lazy('agent', 'Run the node agent (GPU, XID, network, Kafka collectors on /metrics)', async () => (await import('./agent.ts')).agentCommand),
   lazy('controller', 'Run the controller (forecast, pre-scale, leader election)', async () => (await import('./controller.ts')).controllerCommand),
+  lazy('demo', 'Run the agent and the scaling loop on a recorded trace, with a live page', async () => (await import('./demo.ts')).demoCommand),
   lazy('replay', 'Replay a recorded demand trace through the scaling policy and compare it with reactive autoscaling', async () => (await import('./replay.ts')).replayCommand),
   lazy('version', 'Print the SurgeGuard version and the Node.js it runs on', async () => (await import('./version.ts')).versionCommand),
 ];

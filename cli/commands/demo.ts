@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from '../command.ts';
+import { parseFlags } from '../flags.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createMetricRegistry } from '../../common/metrics.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { createDecisionLog } from '../../controller/reconcile/decision-log.ts';
+import { conventionCapacity, conventionStartupSteps } from '../../controller/replay/convention.ts';
+import { parseTrace } from '../../controller/replay/trace.ts';
+import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
+import { liveStart, startDemo } from '../../controller/demo/demo.ts';
+import { buildDemoServer } from '../../controller/demo/server.ts';
+import { sampleTracePath } from './replay.ts';
+
+const HELP = `Usage: surgeguard demo [options]
+
+Runs SurgeGuard's main job with nothing installed: the agent on this machine, and the
+controller's forecast and scaling loop against an embedded simulated GPU fleet fed by a real
+recorded trace (NAB Twitter volume for AAPL, MIT License), sped up so that a surge arrives
+within a minute. Serves a live page with demand, the forecast band, target and ready replicas
+and every decision with its reason; also /metrics and /api/decisions. Ctrl-C stops it.
+
+Options:
+  --listen HOST:PORT     where to serve the page (default 127.0.0.1:9480)
+  --trace FILE           another trace (CSV with timestamp,value columns)
+  --speed N              recorded seconds per wall second (default: one interval per second)
+  --lead N               ticks between opening the page and the first surge (default 30)
+  --no-agent             do not start the agent
+  --agent-listen H:P     where the agent serves /metrics (default 127.0.0.1:0, any free port)
+  --exit-at-end          stop when the trace ends instead of serving until Ctrl-C
+  -h, --help             this text
+`;
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Run the agent and the scaling loop on a recorded trace, with a live page',
+  async run(argv, io) {
+    const v = parseFlags(
+      argv,
+      {
+        listen: { type: 'string' },
+        trace: { type: 'string' },
+        speed: { type: 'string' },
+        lead: { type: 'string' },
+        'no-agent': { type: 'boolean' },
+        'agent-listen': { type: 'string' },
+        'exit-at-end': { type: 'boolean' },
+      },
+      HELP,
+    );
+    if (v.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const listen = v.listen ?? '127.0.0.1:9480';
+    const m = /^(.+):(\d{1,5})$/.exec(listen);
+    if (!m) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--listen must be HOST:PORT, got "${listen}"`);
+    const file = v.trace ?? sampleTracePath();
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (cause) {
+      throw new SurgeGuardError(ErrorCode.InputInvalid, `${file}: cannot read the trace: ${errorMessage(cause)}`, { cause });
+    }
+    const trace = parseTrace(text, { file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous' });
+    const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
+    if (!(speed > 0)) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--speed must be a positive number, got "${v.speed}"`);
+    const lead = v.lead !== undefined ? Number(v.lead) : 30;
+    if (!Number.isInteger(lead) || lead < 0) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--lead must be a whole number of ticks, got "${v.lead}"`);
+
+    const logger = createLogger({ level: io.env.SURGEGUARD_LOG_LEVEL ?? 'info', component: 'demo' });
+    const metrics = createMetricRegistry({ processMetrics: true });
+    const decisions = createDecisionLog(2000);
+    const agent = v['no-agent'] ? undefined : await startLocalAgent(v['agent-listen'] ?? '127.0.0.1:0', io.env, logger);
+    const forecaster = await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 });
+    const capacity = conventionCapacity(trace.demand);
+    const startupSteps = conventionStartupSteps(trace.intervalSeconds);
+    const liveFrom = liveStart(trace.demand, 48, lead);
+    const demo = startDemo(
+      { forecaster, logger, metrics, decisions },
+      { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity, startupSteps, minReplicas: 1, maxReplicas: 10_000, liveFrom, tickMs: (trace.intervalSeconds / speed) * 1000, scaler: 'demo/inference' },
+      io.stopSignal,
+    );
+    const about = `${file.split('/').pop()}: ${trace.intervalSeconds} s intervals at ${speed}× (one interval every ${(trace.intervalSeconds / speed).toFixed(2)} s); each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
+    const server = buildDemoServer({ registry: metrics, decisions, demo, about, ...(agent ? { agentUrl: agent.url } : {}) });
+    const address = await server.listen({ host: m[1] ?? '127.0.0.1', port: Number(m[2]) });
+    io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions${agent ? `, agent ${agent.url}/metrics` : ''})\n`);
+    io.stdout.write(`${about}; the first surge arrives in about ${lead} ticks. Ctrl-C stops.\n`);
+    await demo.done;
+    if (!v['exit-at-end'] && !io.stopSignal.aborted) {
+      io.stdout.write('the trace has ended; still serving the page (Ctrl-C stops)\n');
+      await new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+    await server.close();
+    await forecaster.close();
+    await agent?.stop();
+    return 0;
+  },
+};
+
+/** The real agent, in this process, with its defaults (collectors with nothing to read report so). */
+async function startLocalAgent(listen: string, env: Readonly<Record<string, string | undefined>>, logger: ReturnType<typeof createLogger>): Promise<{ url: string; stop(): Promise<void> }> {
+  const { loadConfig } = await import('../../common/config.ts');
+  const { agentConfigSchema, splitListen } = await import('../../agent/config.ts');
+  const { createAgent } = await import('../../agent/agent.ts');
+  const config = loadConfig(agentConfigSchema, { env, flags: { listen, nodeName: env.NODE_NAME || undefined } });
+  const agent = await createAgent(config, logger.child({ component: 'agent' }), {});
+  agent.runner.start();
+  const { host, port } = splitListen(config.listen);
+  const url = await agent.server.listen({ host, port });
+  return { url, stop: () => agent.stop() };
+}

@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../common/logger.ts';
+import type { MetricRegistry } from '../../common/metrics.ts';
+import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import { policyStep, type PolicyMemory } from '../reconcile/policy-step.ts';
+import type { DecisionLog } from '../reconcile/decision-log.ts';
+import type { ScalingDecision } from '../scaling/decide.ts';
+import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../scaling/policy.ts';
+import { createSimulatedFleet, type FleetInterval } from './simulated-fleet.ts';
+
+/** One recorded interval as the demo page draws it (rates in requests per recorded second). */
+export interface DemoPoint {
+  t: number;
+  /** The recorded time of the interval. */
+  at: string;
+  demand: number;
+  /** The forecast made one startup time earlier for this interval (what pre-scaling acted on). */
+  forecastP50?: number;
+  forecastP90?: number;
+  /** Ready pods × what one serves. */
+  capacity: number;
+  target: number;
+  ready: number;
+  backlog: number;
+  reason: string;
+}
+
+export interface DemoConfig {
+  /** Requests per interval, oldest first, and the recorded time of each. */
+  demand: readonly number[];
+  timestamps: readonly number[];
+  intervalSeconds: number;
+  /** Requests one pod serves per interval. */
+  capacity: number;
+  startupSteps: number;
+  minReplicas: number;
+  maxReplicas: number;
+  /** Intervals before this one are replayed at once (history for the model); then one per tick. */
+  liveFrom: number;
+  tickMs: number;
+  scaler: string;
+}
+
+export interface RunningDemo {
+  points(): readonly DemoPoint[];
+  /** The index of the next interval, and how many there are. */
+  progress(): { next: number; total: number; liveFrom: number };
+  done: Promise<void>;
+}
+
+/**
+ * The demo's loop: the controller's own forecast → policyStep → decide on a recorded trace,
+ * one interval per tick, against the embedded fleet. Each decision goes to the same decision
+ * log the controller serves at /api/decisions, with the same fields.
+ */
+export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metrics: MetricRegistry; decisions: DecisionLog }, c: DemoConfig, signal: AbortSignal): RunningDemo {
+  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: c.capacity / c.intervalSeconds, startupSeconds: c.startupSteps * c.intervalSeconds, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
+  const labels = { namespace: 'demo', scaler: c.scaler };
+  const g = {
+    demand: deps.metrics.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', ['namespace', 'scaler']),
+    forecast: deps.metrics.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', ['namespace', 'scaler', 'quantile']),
+    desired: deps.metrics.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', ['namespace', 'scaler']),
+    ready: deps.metrics.gauge('surgeguard_scaler_ready_replicas', 'Ready pods of the scaler\'s target when last counted.', ['namespace', 'scaler']),
+    backlog: deps.metrics.gauge('surgeguard_demo_backlog_requests', 'Requests the simulated fleet has not served yet (its consumer lag).', ['namespace', 'scaler']),
+  };
+  const decisionsTotal = deps.metrics.counter('surgeguard_controller_decisions_total', 'Scaling decisions by outcome and the rule or reason behind them.', ['decision', 'reason']);
+  const counts = Float64Array.from(c.demand);
+  const rates = counts.map((d) => d / c.intervalSeconds);
+  const initial = Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity));
+  const fleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
+  const memory: PolicyMemory = { recommendations: [] };
+  const points: DemoPoint[] = [];
+  // Forecasts made at the end of t for t + 1 + K, kept until that interval comes.
+  const pending = new Map<number, { p50: number; p90: number }>();
+  let target = initial;
+  let next = 0;
+
+  const step = async (t: number): Promise<void> => {
+    const served: FleetInterval = fleet.serve(counts[t] ?? 0, t);
+    const lead = c.startupSteps + 1;
+    const batch = await deps.forecaster.forecast({ histories: [counts.subarray(0, t + 1)], intervalSeconds: c.intervalSeconds, horizonSteps: lead });
+    const f = batch.forecasts[0] as SeriesForecast;
+    const source = batch.sources[0] ?? deps.forecaster.name;
+    const asRates: SeriesForecast = { p10: f.p10.map((v) => v / c.intervalSeconds), p50: f.p50.map((v) => v / c.intervalSeconds), p90: f.p90.map((v) => v / c.intervalSeconds) };
+    const d: ScalingDecision = policyStep(memory, { intervalSeconds: c.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: target, forecast: asRates, source }, policy, (c.timestamps[t] ?? t * c.intervalSeconds));
+    const prior = pending.get(t);
+    pending.delete(t);
+    pending.set(t + lead, { p50: asRates.p50[lead - 1] ?? 0, p90: asRates.p90[lead - 1] ?? 0 });
+    const at = new Date((c.timestamps[t] ?? 0) * 1000).toISOString();
+    points.push({ t, at, demand: rates[t] ?? 0, forecastP50: prior?.p50, forecastP90: prior?.p90, capacity: (served.ready * c.capacity) / c.intervalSeconds, target: d.replicas, ready: served.ready, backlog: served.backlog, reason: d.reason });
+    const decision = d.replicas > target ? 'scale_up' : d.replicas < target ? 'scale_down' : 'hold';
+    const r = d.rules;
+    const message = `${decision === 'hold' ? `holding at ${target}` : `${target} -> ${d.replicas}`} replicas (${d.reason}; forecast ${r.forecast}, reactive ${r.reactive}${r.surge ? `, surge ${r.surge}` : ''}, stabilized ${r.stabilized}; demand ${(rates[t] ?? 0).toFixed(2)}/s)`;
+    deps.decisions.add({
+      time: at, scaler: c.scaler, target: 'SimulatedFleet/demo', decision, reason: d.reason, message, leader: true, applied: true,
+      currentReplicas: target, desiredReplicas: d.replicas, demandPerSecond: rates[t] ?? 0,
+      forecast: { p50: asRates.p50[lead - 1] ?? 0, p90: asRates.p90[lead - 1] ?? 0, horizonSeconds: lead * c.intervalSeconds, source },
+      startupSeconds: policy.startupSeconds, rules: { ...r },
+    });
+    decisionsTotal.inc({ decision, reason: d.reason });
+    g.demand.set(labels, rates[t] ?? 0);
+    g.forecast.set({ ...labels, quantile: 'p50' }, asRates.p50[lead - 1] ?? 0);
+    g.forecast.set({ ...labels, quantile: 'p90' }, asRates.p90[lead - 1] ?? 0);
+    g.desired.set(labels, d.replicas);
+    g.ready.set(labels, served.ready);
+    g.backlog.set(labels, served.backlog);
+    if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);
+    fleet.scaleTo(d.replicas, t);
+    target = d.replicas;
+  };
+
+  const done = (async () => {
+    for (let t = 0; t < counts.length && !signal.aborted; t++) {
+      const started = Date.now();
+      await step(t);
+      next = t + 1;
+      if (t >= c.liveFrom) await sleep(Math.max(0, c.tickMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
+    }
+  })();
+  return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), done };
+}
+
+/**
+ * Where the live part starts: `lead` intervals before the first surge after the model's
+ * history window (demand above four times the median of the 48 intervals before it), so the
+ * surge arrives `lead` ticks after the page opens.
+ */
+export function liveStart(demand: readonly number[], history: number, lead: number): number {
+  for (let i = history; i < demand.length; i++) {
+    const window = [...demand.slice(i - history, i)].sort((a, b) => a - b);
+    const median = window[Math.floor(window.length / 2)] ?? 0;
+    if ((demand[i] ?? 0) > 4 * median && (demand[i] ?? 0) > 0) return Math.max(history, i - lead);
+  }
+  return history;
+}

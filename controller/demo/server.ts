@@ -1,0 +1,25 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { wantsOpenMetrics, type MetricRegistry } from '../../common/metrics.ts';
+import type { DecisionLog } from '../reconcile/decision-log.ts';
+import { DEMO_PAGE } from './page.ts';
+import type { RunningDemo } from './demo.ts';
+
+/**
+ * The demo's HTTP server: the page, /metrics, /api/decisions (the controller's shape) and
+ * /api/demo/state. No token: the demo listens on loopback by default and holds no secrets.
+ */
+export function buildDemoServer(deps: { registry: MetricRegistry; decisions: DecisionLog; demo: RunningDemo; about: string; agentUrl?: string }): FastifyInstance {
+  const app = Fastify({ logger: false }) as unknown as FastifyInstance;
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DEMO_PAGE));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (req, reply) => {
+    const { contentType, body } = await deps.registry.render(wantsOpenMetrics(req.headers.accept));
+    return reply.header('content-type', contentType).send(body);
+  });
+  app.get<{ Querystring: { limit?: string } }>('/api/decisions', async (req) => {
+    const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
+    return { leader: true, decisions: deps.decisions.list({ limit }) };
+  });
+  app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), points: deps.demo.points().slice(-400) }));
+  return app;
+}

@@ -1,0 +1,80 @@
+/// <reference lib="dom" />
+// `surgeguard demo` as a user meets it: the process starts with nothing but the project, the page
+// loads in headless Chromium (Debian's, driven by playwright-core) and the values it shows match
+// /api/decisions at the same moment; Ctrl-C stops everything with exit code 0. The screenshot
+// is kept in test-results/ as an artifact.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { REPO_ROOT, freePort, run, runCleanups, waitUntil } from '../../helpers/infra/process.ts';
+
+interface Decision {
+  time: string;
+  decision: string;
+  reason: string;
+  currentReplicas: number;
+  desiredReplicas: number;
+  demandPerSecond: number;
+  forecast: { p50: number; p90: number };
+}
+
+let demo: ChildProcess;
+let url = '';
+let browser: Browser;
+let stdout = '';
+const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+after(() => runCleanups(cleanups));
+
+before(async () => {
+  const chromiumPath = (await run('bash', [join(REPO_ROOT, 'scripts/install-chromium.sh')])).trim().split('\n').pop() ?? '';
+  const port = await freePort();
+  // 600x: one 5-minute interval every half second, so the surge comes within the test's minute.
+  demo = spawn(join(REPO_ROOT, 'surgeguard'), ['demo', '--listen', `127.0.0.1:${port}`, '--speed', '600', '--lead', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push({ what: 'demo', run: async () => (demo.exitCode === null ? (demo.kill('SIGKILL'), await new Promise((r) => demo.once('exit', r))) : undefined) });
+  demo.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  url = await waitUntil('the demo to print its address', async () => /open (http:\/\/\S+)\//.exec(stdout)?.[1], { timeoutMs: 120_000, intervalMs: 200 });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  cleanups.push({ what: 'browser', run: () => browser.close() });
+});
+
+test('the page shows live demand, forecast, replicas and decisions that match /api/decisions', async () => {
+  const page = await browser.newPage({ viewport: { width: 1180, height: 1000 } });
+  await page.goto(`${url}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  // Let a few live ticks pass so the page has moved past the backfilled history.
+  await page.waitForFunction(() => document.querySelectorAll('#log tr').length >= 10, undefined, { timeout: 30_000 });
+  // Read what the page shows, then the API, and compare the decision the page names by its time.
+  const shown = await page.evaluate(() => {
+    const t = (id: string): string => document.getElementById(id)?.textContent ?? '';
+    return { time: t('latest-time'), decision: t('latest-decision'), reason: t('latest-reason'), current: t('latest-current'), desired: t('latest-desired'), demand: t('latest-demand'), p50: t('latest-p50'), p90: t('latest-p90'), rows: document.querySelectorAll('#log tr').length, chart: document.querySelector('#chart path')?.getAttribute('d')?.length ?? 0 };
+  });
+  const api = (await (await fetch(`${url}/api/decisions?limit=2000`)).json()) as { decisions: Decision[] };
+  const same = api.decisions.find((d) => d.time === shown.time);
+  assert.ok(same, `the decision the page shows (${shown.time}) is in /api/decisions`);
+  assert.deepEqual(
+    { decision: shown.decision, reason: shown.reason, current: shown.current, desired: shown.desired, demand: shown.demand, p50: shown.p50, p90: shown.p90 },
+    { decision: same.decision, reason: same.reason, current: String(same.currentReplicas), desired: String(same.desiredReplicas), demand: same.demandPerSecond.toFixed(3), p50: same.forecast.p50.toFixed(3), p90: same.forecast.p90.toFixed(3) },
+  );
+  assert.ok(shown.chart > 100, 'the demand chart is drawn');
+
+  // The surge: within the lead the target rises above where it started, before demand peaks.
+  await page.waitForFunction(() => /Surge|Forecast|Reactive/.test(document.getElementById('log')?.textContent ?? '') && Number(document.getElementById('latest-desired')?.textContent) > 3, undefined, { timeout: 60_000 });
+  const dir = join(REPO_ROOT, 'test-results');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, 'demo-page.png'), fullPage: true });
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert.match(metrics, /surgeguard_scaler_desired_replicas\{namespace="demo",scaler="demo\/inference"\} \d+/);
+  const agent = /agent (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
+  assert.ok(agent, 'the agent runs beside the demo');
+  assert.match(await (await fetch(`${agent}/metrics`)).text(), /surgeguard_collector_success\{collector="node"\} 1/);
+  await page.close();
+});
+
+test('Ctrl-C stops the demo and its agent cleanly', async () => {
+  const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
+  demo.kill('SIGINT');
+  assert.equal(await exited, 0);
+});
