@@ -79,3 +79,38 @@ function renderConfig(dir: string): string {
     2,
   );
 }
+
+/** A webhook that {@link routeEveryAlertTo} sends every alert to. */
+export interface WebhookTarget {
+  readonly name: string;
+  readonly url: string;
+  /** Sent as `Authorization: Bearer <token>` (the controller's `/api/v1/alerts` needs it). */
+  readonly bearerToken?: string;
+}
+
+/**
+ * Replaces the whole configuration of an Alertmanager the caller owns so that every alert goes
+ * to every one of `targets` (one route each, `continue: true`), with 1 s group waits so tests see
+ * deliveries within seconds, and reloads it. Not for the shared Alertmanager: a later
+ * addReceiver on the same instance writes its own configuration over this one.
+ */
+export async function routeEveryAlertTo(am: AlertmanagerInfo, targets: readonly WebhookTarget[]): Promise<void> {
+  const timing = { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
+  const config = {
+    route: {
+      receiver: 'discard',
+      group_by: ['alertname'],
+      ...timing,
+      routes: targets.map((t) => ({ receiver: t.name, continue: true, ...timing })),
+    },
+    receivers: [
+      { name: 'discard' },
+      ...targets.map((t) => ({ name: t.name, webhook_configs: [{ url: t.url, send_resolved: true, ...(t.bearerToken ? { http_config: { authorization: { credentials: t.bearerToken } } } : {}) }] })),
+    ],
+  };
+  const file = join(am.dir, 'alertmanager.yml');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  await run('amtool', ['check-config', file]);
+  const res = await fetch(`${am.url}/-/reload`, { method: 'POST' });
+  if (!res.ok) throw new Error(`Alertmanager reload failed: ${res.status} ${await res.text()}`);
+}
