@@ -3,7 +3,7 @@
 // the lease duration plus the retry period, the audit log shows that only the Lease holder of
 // the moment wrote to /scale, and every rule of the shipped role is used.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { REPO_ROOT, waitUntil } from '../../helpers/infra/process.ts';
 import { installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 import { rbacRulesAllUsed } from '../../helpers/rbac.ts';
+import { startControllerProcess } from '../../helpers/controller-process.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, readScaler, condition, type Scenario } from '../../helpers/scenario.ts';
 
@@ -75,19 +76,8 @@ after(async () => {
 
 /** Starts a controller process and resolves once it serves (model loaded, watch started). */
 async function startReplica(id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/surgeguard.ts'), 'controller', '--config', join(dir, `${id}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: Buffer[] = [];
-  child.stderr?.on('data', (d: Buffer) => log.push(d));
-  child.on('exit', () => writeFileSync(join(dir, `${id}-${child.pid}.log`), Buffer.concat(log)));
+  const { child } = await startControllerProcess(dir, id);
   procs.set(id, child);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`replica-${id} exited with ${code}: ${Buffer.concat(log).toString().slice(-2000)}`)));
-  });
   return child;
 }
 

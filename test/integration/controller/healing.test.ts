@@ -3,7 +3,7 @@
 // and two controller processes under the shipped ServiceAccount roles. Serial: each test
 // leaves the fleet repaired (as a human would) for the next.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { runContext } from '../../helpers/infra/run.ts';
 import { installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 import { rbacRulesAllUsed } from '../../helpers/rbac.ts';
+import { startControllerProcess } from '../../helpers/controller-process.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts';
 import { REMEDIATION_ANNOTATION, LAST_REMEDIATION_ANNOTATION, UNHEALTHY_TAINT } from '../../../controller/healing/state.ts';
 import { FLOOR_ANNOTATION } from '../../../controller/reconcile/scaler-policy.ts';
@@ -130,24 +131,10 @@ before(async () => {
 });
 
 async function startReplica(id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/surgeguard.ts'), 'controller', '--config', join(dir, `${id}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: Buffer[] = [];
-  child.stderr?.on('data', (d: Buffer) => log.push(d));
-  child.on('exit', () => writeFileSync(join(dir, `${id}-${child.pid}.log`), Buffer.concat(log)));
+  const { child, url } = await startControllerProcess(dir, id);
   procs.set(id, child);
+  urls.set(id, url);
   cleanups.push({ what: `controller ${id}`, run: async () => (child.exitCode === null && child.signalCode === null ? (child.kill('SIGKILL'), await new Promise((r) => child.once('exit', r))) : undefined) });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m?.[1]) {
-        urls.set(id, m[1]);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`heal-${id} exited with ${code}: ${Buffer.concat(log).toString().slice(-2000)}`)));
-  });
   return child;
 }
 
