@@ -22,7 +22,7 @@
 // interval, Alertmanager waits) runs in wall-clock seconds, so the fault part is real time.
 //
 // The order asserted. Surge: the replicas the peak needs are ready before the peak demand
-// arrives. Fault: fault line < the shipped SurgeGuardGpuXidCritical fires in Prometheus (after its
+// arrives, while the demand then being sent needed fewer (a forecast, not a reaction). Fault: fault line < the shipped SurgeGuardGpuXidCritical fires in Prometheus (after its
 // `for`) < Alertmanager delivers it to on-call and to the controller. The cordon comes from the
 // healing loop's own gpu-xid check, which reads the same agent series from Prometheus and does not
 // wait for the rule's `for`: fault line < node cordoned < alert firing (docs/healing.md, "Checks
@@ -152,11 +152,14 @@ test('a recorded surge is scaled for before it peaks; then a GPU fault is alerte
   const lagPeak = samples.filter((s) => s.t >= tRush).reduce((m, s) => Math.max(m, s.lag), 0);
   const agentLag = await promQuery(prom.url, `max_over_time(consumer_group:surgeguard_kafka_consumer_group_lag:sum{consumer_group="${fleet.group}"}[5m])`);
   const rel = (ms: number): string => `${((ms - start) / 1000).toFixed(1)} s`;
-  t.diagnostic(`surge (${TRACE}): rush starts at ${rel(tRush)} (recorded ${iso(trace.timestamps[RUSH_START])}) with ${atRush?.ready ?? '?'} replicas ready; the peak (${trace.demand[PEAK]} trips, ${rateOf(trace.demand[PEAK] ?? 0).toFixed(0)} msg/s, ${needed} replicas) arrives at ${rel(tPeak)} (recorded ${iso(trace.timestamps[PEAK])}); ${needed} replicas asked for at ${rel(tSurgeAsked)}, ready at ${rel(tSurgeReady)}`);
+  t.diagnostic(`surge (${TRACE}): rush starts at ${rel(tRush)} (recorded ${iso(trace.timestamps[RUSH_START])}) with ${atRush?.ready ?? '?'} replicas ready; the peak (${trace.demand[PEAK]} trips, ${rateOf(trace.demand[PEAK] ?? 0).toFixed(0)} msg/s, ${needed} replicas) arrives at ${rel(tPeak)} (recorded ${iso(trace.timestamps[PEAK])}); ${needed} replicas asked for since ${rel(tSurgeAsked)}, ready at ${rel(tSurgeReady)}`);
   t.diagnostic(`spec/ready from the rush: ${samples.filter((s) => s.t >= tRush - 4000 && s.t <= tPeak + 4000).filter((_, i) => i % 2 === 0).map((s) => `${rel(s.t)}:${s.spec}/${s.ready}`).join(' ')}`);
+  const neededThen = Math.ceil(rateOf(trace.demand[Math.floor((tSurgeReady - start) / 1000 / SECONDS_PER_INTERVAL)] ?? Infinity) / CAPACITY);
+  t.diagnostic(`when the ${needed} replicas were ready, the demand being sent needed ${neededThen}`);
   t.diagnostic(`lag peak after the rush started: ${lagPeak} messages (fleet); the agent's lag of the group in Prometheus, max over the replay: ${agentLag[0]?.value[1] ?? 'none'}`);
-  assert.ok((atRush?.ready ?? needed) < needed, `the fleet was already at ${atRush?.ready} replicas when the rush started: nothing to pre-scale`);
   assert.ok(tSurgeReady < tPeak, `the ${needed} replicas the peak needs were ready at ${rel(tSurgeReady)}, after the peak at ${rel(tPeak)}`);
+  // Ahead of demand, not behind it: when they were ready, the demand being sent needed fewer.
+  assert.ok(neededThen < needed, `the ${needed} replicas were ready only when the demand itself needed ${neededThen}: reactive, not pre-scaled`);
   assert.ok(Number(agentLag[0]?.value[1] ?? 0) > 0, 'the agent reported the consumer group lag to Prometheus');
   const partitions = await promQuery(prom.url, `count(surgeguard_kafka_consumer_group_lag{job="surgeguard-agent",consumer_group="${fleet.group}",topic="${fleet.topic}"})`);
   assert.equal(Number(partitions[0]?.value[1]), PARTITIONS, 'the agent attributes the lag to each partition of the group');
