@@ -339,7 +339,6 @@ test('Alertmanager delivering the same alert twice leads to one action', async (
 });
 
 test('bad webhook bodies get 400 with the reason and change nothing; no token gets 401', async () => {
-  const before = (await remediations('a')).length;
   const noToken = await fetch(`${urls.get('a')}/api/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(amBody('firing', [{ alertname: 'SurgeGuardGpuXidCritical', node: 'heal-06' }])) });
   assert.equal(noToken.status, 401);
   const bad = await fetch(`${urls.get('a')}/api/v1/alerts`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...amBody('firing', [{ alertname: 'SurgeGuardGpuXidCritical', node: 'heal-06' }]), version: '3' }) });
@@ -349,7 +348,7 @@ test('bad webhook bodies get 400 with the reason and change nothing; no token ge
   assert.equal(garbled.status, 400);
   await sleep(2 * HEALING_SECONDS * 1000);
   assert.equal(cordoned(await node('heal-06')), false);
-  assert.equal((await remediations('a')).length, before);
+  assert.deepEqual((await remediations('a')).filter((e) => e.target.name === 'heal-06'), [], 'nothing of a refused body was acted on');
 });
 
 test('thermal slowdown: replacements first, then the drain; a leader killed mid-drain is finished by the next without repeating a step', async (t) => {
