@@ -108,14 +108,18 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     (await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
   logger.info({ forecaster: forecaster.name, runsOn: forecaster.runsOn, version: forecaster.version }, 'forecaster ready');
 
+  // One client of each kind, shared by the scaling and healing loops.
+  const scale = kubeScaleClient(kc);
+  const reader = kubeClusterReader(kc);
+  const writer = kubeClusterWriter(kc);
   const loop = createScalingLoop(
     {
       scalers: () => cache.list(),
       signals,
       forecaster,
-      scale: kubeScaleClient(kc),
-      reader: kubeClusterReader(kc),
-      writer: kubeClusterWriter(kc),
+      scale,
+      reader,
+      writer,
       isLeader: () => elector.isLeader(),
       now: Date.now,
       logger,
@@ -127,12 +131,10 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   );
 
   // The healing loop: its own interval, the same leader.
-  const writer = kubeClusterWriter(kc);
   const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
   const intake = createAlertIntake({ now: Date.now });
   const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
-  const reader = kubeClusterReader(kc);
   const healing = createHealingLoop(
     {
       cluster: kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }),
@@ -145,7 +147,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       logger,
       metrics,
       scalers: () => cache.list(),
-      scale: kubeScaleClient(kc),
+      scale,
       readyPods: async (ns, selector) => (await reader.podStats(ns, selector)).ready,
     },
     config.healing,

@@ -2,6 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import { rulesText } from '../reconcile/plan.ts';
+import { scalingLoopMetrics } from '../reconcile/tick.ts';
+import { asRates } from '../replay/engine.ts';
 import { policyStep, type PolicyMemory } from '../reconcile/policy-step.ts';
 import type { DecisionLog } from '../reconcile/decision-log.ts';
 import type { ScalingDecision } from '../scaling/decide.ts';
@@ -56,14 +59,9 @@ export interface RunningDemo {
 export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metrics: MetricRegistry; decisions: DecisionLog }, c: DemoConfig, signal: AbortSignal): RunningDemo {
   const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: c.capacity / c.intervalSeconds, startupSeconds: c.startupSteps * c.intervalSeconds, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
   const labels = { namespace: 'demo', scaler: c.scaler };
-  const g = {
-    demand: deps.metrics.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', ['namespace', 'scaler']),
-    forecast: deps.metrics.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', ['namespace', 'scaler', 'quantile']),
-    desired: deps.metrics.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', ['namespace', 'scaler']),
-    ready: deps.metrics.gauge('surgeguard_scaler_ready_replicas', 'Ready pods of the scaler\'s target when last counted.', ['namespace', 'scaler']),
-    backlog: deps.metrics.gauge('surgeguard_demo_backlog_requests', 'Requests the simulated fleet has not served yet (its consumer lag).', ['namespace', 'scaler']),
-  };
-  const decisionsTotal = deps.metrics.counter('surgeguard_controller_decisions_total', 'Scaling decisions by outcome and the rule or reason behind them.', ['decision', 'reason']);
+  // The controller's own metric names, so its dashboards read the demo too.
+  const m = scalingLoopMetrics(deps.metrics);
+  const backlogGauge = deps.metrics.gauge('surgeguard_demo_backlog_requests', 'Requests the simulated fleet has not served yet (its consumer lag).', ['namespace', 'scaler']);
   const counts = Float64Array.from(c.demand);
   const rates = counts.map((d) => d / c.intervalSeconds);
   const initial = Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity));
@@ -81,29 +79,30 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     const batch = await deps.forecaster.forecast({ histories: [counts.subarray(0, t + 1)], intervalSeconds: c.intervalSeconds, horizonSteps: lead });
     const f = batch.forecasts[0] as SeriesForecast;
     const source = batch.sources[0] ?? deps.forecaster.name;
-    const asRates: SeriesForecast = { p10: f.p10.map((v) => v / c.intervalSeconds), p50: f.p50.map((v) => v / c.intervalSeconds), p90: f.p90.map((v) => v / c.intervalSeconds) };
-    const d: ScalingDecision = policyStep(memory, { intervalSeconds: c.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: target, forecast: asRates, source }, policy, (c.timestamps[t] ?? t * c.intervalSeconds));
+    const perSecond = asRates(f, c.intervalSeconds);
+    const d: ScalingDecision = policyStep(memory, { intervalSeconds: c.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: target, forecast: perSecond, source }, policy, (c.timestamps[t] ?? t * c.intervalSeconds));
     const prior = pending.get(t);
     pending.delete(t);
-    pending.set(t + lead, { p50: asRates.p50[lead - 1] ?? 0, p90: asRates.p90[lead - 1] ?? 0 });
+    pending.set(t + lead, { p50: perSecond.p50[lead - 1] ?? 0, p90: perSecond.p90[lead - 1] ?? 0 });
     const at = new Date((c.timestamps[t] ?? 0) * 1000).toISOString();
     points.push({ t, at, demand: rates[t] ?? 0, forecastP50: prior?.p50, forecastP90: prior?.p90, capacity: (served.ready * c.capacity) / c.intervalSeconds, target: d.replicas, ready: served.ready, backlog: served.backlog, reason: d.reason });
     const decision = d.replicas > target ? 'scale_up' : d.replicas < target ? 'scale_down' : 'hold';
-    const r = d.rules;
-    const message = `${decision === 'hold' ? `holding at ${target}` : `${target} -> ${d.replicas}`} replicas (${d.reason}; forecast ${r.forecast}, reactive ${r.reactive}${r.surge ? `, surge ${r.surge}` : ''}, stabilized ${r.stabilized}; demand ${(rates[t] ?? 0).toFixed(2)}/s)`;
+    const message = `${decision === 'hold' ? `holding at ${target}` : `${target} -> ${d.replicas}`} replicas (${d.reason}; ${rulesText(d)}; demand ${(rates[t] ?? 0).toFixed(2)}/s)`;
     deps.decisions.add({
       time: at, scaler: c.scaler, target: 'SimulatedFleet/demo', decision, reason: d.reason, message, leader: true, applied: true,
       currentReplicas: target, desiredReplicas: d.replicas, demandPerSecond: rates[t] ?? 0,
-      forecast: { p50: asRates.p50[lead - 1] ?? 0, p90: asRates.p90[lead - 1] ?? 0, horizonSeconds: lead * c.intervalSeconds, source },
-      startupSeconds: policy.startupSeconds, rules: { ...r },
+      forecast: { p50: perSecond.p50[lead - 1] ?? 0, p90: perSecond.p90[lead - 1] ?? 0, horizonSeconds: lead * c.intervalSeconds, source },
+      startupSeconds: policy.startupSeconds, rules: { ...d.rules },
     });
-    decisionsTotal.inc({ decision, reason: d.reason });
-    g.demand.set(labels, rates[t] ?? 0);
-    g.forecast.set({ ...labels, quantile: 'p50' }, asRates.p50[lead - 1] ?? 0);
-    g.forecast.set({ ...labels, quantile: 'p90' }, asRates.p90[lead - 1] ?? 0);
-    g.desired.set(labels, d.replicas);
-    g.ready.set(labels, served.ready);
-    g.backlog.set(labels, served.backlog);
+    m.decisions.inc({ decision, reason: d.reason });
+    m.demand.set(labels, rates[t] ?? 0);
+    m.forecast.set({ ...labels, quantile: 'p50' }, perSecond.p50[lead - 1] ?? 0);
+    m.forecast.set({ ...labels, quantile: 'p90' }, perSecond.p90[lead - 1] ?? 0);
+    m.desired.set(labels, d.replicas);
+    m.current.set(labels, target);
+    m.ready.set(labels, served.ready);
+    m.maxReplicas.set(labels, c.maxReplicas);
+    backlogGauge.set(labels, served.backlog);
     if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);
     fleet.scaleTo(d.replicas, t);
     target = d.replicas;

@@ -20,7 +20,7 @@ export interface HealingCluster {
    * Cordons the node (unschedulable + the unhealthy taint) and records the remediation, in one
    * write guarded by the resourceVersion read: a node changed since is re-read next tick.
    */
-  cordon(node: V1Node, remediation: NodeRemediation, nowUnix: number): Promise<void>;
+  cordon(node: V1Node, remediation: NodeRemediation, nowUnix: number): Promise<V1Node>;
   /** Replaces the recorded remediation (the next phase), guarded like cordon. */
   recordPhase(node: V1Node, remediation: NodeRemediation): Promise<void>;
   /** Through the Eviction API, so PodDisruptionBudgets hold; a 429 is a refusal, not an error. */
@@ -39,8 +39,8 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
   const custom = kc.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-  const patchNode = async (node: V1Node, body: object): Promise<void> => {
-    await core.patchNode({ name: node.metadata?.name ?? '', body: { ...body, metadata: { ...((body as { metadata?: object }).metadata ?? {}), resourceVersion: node.metadata?.resourceVersion } } }, mergePatch);
+  const patchNode = async (node: V1Node, body: object): Promise<V1Node> => {
+    return core.patchNode({ name: node.metadata?.name ?? '', body: { ...body, metadata: { ...((body as { metadata?: object }).metadata ?? {}), resourceVersion: node.metadata?.resourceVersion } } }, mergePatch);
   };
 
   const readLedgerMap = async (): Promise<{ entries: LedgerEntry[]; exists: boolean; resourceVersion?: string }> => {
@@ -63,7 +63,7 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
     },
     async cordon(node, remediation, nowUnix) {
       const taints = [...(node.spec?.taints ?? []).filter((t) => t.key !== UNHEALTHY_TAINT.key), { key: UNHEALTHY_TAINT.key, effect: UNHEALTHY_TAINT.effect, value: taintValue(remediation.check) }];
-      await patchNode(node, {
+      return patchNode(node, {
         metadata: { annotations: { [REMEDIATION_ANNOTATION]: JSON.stringify(remediation), [LAST_REMEDIATION_ANNOTATION]: String(nowUnix) } },
         spec: { unschedulable: true, taints },
       });

@@ -155,8 +155,9 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
           await record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
           continue;
         }
+        let written: V1Node;
         try {
-          await cordon.apply(node, plan, nowMs);
+          written = await cordon.apply(node, plan, nowMs);
         } catch (err) {
           await record(entry(f, 'cordon-node', 'cordon', 'failed', 'CordonFailed', `${f.summary}: cordoning ${f.target.name} failed: ${errorMessage(err)}`));
           continue;
@@ -164,19 +165,19 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         admitted.cordons++;
         admitted.actions++;
         newLedger.push({ atUnix: nowUnix, key: findingKey(f), action: 'cordon-node' });
-        fresh.set(f.target.name, node);
+        fresh.set(f.target.name, written);
         await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}`));
       }
 
       // 2. Advance every node repair in progress, from what is recorded on the nodes.
-      const fresher = fresh.size > 0 ? await deps.cluster.listNodes() : nodes;
-      const currentPods = fresh.size > 0 ? await deps.cluster.listPods() : pods;
+      // Nodes cordoned above are taken as written (their new resourceVersion); pods did not move.
+      const fresher = nodes.map((n) => fresh.get(n.metadata?.name ?? '') ?? n);
       for (const node of fresher) {
         const r = remediationOf(node);
         if (!r || r.phase === 'drained') continue;
         const f: Finding = findings.find((x) => findingKey(x) === r.key) ?? { check: r.check, severity: r.fault === 'fatal' ? 'critical' : 'warning', fault: r.fault, target: { kind: 'Node', name: node.metadata?.name ?? '' }, summary: r.summary, evidence: {} };
         try {
-          const { next, events } = await drain.advance(node, r, currentPods, nowMs, !config.dryRun);
+          const { next, events } = await drain.advance(node, r, pods, nowMs, !config.dryRun);
           if (JSON.stringify(next) !== JSON.stringify(r)) await deps.cluster.recordPhase(node, next);
           for (const e of events) {
             const base = entry(f, 'drain-node', e.step, e.outcome, e.reason, e.message, e.evidence ?? {});

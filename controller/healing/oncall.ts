@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { settlesWithin } from '../../common/deadline.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import type { HealingConfig, ReceiverConfig } from './config.ts';
@@ -107,9 +108,7 @@ export function createOnCall(deps: OnCallDeps, config: HealingConfig['oncall']):
       }
     },
     async flush(ms) {
-      const timer = new AbortController();
-      await Promise.race([Promise.allSettled([...inFlight]), sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
-      timer.abort();
+      await settlesWithin(Promise.allSettled([...inFlight]), ms);
     },
   };
 }

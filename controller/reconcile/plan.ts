@@ -86,7 +86,7 @@ export function plan(input: PlanInput): ScalerPlan {
     desired = Math.max(scaler.spec.minReplicas, input.reading.partitions);
     reason = 'PartitionCap';
   }
-  const rules = `forecast ${d.rules.forecast}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
+  const rules = rulesText(d);
   const message = `${current} -> ${desired} replicas (${reason}; ${rules}; demand ${input.reading.rate.toFixed(2)}/s)`;
   const healthy = [cond('Degraded', false, 'SignalFresh', 'demand signal is fresh'), cond('Ready', true, 'Observed', 'target found'), noConflict, unsched];
   if (scaler.spec.mode === 'DryRun') {
@@ -100,4 +100,9 @@ export function plan(input: PlanInput): ScalerPlan {
     return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules})`, desiredReplicas: desired, conditions: [...healthy, active] };
   }
   return { ...base, decision: desired > current ? 'scale_up' : 'scale_down', reason, message, desiredReplicas: desired, patch: { replicas: desired, resourceVersion: state.resourceVersion }, conditions: [...healthy, active] };
+}
+
+/** What each rule of a decision asked for, as the decision messages say it. */
+export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge'>): string {
+  return `forecast ${d.rules.forecast}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
 }

@@ -70,7 +70,7 @@ const tracer = trace.getTracer('surgeguard-controller');
  */
 export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport> } {
   const runtimes = new Map<string, ScalerRuntime>();
-  const m = loopMetrics(deps.metrics);
+  const m = scalingLoopMetrics(deps.metrics);
   let tickNo = 0;
 
   const runtimeFor = async (s: PredictiveScaler, key: string): Promise<ScalerRuntime> => {
@@ -401,7 +401,14 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return out;
 }
 
-function loopMetrics(r: MetricRegistry) {
+/** The scaling loop's metrics; the demo registers the same ones so the dashboards read it too. */
+export type ScalingLoopMetrics = ReturnType<typeof loopMetricsOf>;
+
+export function scalingLoopMetrics(r: MetricRegistry): ScalingLoopMetrics {
+  return loopMetricsOf(r);
+}
+
+function loopMetricsOf(r: MetricRegistry) {
   const scaler = ['namespace', 'scaler'] as const;
   return {
     decisions: r.counter('surgeguard_controller_decisions_total', 'Scaling decisions by outcome and the rule or reason behind them.', ['decision', 'reason']),

@@ -81,7 +81,7 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
 }
 
 /** A forecast of counts per interval as rates per second, the unit `decide` works in. */
-function asRates(f: SeriesForecast, intervalSeconds: number): SeriesForecast {
+export function asRates(f: SeriesForecast, intervalSeconds: number): SeriesForecast {
   return { p10: f.p10.map((v) => v / intervalSeconds), p50: f.p50.map((v) => v / intervalSeconds), p90: f.p90.map((v) => v / intervalSeconds) };
 }
 

@@ -45,25 +45,22 @@ export interface AgentProcess {
 
 /**
  * Starts `./surgeguard agent` as a node's DaemonSet pod would run: NODE_NAME, the fake nvidia-smi
- * answering for `gpus` GPUs, a kernel log file to follow, and the Kafka collector reporting the
- * lag of the groups matching `groupPattern` (scope `cluster`: the simulated consumers have no pod
- * IPs to attribute partitions by node).
+ * answering for `gpus` GPUs, a kernel log file to follow, no kubelet socket, and with `kafka` the
+ * Kafka collector reporting the lag of the groups matching `groupPattern` (scope `cluster`: the
+ * simulated consumers have no pod IPs to attribute partitions by node). `collectors` is merged
+ * over these settings per collector (a test that needs faster intervals says so).
  */
-export async function startAgentProcess(opts: { dir: string; node: string; gpus: number; kernelLog: string; kafka: { brokers: string[]; groupPattern: string } }): Promise<AgentProcess> {
+export async function startAgentProcess(opts: { dir: string; node: string; gpus: number; kernelLog: string; kafka?: { brokers: string[]; groupPattern: string }; collectors?: Record<string, Record<string, unknown>> }): Promise<AgentProcess> {
   const port = await freePort();
   const log = join(opts.dir, 'agent.log');
   const config = join(opts.dir, 'agent.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      listen: `127.0.0.1:${port}`,
-      collectors: {
-        xid: { kernelLogPath: opts.kernelLog, intervalSeconds: 1 },
-        kafka: { enabled: true, brokers: opts.kafka.brokers, scope: 'cluster', groupPattern: opts.kafka.groupPattern, intervalSeconds: 2, timeoutSeconds: 5 },
-        podResources: { socketPath: join(opts.dir, 'no-kubelet.sock') },
-      },
-    }),
-  );
+  const collectors: Record<string, Record<string, unknown>> = {
+    xid: { kernelLogPath: opts.kernelLog, intervalSeconds: 1 },
+    podResources: { socketPath: join(opts.dir, 'no-kubelet.sock') },
+    ...(opts.kafka ? { kafka: { enabled: true, brokers: opts.kafka.brokers, scope: 'cluster', groupPattern: opts.kafka.groupPattern, intervalSeconds: 2, timeoutSeconds: 5 } } : {}),
+  };
+  for (const [name, over] of Object.entries(opts.collectors ?? {})) collectors[name] = { ...collectors[name], ...over };
+  writeFileSync(config, stringify({ listen: `127.0.0.1:${port}`, collectors }));
   const { pid } = await startSupervised({
     cmd: join(REPO_ROOT, 'surgeguard'),
     args: ['agent', '--config', config, '--nvidia-smi', join(REPO_ROOT, 'test/fakes/nvidia-smi')],

@@ -12,7 +12,8 @@ import type { Finding } from '../types.ts';
  */
 export function cordonNode(deps: { cluster: HealingCluster }, config: HealingConfig['drain']): {
   plan(finding: Finding & { fault: 'fatal' | 'degraded' }, nowMs: number): NodeRemediation;
-  apply(node: V1Node, remediation: NodeRemediation, nowMs: number): Promise<void>;
+  /** Returns the node as written, for the next step in the same tick. */
+  apply(node: V1Node, remediation: NodeRemediation, nowMs: number): Promise<V1Node>;
 } {
   return {
     plan(finding, nowMs) {
@@ -20,8 +21,8 @@ export function cordonNode(deps: { cluster: HealingCluster }, config: HealingCon
       const base = { key: `${finding.check}/Node/${finding.target.name}`, check: finding.check, fault: finding.fault, summary: finding.summary, startedAtUnix: now };
       return finding.fault === 'fatal' ? { ...base, phase: 'draining' } : { ...base, phase: 'awaiting-replacements', deadlineUnix: now + config.replacementTimeoutSeconds, floors: [] };
     },
-    async apply(node, remediation, nowMs) {
-      await deps.cluster.cordon(node, remediation, Math.floor(nowMs / 1000));
+    apply(node, remediation, nowMs) {
+      return deps.cluster.cordon(node, remediation, Math.floor(nowMs / 1000));
     },
   };
 }

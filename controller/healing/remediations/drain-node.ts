@@ -55,7 +55,9 @@ export function drainNode(deps: DrainDeps, config: HealingConfig['drain']): {
   const raiseFloors = async (node: string, r: NodeRemediation, pods: readonly V1Pod[], nowMs: number, act: boolean): Promise<{ floors: Array<{ key: string; replicas: number; namespace: string; selector: string }>; events: DrainEvent[] }> => {
     const floors: Array<{ key: string; replicas: number; namespace: string; selector: string }> = [];
     const events: DrainEvent[] = [];
-    for (const s of deps.scalers()) {
+    // Only scalers in a namespace with pods on the node can have pods there: no scale read for the rest.
+    const namespaces = new Set(onNode(pods, node).map((p) => p.metadata?.namespace));
+    for (const s of deps.scalers().filter((x) => namespaces.has(x.metadata.namespace))) {
       const ns = s.metadata.namespace;
       const state = await deps.scale.read(targetOf(s));
       const here = onNode(pods, node).filter((p) => p.metadata?.namespace === ns && matches(state.selector, p.metadata?.labels ?? {})).length;

@@ -3,6 +3,7 @@ import { readFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { settlesWithin } from '../../../common/deadline.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUPERVISOR = `${REPO_ROOT}scripts/infra/supervise.sh`;
@@ -89,12 +90,7 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
 export async function runCleanups(cleanups: Array<{ what: string; run: () => Promise<unknown> }>, eachMs = 60_000): Promise<void> {
   for (const c of [...cleanups].reverse()) {
     const t0 = Date.now();
-    const timer = new AbortController();
-    const finished = await Promise.race([
-      c.run().then(() => true, () => true),
-      sleep(eachMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
-    timer.abort();
+    const finished = await settlesWithin(c.run(), eachMs);
     if (!finished) process.stderr.write(`cleanup "${c.what}" did not finish within ${eachMs} ms; moving on\n`);
     else if (Date.now() - t0 > 15_000) process.stderr.write(`cleanup "${c.what}" took ${Date.now() - t0} ms\n`);
   }

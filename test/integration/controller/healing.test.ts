@@ -15,12 +15,13 @@ import { stringify } from 'yaml';
 import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, READY_DELAY_ANNOTATION, serviceAccountKubeconfig, startKube, type KubeHandle } from '../../helpers/infra/kube.ts';
 import { addReceiver, sharedAlertmanager, type AlertmanagerInfo } from '../../helpers/infra/alertmanager.ts';
 import { addScrapeTarget, startPrometheus } from '../../helpers/infra/prometheus.ts';
-import { REPO_ROOT, freePort, runCleanups, startSupervised, stopPid, waitUntil } from '../../helpers/infra/process.ts';
+import { REPO_ROOT, freePort, runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { runContext } from '../../helpers/infra/run.ts';
 import { installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 import { rbacRulesAllUsed } from '../../helpers/rbac.ts';
 import { startControllerProcess } from '../../helpers/controller-process.ts';
+import { startAgentProcess } from '../../helpers/e2e.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts';
 import { REMEDIATION_ANNOTATION, LAST_REMEDIATION_ANNOTATION, UNHEALTHY_TAINT } from '../../../controller/healing/state.ts';
 import { FLOOR_ANNOTATION } from '../../../controller/reconcile/scaler-policy.ts';
@@ -68,17 +69,8 @@ before(async () => {
 
   // The agent of node heal-03, with the fake nvidia-smi answering for its 8 GPUs.
   writeFileSync(kernLog, '');
-  const agentPort = await freePort();
-  const agent = await startSupervised({
-    cmd: join(REPO_ROOT, 'surgeguard'),
-    args: ['agent', '--listen', `127.0.0.1:${agentPort}`, '--nvidia-smi', join(REPO_ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', kernLog],
-    log: join(dir, 'agent.log'),
-    pidFile: join(dir, 'agent.pid'),
-    ownerPid: runContext().ownerPid,
-    env: { ...process.env, NODE_NAME: 'heal-03', FAKE_NVIDIA_SMI_GPUS: '8', SURGEGUARD_COLLECTORS__XID__INTERVAL_SECONDS: '1', SURGEGUARD_COLLECTORS__POD_RESOURCES__SOCKET_PATH: join(dir, 'no-kubelet.sock') },
-  });
-  cleanups.push({ what: 'agent', run: () => stopPid(agent.pid) });
-  await waitUntil('the agent', async () => ((await fetch(`http://127.0.0.1:${agentPort}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, pid: agent.pid, log: join(dir, 'agent.log') });
+  const agent = await startAgentProcess({ dir, node: 'heal-03', gpus: 8, kernelLog: kernLog });
+  cleanups.push({ what: 'agent', run: () => agent.stop() });
 
   // A test rule for the alert path: the XID 79 the agent reports, routed to the controller.
   am = await sharedAlertmanager();
@@ -88,7 +80,7 @@ before(async () => {
   );
   const prom = await startPrometheus(runContext(), { scrapeIntervalSeconds: SCRAPE_SECONDS, evaluationIntervalSeconds: SCRAPE_SECONDS, ruleFiles: [join(dir, 'rules.yaml')], alertmanager: am.address });
   cleanups.push({ what: 'prometheus', run: () => prom.stop() });
-  addScrapeTarget(prom, 'heal-agent', `127.0.0.1:${agentPort}`);
+  addScrapeTarget(prom, 'heal-agent', agent.address);
 
   for (const id of ['a', 'b']) {
     const sa = await serviceAccountKubeconfig(kube, { namespace: NS, name: `sg-heal-${id}`, clusterRole: 'surgeguard-controller' });

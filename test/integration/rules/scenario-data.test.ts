@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { addFakeNodes, kubeConfigFrom, startKube, type KubeHandle } from '../../helpers/infra/kube.ts';
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
-import { REPO_ROOT, freePort, runCleanups, startSupervised, stopPid, waitUntil } from '../../helpers/infra/process.ts';
+import { runCleanups } from '../../helpers/infra/process.ts';
+import { startAgentProcess } from '../../helpers/e2e.ts';
 import { addScrapeTarget, promQuery, startPrometheus, type PrometheusInfo } from '../../helpers/infra/prometheus.ts';
 import { runContext } from '../../helpers/infra/run.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
@@ -75,31 +75,13 @@ before(async () => {
 
   // The agent of AGENT_NODE: 8 fake GPUs, the kernel log, and the cluster-wide Kafka view of the group.
   writeFileSync(kernLog, '');
-  const agentPort = await freePort();
-  writeFileSync(
-    join(dir, 'agent.yaml'),
-    stringify({
-      collectors: {
-        gpu: { intervalSeconds: 1 },
-        xid: { intervalSeconds: 0.5 },
-        network: { intervalSeconds: 1 },
-        podResources: { enabled: false },
-        kafka: { enabled: true, brokers: kafka.brokers, scope: 'cluster', intervalSeconds: 1, timeoutSeconds: 4, groupPattern: `^${scenario.group}$` },
-      },
-    }),
-  );
-  const agentLog = join(dir, 'agent.log');
-  const agent = await startSupervised({
-    cmd: join(REPO_ROOT, 'surgeguard'),
-    args: ['agent', '--config', join(dir, 'agent.yaml'), '--listen', `127.0.0.1:${agentPort}`, '--nvidia-smi', join(REPO_ROOT, 'test/fakes/nvidia-smi'), '--kernel-log', kernLog],
-    log: agentLog,
-    pidFile: join(dir, 'agent.pid'),
-    ownerPid: runContext().ownerPid,
-    env: { ...process.env, NODE_NAME: AGENT_NODE, FAKE_NVIDIA_SMI_GPUS: '8' },
+  const agent = await startAgentProcess({
+    dir, node: AGENT_NODE, gpus: 8, kernelLog: kernLog,
+    kafka: { brokers: kafka.brokers, groupPattern: `^${scenario.group}$` },
+    collectors: { gpu: { intervalSeconds: 1 }, xid: { intervalSeconds: 0.5 }, network: { intervalSeconds: 1 }, kafka: { intervalSeconds: 1, timeoutSeconds: 4 } },
   });
-  cleanups.push({ what: 'agent', run: () => stopPid(agent.pid) });
-  await waitUntil('the agent', async () => ((await fetch(`http://127.0.0.1:${agentPort}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, pid: agent.pid, log: agentLog });
-  addScrapeTarget(prom, 'scn-agent', `127.0.0.1:${agentPort}`, { job: 'surgeguard-agent' });
+  cleanups.push({ what: 'agent', run: () => agent.stop() });
+  addScrapeTarget(prom, 'scn-agent', agent.address, { job: 'surgeguard-agent' });
 
   // A node-fault XID on one of the agent's GPUs: GPU and XID series, a finding, a remediation.
   appendFileSync(kernLog, `[${new Date().toUTCString()}] NVRM: Xid (PCI:0000:00:09): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n`);
