@@ -30,7 +30,8 @@ export function policyFor(scaler: PredictiveScaler, observedStartupSeconds: numb
   };
 }
 
-function floorOf(scaler: PredictiveScaler): ReplicaFloor | undefined {
+/** The replica floor a scaler's annotation sets, or undefined when it has none or it is unreadable. */
+export function floorOf(scaler: PredictiveScaler): ReplicaFloor | undefined {
   const raw = scaler.metadata.annotations?.[FLOOR_ANNOTATION];
   if (!raw) return undefined;
   const [replicas, expires, ...reason] = raw.split(',');

@@ -1,6 +1,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PredictiveScaler } from '../../crd/predictive-scaler.ts';
 import type { ScaleClient } from '../../kube/scale-target.ts';
+import { floorOf } from '../../reconcile/scaler-policy.ts';
 import { targetOf } from '../../reconcile/tick.ts';
 import type { HealingConfig } from '../config.ts';
 import type { HealingCluster } from '../cluster.ts';
@@ -30,6 +31,9 @@ export function evictable(p: V1Pod): boolean {
   if (p.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
   return !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet');
 }
+
+/** The reason a drain writes into a scaler's floor annotation; it names the node being drained. */
+const floorReason = (node: string): string => `drain ${node}`;
 
 function matches(selector: string, labels: Record<string, string>): boolean {
   // The scale subresource's selector is the serialized form `a=b,c=d` for Deployments.
@@ -63,15 +67,19 @@ export function drainNode(deps: DrainDeps, config: HealingConfig['drain']): {
       const here = onNode(pods, node).filter((p) => p.metadata?.namespace === ns && matches(state.selector, p.metadata?.labels ?? {})).length;
       if (here === 0) continue;
       const key = `${ns}/${s.metadata.name}`;
-      const before = (r.floors ?? []).find((f) => f.scaler === key);
-      if (before) {
-        // Raised before (maybe by another leader): wait for that number, raise nothing.
-        floors.push({ key, replicas: before.replicas, namespace: ns, selector: state.selector });
+      // Raised before (maybe by another leader): wait for that number, raise nothing. The node's
+      // record can miss a floor the scaler already carries: a leader that dies between writing
+      // the floor and recording it on the node (two objects, no transaction) leaves only the
+      // scaler's annotation, so that counts too.
+      const onScaler = floorOf(s);
+      const before = (r.floors ?? []).find((f) => f.scaler === key)?.replicas ?? (onScaler?.reason === floorReason(node) && onScaler.expiresAtSeconds > nowMs / 1000 ? onScaler.replicas : undefined);
+      if (before !== undefined) {
+        floors.push({ key, replicas: before, namespace: ns, selector: state.selector });
         continue;
       }
       const replicas = state.replicas + here;
       floors.push({ key, replicas, namespace: ns, selector: state.selector });
-      if (act) await deps.cluster.setFloor(ns, s.metadata.name, replicas, nowMs / 1000 + config.floorTtlSeconds, `drain ${node}`);
+      if (act) await deps.cluster.setFloor(ns, s.metadata.name, replicas, nowMs / 1000 + config.floorTtlSeconds, floorReason(node));
       events.push({ step: 'raise-floors', outcome: 'acted', reason: 'ReplicaFloorRaised', message: `raised the floor of ${key} to ${replicas} (${here} pods on ${node}) before draining it`, evidence: { scaler: key, replicas, podsOnNode: here } });
     }
     return { floors, events };
