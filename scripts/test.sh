@@ -10,6 +10,7 @@ cd "$ROOT"
 . scripts/lib.sh
 STEPS=() TIMES=() RESULTS=() RUN_T0=$(date +%s)
 PASSED=0 FAILED=0 FAILED_STEPS=()
+FAILURES=$(mktemp) # each failing test's place and the head of its error, for the closing lines
 
 step() { # step NAME COMMAND...: runs and times one step; a failed step fails the run.
   local name=$1; shift
@@ -37,10 +38,21 @@ tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing
   local p f
   p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$out" | tail -1); f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$out" | tail -1)
   PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
+  failure_heads "$out" >>"$FAILURES"
   rm -f "$out"
   # A runner that died before its summary counts as a failure even with no failing test.
   [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && FAILED=$((FAILED + 1))
   return $rc
+}
+
+failure_heads() { # failure_heads SPEC_OUTPUT: the reporter's "failing tests" list, stack traces cut.
+  # CI keeps only the end of a long log; the error's first lines there say what broke without
+  # a rerun (the run before this existed showed a failing test's name and nothing else).
+  awk '/^✖ failing tests:/ { on = 1; next }
+       on && /^test at / { n = 0 }
+       on && /^ +at / { skip = 1 }
+       on && /^test at / { skip = 0 }
+       on && !skip && NF && n++ < 8 { print }' "$1"
 }
 
 ensure_node() { NODE=$(scripts/ensure-node.sh) && export PATH="$(dirname "$NODE"):$PATH" && node --version; }
@@ -66,6 +78,11 @@ case " $GROUPS_WANTED " in *" integration "*) step "tests: integration" tests in
 
 printf '\n%-40s %10s  %s\n' "step" "seconds" "result"
 for i in "${!STEPS[@]}"; do printf '%-40s %10.1f  %s\n' "${STEPS[$i]}" "${TIMES[$i]}" "${RESULTS[$i]}"; done
+if [ -s "$FAILURES" ]; then
+  printf '\nfailing tests (the head of each error; the whole report is above):\n'
+  head -n 40 "$FAILURES"
+fi
+rm -f "$FAILURES"
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   printf '\nfailed steps: %s\n' "${FAILED_STEPS[*]}"
   [ "$FAILED" -eq 0 ] && FAILED=${#FAILED_STEPS[@]}

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AuditEvent } from './infra/kube.ts';
-import { REPO_ROOT } from './infra/process.ts';
+import { REPO_ROOT, waitUntil } from './infra/process.ts';
 import { parseManifests } from './kube-apply.ts';
 
 interface RoleDoc {
@@ -11,13 +12,49 @@ interface RoleDoc {
   rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
 }
 
+function shippedRoles(roles: (name: string) => boolean): RoleDoc[] {
+  const docs = parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8')) as unknown as RoleDoc[];
+  return docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && roles(d.metadata.name));
+}
+
+/**
+ * Waits until the API server's authorizer grants `serviceAccount` every rule of the shipped roles
+ * chosen by `roles` (Roles in `namespace`). The authorizer reads bindings from a watch cache, so a
+ * process started right after its bindings were created can be refused its first requests (a
+ * 403 in the audit log that the least-privilege checks would blame on the roles).
+ */
+export async function untilRolesEffective(kc: KubeConfig, serviceAccount: { namespace: string; name: string }, namespace: string, roles: (name: string) => boolean): Promise<void> {
+  const api = kc.makeApiClient(AuthorizationV1Api);
+  const user = `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`;
+  const groups = ['system:serviceaccounts', `system:serviceaccounts:${serviceAccount.namespace}`, 'system:authenticated'];
+  const asks = shippedRoles(roles).flatMap((doc) =>
+    (doc.rules ?? []).flatMap((rule) =>
+      rule.resources.flatMap((res) => {
+        const [resource, subresource] = res.split('/');
+        return rule.verbs.map((verb) => ({ verb, group: rule.apiGroups[0] ?? '', resource, subresource, namespace: doc.kind === 'Role' ? namespace : undefined }));
+      }),
+    ),
+  );
+  assert.ok(asks.length > 0, 'no shipped role matched');
+  await waitUntil(
+    `${user} granted the shipped roles`,
+    async () => {
+      for (const resourceAttributes of asks) {
+        const review = await api.createSubjectAccessReview({ body: { spec: { user, groups, resourceAttributes } } });
+        if (!review.status?.allowed) return undefined;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
 /**
  * Asserts that the shipped roles chosen by `roles` grant nothing with "*" and that each verb on
  * each resource was used at least once by the requests in `events` (least privilege, checked).
  */
 export function rbacRulesAllUsed(events: readonly AuditEvent[], roles: (name: string) => boolean): void {
-  const docs = parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8')) as unknown as RoleDoc[];
-  const rules = docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && roles(d.metadata.name)).flatMap((d) => d.rules ?? []);
+  const rules = shippedRoles(roles).flatMap((d) => d.rules ?? []);
   assert.ok(rules.length > 0, 'no shipped role matched');
   const unused: string[] = [];
   for (const rule of rules) {

@@ -15,7 +15,7 @@ import { sharedKafka } from '../../helpers/infra/kafka.ts';
 import { REPO_ROOT, waitUntil } from '../../helpers/infra/process.ts';
 import { installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
-import { rbacRulesAllUsed } from '../../helpers/rbac.ts';
+import { rbacRulesAllUsed, untilRolesEffective } from '../../helpers/rbac.ts';
 import { startControllerProcess } from '../../helpers/controller-process.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, readScaler, condition, type Scenario } from '../../helpers/scenario.ts';
@@ -48,6 +48,7 @@ before(async () => {
       body: { metadata: { name: `sg-ctl-${id}-${process.pid}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'surgeguard-controller' }, subjects: [{ kind: 'ServiceAccount', name: `sg-ctl-${id}-${process.pid}`, namespace: NS }] },
     });
     users[id] = sa.username;
+    await untilRolesEffective(kc, { namespace: NS, name: `sg-ctl-${id}-${process.pid}` }, NS, (name) => name === 'surgeguard-controller');
     writeFileSync(
       join(dir, `${id}.yaml`),
       stringify({

@@ -19,7 +19,7 @@ import { REPO_ROOT, freePort, runCleanups, waitUntil } from '../../helpers/infra
 import { runContext } from '../../helpers/infra/run.ts';
 import { installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
-import { rbacRulesAllUsed } from '../../helpers/rbac.ts';
+import { rbacRulesAllUsed, untilRolesEffective } from '../../helpers/rbac.ts';
 import { startControllerProcess } from '../../helpers/controller-process.ts';
 import { startAgentProcess } from '../../helpers/e2e.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts';
@@ -90,6 +90,7 @@ before(async () => {
       await rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: `sg-heal-${id}-${role}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role }, subjects: [{ kind: 'ServiceAccount', name: `sg-heal-${id}`, namespace: NS }] } });
     }
     users[id] = sa.username;
+    await untilRolesEffective(kc, { namespace: NS, name: `sg-heal-${id}` }, NS, (name) => name.startsWith('surgeguard-controller'));
     writeFileSync(
       join(dir, `${id}.yaml`),
       stringify({
