@@ -3,6 +3,8 @@
 // eviction with 429, RBAC refuses an account without rights with 403, and the audit log
 // records each of those requests with who made it and the response code.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, PolicyV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { READY_DELAY_ANNOTATION, addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, serviceAccountKubeconfig, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
@@ -104,4 +106,9 @@ test('scale subresource, kwok readiness delay, PDB refusal, RBAC 403, all in the
   assert.equal(events.patch.user.username, 'surgeguard-test-admin');
   assert.equal(events.evict.responseStatus?.code, 429);
   assert.equal(events.list.responseStatus?.code, 403);
+});
+
+test('kubectl, built with the control plane, reads it through the admin kubeconfig (how a person looks into a failed run)', () => {
+  const out = execFileSync(join(kube.binDir, 'kubectl'), ['--kubeconfig', kube.kubeconfig, 'get', 'nodes', '-o', 'name'], { encoding: 'utf8', timeout: 30_000 });
+  assert.ok(out.split('\n').includes(`node/smoke-gpu-${process.pid}`), out);
 });
