@@ -101,6 +101,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     m.desired.set(labels, d.replicas);
     m.current.set(labels, target);
     m.ready.set(labels, served.ready);
+    m.minReplicas.set(labels, c.minReplicas);
     m.maxReplicas.set(labels, c.maxReplicas);
     backlogGauge.set(labels, served.backlog);
     if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);

@@ -197,7 +197,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
           if (applied) patched++;
         }
         if (leader) await writeStatus(s, rt, p, { leader, applied, decision, fc, policy, nowMs, reading: readings.get(keyOf(s)) });
-        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready, maxReplicas: policy.maxReplicas });
+        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready });
       });
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
@@ -210,7 +210,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (present.has(key)) continue;
       runtimes.delete(key);
       const [namespace = '', scaler = ''] = key.split('/');
-      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.maxReplicas]) g.remove({ namespace, scaler });
+      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.minReplicas, m.maxReplicas]) g.remove({ namespace, scaler });
       for (const quantile of ['p50', 'p90']) m.forecast.remove({ namespace, scaler, quantile });
       for (const condition of ['Ready', 'Active', 'Degraded', 'Unschedulable', 'Conflict']) m.condition.remove({ namespace, scaler, condition });
       deps.logger.info({ scaler: key }, 'scaler deleted; its history and series are dropped');
@@ -313,7 +313,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     reading: SignalReading | undefined;
   }
 
-  function explain(s: PredictiveScaler, p: ScalerPlan, x: ExplainInput & { nowMs: number; unschedulable: number; ready: number | undefined; maxReplicas: number }): void {
+  function explain(s: PredictiveScaler, p: ScalerPlan, x: ExplainInput & { nowMs: number; unschedulable: number; ready: number | undefined }): void {
     const labels = { namespace: s.metadata.namespace, scaler: s.metadata.name };
     const forecast = x.fc ? forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) : undefined;
     deps.logger.info(
@@ -331,7 +331,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     m.startup.set(labels, x.policy.startupSeconds);
     m.unschedulable.set(labels, x.unschedulable);
     if (x.ready !== undefined) m.ready.set(labels, x.ready);
-    m.maxReplicas.set(labels, x.maxReplicas);
+    m.minReplicas.set(labels, x.policy.minReplicas);
+    m.maxReplicas.set(labels, x.policy.maxReplicas);
     for (const c of p.conditions) m.condition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
     deps.decisions.add({
       time: new Date(x.nowMs).toISOString(),
@@ -423,6 +424,9 @@ function loopMetricsOf(r: MetricRegistry) {
     startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),
     unschedulable: r.gauge('surgeguard_scaler_unschedulable_pods', 'Pods of the scaler\'s target left Pending as unschedulable.', scaler),
     ready: r.gauge('surgeguard_scaler_ready_replicas', 'Ready pods of the scaler\'s target when last counted (every few ticks).', scaler),
+    // Both bounds: a scaler with minReplicas = maxReplicas is always at its maximum, and the
+    // AtMaxReplicas alert leaves it out by comparing the two.
+    minReplicas: r.gauge('surgeguard_scaler_min_replicas', 'spec.minReplicas of the scaler.', scaler),
     maxReplicas: r.gauge('surgeguard_scaler_max_replicas', 'spec.maxReplicas of the scaler.', scaler),
     condition: r.gauge('surgeguard_scaler_condition', 'Scaler conditions (1 = True).', [...scaler, 'condition']),
   };

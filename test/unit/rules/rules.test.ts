@@ -107,4 +107,5 @@ test('every metric the rules and dashboards name is defined by SurgeGuard, a rec
 test('the metric-name lexer finds metrics and skips functions, keywords, labels and strings', () => {
   assert.deepEqual(metricNames('sum by (node, gpu) (rate(surgeguard_a_total{job="up", x=~"$node"}[$__rate_interval])) / on (node) group_left (gpu) b:c:d offset 2m > 0 and up'), ['surgeguard_a_total', 'b:c:d', 'up']);
   assert.deepEqual(metricNames('histogram_quantile(0.99, sum by (le) (rate(surgeguard_x_seconds_bucket[5m]))) or vector(0)'), ['surgeguard_x_seconds_bucket']);
+  assert.deepEqual(metricNames('a_total # a comment naming no_metric\nunless b{x="#c"}'), ['a_total', 'b']);
 });
