@@ -5,6 +5,7 @@ import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { DecisionLog } from './reconcile/decision-log.ts';
 import type { RemediationAudit } from './healing/audit.ts';
 import { alertmanagerWebhookSchema, type AlertmanagerWebhook } from './healing/alert-intake.ts';
+import { listLimit } from './list-limit.ts';
 
 export interface ControllerServerDeps {
   readonly registry: MetricRegistry;
@@ -49,15 +50,17 @@ export async function buildControllerServer(deps: ControllerServerDeps): Promise
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
     }
   });
-  app.get<{ Querystring: { scaler?: string; limit?: string } }>('/api/decisions', async (req) => {
-    const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
-    return { leader: deps.leader(), decisions: deps.decisions.list({ scaler: req.query.scaler, limit }) };
+  app.get<{ Querystring: { scaler?: string; limit?: string } }>('/api/decisions', async (req, reply) => {
+    const l = listLimit(req.query.limit);
+    if ('problem' in l) return reply.code(400).send({ error: 'bad_request', message: l.problem });
+    return { leader: deps.leader(), decisions: deps.decisions.list({ scaler: req.query.scaler, limit: l.limit }) };
   });
   if (deps.healing) {
     const healing = deps.healing;
-    app.get<{ Querystring: { target?: string; limit?: string } }>('/api/remediations', async (req) => {
-      const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
-      return { leader: deps.leader(), remediations: healing.audit.list({ limit, ...(req.query.target ? { target: req.query.target } : {}) }) };
+    app.get<{ Querystring: { target?: string; limit?: string } }>('/api/remediations', async (req, reply) => {
+      const l = listLimit(req.query.limit);
+      if ('problem' in l) return reply.code(400).send({ error: 'bad_request', message: l.problem });
+      return { leader: deps.leader(), remediations: healing.audit.list({ limit: l.limit, ...(req.query.target ? { target: req.query.target } : {}) }) };
     });
     // Alertmanager's webhook receiver. A body that is not a version 4 webhook is refused whole
     // with the first problems named; nothing of it is acted on.

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { wantsOpenMetrics, type MetricRegistry } from '../../common/metrics.ts';
 import type { DecisionLog } from '../reconcile/decision-log.ts';
+import { listLimit } from '../list-limit.ts';
 import { DEMO_PAGE } from './page.ts';
 import type { RunningDemo } from './demo.ts';
 
@@ -16,9 +17,10 @@ export function buildDemoServer(deps: { registry: MetricRegistry; decisions: Dec
     const { contentType, body } = await deps.registry.render(wantsOpenMetrics(req.headers.accept));
     return reply.header('content-type', contentType).send(body);
   });
-  app.get<{ Querystring: { limit?: string } }>('/api/decisions', async (req) => {
-    const limit = req.query.limit ? Math.max(1, Math.min(10_000, Number(req.query.limit) || 100)) : 100;
-    return { leader: true, decisions: deps.decisions.list({ limit }) };
+  app.get<{ Querystring: { limit?: string } }>('/api/decisions', async (req, reply) => {
+    const l = listLimit(req.query.limit);
+    if ('problem' in l) return reply.code(400).send({ error: 'bad_request', message: l.problem });
+    return { leader: true, decisions: deps.decisions.list({ limit: l.limit }) };
   });
   app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), points: deps.demo.points().slice(-400) }));
   return app;

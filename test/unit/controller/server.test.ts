@@ -25,6 +25,19 @@ test('/api/decisions needs the bearer token; health and metrics do not', async (
   await app.close();
 });
 
+test('a bad limit on /api/decisions is a 400 that names it; a good one caps the answer', async () => {
+  const app = await buildControllerServer({ registry: createMetricRegistry(), decisions, token: 't', ready: () => true, leader: () => true });
+  const get = (q: string) => app.inject({ url: `/api/decisions${q}`, headers: { authorization: 'Bearer t' } });
+  for (const bad of ['abc', '0', '-3', '2.5', '10001', '1e3']) {
+    const res = await get(`?limit=${bad}`);
+    assert.equal(res.statusCode, 400, bad);
+    assert.match((res.json() as { message: string }).message, new RegExp(`limit must be a whole number from 1 to 10000, got "${bad.replace('.', '\\.')}"`));
+  }
+  assert.equal(((await get('?limit=2')).json() as { decisions: unknown[] }).decisions.length, 2);
+  assert.equal(((await get('')).json() as { decisions: unknown[] }).decisions.length, 3, 'no limit: the default (100) holds all three');
+  await app.close();
+});
+
 test('without a configured token every /api request is refused', async () => {
   const app = await buildControllerServer({ registry: createMetricRegistry(), decisions, token: undefined, ready: () => false, leader: () => false });
   assert.equal((await app.inject({ url: '/api/decisions', headers: { authorization: 'Bearer ' } })).statusCode, 401);
