@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
@@ -25,6 +25,7 @@ import { createAlertIntake } from './healing/alert-intake.ts';
 import { createRemediationAudit, type RemediationAudit } from './healing/audit.ts';
 import { builtinChecks } from './healing/checks/index.ts';
 import { kubeHealingCluster } from './healing/cluster.ts';
+import { watchCache } from './kube/watch-cache.ts';
 import { createHealingLoop } from './healing/loop.ts';
 import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
@@ -130,14 +131,20 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
   );
 
-  // The healing loop: its own interval, the same leader.
+  // The healing loop: its own interval, the same leader. Its nodes and pods come from watches,
+  // started only when healing is on (the scaling loop lists pods per target, not all of them).
+  const core = kc.makeApiClient(CoreV1Api);
+  const healingCaches = {
+    nodes: watchCache<V1Node>(kc, logger, { what: 'Node', path: '/api/v1/nodes', list: () => core.listNode({}) as Promise<KubernetesListObject<KubernetesObject>> }),
+    pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
+  };
   const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
   const intake = createAlertIntake({ now: Date.now });
   const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
   const healing = createHealingLoop(
     {
-      cluster: kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }),
+      cluster: kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches),
       checks: [...builtinChecks(config.healing.checks), intake.check()],
       ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
       audit: remediations,
@@ -177,6 +184,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const stopper = new AbortController();
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
+  if (config.healing.enabled) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
   const electing = elector.run(stopSignal);
   const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
   const ticking = (async () => {
@@ -225,6 +233,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
     await step('leader election', 5_000, () => electing);
     await step('scaler cache', 3_000, () => cache.stop());
+    if (config.healing.enabled) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
     for (const s of signals) await step('demand signal', 3_000, () => s.close());
     await step('forecaster', 3_000, () => forecaster.close());
     await step('http server', 5_000, () => server.close());

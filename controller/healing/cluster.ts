@@ -1,6 +1,7 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../crd/predictive-scaler.ts';
 import { FLOOR_ANNOTATION } from '../reconcile/scaler-policy.ts';
+import { ownWrites, type WatchCache } from '../kube/watch-cache.ts';
 import { LAST_REMEDIATION_ANNOTATION, REMEDIATION_ANNOTATION, UNHEALTHY_TAINT, type NodeRemediation } from './state.ts';
 
 export type EvictionResult = 'evicted' | 'gone' | { blocked: string };
@@ -33,14 +34,23 @@ export interface HealingCluster {
 
 const LEDGER_KEY = 'actions';
 
-/** The HealingCluster on a real API server; the ledger is a ConfigMap in the controller's namespace. */
-export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; name: string }): HealingCluster {
+/**
+ * The HealingCluster on a real API server; the ledger is a ConfigMap in the controller's
+ * namespace. Nodes and pods are read from watch caches once they have synced (a list of every
+ * pod each tick would cost the API server more than the whole healing loop is worth), and
+ * listed directly before that.
+ */
+export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; name: string }, caches: { nodes: WatchCache<V1Node>; pods: WatchCache<V1Pod> }, now: () => number = Date.now): HealingCluster {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  // The next tick must see a node as this process last wrote it, even before the watch says so.
+  const nodeWrites = ownWrites<V1Node>(30_000);
 
   const patchNode = async (node: V1Node, body: object): Promise<V1Node> => {
-    return core.patchNode({ name: node.metadata?.name ?? '', body: { ...body, metadata: { ...((body as { metadata?: object }).metadata ?? {}), resourceVersion: node.metadata?.resourceVersion } } }, mergePatch);
+    const written = await core.patchNode({ name: node.metadata?.name ?? '', body: { ...body, metadata: { ...((body as { metadata?: object }).metadata ?? {}), resourceVersion: node.metadata?.resourceVersion } } }, mergePatch);
+    nodeWrites.wrote(node.metadata?.resourceVersion, written, now());
+    return written;
   };
 
   const readLedgerMap = async (): Promise<{ entries: LedgerEntry[]; exists: boolean; resourceVersion?: string }> => {
@@ -56,10 +66,10 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
 
   return {
     async listNodes() {
-      return (await core.listNode({})).items;
+      return caches.nodes.synced() ? nodeWrites.over(caches.nodes.list(), now()) : (await core.listNode({})).items;
     },
     async listPods() {
-      return (await core.listPodForAllNamespaces({})).items;
+      return caches.pods.synced() ? [...caches.pods.list()] : (await core.listPodForAllNamespaces({})).items;
     },
     async cordon(node, remediation, nowUnix) {
       const taints = [...(node.spec?.taints ?? []).filter((t) => t.key !== UNHEALTHY_TAINT.key), { key: UNHEALTHY_TAINT.key, effect: UNHEALTHY_TAINT.effect, value: taintValue(remediation.check) }];

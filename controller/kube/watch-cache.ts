@@ -1,0 +1,88 @@
+import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+
+/** Objects of one kind kept current by a list-watch, read without a request. */
+export interface WatchCache<T> {
+  list(): readonly T[];
+  /** True once the first list has arrived; until then readers list from the API server. */
+  synced(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A list-watch informer on `path` (the collection's URL path). The client's informer stops for
+ * good on any error other than 410, so this restarts it with exponential backoff (1 s doubling
+ * to 30 s). `what` names the kind in the log line.
+ */
+export function watchCache<T>(kc: KubeConfig, logger: Logger, opts: { what: string; path: string; list: () => Promise<KubernetesListObject<KubernetesObject>>; labelSelector?: string }): WatchCache<T> {
+  const informer = makeInformer<KubernetesObject>(kc, opts.path, opts.list, opts.labelSelector || undefined);
+  let synced = false;
+  let stopped = false;
+  let backoffMs = 1000;
+  let timer: NodeJS.Timeout | undefined;
+  informer.on('connect', () => {
+    synced = true;
+    backoffMs = 1000;
+  });
+  const restartLater = (err: unknown): void => {
+    if (stopped) return;
+    logger.warn({ err: errorMessage(err), retryInMs: backoffMs }, `${opts.what} watch failed; restarting`);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      informer.start().catch(restartLater);
+    }, backoffMs);
+    backoffMs = Math.min(30_000, backoffMs * 2);
+  };
+  informer.on('error', restartLater);
+  return {
+    list: () => informer.list() as unknown as T[],
+    synced: () => synced,
+    async start() {
+      stopped = false;
+      // A first list that fails (API server not up yet) is retried like any later error.
+      await informer.start().then(() => void (synced = true), restartLater);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await informer.stop();
+    },
+  };
+}
+
+/**
+ * Objects this process wrote, laid over a watch cache's copies while the cache still holds the
+ * version the write replaced. A loop that writes an object and reads it again on its next tick
+ * must not see the version from before its own write: it would decide the same step again and
+ * fail its resourceVersion-guarded write. A cache holding any other version has seen the write
+ * (or a later one, such as a person's repair), so it wins and the entry is dropped; `keepMs`
+ * bounds an entry whose watch never moves.
+ */
+export function ownWrites<T extends KubernetesObject>(keepMs: number): { wrote(replacedResourceVersion: string | undefined, obj: T, nowMs: number): void; over(cached: readonly T[], nowMs: number): T[] } {
+  // `older`: the versions our latest write supersedes (two writes in one tick supersede two).
+  const written = new Map<string, { obj: T; older: Set<string | undefined>; atMs: number }>();
+  const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  return {
+    wrote(replaced, obj, nowMs) {
+      const before = written.get(keyOf(obj));
+      const older = before && before.obj.metadata?.resourceVersion === replaced ? new Set([...before.older, replaced]) : new Set([replaced]);
+      written.set(keyOf(obj), { obj, older, atMs: nowMs });
+    },
+    over(cached, nowMs) {
+      // Nodes come and go (autoscaling): an entry for one that left must not stay for ever.
+      for (const [key, w] of written) if (nowMs - w.atMs > keepMs) written.delete(key);
+      return cached.map((o) => {
+        const key = keyOf(o);
+        const w = written.get(key);
+        if (!w) return o;
+        if (!w.older.has(o.metadata?.resourceVersion)) {
+          written.delete(key);
+          return o;
+        }
+        return w.obj;
+      });
+    },
+  };
+}
