@@ -31,7 +31,10 @@ tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing
   # --test-force-exit: a test file whose tests and hooks are done exits even if a client it
   # used left a handle open (kafkajs can leave a socket whose request queue re-arms a 1 ms
   # timer, tulios/kafkajs#1751); without it that file hangs until the timeout (it did in CI).
-  node --test --test-force-exit --test-reporter=spec --test-global-setup=test/helpers/global-setup.ts \
+  # test/helpers/blocking-report-pipe.ts makes each test file's result pipe blocking: with
+  # --test-force-exit, Node can otherwise drop a file's last results and still exit 0
+  # (nodejs/node#64833). lost_verdicts below still checks that every test that began also ended.
+  node --import ./test/helpers/blocking-report-pipe.ts --test --test-force-exit --test-reporter=spec --test-global-setup=test/helpers/global-setup.ts \
     --test-timeout="${SURGEGUARD_TEST_TIMEOUT_MS:-300000}" --test-concurrency="${SURGEGUARD_TEST_CONCURRENCY:-2}" \
     "$@" 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
@@ -39,6 +42,11 @@ tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing
   p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$out" | tail -1); f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$out" | tail -1)
   PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
   failure_heads "$out" >>"$FAILURES"
+  local lost; lost=$(lost_verdicts "$out")
+  if [ -n "$lost" ]; then
+    printf 'tests that began but whose result never reached the runner (counted as failed):\n%s\n' "$lost" | tee -a "$FAILURES"
+    FAILED=$((FAILED + $(printf '%s\n' "$lost" | wc -l))); rc=1
+  fi
   rm -f "$out"
   # A runner that died before its summary counts as a failure even with no failing test.
   [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && FAILED=$((FAILED + 1))
@@ -53,6 +61,14 @@ failure_heads() { # failure_heads SPEC_OUTPUT: the reporter's "failing tests" li
        on && /^ +at / { skip = 1 }
        on && /^test at / { skip = 0 }
        on && !skip && NF && n++ < 8 { print }' "$1"
+}
+
+lost_verdicts() { # lost_verdicts SPEC_OUTPUT: names of tests the reporter saw begin (▶) but not end.
+  awk '{ sub(/^[ \t]+/, "") }
+       /^▶ / { started[substr($0, length("▶ ") + 1)]++; next }
+       /^(✔|✖|﹣) / { line = $0; sub(/^(✔|✖|﹣) /, "", line)
+                      if (match(line, / \([0-9.]+ms\)( # [A-Z]+.*)?$/)) ended[substr(line, 1, RSTART - 1)]++ }
+       END { for (n in started) if (ended[n] < started[n]) print n }' "$1"
 }
 
 ensure_node() { NODE=$(scripts/ensure-node.sh) && export PATH="$(dirname "$NODE"):$PATH" && node --version; }
