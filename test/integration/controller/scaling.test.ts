@@ -56,9 +56,14 @@ test('an Active scaler scales a Deployment up on Kafka demand and explains the d
   assert.equal(condition(scaler, 'Conflict'), 'False');
   assert.ok((scaler.status?.currentDemand ?? 0) > 0);
   assert.ok(scaler.status?.forecast && scaler.status.forecast.horizonSeconds >= 2);
-  // 2. a Kubernetes Event on the scaler
-  const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: s.namespace });
-  assert.ok(events.items.some((e) => e.reason === 'ScaledUp' && e.involvedObject.kind === 'PredictiveScaler'), 'no ScaledUp event');
+  // 2. a Kubernetes Event on the scaler. It is written after the status in the same tick, so the
+  // status read above can come before it (CI saw that once).
+  await waitUntil('a ScaledUp event on the scaler', async () => {
+    const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: s.namespace });
+    return events.items.some((e) => e.reason === 'ScaledUp' && e.involvedObject.kind === 'PredictiveScaler') ? true : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 250 });
+  // The counter, the log line and the decision record come after the Events in that tick.
+  await waitUntil('the applied scale-up recorded', async () => (controller.decisions.list({ scaler: `${s.namespace}/infer` }).some((d) => d.decision === 'scale_up' && d.applied) ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
   // 3. the counter
   const { body } = await controller.metrics.render();
   assert.match(body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="[A-Za-z]+"\} [1-9]/);
@@ -130,8 +135,9 @@ test('pods left unschedulable after a scale-up set Unschedulable and its metric'
     return condition(x, 'Unschedulable') === 'True' ? x : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
   assert.equal(scaler.status?.conditions?.find((c) => c.type === 'Unschedulable')?.reason, 'PodsUnschedulable');
-  const { body } = await controller.metrics.render();
-  assert.match(body, new RegExp(`surgeguard_scaler_unschedulable_pods\\{namespace="${s.namespace}",scaler="infer"\\} [1-9]`));
+  // The gauge is set after the status write in the same tick: wait for it rather than race it.
+  const gauge = new RegExp(`surgeguard_scaler_unschedulable_pods\\{namespace="${s.namespace}",scaler="infer"\\} [1-9]`);
+  await waitUntil('the unschedulable-pods gauge', async () => (gauge.test((await controller.metrics.render()).body) ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
 });
 
 test('the pause annotation on the controller ConfigMap stops all writes and says so', async () => {
