@@ -12,8 +12,8 @@ const MAX_READ_BYTES = 8 * 1024 * 1024;
 /**
  * Follows a kernel log file (`/var/log/kern.log` through a hostPath) from its end, like
  * `tail -F`: after a rotation (the path names a new inode) it finishes the old file and then
- * reads the new one from its start; after a truncation it starts over; while the file is
- * missing it returns nothing and waits for it to come back.
+ * reads the new one from its start; after a truncation it starts over; while the path is
+ * missing it goes on reading the file it has open and waits for a new one to appear.
  */
 export function followFile(path: string): KernelLineSource {
   let fd: number | undefined;
@@ -66,8 +66,11 @@ export function followFile(path: string): KernelLineSource {
         current = undefined;
       }
       drain(out);
-      if (fd !== undefined && current !== ino) {
-        // Rotated or removed: the old file is finished; a new file is read from its start.
+      // Only a new file at the path ends the old one. Between logrotate's rename and its create
+      // the path is missing while the writer still appends to the renamed file, so a missing path
+      // keeps the old file open and read (a file removed for good stays open until one appears).
+      if (fd !== undefined && current !== undefined && current !== ino) {
+        // Rotated: the old file is finished; the new file is read from its start.
         if (partial) out.push(partial);
         closeSync(fd);
         fd = undefined;

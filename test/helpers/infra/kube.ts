@@ -212,7 +212,10 @@ export interface AuditEvent {
 /** The audit events written so far (ResponseComplete stage), optionally filtered. */
 export function readAudit(info: Pick<KubeInfo, 'auditLog'>, filter: (e: AuditEvent) => boolean = () => true): AuditEvent[] {
   if (!existsSync(info.auditLog)) return [];
-  return readFileSync(info.auditLog, 'utf8')
+  const text = readFileSync(info.auditLog, 'utf8');
+  // The API server may be writing a line right now: read only up to the last complete one.
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as AuditEvent)

@@ -272,7 +272,9 @@ test('XID 79 in the kernel log: cordoned and tainted, GPU pods evicted at once, 
   assert.ok(reasons.includes('NodeCordoned') && reasons.includes('NodeDrained'), reasons.join(','));
   assert.equal(reasons.filter((r) => r === 'PodEvicted').length, 3);
   assert.ok(reasons.indexOf('NodeCordoned') < reasons.indexOf('PodEvicted'));
-  // The signed JSON notification verifies with the receiver's key.
+  // The signed JSON notification verifies with the receiver's key. Receivers are told in the
+  // background and in no order, so the page seen above says nothing about this one: wait for it.
+  await team.waitFor((b) => (b as { key?: string }).key === 'gpu-xid/Node/heal-03', 20_000);
   const signed = team.received.find((r) => (r.body as { key?: string }).key === 'gpu-xid/Node/heal-03');
   assert.ok(signed, 'the team receiver got the JSON body');
   const [, ts, mac] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(String(signed.headers['x-surgeguard-signature'])) ?? [];
@@ -321,11 +323,14 @@ test('Alertmanager delivering the same alert twice leads to one action', async (
     const n = Number(/surgeguard_alerts_received_total\{status="firing"\} (\d+)/.exec(await (await fetch(`${urls.get('a')}/metrics`)).text())?.[1] ?? 0);
     return n >= before + 2 ? true : undefined;
   }, { timeoutMs: 30_000, intervalMs: 500 });
+  // An alert becomes a finding at the next healing tick, and the ledger is written at the end of
+  // that tick: wait for both, then one more tick for a second action to show up if there is one.
+  const ledgerOf = async (): Promise<Array<{ key: string }>> => JSON.parse((await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'surgeguard-healing-ledger', namespace: NS })).data?.actions ?? '[]') as Array<{ key: string }>;
+  await waitUntil('heal-05 cordoned and in the ledger', async () => ((await remediations('a')).some((e) => e.target.name === 'heal-05' && e.reason === 'NodeCordoned') && (await ledgerOf()).some((e) => e.key.endsWith('/Node/heal-05')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
   await sleep(HEALING_SECONDS * 1000);
   const cordons = (await remediations('a')).filter((e) => e.target.name === 'heal-05' && e.reason === 'NodeCordoned');
   assert.equal(cordons.length, 1);
-  const ledger = JSON.parse((await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'surgeguard-healing-ledger', namespace: NS })).data?.actions ?? '[]') as Array<{ key: string }>;
-  assert.equal(ledger.filter((e) => e.key.endsWith('/Node/heal-05')).length, 1);
+  assert.equal((await ledgerOf()).filter((e) => e.key.endsWith('/Node/heal-05')).length, 1);
   await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ ...alert, endsAt: new Date().toISOString() }]) });
   await waitUntil('heal-05 drained', async () => ((await remediations('a')).some((e) => e.target.name === 'heal-05' && e.reason === 'NodeDrained') ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
   await repair('heal-05');

@@ -107,8 +107,7 @@ test('a replica count changed by hand is a Conflict, and the controller does not
   // Several ticks later the person's count still stands.
   await new Promise((r) => setTimeout(r, 4000));
   assert.equal((await deploymentReplicas(kc, s)).spec, 7);
-  const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: s.namespace });
-  assert.ok(events.items.some((e) => e.reason === 'ReplicasChangedByOther' && e.type === 'Warning'));
+  await waitUntil('a ReplicasChangedByOther Warning', async () => ((await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: s.namespace })).items.some((e) => e.reason === 'ReplicasChangedByOther' && e.type === 'Warning') ? true : undefined), { timeoutMs: 10_000, intervalMs: 250 });
 });
 
 test('an HPA on the same target is a Conflict: the controller leaves the target alone', async () => {

@@ -55,12 +55,22 @@ test('following a file: starts at the end, reads appends, survives rotation, tru
     appendFileSync(`${file}.1`, 'last line of the old file\n');
     writeFileSync(file, 'first line of the new file\n');
     assert.deepEqual(f.read(), ['last line of the old file', 'first line of the new file']);
+    // A read in the gap between the rename and the create: the old file is still followed, so
+    // what the writer appends to it before reopening is not lost.
+    renameSync(file, `${file}.1`);
+    assert.deepEqual(f.read(), []);
+    appendFileSync(`${file}.1`, 'written in the gap\n');
+    assert.deepEqual(f.read(), ['written in the gap']);
+    appendFileSync(`${file}.1`, 'and after it\n');
+    writeFileSync(file, 'first line of the third file\n');
+    assert.deepEqual(f.read(), ['and after it', 'first line of the third file']);
     // Truncation in place (copytruncate).
     truncateSync(file, 0);
     appendFileSync(file, 'after truncate\n');
     assert.deepEqual(f.read(), ['after truncate']);
     // The file disappears: nothing, no error; it comes back: read from its start.
     rmSync(file);
+    assert.deepEqual(f.read(), []);
     assert.deepEqual(f.read(), []);
     writeFileSync(file, 'back again\n');
     assert.deepEqual(f.read(), ['back again']);
