@@ -57,9 +57,8 @@ failure_heads() { # failure_heads SPEC_OUTPUT: the reporter's "failing tests" li
   # CI keeps only the end of a long log; the error's first lines there say what broke without
   # a rerun (the run before this existed showed a failing test's name and nothing else).
   awk '/^✖ failing tests:/ { on = 1; next }
-       on && /^test at / { n = 0 }
+       on && /^test at / { n = 0; skip = 0 }
        on && /^ +at / { skip = 1 }
-       on && /^test at / { skip = 0 }
        on && !skip && NF && n++ < 8 { print }' "$1"
 }
 

@@ -15,8 +15,8 @@ export interface LedgerEntry {
 
 /** Everything the healing loop reads from and writes to the cluster. Injected for tests. */
 export interface HealingCluster {
-  listNodes(): Promise<V1Node[]>;
-  listPods(): Promise<V1Pod[]>;
+  listNodes(): Promise<readonly V1Node[]>;
+  listPods(): Promise<readonly V1Pod[]>;
   /**
    * Cordons the node (unschedulable + the unhealthy taint) and records the remediation, in one
    * write guarded by the resourceVersion read: a node changed since is re-read next tick.
@@ -69,7 +69,7 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
       return caches.nodes.synced() ? nodeWrites.over(caches.nodes.list(), now()) : (await core.listNode({})).items;
     },
     async listPods() {
-      return caches.pods.synced() ? [...caches.pods.list()] : (await core.listPodForAllNamespaces({})).items;
+      return caches.pods.synced() ? caches.pods.list() : (await core.listPodForAllNamespaces({})).items;
     },
     async cordon(node, remediation, nowUnix) {
       const taints = [...(node.spec?.taints ?? []).filter((t) => t.key !== UNHEALTHY_TAINT.key), { key: UNHEALTHY_TAINT.key, effect: UNHEALTHY_TAINT.effect, value: taintValue(remediation.check) }];

@@ -71,8 +71,10 @@ export function drainNode(deps: DrainDeps, config: HealingConfig['drain']): {
       // record can miss a floor the scaler already carries: a leader that dies between writing
       // the floor and recording it on the node (two objects, no transaction) leaves only the
       // scaler's annotation, so that counts too.
+      const recorded = (r.floors ?? []).find((f) => f.scaler === key)?.replicas;
       const onScaler = floorOf(s);
-      const before = (r.floors ?? []).find((f) => f.scaler === key)?.replicas ?? (onScaler?.reason === floorReason(node) && onScaler.expiresAtSeconds > nowMs / 1000 ? onScaler.replicas : undefined);
+      const unrecorded = onScaler?.reason === floorReason(node) && onScaler.expiresAtSeconds > nowMs / 1000 ? onScaler.replicas : undefined;
+      const before = recorded ?? unrecorded;
       if (before !== undefined) {
         floors.push({ key, replicas: before, namespace: ns, selector: state.selector });
         continue;
