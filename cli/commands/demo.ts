@@ -5,11 +5,11 @@ import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
 import { createDecisionLog } from '../../controller/reconcile/decision-log.ts';
-import { conventionCapacity, conventionStartupSteps } from '../../controller/replay/convention.ts';
-import { parseTrace } from '../../controller/replay/trace.ts';
+import { conventionCapacity, conventionStartupSteps } from '../../replay/convention.ts';
+import { parseTrace } from '../../replay/trace.ts';
 import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
-import { liveStart, startDemo } from '../../controller/demo/demo.ts';
-import { buildDemoServer } from '../../controller/demo/server.ts';
+import { liveStart, startDemo } from '../../demo/demo.ts';
+import { buildDemoServer } from '../../demo/server.ts';
 import { sampleTracePath } from './replay.ts';
 
 const HELP = `Usage: surgeguard demo [options]

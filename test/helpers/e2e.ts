@@ -8,7 +8,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } 
 import { parse, stringify } from 'yaml';
 import { GROUP, PLURAL, VERSION } from '../../controller/crd/predictive-scaler.ts';
 import { UNHEALTHY_TAINT } from '../../controller/healing/state.ts';
-import { parseTrace } from '../../controller/replay/trace.ts';
+import { parseTrace } from '../../replay/trace.ts';
 import { READY_DELAY_ANNOTATION, ensureNamespace } from './infra/kube.ts';
 import { REPO_ROOT, freePort, startSupervised, stopPid, waitUntil } from './infra/process.ts';
 import { runContext } from './infra/run.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { frontier, hpaTargets, peakHoldTargets, unservedAtCost } from '../../../controller/replay/baselines.ts';
-import { simulateFleet } from '../../../controller/replay/fleet.ts';
-import { computeBaselines, scoreTargets } from '../../../controller/replay/summary.ts';
+import { frontier, hpaTargets, peakHoldTargets, unservedAtCost } from '../../../replay/baselines.ts';
+import { simulateFleet } from '../../../replay/fleet.ts';
+import { computeBaselines, scoreTargets } from '../../../replay/summary.ts';
 
 // Tiny cases worked out by hand from the contract's fleet model (capacity 10, K = 1).
 const P = { capacity: 10, startupSteps: 1, minReplicas: 1 };

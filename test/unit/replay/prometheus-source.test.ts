@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SurgeGuardError } from '../../../common/errors.ts';
-import { readPrometheusTrace } from '../../../controller/replay/prometheus-source.ts';
+import { readPrometheusTrace } from '../../../replay/prometheus-source.ts';
 
 /** A fetch that answers query_range from a function of (start, end, step), recording each URL. */
 function fakeFetch(values: (start: number, end: number, step: number) => [number, string][], calls: URL[]): typeof fetch {

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SurgeGuardError } from '../../../common/errors.ts';
-import { parseTrace, type TraceOptions } from '../../../controller/replay/trace.ts';
-import { parseTimestamp } from '../../../controller/replay/timestamp.ts';
+import { parseTrace, type TraceOptions } from '../../../replay/trace.ts';
+import { parseTimestamp } from '../../../replay/timestamp.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
 const opts = (o: Partial<TraceOptions> = {}): TraceOptions => ({ file: 't.csv', timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', ...o });
@@ -90,7 +90,7 @@ test('real per-request rows: 15 s buckets sum to the row count', () => {
 test('the same results under TZ=America/New_York as under UTC', () => {
   const script = `
     import { readFileSync } from 'node:fs';
-    import { parseTrace } from ${JSON.stringify(fileURLToPath(new URL('../../../controller/replay/trace.ts', import.meta.url)))};
+    import { parseTrace } from ${JSON.stringify(fileURLToPath(new URL('../../../replay/trace.ts', import.meta.url)))};
     const out = [];
     for (const [f, o] of [['Twitter_volume_AAPL_head1200.csv', {}], ['prophet_example_wp_peyton_manning_head400.csv', { timeColumn: 'ds', valueColumn: 'y' }], ['AzureLLMInferenceTrace_code_head1500.csv', { timeColumn: 'TIMESTAMP', bucketSeconds: 15 }]]) {
       const p = ${JSON.stringify(fileURLToPath(new URL('../../fixtures/traces/', import.meta.url)))} + f;

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../common/logger.ts';
-import type { MetricRegistry } from '../../common/metrics.ts';
-import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
-import { rulesText } from '../reconcile/plan.ts';
-import { scalingLoopMetrics } from '../reconcile/tick.ts';
+import type { Logger } from '../common/logger.ts';
+import type { MetricRegistry } from '../common/metrics.ts';
+import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
+import { rulesText } from '../controller/reconcile/plan.ts';
+import { scalingLoopMetrics } from '../controller/reconcile/tick.ts';
 import { asRates } from '../replay/engine.ts';
-import { policyStep, type PolicyMemory } from '../reconcile/policy-step.ts';
-import type { DecisionLog } from '../reconcile/decision-log.ts';
-import type { ScalingDecision } from '../scaling/decide.ts';
-import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../scaling/policy.ts';
+import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
+import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
+import type { ScalingDecision } from '../controller/scaling/decide.ts';
+import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../controller/scaling/policy.ts';
 import { createSimulatedFleet, type FleetInterval } from './simulated-fleet.ts';
 
 /** One recorded interval as the demo page draws it (rates in requests per recorded second). */

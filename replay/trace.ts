@@ -1,4 +1,4 @@
-import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
+import { ErrorCode, SurgeGuardError } from '../common/errors.ts';
 import { splitCsvLine } from './csv.ts';
 import { parseTimestamp } from './timestamp.ts';
 

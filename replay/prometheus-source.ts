@@ -1,4 +1,4 @@
-import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
 import type { Trace } from './trace.ts';
 
 export interface PrometheusSourceDeps {

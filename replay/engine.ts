@@ -1,7 +1,7 @@
-import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
-import type { DecisionReason, ScalingDecision } from '../scaling/decide.ts';
-import { policyStep, type PolicyMemory } from '../reconcile/policy-step.ts';
-import type { PolicySettings, ScalingPolicy } from '../scaling/policy.ts';
+import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
+import type { DecisionReason, ScalingDecision } from '../controller/scaling/decide.ts';
+import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
+import type { PolicySettings, ScalingPolicy } from '../controller/scaling/policy.ts';
 import { startFleet } from './fleet.ts';
 
 /** The fleet and policy a replay runs with. */

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { wantsOpenMetrics, type MetricRegistry } from '../../common/metrics.ts';
-import type { DecisionLog } from '../reconcile/decision-log.ts';
-import { listLimit } from '../list-limit.ts';
+import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
+import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
+import { listLimit } from '../controller/list-limit.ts';
 import { DEMO_PAGE } from './page.ts';
 import type { RunningDemo } from './demo.ts';
 

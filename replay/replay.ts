@@ -1,4 +1,4 @@
-import type { Forecaster } from '../../inference/forecaster.ts';
+import type { Forecaster } from '../inference/forecaster.ts';
 import { simulateFleet, type FleetResult } from './fleet.ts';
 import { runPolicy, type PolicyRun, type ReplayParams } from './engine.ts';
 import { computeBaselines, scoreTargets, type Score } from './summary.ts';
