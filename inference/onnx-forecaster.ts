@@ -106,51 +106,44 @@ class OnnxModel implements OnnxForecaster {
     this.qIndex = { p10: q.indexOf(0.1), p50: q.indexOf(0.5), p90: q.indexOf(0.9) };
   }
 
-  /** How many of the caller's intervals make one model interval, or undefined when none fits. */
-  aggregation(intervalSeconds: number): number | undefined {
-    let best: number | undefined;
-    for (const m of this.contract.intervalSeconds) {
-      const f = m / intervalSeconds;
-      // Only whole multiples: a model interval made of several caller intervals (sums of counts).
-      if (Math.abs(f - Math.round(f)) < 1e-9 && f >= 1 && (best === undefined || f < best)) best = Math.round(f);
-    }
-    return best;
+  /**
+   * How many of the caller's intervals make one model interval for a forecast `horizonSteps` ahead, or
+   * undefined when no model interval fits. The finest model interval whose horizon reaches the lead is
+   * chosen: a 180 s startup at a 15 s tick needs 13 steps, past the model's 12, so it reads 60 s sums.
+   */
+  aggregation(intervalSeconds: number, horizonSteps = 1): { factor: number } | { reason: 'interval' | 'horizon' } {
+    const factors = wholeMultiples(this.contract.intervalSeconds, intervalSeconds);
+    if (factors.length === 0) return { reason: 'interval' };
+    const factor = factors.find((f) => Math.ceil(horizonSteps / f) <= this.contract.horizon);
+    return factor === undefined ? { reason: 'horizon' } : { factor };
   }
 
   fallbackReason(historyLength: number, intervalSeconds: number, horizonSteps: number): FallbackReason | undefined {
-    const f = this.aggregation(intervalSeconds);
-    if (f === undefined) return 'interval';
-    if (Math.ceil(horizonSteps / f) > this.contract.horizon) return 'horizon';
-    if (Math.floor(historyLength / f) < this.minHistorySteps) return 'history';
+    const a = this.aggregation(intervalSeconds, horizonSteps);
+    if ('reason' in a) return a.reason;
+    if (Math.floor(historyLength / a.factor) < this.minHistorySteps) return 'history';
     return undefined;
   }
 
   async forecast(request: ForecastRequest): Promise<ForecastBatch> {
     const n = request.histories.length;
-    const f = this.aggregation(request.intervalSeconds);
-    if (f === undefined || Math.ceil(request.horizonSteps / f) > this.contract.horizon) {
-      throw new SurgeGuardError(ErrorCode.ForecastFailed, `model cannot forecast ${request.horizonSteps} steps of ${request.intervalSeconds}s`);
-    }
+    const a = this.aggregation(request.intervalSeconds, request.horizonSteps);
+    if ('reason' in a) throw new SurgeGuardError(ErrorCode.ForecastFailed, `model cannot forecast ${request.horizonSteps} steps of ${request.intervalSeconds}s`);
     if (n === 0) return { forecasts: [], sources: [] };
+    const f = a.factor;
     const { inputLength: L, seasonalContext: C, horizon: H } = this.contract;
-    const modelInterval = request.intervalSeconds * f;
-    const period = seasonSteps(modelInterval);
-    const lag = period * Math.ceil(H / period);
-    const recent = new Float32Array(n * L);
-    const seasonal = new Float32Array(n * (C + H));
-    const avail = new Float32Array(n);
-    // At the model's own interval the history is read in place; otherwise it is summed into model intervals first.
-    request.histories.forEach((h, i) => fillInputs(f === 1 ? h : aggregate(h, f, L + lag + C), { recent, seasonal, avail, i, L, C, H, lag }));
+    const inputs = modelInputs(request.histories, { contract: this.contract, intervalSeconds: request.intervalSeconds, factor: f });
     const out = await this.session.run({
-      recent: new this.ort.Tensor('float32', recent, [n, L]),
-      seasonal: new this.ort.Tensor('float32', seasonal, [n, C + H]),
-      season_available: new this.ort.Tensor('float32', avail, [n, 1]),
+      recent: new this.ort.Tensor('float32', inputs.recent, [n, L]),
+      seasonal: new this.ort.Tensor('float32', inputs.seasonal, [n, C + H]),
+      season_available: new this.ort.Tensor('float32', inputs.seasonAvailable, [n, 1]),
     });
     const q = out.quantiles?.data as Float32Array | undefined;
     if (!q || q.length !== n * H * this.contract.quantiles.length) throw new SurgeGuardError(ErrorCode.ForecastFailed, 'model output has the wrong shape');
     const forecasts: SeriesForecast[] = [];
     for (let i = 0; i < n; i++) forecasts.push(this.unpack(q, i, f, request.horizonSteps));
-    return { forecasts, sources: new Array<string>(n).fill(this.name) };
+    const source = f === 1 ? this.name : `${this.name}@${request.intervalSeconds * f}s`;
+    return { forecasts, sources: new Array<string>(n).fill(source) };
   }
 
   private unpack(q: Float32Array, i: number, f: number, steps: number): SeriesForecast {
@@ -173,6 +166,43 @@ class OnnxModel implements OnnxForecaster {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The factors f (ascending) for which f caller intervals make exactly one of the model's intervals. */
+function wholeMultiples(modelIntervals: readonly number[], intervalSeconds: number): number[] {
+  const out: number[] = [];
+  for (const m of modelIntervals) {
+    const f = m / intervalSeconds;
+    // Only whole multiples: a model interval made of several caller intervals (sums of counts).
+    if (Math.abs(f - Math.round(f)) < 1e-9 && f >= 1) out.push(Math.round(f));
+  }
+  return out.sort((x, y) => x - y);
+}
+
+/** The model's input tensors for a batch, flattened row by row (what `session.run` is fed). */
+export interface ModelInputs {
+  readonly recent: Float32Array;
+  readonly seasonal: Float32Array;
+  readonly seasonAvailable: Float32Array;
+}
+
+/**
+ * Builds the model's inputs for each history: summed into model intervals of `factor` caller
+ * intervals (ending at the current one), then the window that `window()` in
+ * inference/training/train.py builds. Exported so a test can hold it to train.py's golden inputs.
+ */
+export function modelInputs(histories: readonly ArrayLike<number>[], at: { contract: ModelContract; intervalSeconds: number; factor: number }): ModelInputs {
+  const { inputLength: L, seasonalContext: C, horizon: H } = at.contract;
+  const period = seasonSteps(at.intervalSeconds * at.factor);
+  const lag = period * Math.ceil(H / period);
+  const n = histories.length;
+  const x: Inputs = { recent: new Float32Array(n * L), seasonal: new Float32Array(n * (C + H)), avail: new Float32Array(n), i: 0, L, C, H, lag };
+  histories.forEach((h, i) => {
+    x.i = i;
+    // At the model's own interval the history is read in place; otherwise it is summed into model intervals first.
+    fillInputs(at.factor === 1 ? h : aggregate(h, at.factor, L + lag + C), x);
+  });
+  return { recent: x.recent, seasonal: x.seasonal, seasonAvailable: x.avail };
 }
 
 /** The last `keep` model intervals of a history, each the sum of f caller intervals ending at the current one. */

@@ -93,15 +93,20 @@ test('a model that throws at run time: the batch goes to the fallback, counted a
   assert.ok(lines.some((l) => /illegal memory access/.test(String(l.msg))));
 });
 
-test('too little history or a horizon shorter than startup: those series fall back, the rest use the model', async () => {
+test('too little history or a horizon past every model interval: those series fall back, the rest use the model', async () => {
   const metrics = createMetricRegistry();
   const f = await loadForecaster({ logger: silentLogger(), metrics, readFile: (p) => readFile(p) }, { modelPath: defaultModelPath(), providers: ['cpu'], minHistorySteps: 12 });
   const out = await f.forecast({ histories: [trace, trace.slice(0, 5)], intervalSeconds: 300, horizonSteps: 2 });
   assert.deepEqual(out.sources, ['onnx', 'holt-winters']);
   assert.equal(await counted(metrics, 'history'), 1);
-  const long = await f.forecast({ histories: [trace], intervalSeconds: 300, horizonSteps: 40 });
+  // 40 steps of 300 s are 7 steps of the model's 1800 s interval: the model answers from 30-minute sums.
+  const coarse = await f.forecast({ histories: [trace], intervalSeconds: 300, horizonSteps: 40 });
+  assert.deepEqual(coarse.sources, ['onnx@1800s']);
+  assert.equal(coarse.forecasts[0]?.p50.length, 40);
+  // Past 12 days even the daily model interval cannot reach: only then the fallback answers.
+  const long = await f.forecast({ histories: [trace], intervalSeconds: 300, horizonSteps: 288 * 13 });
   assert.deepEqual(long.sources, ['holt-winters']);
-  assert.equal(long.forecasts[0]?.p50.length, 40);
+  assert.equal(long.forecasts[0]?.p50.length, 288 * 13);
   assert.equal(await counted(metrics, 'horizon'), 1);
   await f.close();
 });

@@ -86,7 +86,9 @@ test('the forecaster batches series in one run and keeps quantiles ordered', asy
     assert.equal(batch.forecasts.length, 50);
     for (const f of batch.forecasts) for (let s = 0; s < 3; s++) assert.ok(f.p10[s]! <= f.p50[s]! && f.p50[s]! <= f.p90[s]!);
     assert.equal(model.fallbackReason(400, 7, 3), 'interval');
-    assert.equal(model.fallbackReason(400, 300, 13), 'horizon');
+    assert.equal(model.fallbackReason(400, 300, 13), undefined, '13 steps of 300 s are 3 steps of the 1800 s model interval');
+    assert.equal(model.fallbackReason(400, 300, 288 * 13), 'horizon', 'past even the coarsest model interval');
+    assert.equal(model.fallbackReason(4000, 15, 13), undefined, 'a 180 s startup at 15 s reads 60 s sums');
     assert.equal(model.fallbackReason(400, 100, 3), undefined, '300 s model steps from three 100 s intervals');
   } finally {
     await model.close();
