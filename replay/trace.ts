@@ -9,7 +9,7 @@ export interface TraceOptions {
   readonly valueColumn: string;
   /** Seconds per bucket in per-request mode; interval mode when absent. */
   readonly bucketSeconds?: number;
-  /** What fills a gap longer than one interval: the previous value (default) or zero. */
+  /** What fills a gap longer than one interval or an empty value cell: the previous value (default) or zero. */
   readonly fill: 'previous' | 'zero';
 }
 
@@ -20,13 +20,17 @@ export interface Trace {
   /** Requests that arrived in each interval. */
   readonly demand: number[];
   readonly intervalSeconds: number;
-  /** Gaps that were filled, one line each, naming the file line after the gap. */
+  /**
+   * Gaps that were filled, one line each: a run of missing rows names the file line after it, a run of
+   * empty value cells names its first line.
+   */
   readonly warnings: string[];
 }
 
 interface Row {
   readonly ts: number;
-  value: number;
+  /** Undefined where the value cell is empty: no data was recorded for the interval. */
+  value: number | undefined;
   readonly line: number;
 }
 
@@ -64,11 +68,11 @@ function parseRow(fields: string[], at: { timeIdx: number; valueIdx: number; lin
     throw inputError(at.file, at.line, `cannot read timestamp "${tsText}"; expected epoch seconds or ISO 8601 such as 2015-02-26 21:42:53`);
   }
   if (at.valueIdx < 0) return { ts, value: 1, line: at.line };
-  const valueText = fields[at.valueIdx];
-  const value = valueText === undefined || valueText === '' ? NaN : Number(valueText);
-  if (!Number.isFinite(value) || value < 0) {
-    throw inputError(at.file, at.line, `value "${valueText ?? ''}" is not a non-negative number`);
-  }
+  const valueText = fields[at.valueIdx] ?? '';
+  // An empty cell (or a row that ends before the value column) is a gap, as in the reference scorer.
+  if (valueText === '') return { ts, value: undefined, line: at.line };
+  const value = Number(valueText);
+  if (!Number.isFinite(value) || value < 0) throw inputError(at.file, at.line, `value "${valueText}" is not a non-negative number`);
   return { ts, value, line: at.line };
 }
 
@@ -77,12 +81,52 @@ function intervalSeries(rows: Row[], opts: TraceOptions): Trace {
   const intervalSeconds = mostCommonSpacing(merged);
   if (intervalSeconds === undefined) throw inputError(opts.file, merged[0]?.line ?? 1, 'need at least two distinct timestamps to know the interval length');
   const out: Trace = { timestamps: [], demand: [], intervalSeconds, warnings: [] };
+  const empties = new EmptyRuns(opts);
   for (const row of merged) {
     fillGapBefore(row, out, opts);
     out.timestamps.push(row.ts);
-    out.demand.push(row.value);
+    out.demand.push(row.value ?? fillValue(out, opts));
+    empties.note(row, out.warnings);
   }
+  empties.note(undefined, out.warnings);
   return out;
+}
+
+/** What fills an interval without data: the previous value (0 before the first), or 0 with `--fill zero`. */
+function fillValue(out: Trace, opts: TraceOptions): number {
+  // Missing data in an aggregated series is not zero demand, unless the user says so (--fill zero).
+  return opts.fill === 'zero' ? 0 : (out.demand[out.demand.length - 1] ?? 0);
+}
+
+/** Warns once per run of consecutive empty value cells, naming the run's first line and its length. */
+class EmptyRuns {
+  private readonly opts: TraceOptions;
+  private first: number | undefined;
+  private count = 0;
+  /** Where the run's warning sits, so that warnings stay in file order while the run's length is unknown. */
+  private slot = -1;
+
+  constructor(opts: TraceOptions) {
+    this.opts = opts;
+  }
+
+  /** Notes the next row (undefined at the end of the file) and writes the warning of a run it ends. */
+  note(row: Row | undefined, warnings: string[]): void {
+    if (row !== undefined && row.value === undefined) {
+      if (this.first === undefined) {
+        this.first = row.line;
+        this.slot = warnings.push('') - 1;
+      }
+      this.count++;
+      return;
+    }
+    if (this.first === undefined) return;
+    const n = this.count;
+    const fill = this.opts.fill === 'zero' ? '0' : 'the previous value';
+    warnings[this.slot] = `${this.opts.file}:${this.first}: ${n} empty value${n > 1 ? 's' : ''} (no data) from this row on, filled with ${fill}`;
+    this.first = undefined;
+    this.count = 0;
+  }
 }
 
 /** Checks time order and sums rows with the same timestamp. */
@@ -91,7 +135,8 @@ function mergeRows(rows: Row[], file: string): Row[] {
   for (const row of rows) {
     const last = merged[merged.length - 1];
     if (last && row.ts < last.ts) throw inputError(file, row.line, `row is earlier than the row before it (line ${last.line}); rows must be in time order`);
-    if (last && row.ts === last.ts) last.value += row.value;
+    // An empty cell adds no data; rows that are all empty stay a gap.
+    if (last && row.ts === last.ts) last.value = last.value === undefined && row.value === undefined ? undefined : (last.value ?? 0) + (row.value ?? 0);
     else merged.push({ ...row });
   }
   return merged;
@@ -104,11 +149,10 @@ function fillGapBefore(row: Row, out: Trace, opts: TraceOptions): void {
   // Irregular spacing near one interval is not a gap; only whole missing intervals are filled.
   const missing = Math.round((row.ts - prevTs) / out.intervalSeconds) - 1;
   if (missing <= 0) return;
-  // Missing data in an aggregated series is not zero demand, unless the user says so (--fill zero).
-  const fillValue = opts.fill === 'zero' ? 0 : (out.demand[out.demand.length - 1] ?? 0);
+  const fill = fillValue(out, opts);
   for (let k = 1; k <= missing; k++) {
     out.timestamps.push(prevTs + k * out.intervalSeconds);
-    out.demand.push(fillValue);
+    out.demand.push(fill);
   }
   out.warnings.push(`${opts.file}:${row.line}: gap of ${missing} interval${missing > 1 ? 's' : ''} before this row, filled with ${opts.fill === 'zero' ? '0' : 'the previous value'}`);
 }

@@ -20,7 +20,7 @@ function errorOf(fn: () => unknown): SurgeGuardError {
   assert.fail('expected an error');
 }
 
-const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: number[]; interval?: number; warn?: RegExp; error?: RegExp }[] = [
+const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: number[]; interval?: number; warn?: RegExp; warnings?: RegExp[]; error?: RegExp }[] = [
   { name: 'plain rows', csv: 'timestamp,value\n2015-02-26 21:40:00,1\n2015-02-26 21:45:00,2\n2015-02-26 21:50:00,3\n', demand: [1, 2, 3], interval: 300 },
   { name: 'duplicate timestamps are summed', csv: 'timestamp,value\n0,1\n60,2\n60,5\n120,3\n', demand: [1, 7, 3], interval: 60 },
   { name: 'a gap is filled with the previous value and warned with its line', csv: 'timestamp,value\n0,4\n60,5\n240,9\n300,1\n', demand: [4, 5, 5, 5, 9, 1], warn: /^t\.csv:4: gap of 2 intervals/ },
@@ -33,6 +33,21 @@ const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: nu
   { name: 'blank lines keep line numbers', csv: 'timestamp,value\n\n0,1\n\n60,2\n30,1\n', error: /^t\.csv:6:/ },
   { name: 'CRLF line ends', csv: 'timestamp,value\r\n0,1\r\n60,2\r\n', demand: [1, 2] },
   { name: 'empty file', csv: '', error: /^t\.csv:1: the file is empty/ },
+  // An empty value cell is a gap (no data recorded), read as the reference scorer's read_values reads it.
+  { name: 'empty value in the first row: 0 (nothing to carry)', csv: 'timestamp,value\n0,\n60,5\n120,6\n', demand: [0, 5, 6], interval: 60, warn: /^t\.csv:2: 1 empty value \(no data\) from this row on, filled with the previous value$/ },
+  { name: 'a run of empty values carries the previous value, one warning naming its first line', csv: 'timestamp,value\n0,4\n60,\n120,\n180,7\n', demand: [4, 4, 4, 7], warn: /^t\.csv:3: 2 empty values \(no data\) from this row on, filled with the previous value$/ },
+  { name: 'empty values with --fill zero', csv: 'timestamp,value\n0,4\n60,\n120,\n180,7\n', o: { fill: 'zero' }, demand: [4, 0, 0, 7], warn: /^t\.csv:3: 2 empty values \(no data\) from this row on, filled with 0$/ },
+  { name: 'empty values at the end of the file', csv: 'timestamp,value\n0,4\n60,5\n120,\n', demand: [4, 5, 5], warn: /^t\.csv:4: 1 empty value/ },
+  { name: 'quoted empty value and a row that ends before the value column', csv: 'timestamp,value\n0,3\n60,""\n120\n180,1\n', demand: [3, 3, 3, 1], warn: /^t\.csv:3: 2 empty values/ },
+  { name: 'an empty value and a value at the same timestamp: the value', csv: 'timestamp,value\n0,4\n60,\n60,3\n120,1\n', demand: [4, 3, 1], warnings: [] },
+  {
+    name: 'two runs of empty values and a missing-row gap: warnings in file order',
+    csv: 'timestamp,value\n0,1\n60,\n120,2\n300,\n360,3\n',
+    demand: [1, 1, 2, 2, 2, 2, 3],
+    warnings: [/^t\.csv:3: 1 empty value/, /^t\.csv:5: gap of 2 intervals before this row/, /^t\.csv:5: 1 empty value/],
+  },
+  { name: 'a negative value is still rejected with its line', csv: 'timestamp,value\n0,1\n60,\n120,-3\n', error: /^t\.csv:4: value "-3" is not a non-negative number/ },
+  { name: 'a non-numeric value after empty ones is still rejected with its line', csv: 'timestamp,value\n0,\n60,\n120,n/a\n', error: /^t\.csv:4: value "n\/a" is not a non-negative number/ },
   { name: 'per-request: buckets from the first timestamp, empty buckets are 0', csv: 'TIMESTAMP,x\n2023-11-16 18:17:03.5,1\n2023-11-16 18:17:04,1\n2023-11-16 18:17:40,1\n', o: { timeColumn: 'TIMESTAMP', bucketSeconds: 15 }, demand: [2, 0, 1], interval: 15 },
 ];
 
@@ -48,8 +63,12 @@ for (const c of cases) {
     if (c.demand) assert.deepEqual(t.demand, c.demand);
     if (c.interval) assert.equal(t.intervalSeconds, c.interval);
     if (c.warn) {
-      assert.equal(t.warnings.length, 1);
+      assert.equal(t.warnings.length, 1, t.warnings.join('\n'));
       assert.match(t.warnings[0] ?? '', c.warn);
+    }
+    if (c.warnings) {
+      assert.equal(t.warnings.length, c.warnings.length, t.warnings.join('\n'));
+      c.warnings.forEach((re, i) => assert.match(t.warnings[i] ?? '', re));
     }
   });
 }
@@ -78,6 +97,17 @@ test('real daily page views: quoted header, gaps filled and warned with their li
   assert.match(t.warnings[0] ?? '', /^wp\.csv:\d+: gap of 1 interval before this row/);
   const days = (t.timestamps[t.timestamps.length - 1]! - t.timestamps[0]!) / 86400 + 1;
   assert.equal(t.demand.length, days);
+});
+
+test('real ServeGen rows with a collection gap: empty cells carry the last value, one warning', () => {
+  // Data rows 511-540 of m-mid client-73: 12 windows, 11 empty ones (file lines 14-24), then 7 more.
+  const t = parseTrace(readFileSync(fixture('servegen_m-mid_client-73_rows511-540.csv'), 'utf8'), opts({ file: 'sg.csv' }));
+  assert.equal(t.intervalSeconds, 600);
+  assert.equal(t.demand.length, 30);
+  assert.deepEqual(t.demand.slice(11, 24), [...new Array<number>(12).fill(42711), 2362]);
+  assert.deepEqual(t.warnings, ['sg.csv:14: 11 empty values (no data) from this row on, filled with the previous value']);
+  const zero = parseTrace(readFileSync(fixture('servegen_m-mid_client-73_rows511-540.csv'), 'utf8'), opts({ file: 'sg.csv', fill: 'zero' }));
+  assert.deepEqual(zero.demand.slice(11, 24), [42711, ...new Array<number>(11).fill(0), 2362]);
 });
 
 test('real per-request rows: 15 s buckets sum to the row count', () => {
