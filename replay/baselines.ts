@@ -1,5 +1,12 @@
 import { simulateFleet, startFleet, type FleetParams } from './fleet.ts';
 
+/**
+ * The reactive frontier's version in the replay contract, recorded in the JSON beside the output.
+ * Version 2 is the fine grid of 404 configurations; version 1 had 36, whose gaps let a policy buy
+ * quality by moving to a cost level between two coarse points.
+ */
+export const FRONTIER_VERSION = 2;
+
 /** Settings of the Kubernetes HPA run as a baseline. */
 export interface HpaSettings {
   /** Utilization target (0..1). */
@@ -10,45 +17,66 @@ export interface HpaSettings {
 /** The default HPA of the contract: utilization 0.7 and a 300 s scale-down stabilization window. */
 export const DEFAULT_HPA: HpaSettings = Object.freeze({ utilization: 0.7, windowSeconds: 300 });
 
+/**
+ * The maximum of the last `window` values pushed, in O(1) amortized per value: a deque of
+ * (index, value) pairs whose values decrease from front to back.
+ */
+class SlidingMax {
+  private readonly window: number;
+  private readonly indices: number[] = [];
+  private readonly values: number[] = [];
+  private head = 0;
+
+  constructor(window: number) {
+    this.window = window;
+  }
+
+  /** Adds value number `t` (t increases by one per call) and returns the maximum of the window ending at it. */
+  push(t: number, value: number): number {
+    // A value no larger than the new one can never be the maximum again: the new one outlives it.
+    while (this.values.length > this.head && (this.values[this.values.length - 1] as number) <= value) {
+      this.values.pop();
+      this.indices.pop();
+    }
+    this.indices.push(t);
+    this.values.push(value);
+    if ((this.indices[this.head] as number) <= t - this.window) this.head++;
+    return this.values[this.head] as number;
+  }
+}
+
 /** Targets of the Kubernetes HPA with its default behaviour on a utilization target, per the contract. */
 export function hpaTargets(demand: readonly number[], p: FleetParams, stepSeconds: number, hpa: HpaSettings = DEFAULT_HPA): number[] {
   const u = hpa.utilization;
   const cap = p.capacity;
-  const window = Math.max(1, Math.ceil(hpa.windowSeconds / stepSeconds));
+  // Recommendations kept for scale-down, the current one included.
+  const recs = new SlidingMax(Math.max(1, Math.ceil(hpa.windowSeconds / stepSeconds)));
   const doublings = Math.min(64, Math.max(1, Math.floor(stepSeconds / 15)));
-  const recs: number[] = [];
   const targets: number[] = [];
   let cur = startFleet(demand, p);
-  for (const d of demand) {
+  for (let t = 0; t < demand.length; t++) {
+    const d = demand[t] as number;
     let desired = Math.max(p.minReplicas, Math.ceil(d / (cap * u)));
     // Within the HPA's 10% tolerance the current count is kept (same float order as the reference scorer).
     if (cur > 0 && Math.abs(d / (cap * u * cur) - 1) <= 0.1) desired = cur;
-    recs.push(desired);
-    if (recs.length > window) recs.shift();
-    let next = cur;
-    if (next < desired) next = desired;
-    const recMax = Math.max(...recs);
-    if (next > recMax) next = recMax;
+    const recMax = recs.push(t, desired);
+    // Scale-up is not delayed; scale-down waits for the window.
+    const next = Math.min(Math.max(cur, desired), recMax);
     let limit = cur;
+    // Scale-up is limited per 15 s; after 64 doublings no target is held back.
     for (let i = 0; i < doublings; i++) limit = Math.max(2 * limit, limit + 4);
-    next = Math.max(p.minReplicas, Math.min(next, limit));
-    targets.push(next);
-    cur = next;
+    cur = Math.max(p.minReplicas, Math.min(next, limit));
+    targets.push(cur);
   }
   return targets;
 }
 
-/** Targets of reactive peak hold: enough for h times the highest demand in the last window. */
+/** Targets of reactive peak hold: enough for h times the highest demand in the last `windowSteps` intervals. */
 export function peakHoldTargets(demand: readonly number[], p: FleetParams, h: number, windowSteps: number): number[] {
-  const q: number[] = [];
-  let head = 0;
+  const peak = new SlidingMax(windowSteps);
   const out: number[] = [];
   for (let t = 0; t < demand.length; t++) {
-    const d = demand[t] ?? 0;
-    while (q.length > head && (demand[q[q.length - 1] ?? 0] ?? 0) <= d) q.pop();
-    q.push(t);
-    if ((q[head] ?? 0) <= t - windowSteps) head++;
-    out.push(Math.max(p.minReplicas, Math.ceil((h * (demand[q[head] ?? 0] ?? 0)) / p.capacity)));
+    out.push(Math.max(p.minReplicas, Math.ceil((h * peak.push(t, demand[t] as number)) / p.capacity)));
   }
   return out;
 }
@@ -60,21 +88,52 @@ export interface ReactivePoint {
   readonly name: string;
 }
 
-const WINDOWS_S = [300, 1800, 7200, 43200];
-const HEADROOMS = [1.0, 1.1, 1.25, 1.5, 2.0];
+/** The frontier's grid (version 2). Settings are integer hundredths, divided by 100 as the scorer does. */
+const HPA_WINDOWS_S = [300, 1800, 7200, 43200];
+const HPA_UTILIZATION_PERCENT = percentRange(15, 95);
+const PEAK_HOLD_WINDOW_STEPS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 36, 48, 96, 144, 288];
+const PEAK_HOLD_HEADROOM_PERCENT = percentRange(100, 200);
 
-/** Cost and unserved demand of every reactive baseline configuration of the contract. */
+/** from, from + 5, ..., to. */
+function percentRange(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += 5) out.push(v);
+  return out;
+}
+
+/** A number as Python's str() writes a float (1.0, not 1), so point names match the reference scorer's. */
+function pyFloat(x: number): string {
+  return Number.isInteger(x) ? x.toFixed(1) : String(x);
+}
+
+/**
+ * Cost and unserved demand of every reactive baseline configuration of the contract (frontier
+ * version 2, 404 points): the HPA for u in 0.15..0.95 with W in {300, 1800, 7200, 43200} s, then peak
+ * hold for h in 1.00..2.00 with windows of 1 to 288 intervals, in the reference scorer's order and names.
+ */
 export function reactivePoints(demand: readonly number[], p: FleetParams, stepSeconds: number): ReactivePoint[] {
+  return [...hpaPoints(demand, p, stepSeconds), ...peakHoldPoints(demand, p, stepSeconds)];
+}
+
+function hpaPoints(demand: readonly number[], p: FleetParams, stepSeconds: number): ReactivePoint[] {
   const pts: ReactivePoint[] = [];
-  for (const windowSeconds of WINDOWS_S) {
-    for (let u10 = 15; u10 < 96; u10 += 10) {
-      const sim = simulateFleet(demand, hpaTargets(demand, p, stepSeconds, { utilization: u10 / 100, windowSeconds }), p);
-      pts.push({ cost: sim.cost, unserved: sim.unserved, name: `hpa u=${u10 / 100} window=${windowSeconds}s` });
+  for (const windowSeconds of HPA_WINDOWS_S) {
+    for (const u100 of HPA_UTILIZATION_PERCENT) {
+      const sim = simulateFleet(demand, hpaTargets(demand, p, stepSeconds, { utilization: u100 / 100, windowSeconds }), p);
+      pts.push({ cost: sim.cost, unserved: sim.unserved, name: `hpa u=${pyFloat(u100 / 100)} window=${windowSeconds}s` });
     }
-    for (const h of HEADROOMS) {
-      const steps = Math.max(1, Math.ceil(windowSeconds / stepSeconds));
-      const sim = simulateFleet(demand, peakHoldTargets(demand, p, h, steps), p);
-      pts.push({ cost: sim.cost, unserved: sim.unserved, name: `peak-hold h=${h} window=${windowSeconds}s` });
+  }
+  return pts;
+}
+
+function peakHoldPoints(demand: readonly number[], p: FleetParams, stepSeconds: number): ReactivePoint[] {
+  const pts: ReactivePoint[] = [];
+  for (const w of PEAK_HOLD_WINDOW_STEPS) {
+    // The scorer goes through seconds and back (w * step / step); with a fractional step that can round up.
+    const steps = Math.max(1, Math.ceil((w * stepSeconds) / stepSeconds));
+    for (const h100 of PEAK_HOLD_HEADROOM_PERCENT) {
+      const sim = simulateFleet(demand, peakHoldTargets(demand, p, h100 / 100, steps), p);
+      pts.push({ cost: sim.cost, unserved: sim.unserved, name: `peak-hold h=${pyFloat(h100 / 100)} window=${w} intervals` });
     }
   }
   return pts;
@@ -82,6 +141,7 @@ export function reactivePoints(demand: readonly number[], p: FleetParams, stepSe
 
 /** The points, by cost, that leave less unserved demand than every cheaper point (at equal cost the lower). */
 export function frontier(points: readonly ReactivePoint[]): ReactivePoint[] {
+  // Ties broken as Python sorts (cost, unserved, name) tuples, so the same point is kept.
   const sorted = [...points].sort((a, b) => a.cost - b.cost || a.unserved - b.unserved || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: ReactivePoint[] = [];
   let best = Infinity;

@@ -7,6 +7,7 @@ import type { Command, CommandIO } from '../command.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
+import { FRONTIER_VERSION } from '../../replay/baselines.ts';
 import { conventionCapacity, conventionStartupSteps } from '../../replay/convention.ts';
 import { parseDurationSeconds } from '../../replay/duration.ts';
 import { outputCsv } from '../../replay/output.ts';
@@ -31,7 +32,8 @@ Input:
   --per-request           one row per request instead; counted per --bucket (default 15s)
   --bucket DURATION       bucket length in per-request mode (15s, 1m, ...)
   --time-column NAME      default "timestamp"; --value-column NAME default "value"
-  --fill previous|zero    what fills a gap longer than one interval (default previous)
+  --fill previous|zero    what fills a gap longer than one interval or an empty value
+                          (no data recorded): the previous value (default) or zero
   --prometheus-url URL --query Q [--range 7d] [--step 1m] [--query-unit rate|count]
                           replay your own history from Prometheus (query_range); a rate is
                           multiplied by the step to give requests per interval
@@ -253,6 +255,8 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     runs_on: m.forecaster.runsOn,
     forecast_sources: m.result.run.sources,
     decision_reasons: m.result.run.reasons,
+    // Which reactive grid the quality figure was measured against; a backlog run has no comparison.
+    frontier_version: s ? FRONTIER_VERSION : undefined,
     summary: s
       ? {
           quality_figure: Number.isFinite(s.qualityFigure) ? s.qualityFigure : 'inf',

@@ -41,9 +41,22 @@ test('replay of a real trace: summary, output file with the contract columns, JS
   const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
   for (const key of ['capacity', 'startup_steps', 'interval_seconds', 'min_replicas', 'max_replicas', 'policy', 'model_version']) assert.ok(key in meta, key);
   assert.equal(meta.interval_seconds, 300);
+  assert.equal(meta.frontier_version, 2);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<svg/);
   assert.doesNotMatch(page, /<script|https?:\/\//);
+});
+
+test('replay accepts a ServeGen trace with empty cells: carried, warned with the line, demand column filled', async () => {
+  const out = join(dir, 'servegen.csv');
+  const r = await replay(['--trace', fixture('servegen_m-mid_client-73_rows511-540.csv'), '--capacity', 'auto', '--startup-steps', '1', '--out', out, '--no-compare', '--cpu']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: .*servegen_m-mid_client-73_rows511-540\.csv:14: 11 empty values \(no data\) from this row on, filled with the previous value/);
+  const demand = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((row) => Number(row.split(',')[1]));
+  assert.deepEqual(demand.slice(11, 24), [...new Array<number>(12).fill(42711), 2362]);
+  const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
+  assert.equal(meta.frontier_version, 2);
+  assert.equal(meta.interval_seconds, 600);
 });
 
 test('bad input: one line naming file and line, exit code 2, no stack trace', async () => {
@@ -71,4 +84,5 @@ test('per-request mode with --backlog reports the queue', async () => {
   assert.equal(meta.startup_steps, 8);
   assert.equal(meta.interval_seconds, 15);
   assert.equal(meta.backlog, true);
+  assert.ok(!('frontier_version' in meta), 'a backlog run is not compared with the frontier');
 });
