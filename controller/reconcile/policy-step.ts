@@ -1,39 +1,65 @@
 import type { SeriesForecast } from '../../inference/forecaster.ts';
-import { decide, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
+import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } from '../scaling/calibration.ts';
+import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
+import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
-/** What one scaler remembers between ticks: the raw recommendations and the last forecast. */
+/** What one scaler remembers between ticks: raw recommendations, the last band, and what it learned of its own demand. */
 export interface PolicyMemory {
   recommendations: Recommendation[];
   previous?: SeriesForecast;
+  /** How often demand at the lead time lands above the band, and the band multiplier that follows. */
+  calibration?: CalibrationState;
+  /** How much of each past surge was still there when pods started at it would have served. */
+  surges?: SurgeMemory;
+}
+
+/** What one step reads besides the memory. */
+export interface PolicyStepInput {
+  readonly intervalSeconds: number;
+  readonly demandRates: ArrayLike<number>;
+  readonly currentReplicas: number;
+  readonly forecast: SeriesForecast;
+  readonly source: string;
+  /** Reactive-only runs (for comparison) get no band, so no surge rule and no calibration either. */
+  readonly reactiveOnly?: boolean;
+}
+
+/** A decision with the calibration that shaped it, for the log line and the Event. */
+export interface PolicyStepResult extends ScalingDecision {
+  /** The band multiplier in force (1 = the forecaster's own p90) and whether the target has earned it. */
+  readonly band: { readonly scale: number; readonly scored: number };
+  readonly surgeMultiplier: number;
 }
 
 /**
- * One step of the live policy for one scaler: the forecast (in requests per second) and the
- * demand history go through the same `decide` that replay runs; the band the previous tick
- * forecast for now lets `decide` notice a surge the model did not see.
+ * One step of the live policy for one scaler, run by the controller and by replay alike: it scores the
+ * band forecast `lead` ticks ago against demand now, recalibrates this tick's band, learns surge
+ * follow-through, and calls the pure `decide`. A scaler's first step seeds the stabilization history
+ * with the replicas it found (as the Kubernetes HPA does), so a cold start never shrinks the fleet it
+ * inherited before the window has passed.
  */
-export function policyStep(
-  memory: PolicyMemory,
-  input: { intervalSeconds: number; demandRates: ArrayLike<number>; currentReplicas: number; forecast: SeriesForecast; source: string; reactiveOnly?: boolean },
-  policy: ScalingPolicy,
-  nowSeconds: number,
-): ScalingDecision {
-  memory.recommendations = memory.recommendations.filter((r) => r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds);
-  // Reactive-only runs (for comparison) get no band, so no surge rule either.
+export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, nowSeconds: number): PolicyStepResult {
+  if (memory.recommendations.length === 0 && memory.previous === undefined) memory.recommendations.push({ atSeconds: nowSeconds, replicas: input.currentReplicas });
+  memory.recommendations = memory.recommendations.filter((r) => r.atSeconds >= nowSeconds - policy.scaleDownStabilizationSeconds);
+  const lead = startupSteps(policy, input.intervalSeconds) + 1;
+  const current = input.demandRates[input.demandRates.length - 1] ?? 0;
   const prev = input.reactiveOnly ? undefined : memory.previous;
+  const calibration = (memory.calibration ??= newCalibration());
+  const surges = (memory.surges ??= newSurgeMemory());
+  const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration);
+  const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
   const decision = decide(
     { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations },
-    {
-      p50: input.forecast.p50,
-      p90: input.forecast.p90,
-      bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined,
-      source: input.source,
-    },
+    { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,
   );
+  if (!input.reactiveOnly) {
+    observe(calibration, { demand: current, forecast: input.forecast, lead });
+    observeSurge(surges, { demand: current, surge: decision.surge, lead });
+  }
   memory.recommendations.push(decision.recommendation);
-  memory.previous = input.forecast;
-  return decision;
+  memory.previous = forecast;
+  return { ...decision, band: { scale: scaleOf(calibration), scored: calibration.scored }, surgeMultiplier: multiplier };
 }

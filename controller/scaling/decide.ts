@@ -23,6 +23,8 @@ export interface ScalingForecast {
   readonly p90: ArrayLike<number>;
   /** The band forecast for the current interval one interval ago, to notice demand breaking above it. */
   readonly bandNow?: { readonly p50: number; readonly p90: number };
+  /** What a surge is sized by, as a multiple of current demand (learned per target); `policy.surgeHeadroom` when absent. */
+  readonly surgeMultiplier?: number;
   readonly source: string;
 }
 
@@ -69,16 +71,16 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
 /**
  * Decides the replicas a target needs, as a pure function of signals, forecast, policy and time.
  * It sizes the fleet for the forecast quantile over the intervals until a pod started now serves,
- * never goes below what current demand needs, reacts at once when demand breaks above the forecast
- * band, holds scale-down for the stabilization window, applies the scale limits, and keeps a healing
- * floor until it expires.
+ * never goes below what current demand needs, reacts when demand breaks above the forecast band, holds scale-down for the stabilization window, applies the scale limits, and
+ * keeps a healing floor until it expires.
  */
 export function decide(signals: ScalingSignals, forecast: ScalingForecast, policy: ScalingPolicy, nowSeconds: number): ScalingDecision {
   const need = needs(signals, forecast, policy);
   const cur = signals.currentReplicas;
   let stabilized = need.raw;
+  // Inclusive: a window of one interval (300 s at 300 s) holds the previous recommendation.
   for (const r of signals.recentRecommendations) {
-    if (r.atSeconds > nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
+    if (r.atSeconds >= nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
   }
   const limited = need.raw < cur ? scaleDown({ raw: need.raw, stabilized, cur, intervalSeconds: signals.intervalSeconds }, policy) : scaleUp(need.raw, cur, signals.intervalSeconds, policy);
   const bounded = bounds(limited.replicas, policy, nowSeconds);
@@ -103,19 +105,24 @@ interface Needs {
   reason: DecisionReason;
 }
 
-/** What each sizing rule asks for before limits: forecast, current demand, and a surge above the band. */
+/**
+ * What each sizing rule asks for before limits: the forecast quantile over the intervals until a pod
+ * started now serves (one removed now could not come back before then), current demand, and a surge
+ * above the band sized by this target's learned follow-through. Sizing new pods for step K+1 alone
+ * (keeping existing pods by current demand) was measured and left out: World Cup 98 went from 1.36 to
+ * 1.86 on the quality figure.
+ */
 function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: ScalingPolicy): Needs {
   const cap = policy.capacityPerReplicaPerSecond;
   const lead = startupSteps(policy, signals.intervalSeconds) + 1;
   const current = signals.demandRates[signals.demandRates.length - 1] ?? 0;
   const q = policy.quantile === 'p50' ? forecast.p50 : forecast.p90;
-  // Pods removed now come back only after `lead` intervals, so hold enough for every interval until then.
   let peak = 0;
   for (let j = 0; j < Math.min(lead, q.length); j++) peak = Math.max(peak, q[j] ?? 0);
   const fc = ceilReplicas((peak * policy.headroom) / cap);
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
-  const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * policy.surgeHeadroom) / cap) : 0;
+  const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * (forecast.surgeMultiplier ?? policy.surgeHeadroom)) / cap) : 0;
   const raw = Math.max(fc, reactive, surgeNeed);
   const reason: DecisionReason = surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';
   return { forecast: fc, reactive, surgeNeed, surge, raw, reason };

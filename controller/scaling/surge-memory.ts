@@ -1,0 +1,53 @@
+/**
+ * What one target learned from its own past surges: how much of a break above the band was still
+ * there when pods started at the surge would have served (lead K+1 intervals later).
+ *
+ * On 5-minute social traces half of all bursts last one interval and demand halves within two, so a
+ * fixed 1.3 x current demand mostly buys pods that arrive after the burst. Sizing a surge by the
+ * follow-through seen after this target's earlier surges (its 75th percentile) adds pods only where
+ * surges have lasted.
+ */
+export interface SurgeMemory {
+  /** Surges waiting for their follow-through: [ticks left, demand at the surge]. */
+  readonly pending: [number, number][];
+  /** Follow-through ratios, demand at lead over demand at the surge, oldest first. */
+  readonly ratios: number[];
+}
+
+/** Ratios kept; older surges stop counting. */
+const KEEP = 64;
+/** Surges seen before their follow-through replaces the configured multiplier. */
+const LEARN_AFTER = 5;
+/** The follow-through quantile that sizes a surge. */
+const QUANTILE = 0.75;
+/** The largest learned multiplier: flash crowds that kept growing (2.5 to 3x within ten minutes) are sized for, a runaway ratio is not. */
+const MAX_MULTIPLIER = 3;
+
+/** A new target's memory: no surge seen. */
+export function newSurgeMemory(): SurgeMemory {
+  return { pending: [], ratios: [] };
+}
+
+/** Advances one tick: scores surges that are `lead` ticks old against demand now, and records a new one. Mutates and returns `m`. */
+export function observeSurge(m: SurgeMemory, x: { demand: number; surge: boolean; lead: number }): SurgeMemory {
+  for (const p of m.pending) p[0]--;
+  while (m.pending.length > 0 && (m.pending[0]?.[0] ?? 1) <= 0) {
+    const [, at] = m.pending.shift() as [number, number];
+    if (at > 0) m.ratios.push(x.demand / at);
+    if (m.ratios.length > KEEP) m.ratios.shift();
+  }
+  if (x.surge && x.demand > 0) m.pending.push([x.lead, x.demand]);
+  return m;
+}
+
+/**
+ * The multiplier on current demand that sizes a surge: the 75th percentile of the follow-through
+ * seen, at least 1 (a surge never plans below the demand it broke with) and at most 3;
+ * `configured` itself until enough surges were seen.
+ */
+export function surgeMultiplier(m: SurgeMemory, configured: number): number {
+  if (m.ratios.length < LEARN_AFTER) return configured;
+  const s = [...m.ratios].sort((a, b) => a - b);
+  const q = s[Math.min(s.length - 1, Math.max(0, Math.ceil(QUANTILE * s.length) - 1))] ?? configured;
+  return Math.min(MAX_MULTIPLIER, Math.max(1, q));
+}
