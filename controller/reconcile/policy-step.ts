@@ -25,13 +25,6 @@ export interface PolicyStepInput {
   readonly reactiveOnly?: boolean;
 }
 
-/** A decision with the calibration that shaped it, for the log line and the Event. */
-export interface PolicyStepResult extends ScalingDecision {
-  /** The band multiplier in force (1 = the forecaster's own p90) and whether the target has earned it. */
-  readonly band: { readonly scale: number; readonly scored: number };
-  readonly surgeMultiplier: number;
-}
-
 /**
  * One step of the live policy for one scaler, run by the controller and by replay alike: it scores the
  * band forecast `lead` ticks ago against demand now, recalibrates this tick's band, learns surge
@@ -39,7 +32,7 @@ export interface PolicyStepResult extends ScalingDecision {
  * with the replicas it found (as the Kubernetes HPA does), so a cold start never shrinks the fleet it
  * inherited before the window has passed.
  */
-export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, nowSeconds: number): PolicyStepResult {
+export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, nowSeconds: number): ScalingDecision {
   if (memory.recommendations.length === 0 && memory.previous === undefined) memory.recommendations.push({ atSeconds: nowSeconds, replicas: input.currentReplicas });
   memory.recommendations = memory.recommendations.filter((r) => r.atSeconds >= nowSeconds - policy.scaleDownStabilizationSeconds);
   const lead = startupSteps(policy, input.intervalSeconds) + 1;
@@ -47,7 +40,8 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const prev = input.reactiveOnly ? undefined : memory.previous;
   const calibration = (memory.calibration ??= newCalibration());
   const surges = (memory.surges ??= newSurgeMemory());
-  const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration);
+  const scale = scaleOf(calibration);
+  const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration, { scale });
   const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
   const decision = decide(
     { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations },
@@ -56,10 +50,10 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
     nowSeconds,
   );
   if (!input.reactiveOnly) {
-    observe(calibration, { demand: current, forecast: input.forecast, lead });
+    observe(calibration, { demand: current, forecast: input.forecast, lead, scale });
     observeSurge(surges, { demand: current, surge: decision.surge, lead });
   }
   memory.recommendations.push(decision.recommendation);
   memory.previous = forecast;
-  return { ...decision, band: { scale: scaleOf(calibration), scored: calibration.scored }, surgeMultiplier: multiplier };
+  return decision;
 }

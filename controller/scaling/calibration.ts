@@ -1,4 +1,5 @@
 import type { SeriesForecast } from '../../inference/forecaster.ts';
+import { quantile } from '../../inference/holt-winters.ts';
 
 /**
  * Online calibration of one target's upper band, learned from its own demand.
@@ -36,9 +37,9 @@ export interface CalibrationSettings {
   /** Warm-up cap on the upper band, as a multiple of p50. */
   readonly warmupCapRatio: number;
   /**
-   * Bounds of the learned band multiplier. Both are 1 by default: on the out-of-sample dev rows a
-   * learned multiplier bounded to [0.5, 2] or [0.5, 1.5] raised cost more than it cut unserved demand
-   * (bench/RESULTS.md), so only the warm-up cap is on until a bound measures better.
+   * Bounds of the learned band multiplier. Both are 1 by default: on out-of-sample dev rows a learned
+   * multiplier bounded to [0.5, 2] or [0.5, 1.5] raised cost more than it cut unserved demand
+   * (docs/forecasting.md), so only the warm-up cap is on until a bound measures better.
    */
   readonly minScale: number;
   readonly maxScale: number;
@@ -64,22 +65,16 @@ function widthOf(p50: number, p90: number): number {
   return Math.max(p90 - p50, 0.02 * Math.abs(p50), 1e-9);
 }
 
-/** Nearest-rank quantile of unsorted values (NaN for none). */
-function quantileOf(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
-}
-
 /**
- * Scores the forecast made `lead` ticks ago against the demand seen now, then queues this tick's
- * forecast for step `lead` (index lead - 1). Mutates and returns `state`.
+ * Scores the forecast made `lead` ticks ago against the demand seen now (a miss is demand above the
+ * band `scale` drew, the one in force this tick), then queues this tick's forecast for step `lead`
+ * (index lead - 1). Mutates and returns `state`.
  */
-export function observe(state: CalibrationState, x: { demand: number; forecast: SeriesForecast; lead: number }, settings: CalibrationSettings = CALIBRATION_DEFAULTS): CalibrationState {
+export function observe(state: CalibrationState, x: { demand: number; forecast: SeriesForecast; lead: number; scale: number }, settings: CalibrationSettings = CALIBRATION_DEFAULTS): CalibrationState {
   if (state.pending.length >= x.lead) {
     const [p50, width] = state.pending.shift() as [number, number];
     const r = (x.demand - p50) / width;
-    const miss = r > scaleOf(state, settings) ? 1 : 0;
+    const miss = r > x.scale ? 1 : 0;
     state.residuals.push(r);
     if (state.residuals.length > settings.window) state.residuals.shift();
     // ACI: after a miss the level falls (a wider band), after a hit it rises slowly; bounded so one
@@ -95,18 +90,23 @@ export function observe(state: CalibrationState, x: { demand: number; forecast: 
   return state;
 }
 
-/** The band multiplier s in force: 1 (the forecaster's own band) until residuals exist, then their (1 - alpha) quantile. */
+/**
+ * The band multiplier s in force: 1 (the forecaster's own band) until the calibration is earned, then
+ * the (1 - alpha) quantile of recent residuals within the bounds. Computed once per tick; bounds that
+ * pin it (the default) skip the sort, which would otherwise run for every scaler on every tick.
+ */
 export function scaleOf(state: CalibrationState, settings: CalibrationSettings = CALIBRATION_DEFAULTS): number {
   if (state.scored < settings.earnAfter) return 1;
-  return Math.min(settings.maxScale, Math.max(settings.minScale, quantileOf(state.residuals, 1 - state.alpha)));
+  if (settings.minScale >= settings.maxScale) return settings.minScale;
+  return Math.min(settings.maxScale, Math.max(settings.minScale, quantile(state.residuals, 1 - state.alpha)));
 }
 
 /**
  * The forecast with its upper band recalibrated for this target: p90 becomes p50 + s * width, and while
  * the calibration is not yet earned, no more than p50 + width and `warmupCapRatio` x p50.
  */
-export function calibrated(f: SeriesForecast, state: CalibrationState, settings: CalibrationSettings = CALIBRATION_DEFAULTS): SeriesForecast {
-  const s = scaleOf(state, settings);
+export function calibrated(f: SeriesForecast, state: CalibrationState, x: { scale: number }, settings: CalibrationSettings = CALIBRATION_DEFAULTS): SeriesForecast {
+  const s = x.scale;
   const earned = state.scored >= settings.earnAfter;
   const p90 = new Float64Array(f.p90.length);
   for (let i = 0; i < f.p90.length; i++) {

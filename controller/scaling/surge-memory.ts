@@ -1,3 +1,5 @@
+import { quantile } from '../../inference/holt-winters.ts';
+
 /**
  * What one target learned from its own past surges: how much of a break above the band was still
  * there when pods started at the surge would have served (lead K+1 intervals later).
@@ -47,7 +49,5 @@ export function observeSurge(m: SurgeMemory, x: { demand: number; surge: boolean
  */
 export function surgeMultiplier(m: SurgeMemory, configured: number): number {
   if (m.ratios.length < LEARN_AFTER) return configured;
-  const s = [...m.ratios].sort((a, b) => a - b);
-  const q = s[Math.min(s.length - 1, Math.max(0, Math.ceil(QUANTILE * s.length) - 1))] ?? configured;
-  return Math.min(MAX_MULTIPLIER, Math.max(1, q));
+  return Math.min(MAX_MULTIPLIER, Math.max(1, quantile(m.ratios, QUANTILE)));
 }
