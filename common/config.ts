@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parse as parseYamlValue, parseDocument, isMap, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ErrorCode, SurgeGuardError } from './errors.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from './errors.ts';
 import { deepFreeze } from './freeze.ts';
+import { cut, echo, redactUrlValue, redactUrls } from './redact.ts';
 
 /** Where one configuration value came from, so an error can point at what the user wrote. */
 type Origin = { kind: 'file'; file: string } | { kind: 'env'; name: string } | { kind: 'flag'; name: string } | { kind: 'default' };
@@ -38,30 +39,9 @@ export interface ConfigIssue {
  */
 export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSources = {}): Readonly<z.output<S>> {
   const origins = new Map<string, Origin>();
-  let doc: Document | undefined;
-  let lines: LineCounter | undefined;
-  let merged: Record<string, unknown> = {};
-
-  if (sources.file !== undefined || sources.fileText !== undefined) {
-    const file = sources.file ?? '<config>';
-    const text = sources.fileText ?? readConfigFile(file);
-    lines = new LineCounter();
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      const counter = lines;
-      const issues = doc.errors.map((e) => {
-        const pos = counter.linePos(e.pos[0]);
-        return { path: '', where: pos ? `${file} line ${pos.line} column ${pos.col}` : file, message: `invalid YAML: ${firstLine(e.message)}` };
-      });
-      throw configError(issues);
-    }
-    const value: unknown = doc.toJS() ?? {};
-    if (!isPlainObject(value)) {
-      throw configError([{ path: '', where: file, message: `the file must hold a mapping of keys, got ${describe(value)}` }]);
-    }
-    merged = value;
-    recordOrigins(value, [], { kind: 'file', file }, origins);
-  }
+  const parsed = sources.file !== undefined || sources.fileText !== undefined ? readDocument(sources.file ?? '<config>', sources.fileText, origins) : undefined;
+  const { doc, lines } = parsed ?? {};
+  const merged: Record<string, unknown> = parsed?.value ?? {};
 
   for (const [name, raw] of Object.entries(sources.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || raw === undefined) continue;
@@ -85,6 +65,32 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
   return deepFreeze(result.data) as Readonly<z.output<S>>;
 }
 
+/** Parses the YAML file into plain values, recording where each key was written. */
+function readDocument(file: string, given: string | undefined, origins: Map<string, Origin>): { doc: Document; lines: LineCounter; value: Record<string, unknown> } {
+  const text = given ?? readConfigFile(file);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return { path: '', where: pos ? `${file} line ${pos.line} column ${pos.col}` : file, message: `invalid YAML: ${firstLine(e.message)}` };
+    });
+    throw configError(issues);
+  }
+  const value: unknown = toJs(doc, file);
+  const cycle = cyclePath(value, []);
+  if (cycle) {
+    // An alias inside the node it names (`a: &x [*x]`) makes an endless value; walking it
+    // would overflow the stack, so it is refused before anything reads it.
+    throw configError([{ path: cycle.join('.'), where: `${file}${lineOf(cycle, { origins, doc, lines, merged: {} })}`, message: 'a YAML alias refers to a node that contains it (an endless value); copy the values instead' }]);
+  }
+  if (!isPlainObject(value)) {
+    throw configError([{ path: '', where: file, message: `the file must hold a mapping of keys, got ${describe(value)}` }]);
+  }
+  recordOrigins(value, [], { kind: 'file', file }, origins);
+  return { doc, lines, value };
+}
+
 function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -93,9 +99,38 @@ function readConfigFile(file: string): string {
   }
 }
 
-function configError(issues: ConfigIssue[]): SurgeGuardError {
+function configError(raw: ConfigIssue[]): SurgeGuardError {
+  // Keys, variable names and messages can all carry what the user wrote (a 100 kB key, a
+  // webhook URL with its token): every part is cut and its URLs redacted before it is shown.
+  const issues = raw.map((i) => ({ path: cut(redactUrls(i.path), MAX_PATH_CHARS), where: cut(redactUrls(i.where), MAX_PATH_CHARS), message: cut(redactUrls(i.message), MAX_MESSAGE_CHARS) }));
   const text = issues.map((i) => `  ${i.where}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n');
   return new SurgeGuardError(ErrorCode.ConfigInvalid, `invalid configuration:\n${text}`, { details: { issues } });
+}
+
+const MAX_PATH_CHARS = 120;
+const MAX_MESSAGE_CHARS = 400;
+
+/** The document as plain values; yaml refuses too many aliases (an alias bomb) with a plain error. */
+function toJs(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS() ?? {};
+  } catch (cause) {
+    throw configError([{ path: '', where: file, message: `invalid YAML: ${firstLine(errorMessage(cause))}` }]);
+  }
+}
+
+/** The key path of the first place where `value` contains itself, if it does. */
+function cyclePath(value: unknown, path: string[], ancestors: Set<unknown> = new Set()): string[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (ancestors.has(value)) return path;
+  ancestors.add(value);
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>);
+  for (const [k, v] of entries) {
+    const found = cyclePath(v, [...path, k], ancestors);
+    if (found) return found;
+  }
+  ancestors.delete(value);
+  return undefined;
 }
 
 interface IssueContext {
@@ -115,7 +150,9 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, ctx: IssueCon
       message: `unknown key${allowed.length ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
     }));
   }
-  const value = getPath(ctx.merged, path);
+  const raw = getPath(ctx.merged, path);
+  // A key meant to hold a URL is redacted even when the value is too malformed to look like one.
+  const value = typeof raw === 'string' && /url$/i.test(path[path.length - 1] ?? '') ? redactUrlValue(raw) : raw;
   const got = value === undefined ? 'it is missing' : `got ${describe(value)}`;
   return [{ path: path.join('.'), where: whereOf(path, ctx), message: `${issue.message} (${got})` }];
 }
@@ -222,14 +259,10 @@ function recordOrigins(value: unknown, path: string[], origin: Origin, out: Map<
 }
 
 function describe(v: unknown): string {
-  if (Array.isArray(v)) return `a list ${truncate(JSON.stringify(v))}`;
+  if (Array.isArray(v)) return `a list ${echo(JSON.stringify(v))}`;
   if (v === null) return 'null';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${truncate(JSON.stringify(v))}`;
-}
-
-function truncate(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return `${typeof v} ${echo(JSON.stringify(v))}`;
 }
 
 function firstLine(s: string): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { healingConfigSchema } from './healing/config.ts';
+import { httpUrl } from './http-url.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -45,7 +46,7 @@ export const controllerConfigSchema = z.strictObject({
       tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
     })
     .optional(),
-  prometheus: z.strictObject({ url: z.url(), backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000) }).optional(),
+  prometheus: z.strictObject({ url: httpUrl, backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000) }).optional(),
   /** The ConfigMap whose annotation `surgeguard.io/paused: "true"` pauses all actuation. */
   pauseConfigMap: z.strictObject({ namespace: z.string().default('surgeguard'), name: z.string().default('surgeguard-controller') }).prefault({}),
   /** A flag that pauses all actuation from start (decisions are still made and reported). */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { httpUrl } from '../http-url.ts';
 
 const receiver = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and -'),
-  url: z.url(),
+  url: httpUrl,
   /** `alertmanager`: Alertmanager's webhook body (version 4); `json`: SurgeGuard's own, signed. */
   format: z.enum(['alertmanager', 'json']).default('json'),
   /** Severities this receiver gets (on-call pager: critical; a team channel: warning too). */
@@ -68,7 +69,7 @@ export const healingConfigSchema = z
         initialBackoffMs: z.number().int().min(10).default(500),
         timeoutMs: z.number().int().min(100).default(10_000),
         /** The link in notifications (the controller's public URL), if any. */
-        externalUrl: z.url().optional(),
+        externalUrl: httpUrl.optional(),
       })
       .prefault({}),
     /** Remediation entries kept for GET /api/remediations. */

@@ -1,0 +1,37 @@
+// The controller's own schema: URLs it will call are checked at start, one coded line each.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../../common/config.ts';
+import { ErrorCode, SurgeGuardError } from '../../../common/errors.ts';
+import { controllerConfigSchema } from '../../../controller/config.ts';
+
+function errorOf(fileText: string): SurgeGuardError {
+  try {
+    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText });
+  } catch (err) {
+    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected an error');
+}
+
+for (const [key, yaml] of [
+  ['prometheus.url', 'prometheus:\n  url: localhost:9090\n'],
+  ['prometheus.url', 'prometheus:\n  url: prometheus.monitoring.svc:9090\n'],
+  ['prometheus.url', 'prometheus:\n  url: ftp://prometheus:9090\n'],
+  ['healing.oncall.receivers.0.url', 'healing:\n  oncall:\n    receivers:\n      - {name: pager, url: "hooks.example.com:443/services/T1/B2/secret"}\n'],
+  ['healing.oncall.externalUrl', 'healing:\n  oncall:\n    externalUrl: surgeguard:9403\n'],
+] as const) {
+  test(`controller config: ${yaml.trim().split('\n').pop()?.trim()} is a coded error naming ${key}`, () => {
+    const err = errorOf(yaml);
+    assert.equal(err.code, ErrorCode.ConfigInvalid);
+    assert.match(err.message, new RegExp(`controller\\.yaml line \\d+: ${key.replace(/\./g, '\\.')}: must be an absolute http:// or https:// URL`));
+    assert.ok(!err.message.includes('secret'), `the error echoes the URL's path: ${err.message}`);
+  });
+}
+
+test('controller config: http and https URLs with a host, IPv6 too, are taken', () => {
+  for (const url of ['http://prometheus.monitoring.svc:9090', 'https://[::1]:9090/prom', 'http://127.0.0.1:9090']) {
+    assert.equal(loadConfig(controllerConfigSchema, { fileText: `prometheus:\n  url: "${url}"\n` }).prometheus?.url, url);
+  }
+});
