@@ -1,6 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { settlesWithin } from '../../common/deadline.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { redactUrls } from '../../common/redact.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import type { HealingConfig, ReceiverConfig } from './config.ts';
@@ -43,15 +45,35 @@ interface Active {
 
 /** On-call receivers by severity; deduplicates by finding key; sends resolved when a problem goes. */
 export function createOnCall(deps: OnCallDeps, config: HealingConfig['oncall']): OnCall {
+  // Every key and token file is read here, at start: a missing one is a configuration error
+  // now, not an unhandled rejection on the first critical finding (which killed both replicas).
+  const lastGood = readReceiverSecrets(config.receivers, deps.readSecret);
   const sent = deps.metrics.counter('surgeguard_oncall_notifications_total', 'Notifications to on-call receivers by kind (firing, resolved) and result (ok, failed).', ['receiver', 'kind', 'result']);
+  const secretErrors = deps.metrics.counter('surgeguard_oncall_secret_read_errors_total', 'Re-reads of a receiver\'s token or key file that failed at delivery (the value read last was used).', ['receiver']);
   const active = new Map<string, Active>();
   const inFlight = new Set<Promise<void>>();
+
+  /** The file's current value; on a failed re-read (a Secret mid-rotation) the value read last. */
+  const secret = (r: ReceiverConfig, file: string): string => {
+    try {
+      const v = deps.readSecret(file);
+      if (v.length > 0) {
+        lastGood.set(file, v);
+        return v;
+      }
+      throw new Error('the file is empty');
+    } catch (err) {
+      secretErrors.inc({ receiver: r.name });
+      deps.logger.warn({ receiver: r.name, file, err: errorMessage(err) }, 'cannot re-read an on-call secret file; sending with the value read last');
+      return lastGood.get(file) ?? '';
+    }
+  };
 
   const deliver = async (r: ReceiverConfig, a: Active, status: 'firing' | 'resolved', nowMs: number): Promise<void> => {
     const body = r.format === 'alertmanager' ? JSON.stringify(alertmanagerBody(r, a, status, nowMs, config.externalUrl)) : JSON.stringify(jsonBody(a, status, nowMs));
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'surgeguard-controller' };
-    if (r.bearerTokenFile) headers.authorization = `Bearer ${deps.readSecret(r.bearerTokenFile)}`;
-    if (r.format === 'json' && r.hmacKeyFile) headers[SIGNATURE_HEADER] = sign(deps.readSecret(r.hmacKeyFile), body, Math.floor(nowMs / 1000));
+    if (r.bearerTokenFile) headers.authorization = `Bearer ${secret(r, r.bearerTokenFile)}`;
+    if (r.format === 'json' && r.hmacKeyFile) headers[SIGNATURE_HEADER] = sign(secret(r, r.hmacKeyFile), body, Math.floor(nowMs / 1000));
     let lastError = '';
     for (let attempt = 1; attempt <= config.attempts; attempt++) {
       try {
@@ -66,18 +88,25 @@ export function createOnCall(deps: OnCallDeps, config: HealingConfig['oncall']):
         // A 4xx other than 429 will not get better by retrying: the body or the auth is wrong.
         if (res.status < 500 && res.status !== 429) break;
       } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
+        lastError = errorMessage(err);
       }
       if (attempt < config.attempts) await sleep(config.initialBackoffMs * 2 ** (attempt - 1));
     }
     sent.inc({ receiver: r.name, kind: status, result: 'failed' });
-    deps.logger.error({ receiver: r.name, key: findingKey(a.notice.finding), status, error: lastError }, 'on-call notification failed after retries');
+    deps.logger.error({ receiver: r.name, key: findingKey(a.notice.finding), status, error: redactUrls(lastError) }, 'on-call notification failed after retries');
   };
+
+  /** A delivery that can never reject: whatever goes wrong is logged and counted, and the process lives on. */
+  const deliverSafely = (r: ReceiverConfig, a: Active, status: 'firing' | 'resolved', nowMs: number): Promise<void> =>
+    deliver(r, a, status, nowMs).catch((err: unknown) => {
+      sent.inc({ receiver: r.name, kind: status, result: 'failed' });
+      deps.logger.error({ receiver: r.name, key: findingKey(a.notice.finding), status, error: redactUrls(errorMessage(err)) }, 'on-call notification failed');
+    });
 
   const send = (a: Active, status: 'firing' | 'resolved', nowMs: number): void => {
     for (const r of config.receivers) {
       if (!r.severities.includes(a.notice.finding.severity)) continue;
-      const p = deliver(r, a, status, nowMs).finally(() => inFlight.delete(p));
+      const p = deliverSafely(r, a, status, nowMs).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
   };
@@ -111,6 +140,32 @@ export function createOnCall(deps: OnCallDeps, config: HealingConfig['oncall']):
       await settlesWithin(Promise.allSettled([...inFlight]), ms);
     },
   };
+}
+
+/**
+ * Reads every receiver's token and key file once, at start, and fails with one coded
+ * configuration error naming each config key and file that cannot be read or is empty.
+ */
+export function readReceiverSecrets(receivers: readonly ReceiverConfig[], readSecret: (file: string) => string): Map<string, string> {
+  const values = new Map<string, string>();
+  const problems: string[] = [];
+  receivers.forEach((r, i) => {
+    for (const key of ['bearerTokenFile', 'hmacKeyFile'] as const) {
+      const file = r[key];
+      if (file === undefined) continue;
+      try {
+        const v = readSecret(file);
+        if (v.length === 0) problems.push(`healing.oncall.receivers.${i}.${key} (receiver ${r.name}): ${file} is empty`);
+        else values.set(file, v);
+      } catch (err) {
+        problems.push(`healing.oncall.receivers.${i}.${key} (receiver ${r.name}): cannot read ${file}: ${errorMessage(err)}`);
+      }
+    }
+  });
+  if (problems.length > 0) {
+    throw new SurgeGuardError(ErrorCode.ConfigInvalid, `invalid configuration: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return values;
 }
 
 /** `t=<unix>,v1=<hex>`: the timestamp is signed too, so a captured body cannot be replayed later. */
