@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 STEPS=() TIMES=() RESULTS=() RUN_T0=$(date +%s)
-PASSED=0 FAILED=0 FAILED_STEPS=()
+PASSED=0 FAILED=0 SKIPPED=0 TODO=0 FAILED_STEPS=()
 FAILURES=$(mktemp) # each failing test's place and the head of its error, for the closing lines
 
 step() { # step NAME COMMAND...: runs and times one step; a failed step fails the run.
@@ -25,49 +25,18 @@ step() { # step NAME COMMAND...: runs and times one step; a failed step fails th
   return $rc
 }
 
-tests() { # tests GROUP GLOB...: one node --test run; counts go into the closing line.
+tests() { # tests GROUP GLOB...: one runner per group (scripts/run-tests.sh); counts go into the closing line.
   local group=$1; shift
   local out; out=$(mktemp)
-  # --test-force-exit: a test file whose tests and hooks are done exits even if a client it
-  # used left a handle open (kafkajs can leave a socket whose request queue re-arms a 1 ms
-  # timer, tulios/kafkajs#1751); without it that file hangs until the timeout (it did in CI).
-  # test/helpers/blocking-report-pipe.ts makes each test file's result pipe blocking: with
-  # --test-force-exit, Node can otherwise drop a file's last results and still exit 0
-  # (nodejs/node#64833). lost_verdicts below still checks that every test that began also ended.
-  node --import ./test/helpers/blocking-report-pipe.ts --test --test-force-exit --test-reporter=spec --test-global-setup=test/helpers/global-setup.ts \
-    --test-timeout="${SURGEGUARD_TEST_TIMEOUT_MS:-300000}" --test-concurrency="${SURGEGUARD_TEST_CONCURRENCY:-2}" \
-    "$@" 2>&1 | tee "$out"
+  SURGEGUARD_FAILURE_HEADS="$FAILURES" scripts/run-tests.sh "$group" "$@" | tee "$out"
   local rc=${PIPESTATUS[0]}
-  local p f
-  p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$out" | tail -1); f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$out" | tail -1)
-  PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
-  failure_heads "$out" >>"$FAILURES"
-  local lost; lost=$(lost_verdicts "$out")
-  if [ -n "$lost" ]; then
-    printf 'tests that began but whose result never reached the runner (counted as failed):\n%s\n' "$lost" | tee -a "$FAILURES"
-    FAILED=$((FAILED + $(printf '%s\n' "$lost" | wc -l))); rc=1
-  fi
+  local p f s t
+  read -r p f s t <<<"$(sed -n 's/^'"$group"': \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped, \([0-9]*\) todo$/\1 \2 \3 \4/p' "$out" | tail -1)"
+  PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0})); SKIPPED=$((SKIPPED + ${s:-0})); TODO=$((TODO + ${t:-0}))
   rm -f "$out"
-  # A runner that died before its summary counts as a failure even with no failing test.
-  [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && FAILED=$((FAILED + 1))
+  # No verdict line at all: the runner itself broke.
+  [ -z "${f:-}" ] && FAILED=$((FAILED + 1)) && rc=1
   return $rc
-}
-
-failure_heads() { # failure_heads SPEC_OUTPUT: the reporter's "failing tests" list, stack traces cut.
-  # CI keeps only the end of a long log; the error's first lines there say what broke without
-  # a rerun (the run before this existed showed a failing test's name and nothing else).
-  awk '/^✖ failing tests:/ { on = 1; next }
-       on && /^test at / { n = 0; skip = 0 }
-       on && /^ +at / { skip = 1 }
-       on && !skip && NF && n++ < 8 { print }' "$1"
-}
-
-lost_verdicts() { # lost_verdicts SPEC_OUTPUT: names of tests the reporter saw begin (▶) but not end.
-  awk '{ sub(/^[ \t]+/, "") }
-       /^▶ / { started[substr($0, length("▶ ") + 1)]++; next }
-       /^(✔|✖|﹣) / { line = $0; sub(/^(✔|✖|﹣) /, "", line)
-                      if (match(line, / \([0-9.]+ms\)( # [A-Z]+.*)?$/)) ended[substr(line, 1, RSTART - 1)]++ }
-       END { for (n in started) if (ended[n] < started[n]) print n }' "$1"
 }
 
 ensure_node() { NODE=$(scripts/ensure-node.sh) && export PATH="$(dirname "$NODE"):$PATH" && node --version; }
@@ -102,5 +71,5 @@ if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   printf '\nfailed steps: %s\n' "${FAILED_STEPS[*]}"
   [ "$FAILED" -eq 0 ] && FAILED=${#FAILED_STEPS[@]}
 fi
-printf '\ntests: %d passed, %d failed\n' "$PASSED" "$FAILED"
+printf '\ntests: %d passed, %d failed, %d skipped, %d todo\n' "$PASSED" "$FAILED" "$SKIPPED" "$TODO"
 [ ${#FAILED_STEPS[@]} -eq 0 ]
