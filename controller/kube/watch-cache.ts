@@ -11,29 +11,60 @@ export interface WatchCache<T> {
   stop(): Promise<void>;
 }
 
+/** Restart delays of a watch cache; the defaults suit a real API server. */
+export interface WatchBackoff {
+  /** First delay after a failure. */
+  initialMs: number;
+  /** The delay doubles up to this cap. */
+  maxMs: number;
+  /** Uniform in [0, 1); each delay is drawn from [delay/2, delay) so replicas do not retry in step. */
+  random: () => number;
+}
+
+export const DEFAULT_WATCH_BACKOFF: WatchBackoff = Object.freeze({ initialMs: 1000, maxMs: 30_000, random: Math.random });
+
 /**
  * A list-watch informer on `path` (the collection's URL path). The client's informer stops for
- * good on any error other than 410, so this restarts it with exponential backoff (1 s doubling
- * to 30 s). `what` names the kind in the log line.
+ * good on any error other than 410, so this restarts it with exponential backoff and jitter
+ * (1 s doubling to 30 s). `what` names the kind in the log line.
+ *
+ * Synced means a list succeeded, not that the informer connected: client-node emits `connect`
+ * before it lists, so an unreachable API server used to read as synced (and /readyz said ready)
+ * and reset the backoff to 1 s on every attempt. The backoff resets only after a quiet spell
+ * (twice the cap without a failure, as client-go's reflector does after a stable period), so a
+ * dead API server, or one that lists but refuses the watch, is retried at 30 s, not every second.
  */
-export function watchCache<T>(kc: KubeConfig, logger: Logger, opts: { what: string; path: string; list: () => Promise<KubernetesListObject<KubernetesObject>>; labelSelector?: string }): WatchCache<T> {
-  const informer = makeInformer<KubernetesObject>(kc, opts.path, opts.list, opts.labelSelector || undefined);
+export function watchCache<T>(
+  kc: KubeConfig,
+  logger: Logger,
+  opts: { what: string; path: string; list: () => Promise<KubernetesListObject<KubernetesObject>>; labelSelector?: string; backoff?: WatchBackoff },
+): WatchCache<T> {
+  const backoff = opts.backoff ?? DEFAULT_WATCH_BACKOFF;
   let synced = false;
   let stopped = false;
-  let backoffMs = 1000;
+  let delayMs = backoff.initialMs;
+  let lastFailureAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
-  informer.on('connect', () => {
+  const listed = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const list = await opts.list();
     synced = true;
-    backoffMs = 1000;
-  });
+    return list;
+  };
+  const informer = makeInformer<KubernetesObject>(kc, opts.path, listed, opts.labelSelector || undefined);
   const restartLater = (err: unknown): void => {
     if (stopped) return;
-    logger.warn({ err: errorMessage(err), retryInMs: backoffMs }, `${opts.what} watch failed; restarting`);
+    // A watch that ran for a while before failing starts over at the first delay; failures in
+    // a row keep doubling.
+    const at = Date.now();
+    if (at - lastFailureAt > 2 * backoff.maxMs) delayMs = backoff.initialMs;
+    lastFailureAt = at;
+    const wait = Math.round(delayMs / 2 + (delayMs / 2) * backoff.random());
+    logger.warn({ err: errorMessage(err), retryInMs: wait, synced }, `${opts.what} watch failed; restarting`);
     clearTimeout(timer);
     timer = setTimeout(() => {
       informer.start().catch(restartLater);
-    }, backoffMs);
-    backoffMs = Math.min(30_000, backoffMs * 2);
+    }, wait);
+    delayMs = Math.min(backoff.maxMs, delayMs * 2);
   };
   informer.on('error', restartLater);
   return {
@@ -41,8 +72,9 @@ export function watchCache<T>(kc: KubeConfig, logger: Logger, opts: { what: stri
     synced: () => synced,
     async start() {
       stopped = false;
-      // A first list that fails (API server not up yet) is retried like any later error.
-      await informer.start().then(() => void (synced = true), restartLater);
+      // A first list that fails (API server not up yet) is reported through 'error' and
+      // retried like any later error; start() itself resolves either way.
+      await informer.start().catch(restartLater);
     },
     async stop() {
       stopped = true;
