@@ -36,6 +36,11 @@ export interface PlanInput {
   /** Name of an HPA that targets the same workload, if any. */
   hpa: string | undefined;
   paused: boolean;
+  /**
+   * A read that safety depends on failed this tick (the pause ConfigMap, the HPA/KEDA check):
+   * hold the target where it is and say why, rather than guess the convenient answer.
+   */
+  hold?: { reason: string; message: string };
   /** Pods of the target left Pending as unschedulable. */
   unschedulablePods: number;
 }
@@ -59,6 +64,7 @@ export function plan(input: PlanInput): ScalerPlan {
   const current = state.replicas;
   const base = { key, currentReplicas: current };
 
+  if (input.hold) return heldPlan(scaler, base, input.hold, unsched);
   if (input.hpa) {
     const msg = `HorizontalPodAutoscaler ${input.hpa} also scales ${target}; SurgeGuard leaves it alone`;
     return { ...base, decision: 'conflict', reason: 'HpaPresent', message: msg, conditions: [cond('Conflict', true, 'HpaPresent', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
@@ -100,6 +106,15 @@ export function plan(input: PlanInput): ScalerPlan {
     return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules})`, desiredReplicas: desired, conditions: [...healthy, active] };
   }
   return { ...base, decision: desired > current ? 'scale_up' : 'scale_down', reason, message, desiredReplicas: desired, patch: { replicas: desired, resourceVersion: state.resourceVersion }, conditions: [...healthy, active] };
+}
+
+/** A target held where it is because a read that gates all scaling failed (see PlanInput.hold). */
+function heldPlan(scaler: PredictiveScaler, base: { key: string; currentReplicas: number }, hold: { reason: string; message: string }, unsched: PlannedCondition): ScalerPlan {
+  const msg = `holding at ${base.currentReplicas} replicas: ${hold.message}`;
+  // Whether another writer exists is unknown this tick: keep the Conflict condition as it was.
+  const conflict = scaler.status?.conditions?.find((c) => c.type === 'Conflict');
+  const kept = conflict && conflict.status !== 'Unknown' ? [cond('Conflict', conflict.status === 'True', conflict.reason, conflict.message)] : [];
+  return { ...base, decision: 'degraded', reason: hold.reason, message: msg, desiredReplicas: base.currentReplicas, conditions: [cond('Degraded', true, hold.reason, hold.message), cond('Ready', true, 'Observed', 'target found'), cond('Active', false, 'Holding', msg), ...kept, unsched] };
 }
 
 /** What each rule of a decision asked for, as the decision messages say it. */

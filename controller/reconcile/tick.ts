@@ -139,12 +139,11 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
 
     // 2. Targets, HPAs, pause, pod statistics.
-    const { targets, hpas, paused } = await timed('targets', async () => {
-      const [hpas, pausedCm] = await Promise.all([deps.reader.hpaTargets().catch(() => new Map<string, string>()), deps.reader.paused(config.pauseConfigMap.namespace, config.pauseConfigMap.name).catch(() => false)]);
-      const targets = await mapLimit(scalers, 32, async (s, i) => readTarget(s, rts[i] as ScalerRuntime));
-      return { targets, hpas, paused: config.pauseFlag || pausedCm };
+    const { targets, hpas, paused, hold } = await timed('targets', async () => {
+      const [safety, targets] = await Promise.all([readSafety(), mapLimit(scalers, 32, async (s, i) => readTarget(s, rts[i] as ScalerRuntime))]);
+      return { targets, ...safety };
     });
-    m.paused.set(paused ? 1 : 0);
+    if (paused !== undefined) m.paused.set(paused ? 1 : 0);
 
     // 3. One batched forecast for every scaler with a fresh reading.
     const fresh: number[] = [];
@@ -180,7 +179,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
           decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting }, policy, nowSeconds);
         }
         const ref = s.spec.targetRef;
-        const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused, unschedulablePods: rt.stats?.unschedulable ?? 0 });
+        const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: paused ?? false, ...(hold ? { hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });
         return { p, decision, fc, policy };
       }),
     );
@@ -202,6 +201,32 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  /**
+   * Reads what decides whether SurgeGuard may write at all: the pause annotation and the HPAs
+   * (KEDA's ScaledObjects are HPAs too). Either read failing holds every target this tick,
+   * marked Degraded: an unreadable pause switch is not "not paused", an unlisted HPA not "none".
+   */
+  async function readSafety(): Promise<{ hpas: Map<string, string>; paused: boolean | undefined; hold: { reason: string; message: string } | undefined }> {
+    const [hpas, pausedCm] = await Promise.all([
+      deps.reader.hpaTargets().then((v) => ({ ok: true as const, v }), (err: unknown) => ({ ok: false as const, err: errorMessage(err) })),
+      // The flag pauses on its own; the ConfigMap is not needed then.
+      config.pauseFlag ? { ok: true as const, v: true } : deps.reader.paused(config.pauseConfigMap.namespace, config.pauseConfigMap.name).then((v) => ({ ok: true as const, v }), (err: unknown) => ({ ok: false as const, err: errorMessage(err) })),
+    ]);
+    const problems: Array<{ read: 'pause' | 'hpa'; reason: string; message: string }> = [];
+    if (!pausedCm.ok) problems.push({ read: 'pause', reason: 'PauseUnknown', message: `cannot read the pause ConfigMap ${config.pauseConfigMap.namespace}/${config.pauseConfigMap.name} (${pausedCm.err}); not scaling until it can be read` });
+    if (!hpas.ok) problems.push({ read: 'hpa', reason: 'HpaCheckFailed', message: `cannot list HorizontalPodAutoscalers to rule out another autoscaler (${hpas.err}); not scaling until they can be listed` });
+    for (const p of problems) {
+      m.safetyReadErrors.inc({ read: p.read });
+      deps.logger.warn({ read: p.read, reason: p.reason, err: p.message }, 'a safety read failed; holding every target this tick');
+    }
+    const first = problems[0];
+    return {
+      hpas: hpas.ok ? hpas.v : new Map(),
+      paused: pausedCm.ok ? pausedCm.v : undefined,
+      hold: first ? { reason: first.reason, message: problems.map((p) => p.message).join('; ') } : undefined,
+    };
   }
 
   /** Drops the memory and the per-scaler series of scalers that were deleted, so nothing goes stale. */
@@ -417,6 +442,7 @@ function loopMetricsOf(r: MetricRegistry) {
     signalErrors: r.counter('surgeguard_controller_signal_errors_total', 'Scaler demand readings that failed, by signal kind.', ['signal']),
     phase: r.histogram('surgeguard_controller_tick_phase_duration_seconds', 'Time spent in each phase of a scaling tick.', ['phase'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     paused: r.gauge('surgeguard_controller_paused', '1 while actuation is paused by flag or ConfigMap annotation.'),
+    safetyReadErrors: r.counter('surgeguard_controller_safety_read_errors_total', 'Ticks in which a read that gates all scaling failed (read: pause ConfigMap or hpa list), so every target was held.', ['read']),
     desired: r.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', scaler),
     current: r.gauge('surgeguard_scaler_current_replicas', 'spec.replicas of the scaler\'s target when last read.', scaler),
     demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
