@@ -1,0 +1,156 @@
+// The Prometheus-based health checks (ECC, thermal, consumer-stalled) against a real PromQL
+// engine: promtool evaluates each expression the check sends over recorded series, so a broken
+// threshold, comparison, window or label filter changes which findings come back. promtool is
+// the same binary the rule tests use; it must be installed (the test fails, not skips).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { consumerStalledCheck } from '../../../../controller/healing/checks/consumer-stalled.ts';
+import { gpuEccCheck } from '../../../../controller/healing/checks/gpu-ecc.ts';
+import { gpuThermalCheck } from '../../../../controller/healing/checks/gpu-thermal.ts';
+import { healingConfigSchema } from '../../../../controller/healing/config.ts';
+import type { Finding, VectorQuery } from '../../../../controller/healing/types.ts';
+import { ensurePrometheusInstalled } from '../../../helpers/infra/prometheus.ts';
+
+const exec = promisify(execFile);
+
+before(async () => {
+  await ensurePrometheusInstalled();
+});
+
+/**
+ * A VectorQuery answered by promtool over `series` at `evalTime`. promtool prints what an
+ * expression returned when it differs from the expected (nothing), so the answer is read from
+ * that line; the series here use plain label values (no commas or braces) to keep it simple.
+ */
+function promtool(series: Record<string, string>, evalTime: string, interval = '1m'): VectorQuery & { exprs: string[] } {
+  const exprs: string[] = [];
+  const query = async (expr: string): Promise<Array<{ labels: Record<string, string>; value: number }>> => {
+    exprs.push(expr);
+    const dir = mkdtempSync(join(tmpdir(), 'sg-promql-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), 'groups: []\n');
+      const test = { rule_files: ['rules.yml'], evaluation_interval: interval, tests: [{ interval, input_series: Object.entries(series).map(([s, values]) => ({ series: s, values })), promql_expr_test: [{ expr, eval_time: evalTime, exp_samples: [] }] }] };
+      writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
+      const out = await exec('promtool', ['test', 'rules', 'test.yml'], { cwd: dir }).then(
+        () => '',
+        (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
+      );
+      if (out === '') return [];
+      const got = /got: (.*)$/m.exec(out);
+      assert.ok(got, `promtool failed without a result (a bad expression?): ${out}\n${expr}`);
+      return [...(got[1] ?? '').matchAll(/\{([^}]*)\} ([-+0-9.Ee]+|NaN|[-+]?Inf)/g)].map((m) => ({
+        labels: Object.fromEntries([...(m[1] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((l) => [l[1], l[2]])),
+        value: Number(m[2]),
+      }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  return Object.assign(query, { exprs });
+}
+
+const byTarget = (findings: readonly Finding[]): Record<string, string> => Object.fromEntries(findings.map((f) => [f.target.name, `${f.fault}/${f.severity}`]));
+const ctx = (query: VectorQuery) => ({ nowMs: 0, nodes: [], pods: [], query });
+
+const ecc = (type: string, scope: string, node: string): string => `surgeguard_gpu_ecc_errors_total{type="${type}",scope="${scope}",node="${node}",gpu="0",uuid="GPU-${node}"}`;
+
+test('gpu-ecc: uncorrected errors rising in the window and failed remaps are fatal; pending repair and corrected errors over the threshold degrade', async () => {
+  const checks = healingConfigSchema.parse({ checks: { eccWindowSeconds: 600, correctableEccPerWindow: 1000 } }).checks;
+  const q = promtool(
+    {
+      [ecc('uncorrected', 'volatile', 'flat')]: '3x15',
+      [ecc('uncorrected', 'volatile', 'rising')]: '0x10 1x5',
+      [ecc('uncorrected', 'volatile', 'long-ago')]: '0 1x15', // rose before the window
+      [ecc('uncorrected', 'aggregate', 'aggregate-only')]: '0+1x15', // the lifetime counter is not this check's
+      [ecc('corrected', 'volatile', 'corrected-low')]: '0+50x15', // ~500 per 10 min
+      [ecc('corrected', 'volatile', 'corrected-high')]: '0+500x15', // ~5000 per 10 min
+      [ecc('corrected', 'volatile', 'both')]: '0+500x15',
+      [ecc('uncorrected', 'volatile', 'both')]: '0x10 2x5',
+      'surgeguard_gpu_remapped_rows{kind="failure",node="remap-failed",gpu="1",uuid="GPU-r"}': '0x5 1x10',
+      'surgeguard_gpu_remapped_rows{kind="failure",node="remap-fine",gpu="1",uuid="GPU-f"}': '0x15',
+      'surgeguard_gpu_remapped_rows{kind="pending",node="remap-pending",gpu="2",uuid="GPU-p"}': '1x15',
+      'surgeguard_gpu_retired_pages_pending{node="pages-pending",gpu="3",uuid="GPU-q"}': '1x15',
+      'surgeguard_gpu_retired_pages_pending{node="pages-done",gpu="3",uuid="GPU-d"}': '0x15',
+    },
+    '15m',
+  );
+  const findings = await gpuEccCheck({}, checks).run(ctx(q));
+  assert.deepEqual(byTarget(findings), {
+    rising: 'fatal/critical',
+    'corrected-high': 'degraded/warning',
+    both: 'fatal/critical', // fatal wins over degraded on the same node
+    'remap-failed': 'fatal/critical',
+    'remap-pending': 'degraded/warning',
+    'pages-pending': 'degraded/warning',
+  });
+  assert.equal(q.exprs.length, 4);
+  assert.match(findings.find((f) => f.target.name === 'rising')?.summary ?? '', /uncorrectable ECC errors in 600s on GPU 0 of node rising/);
+
+  // The threshold is the configured one: at 100 per window the slower node counts too.
+  const strict = healingConfigSchema.parse({ checks: { correctableEccPerWindow: 100 } }).checks;
+  const again = await gpuEccCheck({}, strict).run(ctx(promtool({ [ecc('corrected', 'volatile', 'corrected-low')]: '0+50x15' }, '15m')));
+  assert.deepEqual(byTarget(again), { 'corrected-low': 'degraded/warning' });
+});
+
+const throttle = (reason: string, node: string, gpu = '0'): string => `surgeguard_gpu_throttle_reason{reason="${reason}",node="${node}",gpu="${gpu}"}`;
+
+test('gpu-thermal: a hardware slowdown in every sample of the window degrades the node; a gap, a software cap or too few samples do not', async () => {
+  const checks = healingConfigSchema.parse({ checks: { thermalSustainSeconds: 120 } }).checks;
+  const q = promtool(
+    {
+      [throttle('hw_thermal_slowdown', 'hot')]: '1x20',
+      [throttle('hw_thermal_slowdown', 'hot', '1')]: '1x20',
+      [throttle('hw_power_brake_slowdown', 'brake')]: '1x20',
+      [throttle('hw_thermal_slowdown', 'blip')]: '1x16 0 1 1 1', // cooled once inside the window
+      [throttle('sw_power_cap', 'capped')]: '1x20', // policy, not a fault
+      [throttle('hw_thermal_slowdown', 'cold')]: '0x20',
+      [throttle('hw_thermal_slowdown', 'new')]: '_x18 1 1', // two samples: one scrape cannot trigger it
+    },
+    '10m',
+    '30s',
+  );
+  const findings = await gpuThermalCheck({}, checks).run(ctx(q));
+  assert.deepEqual(byTarget(findings), { hot: 'degraded/warning', brake: 'degraded/warning' });
+  assert.deepEqual((findings.find((f) => f.target.name === 'hot')?.evidence.gpus as string[]).sort(), ['0:hw_thermal_slowdown', '1:hw_thermal_slowdown'], 'one finding per node, every GPU in it');
+});
+
+const committed = (group: string, partition: string): string => `surgeguard_kafka_consumer_group_committed_offset{consumer_group="${group}",topic="t",partition="${partition}"}`;
+const lag = (group: string, partition: string): string => `surgeguard_kafka_consumer_group_lag{consumer_group="${group}",topic="t",partition="${partition}"}`;
+
+test('consumer-stalled: offsets still for the whole window while lag grows pages on-call; a moving partition, flat lag or a short history do not', async () => {
+  const checks = healingConfigSchema.parse({ checks: { consumerStalledSeconds: 300 } }).checks;
+  const q = promtool(
+    {
+      [committed('stalled', '0')]: '100x10',
+      [lag('stalled', '0')]: '0+10x10',
+      [committed('moving', '0')]: '100+5x10',
+      [lag('moving', '0')]: '0+10x10',
+      [committed('idle', '0')]: '100x10', // nothing to consume: lag flat
+      [lag('idle', '0')]: '0x10',
+      [committed('one-moves', '0')]: '100x10',
+      [committed('one-moves', '1')]: '100+5x10',
+      [lag('one-moves', '0')]: '0+10x10',
+      [lag('one-moves', '1')]: '0+10x10',
+      [committed('young', '0')]: '_x8 100 100',
+      [lag('young', '0')]: '_x8 10 20',
+    },
+    '10m',
+  );
+  const findings = await consumerStalledCheck({}, checks).run(ctx(q));
+  assert.deepEqual(byTarget(findings), { stalled: 'notice/critical' });
+  const f = findings[0];
+  assert.equal(f?.target.kind, 'ConsumerGroup');
+  assert.equal(f?.evidence.window, '300s');
+  assert.ok(Number(f?.evidence.lagGrowth) > 0, `lag growth ${String(f?.evidence.lagGrowth)}`);
+  assert.match(f?.summary ?? '', /consumer group stalled committed nothing for 300s while its lag grew by \d+/);
+});
+
+test('the three checks report nothing without Prometheus (no query), rather than failing', async () => {
+  const checks = healingConfigSchema.parse({}).checks;
+  for (const c of [gpuEccCheck({}, checks), gpuThermalCheck({}, checks), consumerStalledCheck({}, checks)]) assert.deepEqual(await c.run({ nowMs: 0, nodes: [], pods: [] }), []);
+});
