@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { agentConfigSchema } from '../../../agent/config.ts';
 import { loadConfig } from '../../../common/config.ts';
@@ -19,7 +19,7 @@ import {
 } from '../../../scripts/render-manifests.ts';
 import { installCrd, installMonitoringCrds } from '../../helpers/controller.ts';
 import { ensureNamespace, kubeConfigFrom, sharedKube } from '../../helpers/infra/kube.ts';
-import { REPO_ROOT, run } from '../../helpers/infra/process.ts';
+import { REPO_ROOT, run, waitUntil } from '../../helpers/infra/process.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 
 type Obj = KubernetesObject & { spec?: any; data?: Record<string, string>; subjects?: unknown }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -58,6 +58,9 @@ async function dryRun(objects: readonly Obj[], namespace: string): Promise<void>
   const answered = await applyManifests(kc, objects, { dryRun: true });
   assert.equal(answered.length, objects.length);
 }
+
+/** Kafka attribution on (scope node, the default): the one case where the agent reads the API server. */
+const KAFKA_ON = ['agent.config.collectors.kafka.enabled=true,agent.config.collectors.kafka.brokers={kafka.kafka.svc:9092}'];
 
 const kinds = (objects: readonly Obj[]): string[] => objects.map((o) => o.kind ?? '').sort();
 const find = (objects: readonly Obj[], kind: string, name: string): Obj =>
@@ -108,9 +111,10 @@ test('helm lint --strict is clean, with default values and with the monitoring o
 /** The kinds the default render holds: the fixed objects plus what the rule and dashboard copies add. */
 function expectedKinds(): string[] {
   const copies = [...chartFileCopies().keys()];
-  // Three ClusterRoles (agent, controller, the controller's healing loop), two Roles (the
-  // controller's Lease and the healing ledger), each with its binding.
-  const base = ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment',
+  // Two ClusterRoles (the controller, its healing loop; the agent's exists only with Kafka
+  // attribution on), two Roles (the controller's Lease and the healing ledger), each with its
+  // binding, and the controller's NetworkPolicy.
+  const base = ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'NetworkPolicy',
     'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor'];
   const count = (dir: string): number => copies.filter((f) => f.includes(`/files/${dir}/`)).length;
   return [...base, ...Array<string>(count('rules')).fill('PrometheusRule'), ...Array<string>(count('dashboards')).fill('ConfigMap')].sort();
@@ -134,7 +138,7 @@ test('the default render passes a server-side dry run: agent, controller, Servic
 
 test('with serviceMonitor and prometheusRule off, another release in another namespace passes a dry run', async () => {
   const namespace = `sg-helm-${process.pid}`;
-  const objects = await render({ release: 'blue', namespace, set: ['serviceMonitor.enabled=false,prometheusRule.enabled=false'] });
+  const objects = await render({ release: 'blue', namespace, set: ['serviceMonitor.enabled=false,prometheusRule.enabled=false', ...KAFKA_ON] });
   assert.equal(objects.some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule'), false);
   // Names carry the release, so two releases do not collide on cluster-scoped RBAC.
   const binding = find(objects, 'ClusterRoleBinding', 'blue-surgeguard-agent');
@@ -187,6 +191,116 @@ test('values.*.config merge over the config defaults, and the result is a valid 
   // A config change changes the pod template, so the pods roll.
   const annotation = (objs: Obj[]): string => find(objs, 'DaemonSet', 'surgeguard-agent').spec.template.metadata.annotations['checksum/config'];
   assert.notEqual(annotation(objects), annotation(await render()));
+});
+
+const agentPodRole = (objects: readonly Obj[]): Obj[] =>
+  objects.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && o.metadata?.name === 'surgeguard-agent');
+const agentPod = (objects: readonly Obj[], name = 'surgeguard-agent'): any => find(objects, 'DaemonSet', name).spec.template.spec; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Asks the API server's authorizer whether `sa` may `verb` pods in every namespace. */
+async function mayPods(kc: KubeConfig, sa: { namespace: string; name: string }, verb: string): Promise<boolean> {
+  const review = await kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+    body: {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: {
+        user: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+        resourceAttributes: { verb, group: '', resource: 'pods' },
+      },
+    },
+  });
+  return review.status?.allowed === true;
+}
+
+test('the agent may read pods only with Kafka attribution on (scope node), and then only list and watch them, on the real API server', async () => {
+  const off = await render();
+  assert.deepEqual(agentPodRole(off), [], 'no ClusterRole or binding for the agent by default');
+  assert.equal(agentPod(off).automountServiceAccountToken, false, 'and no ServiceAccount token in its pods');
+  const cluster = await render({ set: [...KAFKA_ON, 'agent.config.collectors.kafka.scope=cluster'] });
+  assert.deepEqual(agentPodRole(cluster), [], 'scope cluster reads no pods');
+
+  const namespace = `sg-agent-rbac-${process.pid}`;
+  const release = `rbac${process.pid}`;
+  const on = await render({ release, namespace, set: KAFKA_ON });
+  const name = `${release}-surgeguard-agent`;
+  assert.deepEqual(find(on, 'ClusterRole', name).rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }], 'list and watch, no get');
+  assert.deepEqual(find(on, 'ClusterRoleBinding', name).subjects, [{ kind: 'ServiceAccount', name, namespace }]);
+  assert.equal(agentPod(on, name).automountServiceAccountToken, true);
+
+  // Bound for real, the authorizer grants exactly that (its cache follows the bindings shortly).
+  const kc = await kube();
+  await ensureNamespace(kc.makeApiClient(CoreV1Api), namespace);
+  const rbac = on.filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind ?? '') && o.metadata?.name === name);
+  assert.equal(rbac.length, 3);
+  const sa = { namespace, name };
+  assert.equal(await mayPods(kc, sa, 'list'), false, 'before the binding');
+  await applyManifests(kc, rbac);
+  try {
+    await waitUntil('the agent role is effective', async () => ((await mayPods(kc, sa, 'list')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal(await mayPods(kc, sa, 'watch'), true);
+    for (const verb of ['get', 'create', 'delete', 'patch']) assert.equal(await mayPods(kc, sa, verb), false, verb);
+  } finally {
+    const api = KubernetesObjectApi.makeApiClient(kc);
+    for (const o of rbac.filter((x) => x.kind !== 'ServiceAccount')) await api.delete(o as KubernetesObject & { metadata: { name: string } }).catch(() => undefined); // best effort: the cluster is the run's own
+  }
+});
+
+test('the controller\'s NetworkPolicy admits only its port and lets out only DNS and the configured destinations', async () => {
+  const objects = await render();
+  const np = find(objects, 'NetworkPolicy', 'surgeguard-controller');
+  const deployment = find(objects, 'Deployment', 'surgeguard-controller');
+  assert.deepEqual(np.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels, 'it selects the controller\'s pods');
+  assert.deepEqual(np.spec.policyTypes, ['Ingress', 'Egress']);
+  const containerPorts = deployment.spec.template.spec.containers.flatMap((c: { ports?: Array<{ containerPort: number }> }) => (c.ports ?? []).map((p) => p.containerPort));
+  assert.deepEqual(np.spec.ingress, [{ ports: containerPorts.map((port: number) => ({ protocol: 'TCP', port })) }], 'the webhook, /metrics and probes port, from anywhere by default');
+  const ports = (rules: Array<{ ports?: Array<{ protocol: string; port: number }> }>): string[] => rules.flatMap((r) => (r.ports ?? []).map((p) => `${p.protocol}/${p.port}`));
+  for (const rule of np.spec.egress) assert.ok(rule.ports?.length, 'no egress rule without ports');
+  assert.deepEqual(new Set(ports(np.spec.egress)), new Set(['UDP/53', 'TCP/53', 'TCP/443', 'TCP/6443', 'TCP/9090', 'TCP/9092']));
+
+  const narrowed = await render({
+    set: [
+      'networkPolicy.controller.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring',
+      'networkPolicy.controller.egress.apiServer.to[0].ipBlock.cidr=10.0.0.1/32,networkPolicy.controller.egress.apiServer.ports={6443}',
+      'networkPolicy.controller.egress.kafka.ports=null,networkPolicy.controller.egress.extra[0].ports[0].port=4318',
+    ],
+  });
+  const n = find(narrowed, 'NetworkPolicy', 'surgeguard-controller').spec;
+  assert.deepEqual(n.ingress[0].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+  assert.ok(n.egress.some((r: { to?: unknown; ports: unknown }) => JSON.stringify(r) === JSON.stringify({ ports: [{ protocol: 'TCP', port: 6443 }], to: [{ ipBlock: { cidr: '10.0.0.1/32' } }] })), JSON.stringify(n.egress));
+  assert.equal(ports(n.egress).includes('TCP/9092'), false, 'Kafka switched off');
+  assert.ok(n.egress.some((r: { ports?: Array<{ port: number }> }) => r.ports?.some((p) => p.port === 4318)), 'the extra rule');
+  await dryRun(narrowed.filter((o) => o.kind === 'NetworkPolicy'), 'surgeguard');
+  assert.equal((await render({ set: ['networkPolicy.enabled=false'] })).some((o) => o.kind === 'NetworkPolicy'), false);
+});
+
+test('agent values: a bind address, a /metrics token Secret and the kernel log\'s path and groups reach the pod, its config and the ServiceMonitor', async () => {
+  const objects = await render({
+    set: [
+      'agent.listenAddress=$(HOST_IP),agent.metricsTokenSecret=agent-metrics',
+      'agent.kernelLog.path=/var/log/syslog-ng/kern.log,agent.kernelLog.supplementalGroups={4,101}',
+    ],
+  });
+  const pod = agentPod(objects);
+  const c = pod.containers[0];
+  const arg = (flag: string): string => c.args[c.args.indexOf(flag) + 1];
+  assert.equal(arg('--listen'), '$(HOST_IP):9402', 'the kubelet substitutes the node\'s IP');
+  assert.ok(c.env.some((e: { name: string }) => e.name === 'HOST_IP'));
+  assert.equal(arg('--kernel-log'), '/host/var/log/syslog-ng/kern.log');
+  assert.equal(pod.volumes.find((v: { name: string }) => v.name === 'kernel-log').hostPath.path, '/var/log/syslog-ng');
+  assert.deepEqual(pod.securityContext.supplementalGroups, [4, 101]);
+  // The token: a Secret mounted read-only where the agent's config points.
+  assert.deepEqual(pod.volumes.find((v: { name: string }) => v.name === 'metrics-token').secret, { secretName: 'agent-metrics', optional: false });
+  const mount = c.volumeMounts.find((m: { name: string }) => m.name === 'metrics-token');
+  assert.equal(mount.readOnly, true);
+  const agentText = find(objects, 'ConfigMap', 'surgeguard-agent').data?.['agent.yaml'] ?? '';
+  const config = loadConfig(agentConfigSchema, { file: 'agent.yaml', fileText: agentText }) as { metricsAuth?: { bearerTokenFile?: string } };
+  assert.equal(config.metricsAuth?.bearerTokenFile, `${mount.mountPath}/token`, 'the agent reads the mounted key');
+  const endpoint = find(objects, 'ServiceMonitor', 'surgeguard-agent').spec.endpoints[0];
+  assert.deepEqual(endpoint.authorization, { type: 'Bearer', credentials: { name: 'agent-metrics', key: 'token' } }, 'Prometheus sends it');
+  await dryRun(objects.filter((o) => o.metadata?.name === 'surgeguard-agent'), 'surgeguard');
+  // Without groups the field goes; a port in the address is refused by the schema.
+  assert.equal(agentPod(await render({ set: ['agent.kernelLog.supplementalGroups=null'] })).securityContext.supplementalGroups, undefined);
+  await assert.rejects(render({ set: ['agent.listenAddress=0.0.0.0:9402'] }), /listenAddress/);
 });
 
 test('values the schema rejects fail the render', async () => {

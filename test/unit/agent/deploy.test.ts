@@ -22,7 +22,8 @@ const find = (kind: string): Obj => objects.find((o) => o.kind === kind) ?? asse
 
 test('every object has apiVersion, kind and name', () => {
   for (const o of objects) assert.ok(o.apiVersion && o.kind && o.metadata?.name, JSON.stringify(o).slice(0, 80));
-  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+  // No ClusterRole by default: the agent reads pods only with Kafka attribution on (test/unit/deploy).
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount', 'ServiceMonitor']);
 });
 
 test('the DaemonSet: probes, resources, read-only root, non-root, NVIDIA runtime settings without a GPU request', () => {

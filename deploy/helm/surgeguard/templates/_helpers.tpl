@@ -42,6 +42,24 @@ collectors:
   xid: { source: file }
   network: { intervalSeconds: 5 }
   kafka: { enabled: false, scope: node }
+{{- if .Values.agent.metricsTokenSecret }}
+metricsAuth:
+  bearerTokenFile: {{ include "surgeguard.agent.metricsTokenDir" . }}/token
+{{- end }}
+{{- end -}}
+
+{{/* Where the agent's /metrics token Secret (values agent.metricsTokenSecret) is mounted. */}}
+{{- define "surgeguard.agent.metricsTokenDir" -}}
+/var/run/surgeguard/metrics
+{{- end -}}
+
+{{/*
+"true" when the agent watches the pods of its node: Kafka attribution on, with scope node (the
+only reader of the API server in the agent, cli/commands/agent.ts). Else "false".
+*/}}
+{{- define "surgeguard.agent.watchesPods" -}}
+{{- $kafka := (include "surgeguard.config" (dict "root" . "component" "agent") | fromYaml).collectors.kafka -}}
+{{- and $kafka.enabled (eq (toString $kafka.scope) "node") | toString -}}
 {{- end -}}
 
 {{/* The controller's config before values.controller.config is merged over it. */}}
