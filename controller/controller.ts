@@ -139,7 +139,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
   };
   const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
-  const intake = createAlertIntake({ now: Date.now });
+  const intake = createAlertIntake({ now: Date.now, isLeader: () => elector.isLeader(), metrics, logger });
   const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
   const healing = createHealingLoop(

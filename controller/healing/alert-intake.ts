@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Logger } from '../../common/logger.ts';
+import type { MetricRegistry } from '../../common/metrics.ts';
 import type { FaultClass, Finding, HealthCheck, Severity, Target } from './types.ts';
 
 /** One alert of Alertmanager's webhook body, version 4. */
@@ -69,21 +71,61 @@ export function findingOfAlert(a: AmAlert): Finding {
 }
 
 export interface AlertIntake {
-  /** Takes one delivery; returns how many alerts were new, updated or resolved. */
+  /**
+   * Takes one delivery; returns how many alerts were new, updated or resolved. On a replica
+   * that does not lead it throws {@link NotLeaderError} instead (the route answers 503).
+   */
   accept(body: AlertmanagerWebhook, nowMs: number): { firing: number; resolved: number };
   /** The check that turns the alerts still firing into findings. */
   check(): HealthCheck;
 }
 
+export interface AlertIntakeDeps {
+  now: () => number;
+  /** Whether this replica leads; absent: it always does (one replica, no election). */
+  isLeader?: () => boolean;
+  metrics?: MetricRegistry;
+  logger?: Logger;
+}
+
+/**
+ * Thrown by `accept` on a standby. Fastify answers with its `statusCode` and `headers`: 503, so
+ * Alertmanager retries, and `Connection: close`, so the retry opens a new connection, which the
+ * Service balances afresh (kube-proxy picks an endpoint per connection, and a kept-alive one
+ * would take every retry back to this standby).
+ */
+export class NotLeaderError extends Error {
+  readonly statusCode = 503;
+  readonly headers = { connection: 'close', 'retry-after': '1' };
+  constructor() {
+    super('this replica is a standby: alerts are taken by the leader; Alertmanager retries on another connection');
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** Alertmanager's zero time ("0001-01-01T00:00:00Z", Go's time.Time{}): firing with no end. */
+function endsAtMs(endsAt: string): number {
+  const t = Date.parse(endsAt);
+  return Number.isFinite(t) && t > 0 ? t : Number.POSITIVE_INFINITY;
+}
+
 /**
  * Alerts delivered by Alertmanager, kept by fingerprint until resolved or past their endsAt
  * (Alertmanager re-sends firing alerts, so a missed "resolved" expires on its own). The same
- * alert delivered twice is one entry, so it leads to one finding and one action.
+ * alert delivered twice is one entry, so it leads to one finding and one action. Only the
+ * leader keeps them: both replicas sit behind one Service, and an alert a standby took would
+ * never reach the healing loop, which runs on the leader.
  */
-export function createAlertIntake(opts: { now: () => number }): AlertIntake {
+export function createAlertIntake(deps: AlertIntakeDeps): AlertIntake {
   const firing = new Map<string, { alert: AmAlert; endsAtMs: number }>();
+  const refused = deps.metrics?.counter('surgeguard_alerts_refused_total', 'Alertmanager deliveries refused with 503 because this replica is a standby (Alertmanager retries them).', ['reason']);
   return {
-    accept(body, nowMs) {
+    accept(body, _nowMs) {
+      if (deps.isLeader && !deps.isLeader()) {
+        refused?.inc({ reason: 'not_leader' });
+        deps.logger?.debug({ groupKey: body.groupKey, alerts: body.alerts.length }, 'alerts refused with 503: this replica is a standby');
+        throw new NotLeaderError();
+      }
       let f = 0;
       let r = 0;
       for (const a of body.alerts) {
@@ -92,10 +134,9 @@ export function createAlertIntake(opts: { now: () => number }): AlertIntake {
           r++;
           continue;
         }
-        const ends = Date.parse(a.endsAt);
-        // Alertmanager sends endsAt = now + resolve_timeout for firing alerts; the zero time
-        // ("0001-01-01") means "until told otherwise".
-        firing.set(a.fingerprint, { alert: a, endsAtMs: Number.isFinite(ends) && ends > nowMs ? ends : Number.POSITIVE_INFINITY });
+        // A firing alert's endsAt is either the zero time (until told otherwise) or when it
+        // expires if no update comes; one already past expires at the next check.
+        firing.set(a.fingerprint, { alert: a, endsAtMs: endsAtMs(a.endsAt) });
         f++;
       }
       return { firing: f, resolved: r };
@@ -104,7 +145,7 @@ export function createAlertIntake(opts: { now: () => number }): AlertIntake {
       return {
         name: 'alertmanager',
         async run() {
-          const now = opts.now();
+          const now = deps.now();
           const out: Finding[] = [];
           for (const [fp, e] of firing) {
             if (e.endsAtMs <= now) firing.delete(fp);
