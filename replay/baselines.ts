@@ -1,4 +1,4 @@
-import { simulateFleet, startFleet, type FleetParams } from './fleet.ts';
+import { capReplicas, simulateFleet, startFleet, type FleetParams } from './fleet.ts';
 
 /**
  * The reactive frontier's version in the replay contract, recorded in the JSON beside the output.
@@ -45,7 +45,10 @@ class SlidingMax {
   }
 }
 
-/** Targets of the Kubernetes HPA with its default behaviour on a utilization target, per the contract. */
+/**
+ * Targets of the Kubernetes HPA with its default behaviour on a utilization target, per the contract,
+ * capped at the fleet's max replicas as a real HPA's maxReplicas caps it.
+ */
 export function hpaTargets(demand: readonly number[], p: FleetParams, stepSeconds: number, hpa: HpaSettings = DEFAULT_HPA): number[] {
   const u = hpa.utilization;
   const cap = p.capacity;
@@ -65,20 +68,39 @@ export function hpaTargets(demand: readonly number[], p: FleetParams, stepSecond
     let limit = cur;
     // Scale-up is limited per 15 s; after 64 doublings no target is held back.
     for (let i = 0; i < doublings; i++) limit = Math.max(2 * limit, limit + 4);
-    cur = Math.max(p.minReplicas, Math.min(next, limit));
+    cur = capReplicas(Math.max(p.minReplicas, Math.min(next, limit)), p);
     targets.push(cur);
   }
   return targets;
 }
 
-/** Targets of reactive peak hold: enough for h times the highest demand in the last `windowSteps` intervals. */
+/**
+ * Targets of reactive peak hold: enough for h times the highest demand in the last `windowSteps`
+ * intervals, capped at the fleet's max replicas.
+ */
 export function peakHoldTargets(demand: readonly number[], p: FleetParams, h: number, windowSteps: number): number[] {
   const peak = new SlidingMax(windowSteps);
   const out: number[] = [];
   for (let t = 0; t < demand.length; t++) {
-    out.push(Math.max(p.minReplicas, Math.ceil((h * peak.push(t, demand[t] as number)) / p.capacity)));
+    out.push(capReplicas(Math.max(p.minReplicas, Math.ceil((h * peak.push(t, demand[t] as number)) / p.capacity)), p));
   }
   return out;
+}
+
+/** The lowest utilization target of the frontier's HPA grid: the one that asks for the most pods. */
+const LOWEST_UTILIZATION = 0.15;
+
+/**
+ * Whether the fleet's max replicas may cap a fleet that the replay contract leaves uncapped: the
+ * starting fleet, or a reactive baseline (the HPA at the lowest utilization target asks for the most,
+ * more than peak hold at twice the peak). False means every figure equals the uncapped contract's.
+ */
+export function mayCapBaselines(demand: readonly number[], p: FleetParams): boolean {
+  if (p.maxReplicas === undefined) return false;
+  let peak = 0;
+  for (const d of demand) peak = Math.max(peak, d);
+  const start = startFleet(demand, { ...p, maxReplicas: undefined });
+  return Math.max(p.minReplicas, start, Math.ceil(peak / (p.capacity * LOWEST_UTILIZATION))) > p.maxReplicas;
 }
 
 /** One reactive baseline configuration's result. */

@@ -1,5 +1,5 @@
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
-import type { Trace } from './trace.ts';
+import { DEFAULT_MAX_GAP_INTERVALS, type Trace } from './trace.ts';
 
 export interface PrometheusSourceDeps {
   readonly fetch: typeof fetch;
@@ -14,6 +14,8 @@ export interface PrometheusSourceConfig {
   readonly stepSeconds: number;
   /** `rate`: the query returns requests per second (multiplied by the step); `count`: requests per step. */
   readonly unit: 'rate' | 'count';
+  /** The longest run of missing steps filled with the previous value; a longer one is an error. */
+  readonly maxGapIntervals?: number;
 }
 
 /** Prometheus refuses more than 11,000 points per query; stay below with a margin. */
@@ -41,29 +43,68 @@ export async function readPrometheusTrace(deps: PrometheusSourceDeps, config: Pr
   if (values.size === 0) {
     throw new SurgeGuardError(ErrorCode.InputInvalid, `${config.url}: query ${JSON.stringify(config.query)} returned no samples in the last ${config.rangeSeconds}s`);
   }
-  const first = Math.min(...values.keys());
+  let first = Infinity;
+  for (const ts of values.keys()) first = Math.min(first, ts);
   const timestamps: number[] = [];
   const demand: number[] = [];
-  let missing = 0;
+  const gaps = new MissingSteps(config);
   for (let ts = first; ts <= end; ts += step) {
     const v = values.get(ts);
-    if (v === undefined) missing++;
+    gaps.note(ts, v === undefined);
     timestamps.push(ts);
     // Missing data in an aggregated series is not zero demand: repeat the previous value.
     demand.push(v === undefined ? (demand[demand.length - 1] ?? 0) : config.unit === 'rate' ? v * step : v);
   }
+  gaps.note(end + step, false);
+  const missing = gaps.total;
   const warnings = missing > 0 ? [`${config.url}: ${missing} missing step${missing > 1 ? 's' : ''} filled with the previous value`] : [];
-  return { timestamps, demand, intervalSeconds: step, warnings };
+  const changes = { duplicateRowsSummed: 0, gapsFilled: gaps.runs, gapIntervalsFilled: missing, emptyValuesFilled: 0, longestGapIntervals: gaps.longest, emptyBuckets: 0, fill: 'previous' as const };
+  return { timestamps, demand, intervalSeconds: step, warnings, changes };
+}
+
+/** Counts runs of missing steps and refuses one longer than the limit, naming where it starts. */
+class MissingSteps {
+  private readonly config: PrometheusSourceConfig;
+  private runStart: number | undefined;
+  total = 0;
+  runs = 0;
+  longest = 0;
+
+  constructor(config: PrometheusSourceConfig) {
+    this.config = config;
+  }
+
+  note(ts: number, missing: boolean): void {
+    if (missing) {
+      this.runStart ??= ts;
+      this.total++;
+      return;
+    }
+    if (this.runStart === undefined) return;
+    const n = Math.round((ts - this.runStart) / this.config.stepSeconds);
+    const limit = this.config.maxGapIntervals ?? DEFAULT_MAX_GAP_INTERVALS;
+    if (n > limit) {
+      throw new SurgeGuardError(
+        ErrorCode.InputInvalid,
+        `${this.config.url}: query ${JSON.stringify(this.config.query)} has no samples for ${n} steps of ${this.config.stepSeconds}s from ${new Date(this.runStart * 1000).toISOString()}, longer than --max-gap-intervals ${limit}; pass --max-gap-intervals ${n} to fill it with the previous value, or choose another --range`,
+        { details: { url: this.config.url, gapIntervals: n, maxGapIntervals: limit } },
+      );
+    }
+    this.runs++;
+    this.longest = Math.max(this.longest, n);
+    this.runStart = undefined;
+  }
 }
 
 async function queryChunk(deps: PrometheusSourceDeps, config: PrometheusSourceConfig, from: number, to: number): Promise<[number, number][]> {
-  const url = new URL('/api/v1/query_range', config.url);
-  url.searchParams.set('query', config.query);
-  url.searchParams.set('start', String(from));
-  url.searchParams.set('end', String(to));
-  url.searchParams.set('step', `${config.stepSeconds}s`);
   let body: QueryRangeBody;
   try {
+    // Inside the try: a URL that does not parse is a failed request with the code, not a bare TypeError.
+    const url = new URL('/api/v1/query_range', config.url);
+    url.searchParams.set('query', config.query);
+    url.searchParams.set('start', String(from));
+    url.searchParams.set('end', String(to));
+    url.searchParams.set('step', `${config.stepSeconds}s`);
     const res = await deps.fetch(url);
     body = (await res.json()) as QueryRangeBody;
     if (!res.ok || body.status !== 'success') throw new Error(body.error ?? `HTTP ${res.status}`);

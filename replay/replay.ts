@@ -1,6 +1,7 @@
 import type { Forecaster } from '../inference/forecaster.ts';
 import { simulateFleet, type FleetResult } from './fleet.ts';
 import { runPolicy, type PolicyRun, type ReplayParams } from './engine.ts';
+import { mayCapBaselines } from './baselines.ts';
 import { computeBaselines, scoreTargets, type Score } from './summary.ts';
 
 export interface ReplayDeps {
@@ -25,6 +26,11 @@ export interface ReplayResult {
   readonly fleet: FleetResult;
   readonly score?: Score;
   readonly comparisons: ScoredRun[];
+  /**
+   * True when demand was high enough for max replicas to cap a fleet the contract does not cap (the
+   * reactive baselines, or the starting fleet): the reference scorer may then differ from this run.
+   */
+  readonly maxReplicasCapped: boolean;
 }
 
 /** Replays a demand series with the policy, simulates the fleet, and scores it and the comparisons. */
@@ -33,10 +39,11 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
   let offset = 0;
   const progress = (done: number): void => deps.onProgress?.(offset + done, total);
   const run = await runPolicy({ forecaster: deps.forecaster, onProgress: progress, signal: deps.signal }, demand, params);
-  const fleetParams = { capacity: params.capacity, startupSteps: params.startupSteps, minReplicas: params.minReplicas };
+  const fleetParams = { capacity: params.capacity, startupSteps: params.startupSteps, minReplicas: params.minReplicas, maxReplicas: params.maxReplicas };
   const fleet = simulateFleet(demand, run.targets, fleetParams, backlog);
+  const maxReplicasCapped = mayCapBaselines(demand, fleetParams);
   // With a backlog the contract asks for queue figures only: the baselines drop work instead.
-  if (backlog) return { run, fleet, comparisons: [] };
+  if (backlog) return { run, fleet, comparisons: [], maxReplicasCapped };
   const baselines = computeBaselines(demand, fleetParams, params.intervalSeconds);
   const score = scoreTargets(demand, run.targets, fleetParams, baselines);
   const comparisons: ScoredRun[] = [];
@@ -45,5 +52,5 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
     const other = await runPolicy({ forecaster: f, onProgress: progress, signal: deps.signal }, demand, params);
     comparisons.push({ name: f.name, run: other, score: scoreTargets(demand, other.targets, fleetParams, baselines) });
   }
-  return { run, fleet, score, comparisons };
+  return { run, fleet, score, comparisons, maxReplicasCapped };
 }

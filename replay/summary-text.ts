@@ -1,5 +1,6 @@
 import type { ReplayResult, ScoredRun } from './replay.ts';
 import type { Score } from './summary.ts';
+import type { TraceChanges } from './trace.ts';
 
 /** The figures the summary prints, at the precision the reference scorer is compared to. */
 export const PRINT_PRECISION = { quality: 3, costRatio: 3, fraction: 6 } as const;
@@ -13,11 +14,46 @@ function row(name: string, s: Score): string {
   return `  ${name.padEnd(22)} ${formatQuality(s.qualityFigure).padStart(8)} ${s.costVsDefaultHpa.toFixed(PRINT_PRECISION.costRatio).padStart(9)}x ${s.unservedFraction.toFixed(PRINT_PRECISION.fraction).padStart(10)} ${String(s.unservedIntervals).padStart(9)} ${String(s.cost).padStart(12)}`;
 }
 
+/** What the summary says besides the figures. */
+export interface SummaryMeta {
+  readonly forecaster: string;
+  readonly intervals: number;
+  readonly demand: number;
+  /** What the input rules changed in the trace (summed, filled), when it was read from rows. */
+  readonly changes?: TraceChanges;
+  readonly maxReplicas?: number;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * One line saying how many rows or intervals each input rule of the contract changed: rows with a
+ * repeated timestamp summed, gaps and empty values filled (with what), empty buckets counted as 0.
+ */
+export function inputChangesText(c: TraceChanges): string {
+  const fill = c.fill === 'zero' ? '0' : 'the previous value';
+  const parts: string[] = [];
+  if (c.duplicateRowsSummed > 0) parts.push(`${plural(c.duplicateRowsSummed, 'row')} with a repeated timestamp summed into the row before`);
+  if (c.gapsFilled > 0) parts.push(`${plural(c.gapIntervalsFilled, 'missing interval')} in ${plural(c.gapsFilled, 'gap')} filled with ${fill}`);
+  if (c.emptyValuesFilled > 0) parts.push(`${plural(c.emptyValuesFilled, 'empty value')} filled with ${fill}`);
+  if (c.gapsFilled > 0 || c.emptyValuesFilled > 0) parts.push(`longest gap ${plural(c.longestGapIntervals, 'interval')}`);
+  if (c.emptyBuckets > 0) parts.push(`${plural(c.emptyBuckets, 'bucket')} without a request counted as 0`);
+  return `input: ${parts.length > 0 ? parts.join('; ') : 'no rows summed, no gaps or empty values filled'}`;
+}
+
 /** The human summary of a replay: the policy's figures and the comparisons, as a small table. */
-export function summaryText(result: ReplayResult, meta: { forecaster: string; intervals: number; demand: number }): string {
+export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   const lines: string[] = [];
   const f = result.fleet;
   lines.push(`replayed ${meta.intervals} intervals, ${meta.demand} requests; forecaster ${meta.forecaster}`);
+  if (meta.changes) lines.push(inputChangesText(meta.changes));
+  if (result.maxReplicasCapped) {
+    lines.push(
+      `note: demand is high enough for --max-replicas ${meta.maxReplicas ?? ''} to cap the starting fleet or the reactive baselines, which the contract leaves uncapped; every fleet here is capped, so the reference scorer may differ on this run`,
+    );
+  }
   const sources = Object.entries(result.run.sources).map(([k, v]) => `${k} ${v}`).join(', ');
   lines.push(`forecasts by: ${sources}; surges seen: ${result.run.surges}`);
   if (!result.score) {

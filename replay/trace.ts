@@ -2,6 +2,15 @@ import { ErrorCode, SurgeGuardError } from '../common/errors.ts';
 import { splitCsvLine } from './csv.ts';
 import { parseTimestamp } from './timestamp.ts';
 
+/** The longest gap filled with invented demand unless the user raises it: 12 times the longest in the benchmark's traces. */
+export const DEFAULT_MAX_GAP_INTERVALS = 288;
+
+/**
+ * The most intervals a trace may have after bucketing and gap filling. Replay keeps several numbers
+ * per interval for each run (the policy's, the comparisons', 404 baselines'), so this bounds memory.
+ */
+export const MAX_TRACE_INTERVALS = 10_000_000;
+
 /** How a trace file is read: interval rows (the default) or one row per request counted into buckets. */
 export interface TraceOptions {
   readonly file: string;
@@ -10,6 +19,28 @@ export interface TraceOptions {
   /** Seconds per bucket in per-request mode; interval mode when absent. */
   readonly bucketSeconds?: number;
   /** What fills a gap longer than one interval or an empty value cell: the previous value (default) or zero. */
+  readonly fill: 'previous' | 'zero';
+  /**
+   * The longest gap filled (missing intervals between two rows, or a run of empty value cells); a
+   * longer one is an error naming its line. Default {@link DEFAULT_MAX_GAP_INTERVALS}.
+   */
+  readonly maxGapIntervals?: number;
+}
+
+/** How many rows or intervals each of the contract's input rules changed, for the summary. */
+export interface TraceChanges {
+  /** Rows whose timestamp repeated the row before's, summed into it. */
+  readonly duplicateRowsSummed: number;
+  /** Gaps of missing rows that were filled, and the intervals inserted for them. */
+  readonly gapsFilled: number;
+  readonly gapIntervalsFilled: number;
+  /** Rows with an empty value cell (no data recorded), filled. */
+  readonly emptyValuesFilled: number;
+  /** The longest run of filled intervals: a gap of missing rows or a run of empty values. */
+  readonly longestGapIntervals: number;
+  /** Per-request mode: buckets without a request, counted as 0 as the contract says. */
+  readonly emptyBuckets: number;
+  /** What filled the gaps and empty values. */
   readonly fill: 'previous' | 'zero';
 }
 
@@ -25,33 +56,94 @@ export interface Trace {
    * empty value cells names its first line.
    */
   readonly warnings: string[];
+  /** What the input rules changed (absent where the series was built some other way). */
+  readonly changes?: TraceChanges;
 }
 
+/** One data row as parsed. */
 interface Row {
   readonly ts: number;
   /** Undefined where the value cell is empty: no data was recorded for the interval. */
-  value: number | undefined;
+  readonly value: number | undefined;
   readonly line: number;
+}
+
+/** Rows as read, kept as plain numbers (an empty value cell is NaN) so a long trace costs 24 bytes a row. */
+interface Rows {
+  readonly ts: number[];
+  readonly value: number[];
+  readonly line: number[];
+  duplicates: number;
 }
 
 /** Parses a trace CSV's text per the replay contract; errors name the file and line. */
 export function parseTrace(text: string, opts: TraceOptions): Trace {
+  const reader = new TraceReader(opts);
   const lines = text.split(/\r?\n/);
-  let headerIndex = lines.findIndex((l) => l.trim() !== '');
-  if (headerIndex < 0) throw inputError(opts.file, 1, 'the file is empty; expected a header line');
-  const header = splitCsvLine(lines[headerIndex] ?? '');
-  const perRequest = opts.bucketSeconds !== undefined;
-  const at = { file: opts.file, line: headerIndex + 1 };
-  const timeIdx = columnIndex(header, opts.timeColumn, at, '--time-column');
-  const valueIdx = perRequest ? -1 : columnIndex(header, opts.valueColumn, at, '--value-column');
-  const rows: Row[] = [];
-  for (let i = ++headerIndex; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    if (raw.trim() === '') continue;
-    rows.push(parseRow(splitCsvLine(raw), { timeIdx, valueIdx, line: i + 1, file: opts.file }));
+  for (let i = 0; i < lines.length; i++) reader.line(lines[i] ?? '', i + 1);
+  return reader.finish();
+}
+
+/**
+ * Reads a trace one line at a time (so a file is never held whole in memory) and builds the series at
+ * the end. Rows with the same timestamp are merged as they come: only distinct timestamps are kept.
+ */
+export class TraceReader {
+  private readonly opts: TraceOptions;
+  private header: { timeIdx: number; valueIdx: number; line: number } | undefined;
+  private readonly rows: Rows = { ts: [], value: [], line: [], duplicates: 0 };
+  private lastLine = 0;
+
+  constructor(opts: TraceOptions) {
+    this.opts = opts;
   }
-  if (rows.length === 0) throw inputError(opts.file, headerIndex + 1, 'no data rows after the header');
-  return perRequest ? bucketRequests(rows, opts.bucketSeconds ?? 1, opts.file) : intervalSeries(rows, opts);
+
+  /** Takes line number `lineNo` (1-based) of the file, without its line break. */
+  line(raw: string, lineNo: number): void {
+    this.lastLine = lineNo;
+    if (raw.trim() === '') return;
+    if (!this.header) {
+      this.header = this.readHeader(splitCsvLine(raw), lineNo);
+      return;
+    }
+    const row = parseRow(splitCsvLine(raw), { timeIdx: this.header.timeIdx, valueIdx: this.header.valueIdx, line: lineNo, file: this.opts.file });
+    if (this.opts.bucketSeconds === undefined) this.addIntervalRow(row);
+    else this.rows.ts.push(row.ts);
+  }
+
+  /** The series, once every line was given. */
+  finish(): Trace {
+    if (!this.header) throw inputError(this.opts.file, 1, 'the file is empty; expected a header line');
+    if (this.rows.ts.length === 0) throw inputError(this.opts.file, this.header.line + 1, 'no data rows after the header');
+    return this.opts.bucketSeconds !== undefined ? bucketRequests(this.rows.ts, this.opts.bucketSeconds, this.opts) : intervalSeries(this.rows, this.opts);
+  }
+
+  private readHeader(header: string[], line: number): { timeIdx: number; valueIdx: number; line: number } {
+    const at = { file: this.opts.file, line };
+    const timeIdx = columnIndex(header, this.opts.timeColumn, at, '--time-column');
+    const valueIdx = this.opts.bucketSeconds !== undefined ? -1 : columnIndex(header, this.opts.valueColumn, at, '--value-column');
+    return { timeIdx, valueIdx, line };
+  }
+
+  /** Checks time order and sums a row into the one before when it has the same timestamp. */
+  private addIntervalRow(row: Row): void {
+    const r = this.rows;
+    const last = r.ts.length - 1;
+    if (last >= 0 && row.ts < (r.ts[last] as number)) {
+      throw inputError(this.opts.file, row.line, `row is earlier than the row before it (line ${r.line[last]}); rows must be in time order`);
+    }
+    const value = row.value ?? NaN;
+    if (last >= 0 && row.ts === r.ts[last]) {
+      const prev = r.value[last] as number;
+      // An empty cell adds no data; rows that are all empty stay a gap.
+      r.value[last] = Number.isNaN(prev) && Number.isNaN(value) ? NaN : (Number.isNaN(prev) ? 0 : prev) + (Number.isNaN(value) ? 0 : value);
+      r.duplicates++;
+      return;
+    }
+    r.ts.push(row.ts);
+    r.value.push(value);
+    r.line.push(row.line);
+  }
 }
 
 function columnIndex(header: string[], name: string, at: { file: string; line: number }, flag: string): number {
@@ -76,20 +168,43 @@ function parseRow(fields: string[], at: { timeIdx: number; valueIdx: number; lin
   return { ts, value, line: at.line };
 }
 
-function intervalSeries(rows: Row[], opts: TraceOptions): Trace {
-  const merged = mergeRows(rows, opts.file);
-  const intervalSeconds = mostCommonSpacing(merged);
-  if (intervalSeconds === undefined) throw inputError(opts.file, merged[0]?.line ?? 1, 'need at least two distinct timestamps to know the interval length');
+/** Mutable figures while a series is built. */
+interface Counts {
+  gaps: number;
+  gapIntervals: number;
+  empties: number;
+  longest: number;
+}
+
+function intervalSeries(rows: Rows, opts: TraceOptions): Trace {
+  const intervalSeconds = mostCommonSpacing(rows.ts);
+  if (intervalSeconds === undefined) throw inputError(opts.file, rows.line[0] ?? 1, 'need at least two distinct timestamps to know the interval length');
   const out: Trace = { timestamps: [], demand: [], intervalSeconds, warnings: [] };
-  const empties = new EmptyRuns(opts);
-  for (const row of merged) {
-    fillGapBefore(row, out, opts);
+  const counts: Counts = { gaps: 0, gapIntervals: 0, empties: 0, longest: 0 };
+  const empties = new EmptyRuns(opts, counts);
+  for (let i = 0; i < rows.ts.length; i++) {
+    const row: Row = { ts: rows.ts[i] as number, value: Number.isNaN(rows.value[i]) ? undefined : rows.value[i], line: rows.line[i] as number };
+    fillGapBefore(row, out, opts, counts);
+    if (out.demand.length >= MAX_TRACE_INTERVALS) throw tooManyIntervals(opts.file, row.line);
     out.timestamps.push(row.ts);
     out.demand.push(row.value ?? fillValue(out, opts));
     empties.note(row, out.warnings);
   }
   empties.note(undefined, out.warnings);
-  return out;
+  const changes: TraceChanges = {
+    duplicateRowsSummed: rows.duplicates,
+    gapsFilled: counts.gaps,
+    gapIntervalsFilled: counts.gapIntervals,
+    emptyValuesFilled: counts.empties,
+    longestGapIntervals: counts.longest,
+    emptyBuckets: 0,
+    fill: opts.fill,
+  };
+  return { ...out, changes };
+}
+
+function maxGap(opts: TraceOptions): number {
+  return opts.maxGapIntervals ?? DEFAULT_MAX_GAP_INTERVALS;
 }
 
 /** What fills an interval without data: the previous value (0 before the first), or 0 with `--fill zero`. */
@@ -101,13 +216,15 @@ function fillValue(out: Trace, opts: TraceOptions): number {
 /** Warns once per run of consecutive empty value cells, naming the run's first line and its length. */
 class EmptyRuns {
   private readonly opts: TraceOptions;
+  private readonly counts: Counts;
   private first: number | undefined;
   private count = 0;
   /** Where the run's warning sits, so that warnings stay in file order while the run's length is unknown. */
   private slot = -1;
 
-  constructor(opts: TraceOptions) {
+  constructor(opts: TraceOptions, counts: Counts) {
     this.opts = opts;
+    this.counts = counts;
   }
 
   /** Notes the next row (undefined at the end of the file) and writes the warning of a run it ends. */
@@ -118,10 +235,14 @@ class EmptyRuns {
         this.slot = warnings.push('') - 1;
       }
       this.count++;
+      this.counts.empties++;
+      // Checked as the run grows, so the error names the run's first line whatever its length.
+      if (this.count > maxGap(this.opts)) throw gapTooLong(this.opts, this.first, `a run of empty values (no data) longer than ${maxGap(this.opts)} intervals starts at this row`);
       return;
     }
     if (this.first === undefined) return;
     const n = this.count;
+    this.counts.longest = Math.max(this.counts.longest, n);
     const fill = this.opts.fill === 'zero' ? '0' : 'the previous value';
     warnings[this.slot] = `${this.opts.file}:${this.first}: ${n} empty value${n > 1 ? 's' : ''} (no data) from this row on, filled with ${fill}`;
     this.first = undefined;
@@ -129,39 +250,47 @@ class EmptyRuns {
   }
 }
 
-/** Checks time order and sums rows with the same timestamp. */
-function mergeRows(rows: Row[], file: string): Row[] {
-  const merged: Row[] = [];
-  for (const row of rows) {
-    const last = merged[merged.length - 1];
-    if (last && row.ts < last.ts) throw inputError(file, row.line, `row is earlier than the row before it (line ${last.line}); rows must be in time order`);
-    // An empty cell adds no data; rows that are all empty stay a gap.
-    if (last && row.ts === last.ts) last.value = last.value === undefined && row.value === undefined ? undefined : (last.value ?? 0) + (row.value ?? 0);
-    else merged.push({ ...row });
-  }
-  return merged;
-}
-
 /** Fills whole missing intervals before a row and warns once for the gap, naming the row's line. */
-function fillGapBefore(row: Row, out: Trace, opts: TraceOptions): void {
+function fillGapBefore(row: Row, out: Trace, opts: TraceOptions, counts: Counts): void {
   const prevTs = out.timestamps[out.timestamps.length - 1];
   if (prevTs === undefined) return;
   // Irregular spacing near one interval is not a gap; only whole missing intervals are filled.
   const missing = Math.round((row.ts - prevTs) / out.intervalSeconds) - 1;
   if (missing <= 0) return;
+  if (missing > maxGap(opts)) {
+    throw gapTooLong(opts, row.line, `gap of ${missing} intervals of ${out.intervalSeconds}s before this row (no rows since ${new Date(prevTs * 1000).toISOString()}), longer than ${maxGap(opts)}`, missing);
+  }
+  if (out.demand.length + missing >= MAX_TRACE_INTERVALS) throw tooManyIntervals(opts.file, row.line);
   const fill = fillValue(out, opts);
   for (let k = 1; k <= missing; k++) {
     out.timestamps.push(prevTs + k * out.intervalSeconds);
     out.demand.push(fill);
   }
+  counts.gaps++;
+  counts.gapIntervals += missing;
+  counts.longest = Math.max(counts.longest, missing);
   out.warnings.push(`${opts.file}:${row.line}: gap of ${missing} interval${missing > 1 ? 's' : ''} before this row, filled with ${opts.fill === 'zero' ? '0' : 'the previous value'}`);
 }
 
+/** A gap the contract would fill with invented demand, but longer than the user allowed. */
+function gapTooLong(opts: TraceOptions, line: number, what: string, length?: number): SurgeGuardError {
+  const raise = length !== undefined ? `--max-gap-intervals ${length}` : '--max-gap-intervals N';
+  return new SurgeGuardError(
+    ErrorCode.InputInvalid,
+    `${opts.file}:${line}: ${what}; a gap is filled with ${opts.fill === 'zero' ? '0' : 'the previous value'} (invented demand) only up to --max-gap-intervals (default ${DEFAULT_MAX_GAP_INTERVALS}); pass ${raise} to fill it anyway, or cut the trace`,
+    { details: { file: opts.file, line, gapIntervals: length, maxGapIntervals: maxGap(opts) } },
+  );
+}
+
+function tooManyIntervals(file: string, line: number): SurgeGuardError {
+  return inputError(file, line, `the trace has more than ${MAX_TRACE_INTERVALS} intervals after gap filling; cut it or use longer intervals`);
+}
+
 /** The most common spacing between consecutive rows (the smaller one on a tie), rounded to milliseconds. */
-function mostCommonSpacing(rows: Row[]): number | undefined {
+function mostCommonSpacing(ts: readonly number[]): number | undefined {
   const counts = new Map<number, number>();
-  for (let i = 1; i < rows.length; i++) {
-    const gap = Math.round(((rows[i]?.ts ?? 0) - (rows[i - 1]?.ts ?? 0)) * 1000) / 1000;
+  for (let i = 1; i < ts.length; i++) {
+    const gap = Math.round(((ts[i] as number) - (ts[i - 1] as number)) * 1000) / 1000;
     counts.set(gap, (counts.get(gap) ?? 0) + 1);
   }
   let best: number | undefined;
@@ -175,19 +304,22 @@ function mostCommonSpacing(rows: Row[]): number | undefined {
   return best;
 }
 
-function bucketRequests(rows: Row[], bucketSeconds: number, file: string): Trace {
+function bucketRequests(ts: readonly number[], bucketSeconds: number, opts: TraceOptions): Trace {
   let start = Infinity;
   let end = -Infinity;
-  for (const r of rows) {
-    start = Math.min(start, r.ts);
-    end = Math.max(end, r.ts);
+  for (const t of ts) {
+    start = Math.min(start, t);
+    end = Math.max(end, t);
   }
   const n = Math.floor((end - start) / bucketSeconds) + 1;
-  if (n > 50_000_000) throw inputError(file, rows[0]?.line ?? 2, `the trace spans ${n} buckets of ${bucketSeconds}s; use a larger --bucket`);
+  if (n > MAX_TRACE_INTERVALS) throw inputError(opts.file, 2, `the trace spans ${n} buckets of ${bucketSeconds}s, more than ${MAX_TRACE_INTERVALS}; use a larger --bucket`);
   const demand = new Array<number>(n).fill(0);
-  for (const r of rows) demand[Math.floor((r.ts - start) / bucketSeconds)]! += 1;
+  for (const t of ts) demand[Math.floor((t - start) / bucketSeconds)]! += 1;
   const timestamps = demand.map((_, i) => start + i * bucketSeconds);
-  return { timestamps, demand, intervalSeconds: bucketSeconds, warnings: [] };
+  let emptyBuckets = 0;
+  for (const d of demand) if (d === 0) emptyBuckets++;
+  const changes: TraceChanges = { duplicateRowsSummed: 0, gapsFilled: 0, gapIntervalsFilled: 0, emptyValuesFilled: 0, longestGapIntervals: 0, emptyBuckets, fill: opts.fill };
+  return { timestamps, demand, intervalSeconds: bucketSeconds, warnings: [], changes };
 }
 
 function inputError(file: string, line: number, message: string): SurgeGuardError {
