@@ -1,7 +1,8 @@
 import type { Command, CommandIO } from './command.ts';
 import { commands as defaultCommands } from './commands/index.ts';
 import { packageVersion } from './commands/version.ts';
-import { SurgeGuardError, errorMessage } from '../common/errors.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
+import { EXIT_CODES_HELP, exitCodeOf } from './exit-codes.ts';
 
 /** Top-level help, listing only the subcommands that exist. */
 export function usage(commands: readonly Command[]): string {
@@ -17,6 +18,7 @@ export function usage(commands: readonly Command[]): string {
     '',
     'Run "surgeguard <command> --help" for the options of one command.',
     '',
+    EXIT_CODES_HELP,
   ].join('\n');
 }
 
@@ -39,8 +41,9 @@ export async function main(argv: readonly string[], io: CommandIO, commands: rea
   try {
     return await command.run(rest, io);
   } catch (err) {
-    const code = err instanceof SurgeGuardError ? `${err.code}: ` : '';
-    io.stderr.write(`surgeguard ${command.name}: ${code}${errorMessage(err)}\n`);
-    return err instanceof SurgeGuardError && (err.code === 'SG_USAGE_INVALID' || err.code === 'SG_CONFIG_INVALID') ? 2 : 1;
+    // Every error gets a code: one the user can look up, SG_INTERNAL for one nothing anticipated.
+    const code = err instanceof SurgeGuardError ? err.code : ErrorCode.Internal;
+    io.stderr.write(`surgeguard ${command.name}: ${code}: ${errorMessage(err)}\n`);
+    return exitCodeOf(err);
   }
 }

@@ -16,6 +16,8 @@ export const ErrorCode = {
   PrometheusRequestFailed: 'SG_PROMETHEUS_REQUEST_FAILED',
   WebhookInvalid: 'SG_WEBHOOK_INVALID',
   Unauthorized: 'SG_UNAUTHORIZED',
+  /** A server could not listen on the address it was given (in use, not local, not permitted). */
+  ListenFailed: 'SG_LISTEN_FAILED',
   Internal: 'SG_INTERNAL',
 } as const;
 

@@ -64,7 +64,8 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   const backlogGauge = deps.metrics.gauge('surgeguard_demo_backlog_requests', 'Requests the simulated fleet has not served yet (its consumer lag).', ['namespace', 'scaler']);
   const counts = Float64Array.from(c.demand);
   const rates = counts.map((d) => d / c.intervalSeconds);
-  const initial = Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity));
+  // Capped like every fleet: one huge first value must not ask for more pods than max replicas.
+  const initial = Math.min(c.maxReplicas, Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity)));
   const fleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
   const memory: PolicyMemory = { recommendations: [] };
   const points: DemoPoint[] = [];

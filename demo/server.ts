@@ -23,5 +23,17 @@ export function buildDemoServer(deps: { registry: MetricRegistry; decisions: Dec
     return { leader: true, decisions: deps.decisions.list({ limit: l.limit }) };
   });
   app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), points: deps.demo.points().slice(-400) }));
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    // A path that exists with another method is 405 with Allow (RFC 9110), not 404.
+    const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
+    if (allowed.length > 0) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` });
+    }
+    return reply.code(404).send({ error: 'not_found', message: `no ${path} here` });
+  });
   return app;
 }
+
+/** The methods a route may have, in the order the Allow header lists them. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

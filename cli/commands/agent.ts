@@ -2,7 +2,9 @@ import type { Command } from '../command.ts';
 import { parseFlags } from '../flags.ts';
 import { configFileFrom, loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
-import { agentConfigSchema, splitListen } from '../../agent/config.ts';
+import { agentConfigSchema } from '../../agent/config.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
+import { listenOn, parseListen } from '../listen.ts';
 
 const HELP = `Usage: surgeguard agent [options]
 
@@ -19,7 +21,8 @@ Options:
 
 Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_COLLECTORS__KAFKA__BROKERS),
 NODE_NAME (the node, from the downward API), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per cycle).
-`;
+
+${EXIT_CODES_HELP}`;
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -51,6 +54,8 @@ export const agentCommand: Command = {
         'collectors.xid.kernelLogPath': values['kernel-log'],
       },
     });
+    // Checked before any collector starts: a port above 65535 is a usage error, not a RangeError.
+    const listen = parseListen('--listen (or listen in the config)', config.listen);
     const logger = createLogger({ level: config.logLevel, component: 'agent' });
     // Loaded here, not at the top: `surgeguard --help` and the other commands should not pay
     // for the agent's modules, and the agent loads the Kubernetes client and the OpenTelemetry
@@ -65,8 +70,10 @@ export const agentCommand: Command = {
       ...(podIps ? { podIps: () => podIps } : {}),
     });
     agent.runner.start();
-    const { host, port } = splitListen(config.listen);
-    const address = await agent.server.listen({ host, port });
+    const address = await listenOn(agent.server, '--listen (or listen in the config)', listen).catch(async (err: unknown) => {
+      await agent.stop();
+      throw err;
+    });
     logger.info({ address, node: agent.node, collectors: [...agent.runner.states.keys()] }, 'agent serving');
     io.stdout.write(`surgeguard agent listening on ${address}\n`);
     await new Promise<void>((resolve) => (io.stopSignal.aborted ? resolve() : io.stopSignal.addEventListener('abort', () => resolve(), { once: true })));

@@ -6,6 +6,8 @@ import { createMetricRegistry } from '../../common/metrics.ts';
 import { controllerConfigSchema } from '../../controller/config.ts';
 import { startController } from '../../controller/controller.ts';
 import { startTracing } from '../../controller/tracing.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
+import { listenOn, parseListen } from '../listen.ts';
 
 const HELP = `Usage: surgeguard controller [options]
 
@@ -23,7 +25,8 @@ Options:
 
 Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_KAFKA__BROKERS='[kafka:9092]'),
 POD_NAME (the Lease identity), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per tick).
-`;
+
+${EXIT_CODES_HELP}`;
 
 export const controllerCommand: Command = {
   name: 'controller',
@@ -49,12 +52,13 @@ export const controllerCommand: Command = {
       env: io.env,
       flags: { listen: values.listen, kubeconfig: values.kubeconfig ?? io.env.KUBECONFIG, paused: values.paused, logLevel: values['log-level'] },
     });
+    // Checked before the controller starts: a port above 65535 is a usage error, not a RangeError.
+    const listen = parseListen('--listen (or listen in the config)', config.listen);
     const logger = createLogger({ level: config.logLevel, component: 'controller' });
     const tracing = await startTracing(io.env, 'surgeguard-controller');
     const metrics = createMetricRegistry({ processMetrics: true });
     const controller = await startController({ logger, metrics, env: io.env }, config, io.stopSignal);
-    const [host, port] = config.listen.split(/:(?=\d+$)/);
-    const address = await controller.server.listen({ host, port: Number(port) });
+    const address = await listenOn(controller.server, '--listen (or listen in the config)', listen);
     logger.info({ address, identity: controller.elector.identity() }, 'controller serving');
     io.stdout.write(`surgeguard controller listening on ${address}\n`);
     await controller.done;

@@ -3,10 +3,13 @@ import type { Command } from '../command.ts';
 import { parseFlags } from '../flags.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
-import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
 import { createDecisionLog } from '../../controller/reconcile/decision-log.ts';
 import { conventionCapacity, conventionStartupSteps } from '../../replay/convention.ts';
-import { parseTrace } from '../../replay/trace.ts';
+import { readTraceFile } from '../../replay/trace-file.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
+import { listenOn, parseListen } from '../listen.ts';
+import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits } from '../trace-input.ts';
 import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
 import { liveStart, startDemo } from '../../demo/demo.ts';
 import { buildDemoServer } from '../../demo/server.ts';
@@ -23,13 +26,15 @@ and every decision with its reason; also /metrics and /api/decisions. Ctrl-C sto
 Options:
   --listen HOST:PORT     where to serve the page (default 127.0.0.1:9480)
   --trace FILE           another trace (CSV with timestamp,value columns)
+${TRACE_LIMITS_HELP}
   --speed N              recorded seconds per wall second (default: one interval per second)
   --lead N               ticks between opening the page and the first surge (default 30)
   --no-agent             do not start the agent
   --agent-listen H:P     where the agent serves /metrics (default 127.0.0.1:0, any free port)
   --exit-at-end          stop when the trace ends instead of serving until Ctrl-C
   -h, --help             this text
-`;
+
+${EXIT_CODES_HELP}`;
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -45,6 +50,7 @@ export const demoCommand: Command = {
         'no-agent': { type: 'boolean' },
         'agent-listen': { type: 'string' },
         'exit-at-end': { type: 'boolean' },
+        ...TRACE_LIMIT_OPTIONS,
       },
       HELP,
     );
@@ -52,17 +58,13 @@ export const demoCommand: Command = {
       io.stdout.write(HELP);
       return 0;
     }
-    const listen = v.listen ?? '127.0.0.1:9480';
-    const m = /^(.+):(\d{1,5})$/.exec(listen);
-    if (!m) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--listen must be HOST:PORT, got "${listen}"`);
+    // Both addresses are checked before anything starts, so a typo costs no model load.
+    const listen = parseListen('--listen', v.listen ?? '127.0.0.1:9480');
+    const agentListen = v['agent-listen'] ?? '127.0.0.1:0';
+    parseListen('--agent-listen', agentListen);
+    const limits = traceLimits(v);
     const file = v.trace ?? sampleTracePath();
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (cause) {
-      throw new SurgeGuardError(ErrorCode.InputInvalid, `${file}: cannot read the trace: ${errorMessage(cause)}`, { cause });
-    }
-    const trace = parseTrace(text, { file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous' });
+    const trace = await readTraceFile({ file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
     const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
     if (!(speed > 0)) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--speed must be a positive number, got "${v.speed}"`);
     const lead = v.lead !== undefined ? Number(v.lead) : 30;
@@ -71,19 +73,37 @@ export const demoCommand: Command = {
     const logger = createLogger({ level: io.env.SURGEGUARD_LOG_LEVEL ?? 'info', component: 'demo' });
     const metrics = createMetricRegistry({ processMetrics: true });
     const decisions = createDecisionLog(2000);
-    const agent = v['no-agent'] ? undefined : await startLocalAgent(v['agent-listen'] ?? '127.0.0.1:0', io.env, logger);
-    const forecaster = await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 });
+    const agent = v['no-agent'] ? undefined : await startLocalAgent(agentListen, io.env, logger);
+    const forecaster = await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 }).catch(async (err: unknown) => {
+      await agent?.stop();
+      throw err;
+    });
     const capacity = conventionCapacity(trace.demand);
     const startupSteps = conventionStartupSteps(trace.intervalSeconds);
     const liveFrom = liveStart(trace.demand, 48, lead);
+    // The demo loop stops on Ctrl-C, or when the page cannot be served.
+    const stop = new AbortController();
+    const onStop = (): void => stop.abort(io.stopSignal.reason);
+    if (io.stopSignal.aborted) onStop();
+    else io.stopSignal.addEventListener('abort', onStop, { once: true });
     const demo = startDemo(
       { forecaster, logger, metrics, decisions },
       { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity, startupSteps, minReplicas: 1, maxReplicas: 10_000, liveFrom, tickMs: (trace.intervalSeconds / speed) * 1000, scaler: 'demo/inference' },
-      io.stopSignal,
+      stop.signal,
     );
     const about = `${file.split('/').pop()}: ${trace.intervalSeconds} s intervals at ${speed}× (one interval every ${(trace.intervalSeconds / speed).toFixed(2)} s); each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
     const server = buildDemoServer({ registry: metrics, decisions, demo, about, ...(agent ? { agentUrl: agent.url } : {}) });
-    const address = await server.listen({ host: m[1] ?? '127.0.0.1', port: Number(m[2]) });
+    let address: string;
+    try {
+      address = await listenOn(server, '--listen', listen);
+    } catch (err) {
+      // Nothing may keep running once the command has failed: the loop, the model session, the agent.
+      stop.abort(err);
+      await demo.done;
+      await forecaster.close();
+      await agent?.stop();
+      throw err;
+    }
     io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions${agent ? `, agent ${agent.url}/metrics` : ''})\n`);
     io.stdout.write(`${about}; the first surge arrives in about ${lead} ticks. Ctrl-C stops.\n`);
     await demo.done;
@@ -101,12 +121,16 @@ export const demoCommand: Command = {
 /** The real agent, in this process, with its defaults (collectors with nothing to read report so). */
 async function startLocalAgent(listen: string, env: Readonly<Record<string, string | undefined>>, logger: ReturnType<typeof createLogger>): Promise<{ url: string; stop(): Promise<void> }> {
   const { loadConfig } = await import('../../common/config.ts');
-  const { agentConfigSchema, splitListen } = await import('../../agent/config.ts');
+  const { agentConfigSchema } = await import('../../agent/config.ts');
   const { createAgent } = await import('../../agent/agent.ts');
   const config = loadConfig(agentConfigSchema, { env, flags: { listen, nodeName: env.NODE_NAME || undefined } });
   const agent = await createAgent(config, logger.child({ component: 'agent' }), {});
   agent.runner.start();
-  const { host, port } = splitListen(config.listen);
-  const url = await agent.server.listen({ host, port });
-  return { url, stop: () => agent.stop() };
+  try {
+    const url = await listenOn(agent.server, '--agent-listen', parseListen('--agent-listen', config.listen));
+    return { url, stop: () => agent.stop() };
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
 }

@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DestinationStream } from 'pino';
@@ -16,7 +17,10 @@ import { createProgressBar } from '../../replay/progress.ts';
 import { replayDemand, type ReplayResult } from '../../replay/replay.ts';
 import { htmlReport } from '../../replay/report.ts';
 import { summaryText } from '../../replay/summary-text.ts';
-import { parseTrace, type Trace } from '../../replay/trace.ts';
+import { type Trace } from '../../replay/trace.ts';
+import { readTraceFile } from '../../replay/trace-file.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
+import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits, type TraceLimits } from '../trace-input.ts';
 import { policySettingsSchema, type PolicySettings } from '../../controller/scaling/policy.ts';
 import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
 import { statisticalForecasters } from '../../inference/index.ts';
@@ -34,6 +38,7 @@ Input:
   --time-column NAME      default "timestamp"; --value-column NAME default "value"
   --fill previous|zero    what fills a gap longer than one interval or an empty value
                           (no data recorded): the previous value (default) or zero
+${TRACE_LIMITS_HELP}
   --prometheus-url URL --query Q [--range 7d] [--step 1m] [--query-unit rate|count]
                           replay your own history from Prometheus (query_range); a rate is
                           multiplied by the step to give requests per interval
@@ -50,7 +55,12 @@ Output:
   --out FILE              per-interval CSV, and FILE.json with the run's parameters
   --report FILE.html      a page to open offline: demand, forecast band, replicas, unserved
   --no-compare            skip the seasonal-naive and Holt-Winters-only comparison runs
-`;
+
+The summary says how many rows each input rule changed (rows with a repeated timestamp summed,
+gaps and empty values filled); so does FILE.json (input_changes). Every fleet, the reactive
+baselines' included, is capped at --max-replicas.
+
+${EXIT_CODES_HELP}`;
 
 const OPTIONS = {
   trace: { type: 'string' },
@@ -59,6 +69,7 @@ const OPTIONS = {
   'time-column': { type: 'string' },
   'value-column': { type: 'string' },
   fill: { type: 'string' },
+  ...TRACE_LIMIT_OPTIONS,
   'prometheus-url': { type: 'string' },
   query: { type: 'string' },
   range: { type: 'string' },
@@ -109,18 +120,31 @@ function numberOption(v: Values, name: keyof Values, check: (n: number) => boole
   return n;
 }
 
-async function readSource(v: Values): Promise<{ trace: Trace; label: string }> {
-  return v['prometheus-url'] ? readPrometheus(v, v['prometheus-url']) : readTraceFile(v);
+async function readSource(v: Values, limits: TraceLimits): Promise<{ trace: Trace; label: string }> {
+  return v['prometheus-url'] ? readPrometheus(v, v['prometheus-url'], limits) : readTrace(v, limits);
 }
 
-async function readPrometheus(v: Values, url: string): Promise<{ trace: Trace; label: string }> {
+/** An http(s) URL, checked before any request: a typo is a usage error, not a failed fetch. */
+function prometheusUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw usageError(`--prometheus-url must be an http(s) URL such as http://prometheus:9090, got "${url}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError(`--prometheus-url must be an http(s) URL such as http://prometheus:9090, got "${url}" (${u.protocol})`);
+  return url;
+}
+
+async function readPrometheus(v: Values, rawUrl: string, limits: TraceLimits): Promise<{ trace: Trace; label: string }> {
+  const url = prometheusUrl(rawUrl);
   if (!v.query) throw usageError('--prometheus-url needs --query');
   const rangeSeconds = parseDurationSeconds(v.range ?? '7d');
   const stepSeconds = parseDurationSeconds(v.step ?? '1m');
   if (!rangeSeconds || !stepSeconds) throw usageError('--range and --step must be durations such as 7d and 1m');
   const unit = v['query-unit'] ?? 'rate';
   if (unit !== 'rate' && unit !== 'count') throw usageError('--query-unit must be rate or count');
-  const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url, query: v.query, rangeSeconds, stepSeconds, unit });
+  const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url, query: v.query, rangeSeconds, stepSeconds, unit, maxGapIntervals: limits.maxGapIntervals });
   return { trace, label: `${v.query} @ ${url}` };
 }
 
@@ -137,17 +161,37 @@ function inputMode(v: Values): { fill: 'previous' | 'zero'; bucketSeconds?: numb
   return { fill, bucketSeconds };
 }
 
-async function readTraceFile(v: Values): Promise<{ trace: Trace; label: string }> {
+async function readTrace(v: Values, limits: TraceLimits): Promise<{ trace: Trace; label: string }> {
   const file = v.trace ?? sampleTracePath();
   const { fill, bucketSeconds } = inputMode(v);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new SurgeGuardError(ErrorCode.InputInvalid, `${file}: cannot read the trace: ${errorMessage(cause)}`, { cause });
-  }
-  const trace = parseTrace(text, { file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, fill });
+  const trace = await readTraceFile({ file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, fill, maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
   return { trace, label: file };
+}
+
+/**
+ * Checks that an output file can be written before the run (which may take minutes): its directory
+ * exists and is writable, and the path is not a directory. A failure names the flag and the path.
+ */
+function checkOutputPath(flag: string, file: string, cwd: string): string {
+  const path = resolve(cwd, file);
+  const dir = dirname(path);
+  const fail = (why: string, cause?: unknown): SurgeGuardError =>
+    new SurgeGuardError(ErrorCode.UsageInvalid, `--${flag} ${file}: ${why}; nothing was run`, { ...(cause === undefined ? {} : { cause }), details: { flag, file } });
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(dir, { throwIfNoEntry: false });
+  } catch (cause) {
+    throw fail(`cannot read the directory ${dir}: ${errorMessage(cause)}`, cause);
+  }
+  if (st === undefined) throw fail(`the directory ${dir} does not exist (create it first)`);
+  if (!st.isDirectory()) throw fail(`${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw fail(`the directory ${dir} is not writable`, cause);
+  }
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw fail(`${path} is a directory`);
+  return path;
 }
 
 function policySettings(v: Values): PolicySettings {
@@ -190,7 +234,10 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
     return 0;
   }
   const defaultTrace = !v.trace && !v['prometheus-url'];
-  const { trace, label } = await readSource(v);
+  // Checked first: a run can take minutes, and only then would a bad path be found.
+  const paths = outputPaths(v, io.cwd);
+  const limits = traceLimits(v);
+  const { trace, label } = await readSource(v, limits);
   printWarnings(io, trace.warnings);
   const fleet = fleetOptions(v, trace, defaultTrace);
   const settings = policySettings(v);
@@ -210,17 +257,31 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   }
   if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} interval${fleet.startupSteps === 1 ? '' : 's'} of ${trace.intervalSeconds}s)\n`);
   const totalDemand = trace.demand.reduce((a, b) => a + b, 0);
-  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand }));
-  if (v.out) {
-    writeFileSync(v.out, outputCsv(trace.timestamps, trace.demand, result.run, result.fleet));
-    writeFileSync(`${v.out}.json`, `${JSON.stringify(runMetadata({ v, label, trace, fleet, settings, forecaster, result }), null, 1)}\n`);
-    io.stderr.write(`wrote ${v.out} and ${v.out}.json\n`);
-  }
-  if (v.report) {
-    writeFileSync(v.report, htmlReport({ title: label, timestamps: trace.timestamps, demand: trace.demand, capacity: fleet.capacity, leadSteps: fleet.startupSteps + 1, result, forecaster: forecaster.version }));
-    io.stderr.write(`wrote ${v.report}\n`);
-  }
+  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand, changes: trace.changes, maxReplicas: fleet.maxReplicas }));
+  writeOutputs(io, paths, { v, label, trace, fleet, settings, forecaster, result, limits });
   return 0;
+}
+
+/** The output files asked for, each checked before the run. */
+function outputPaths(v: Values, cwd: string): { out?: string; report?: string } {
+  return {
+    ...(v.out === undefined ? {} : { out: checkOutputPath('out', v.out, cwd) }),
+    ...(v.report === undefined ? {} : { report: checkOutputPath('report', v.report, cwd) }),
+  };
+}
+
+/** Writes the per-interval CSV with its JSON, and the report page, where asked. */
+function writeOutputs(io: CommandIO, paths: { out?: string; report?: string }, m: MetaInput): void {
+  const { trace, result } = m;
+  if (paths.out) {
+    writeFileSync(paths.out, outputCsv(trace.timestamps, trace.demand, result.run, result.fleet));
+    writeFileSync(`${paths.out}.json`, `${JSON.stringify(runMetadata(m), null, 1)}\n`);
+    io.stderr.write(`wrote ${m.v.out} and ${m.v.out}.json\n`);
+  }
+  if (paths.report) {
+    writeFileSync(paths.report, htmlReport({ title: m.label, timestamps: trace.timestamps, demand: trace.demand, capacity: m.fleet.capacity, leadSteps: m.fleet.startupSteps + 1, result, forecaster: m.forecaster.version }));
+    io.stderr.write(`wrote ${m.v.report}\n`);
+  }
 }
 
 interface MetaInput {
@@ -231,6 +292,23 @@ interface MetaInput {
   settings: PolicySettings;
   forecaster: { version: string; runsOn: string; name: string };
   result: ReplayResult;
+  limits: TraceLimits;
+}
+
+/** The input rules' counts for the JSON, in the contract's words. */
+function inputChangesJson(trace: Trace, limits: TraceLimits): Record<string, unknown> | undefined {
+  const c = trace.changes;
+  if (!c) return undefined;
+  return {
+    duplicate_rows_summed: c.duplicateRowsSummed,
+    gaps_filled: c.gapsFilled,
+    gap_intervals_filled: c.gapIntervalsFilled,
+    empty_values_filled: c.emptyValuesFilled,
+    longest_gap_intervals: c.longestGapIntervals,
+    empty_buckets: c.emptyBuckets,
+    fill: c.fill,
+    max_gap_intervals: limits.maxGapIntervals,
+  };
 }
 
 /** The JSON beside the output file: everything needed to recompute the figures. */
@@ -243,11 +321,15 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     time_column: m.v['time-column'] ?? 'timestamp',
     value_column: m.v['value-column'] ?? 'value',
     fill: m.v.fill ?? 'previous',
+    input_changes: inputChangesJson(m.trace, m.limits),
+    max_trace_mib: m.v['prometheus-url'] ? undefined : m.limits.maxTraceMib,
     capacity: m.fleet.capacity,
     startup_steps: m.fleet.startupSteps,
     interval_seconds: m.trace.intervalSeconds,
     min_replicas: m.fleet.minReplicas,
     max_replicas: m.fleet.maxReplicas,
+    // True: max replicas capped a fleet the contract leaves uncapped, so the reference scorer may differ.
+    max_replicas_capped: m.result.maxReplicasCapped,
     backlog: m.v.backlog ?? false,
     policy: m.settings,
     model_version: m.forecaster.version,
@@ -276,16 +358,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
 export const replayCommand: Command = {
   name: 'replay',
   summary: 'Replay a recorded demand trace through the scaling policy and compare it with reactive autoscaling',
-  async run(argv, io) {
-    try {
-      return await runReplay(argv, io);
-    } catch (err) {
-      // Bad input is the user's to fix: one line naming file and line, exit 2, no stack trace.
-      if (err instanceof SurgeGuardError && (err.code === ErrorCode.InputInvalid || err.code === ErrorCode.PrometheusRequestFailed)) {
-        io.stderr.write(`surgeguard replay: ${err.code}: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
-  },
+  // Errors go to main(), which prints one coded line (no stack) and picks the exit code for every
+  // command alike: 2 for bad input such as a trace naming file and line.
+  run: runReplay,
 };
