@@ -4,6 +4,8 @@
  * what the last cycle left and never waits on a device or a broker.
  */
 
+import { ErrorCode, SurgeGuardError } from '../common/errors.ts';
+
 /** One metric a collector may emit, declared up front so the registry knows it before the first cycle. */
 export interface MetricFamily {
   readonly name: string;
@@ -19,8 +21,44 @@ export interface Sample {
   readonly value: number;
 }
 
-/** Returned by `collect` when the collector cannot apply on this node (no nvidia-smi): not an error. */
+/** Returned by `collect` when the collector cannot apply on this node at all: not an error, and never asked again. */
 export const DISABLED = Symbol('collector disabled');
+
+/**
+ * Returned by `collect` when what the collector reads is absent now but may appear later (a
+ * driver installed after the agent started): the collector counts as disabled, not failing,
+ * its `samples` say why, and the runner asks again after `retryAfterMs`.
+ */
+export interface Unavailable {
+  readonly unavailable: true;
+  readonly retryAfterMs: number;
+  readonly samples: readonly Sample[];
+}
+
+/** Builds an {@link Unavailable} result. */
+export function unavailable(retryAfterMs: number, samples: readonly Sample[] = []): Unavailable {
+  return { unavailable: true, retryAfterMs, samples };
+}
+
+/** True for an {@link Unavailable} result. */
+export function isUnavailable(r: unknown): r is Unavailable {
+  return typeof r === 'object' && r !== null && (r as Partial<Unavailable>).unavailable === true;
+}
+
+/**
+ * Thrown by a collector that could not read its source but has series saying why (the kernel
+ * log is unreadable): the runner reports the cycle as failed and still serves these samples,
+ * so a blind collector looks blind on /metrics instead of merely absent.
+ */
+export class BlindError extends SurgeGuardError {
+  readonly samples: readonly Sample[];
+
+  constructor(message: string, samples: readonly Sample[], options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(ErrorCode.CollectorFailed, message, options);
+    this.name = 'BlindError';
+    this.samples = samples;
+  }
+}
 
 export interface CollectContext {
   /** Aborts when the cycle's timeout passes; a collector passes it to whatever it waits on. */
@@ -36,8 +74,8 @@ export interface Collector {
   /** How long one cycle may take before it is aborted and reported as failed. */
   readonly timeoutMs: number;
   readonly families: readonly MetricFamily[];
-  /** Samples once. Throws on failure; returns DISABLED when the collector does not apply here. */
-  collect(ctx: CollectContext): Promise<readonly Sample[] | typeof DISABLED>;
+  /** Samples once. Throws on failure (a BlindError keeps its samples); DISABLED or Unavailable when it does not apply here. */
+  collect(ctx: CollectContext): Promise<readonly Sample[] | typeof DISABLED | Unavailable>;
   /** Releases what the collector holds (connections, file handles). */
   close?(): Promise<void>;
 }

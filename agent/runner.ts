@@ -2,8 +2,9 @@ import type client from '@prometheus-io/client';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
-import { DISABLED, type Collector, type Sample } from './collector.ts';
+import { BlindError, DISABLED, isUnavailable, type Collector, type Sample, type Unavailable } from './collector.ts';
 import { checkFamily, renderFamilies } from './exposition.ts';
+import { createRepeatLimiter, type RepeatLimiter } from './repeat-limiter.ts';
 
 /** One collector's last good samples and their serializations, made on first use. */
 interface Cached {
@@ -23,6 +24,11 @@ export interface RunnerDeps {
   /** Wall clock in milliseconds; injected so tests control timestamps. */
   readonly now?: () => number;
   readonly observer?: CycleObserver;
+  /**
+   * A failure that repeats (same collector, same code) is logged once, then at most once per
+   * this many milliseconds with the count left out; 5 minutes by default.
+   */
+  readonly repeatLogIntervalMillis?: number;
 }
 
 /** What the runner knows about one collector, for /readyz and tests. */
@@ -53,11 +59,15 @@ export class CollectorRunner {
   private readonly duration: client.Gauge<'collector'>;
   private readonly lastSuccessTs: client.Gauge<'collector'>;
   private readonly enabled: client.Gauge<'collector'>;
+  private readonly repeats: RepeatLimiter;
+  /** Collectors that answered DISABLED: never run again. */
+  private readonly retired = new Set<string>();
   private stopped = false;
 
   constructor(deps: RunnerDeps, collectors: readonly Collector[]) {
     this.deps = deps;
     this.collectors = collectors;
+    this.repeats = createRepeatLimiter(deps.repeatLogIntervalMillis ?? 300_000);
     const r = deps.registry;
     this.success = r.gauge('surgeguard_collector_success', 'Whether the last cycle of the collector succeeded (1) or failed (0).', ['collector']);
     this.duration = r.gauge('surgeguard_collector_duration_seconds', 'How long the last cycle of the collector took.', ['collector']);
@@ -77,10 +87,11 @@ export class CollectorRunner {
 
   /**
    * Runs one cycle of every collector now, one after the other in registration order, so the
-   * gpu inventory is filled before the collectors that label by it (tests, benchmarks).
+   * gpu inventory is filled before the collectors that label by it (tests, benchmarks). A
+   * collector that answered DISABLED is skipped; one that is unavailable for now is asked again.
    */
   async runOnce(): Promise<void> {
-    for (const c of this.collectors) if (this.states.get(c.name)?.enabled) await this.cycle(c);
+    for (const c of this.collectors) if (!this.retired.has(c.name)) await this.cycle(c);
   }
 
   /** True once every enabled collector has finished one cycle, successful or not. */
@@ -130,16 +141,18 @@ export class CollectorRunner {
     if (this.stopped) return;
     const t = setTimeout(() => {
       const started = this.now();
-      void this.cycle(c).finally(() => {
-        if (this.states.get(c.name)?.enabled) this.schedule(c, Math.max(0, c.intervalMs - (this.now() - started)));
+      void this.cycle(c).then((retryAfterMs) => {
+        if (retryAfterMs !== undefined) this.schedule(c, retryAfterMs);
+        else if (this.states.get(c.name)?.enabled) this.schedule(c, Math.max(0, c.intervalMs - (this.now() - started)));
       });
     }, delayMs);
     this.timers.set(c.name, t);
   }
 
-  private async cycle(c: Collector): Promise<void> {
+  /** Runs one cycle; returns when to try again if the collector said it is unavailable for now. */
+  private async cycle(c: Collector): Promise<number | undefined> {
     const state = this.states.get(c.name);
-    if (!state) return;
+    if (!state) return undefined;
     const gen = (this.generation.get(c.name) ?? 0) + 1;
     this.generation.set(c.name, gen);
     const started = performance.now();
@@ -152,38 +165,80 @@ export class CollectorRunner {
         reject(new SurgeGuardError(ErrorCode.CollectorTimeout, `collector ${c.name} did not finish within ${c.timeoutMs} ms`, { details: { collector: c.name } }));
       }, c.timeoutMs);
     });
-    const run = (): Promise<readonly Sample[] | typeof DISABLED> => Promise.race([c.collect({ signal: controller.signal, nowMs }), timeout]);
+    const run = (): Promise<readonly Sample[] | typeof DISABLED | Unavailable> => Promise.race([c.collect({ signal: controller.signal, nowMs }), timeout]);
     try {
       const result = this.deps.observer ? await this.deps.observer.cycle(c.name, run) : await run();
       // A cycle that finished after a newer one started (it ignored its abort) is stale.
-      if (gen !== this.generation.get(c.name)) return;
+      if (gen !== this.generation.get(c.name)) return undefined;
       if (result === DISABLED) return this.disable(c, state);
-      this.apply(c, result);
-      this.success.set({ collector: c.name }, 1);
-      this.lastSuccessTs.set({ collector: c.name }, nowMs / 1000);
-      state.lastSuccess = true;
-      state.lastError = undefined;
+      if (isUnavailable(result)) return this.unavailable(c, state, result);
+      this.succeeded(c, state, result, nowMs);
     } catch (err) {
-      this.clear(c);
-      this.success.set({ collector: c.name }, 0);
-      state.lastSuccess = false;
-      state.lastError = errorMessage(err);
-      const code = err instanceof SurgeGuardError ? err.code : ErrorCode.CollectorFailed;
-      this.deps.logger.warn({ collector: c.name, code, err }, 'collector cycle failed');
+      this.failed(c, state, err, nowMs);
     } finally {
       clearTimeout(timer);
       state.cycles++;
       this.duration.set({ collector: c.name }, (performance.now() - started) / 1000);
     }
+    return undefined;
   }
 
-  private disable(c: Collector, state: CollectorState): void {
+  private succeeded(c: Collector, state: CollectorState, samples: readonly Sample[], nowMs: number): void {
+    if (!state.enabled) {
+      state.enabled = true;
+      this.enabled.set({ collector: c.name }, 1);
+      this.deps.logger.info({ collector: c.name }, 'collector applies on this node now; enabled');
+    }
+    this.apply(c, samples);
+    this.success.set({ collector: c.name }, 1);
+    this.lastSuccessTs.set({ collector: c.name }, nowMs / 1000);
+    if (state.lastSuccess === false) {
+      const suppressed = this.repeats.reset(`${c.name}/`);
+      this.deps.logger.info({ collector: c.name, suppressedRepeats: suppressed }, 'collector recovered');
+    }
+    state.lastSuccess = true;
+    state.lastError = undefined;
+  }
+
+  /**
+   * A failed cycle: the collector's series go (a BlindError's own series, which say why it is
+   * blind, stay), success is 0, and the error is logged as one line without a stack, once per
+   * collector and code, then at most once per repeat interval with the count left out.
+   */
+  private failed(c: Collector, state: CollectorState, err: unknown, nowMs: number): void {
+    if (err instanceof BlindError) this.apply(c, err.samples);
+    else this.clear(c);
+    this.success.set({ collector: c.name }, 0);
+    state.lastSuccess = false;
+    state.lastError = errorMessage(err);
+    const code = err instanceof SurgeGuardError ? err.code : ErrorCode.CollectorFailed;
+    const logged = this.repeats.hit(`${c.name}/${code}`, nowMs);
+    if (logged) {
+      const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : undefined;
+      this.deps.logger.warn({ collector: c.name, code, error: state.lastError, ...(cause && !state.lastError.includes(cause) ? { cause } : {}), suppressedRepeats: logged.suppressed }, 'collector cycle failed');
+    }
+    this.deps.logger.debug({ collector: c.name, code, err }, 'collector cycle failed (with stack)');
+  }
+
+  private unavailable(c: Collector, state: CollectorState, result: Unavailable): number {
+    if (state.enabled) {
+      state.enabled = false;
+      this.enabled.set({ collector: c.name }, 0);
+      this.success.remove({ collector: c.name });
+    }
+    this.apply(c, result.samples);
+    return result.retryAfterMs;
+  }
+
+  private disable(c: Collector, state: CollectorState): undefined {
     state.enabled = false;
+    this.retired.add(c.name);
     this.clear(c);
     this.enabled.set({ collector: c.name }, 0);
     this.success.remove({ collector: c.name });
     this.duration.remove({ collector: c.name });
     this.deps.logger.debug({ collector: c.name }, 'collector does not apply on this node; disabled');
+    return undefined;
   }
 
   private clear(c: Collector): void {

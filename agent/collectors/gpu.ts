@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
-import { DISABLED, family, type Collector, type CollectContext, type Sample } from '../collector.ts';
+import { family, unavailable, type Collector, type CollectContext, type Sample, type Unavailable } from '../collector.ts';
 import type { ExecFn } from '../exec.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
 import { normalizePciBusId } from '../pci.ts';
@@ -47,12 +47,19 @@ export const GPU_FAMILIES = [
   g('surgeguard_gpu_fan_ratio', 'Fan speed as a share of its maximum.'),
   g('surgeguard_gpu_mig_enabled', '1 when MIG mode is enabled.'),
   g('surgeguard_gpu_info', 'GPU inventory; the value is always 1.', ['pci_bus_id', 'driver_version', 'vbios_version']),
+  family('surgeguard_gpu_nvidia_smi_available', 'gauge', 'Whether nvidia-smi was found at the configured path (1), or is missing and looked for again with backoff, so no GPU is seen (0).', ['node', 'path']),
 ] as const;
 
 const UNKNOWN_FIELD = /Field "([^"]+)" is not a valid field to query/;
 const NO_DEVICES = /No devices were found/;
 /** At most this many unknown fields are dropped in one cycle; each costs one short nvidia-smi call. */
 const MAX_DROPS_PER_CYCLE = 48;
+/**
+ * nvidia-smi missing: looked for again after 10 s, doubling to 5 minutes, so a driver that the
+ * GPU operator installs after the agent started is seen within 5 minutes of its arrival.
+ */
+const MISSING_RETRY_FIRST_MS = 10_000;
+const MISSING_RETRY_MAX_MS = 300_000;
 
 /** Parses `nvidia-smi -q -d PCIE`: replays since reset per normalised PCI bus id. */
 export function parsePcieReplays(text: string): Map<string, number> {
@@ -68,26 +75,43 @@ export function parsePcieReplays(text: string): Map<string, number> {
 }
 
 /**
- * The gpu collector: one `nvidia-smi --query-gpu` call per cycle through `execFile` with a
- * timeout and a kill. Fields a driver does not know are dropped once and remembered; a node
- * without nvidia-smi disables the collector quietly.
+ * The gpu collector: one `nvidia-smi --query-gpu` call per cycle, killed with its process
+ * group at the timeout. Fields a driver does not know are dropped once and remembered. When
+ * nvidia-smi is not there the collector is unavailable, not failing: it warns once, says so in
+ * `surgeguard_gpu_nvidia_smi_available`, and looks again with backoff.
  */
 export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorConfig): Collector {
   const dropped = new Set<string>();
   let replays = new Map<string, number>();
   let lastReplayReadMs = -Infinity;
   const timeoutMs = config.timeoutSeconds * 1000;
+  let missingRetryMs = 0;
+  const availability = (value: number): Sample => ({ name: 'surgeguard_gpu_nvidia_smi_available', labels: { node: deps.node, path: config.nvidiaSmiPath }, value });
 
-  async function query(ctx: CollectContext): Promise<string[] | typeof DISABLED> {
+  function missing(err: NodeJS.ErrnoException): Unavailable {
+    if (missingRetryMs === 0) {
+      deps.logger.warn({ collector: 'gpu', path: config.nvidiaSmiPath, errno: err.code, retryInMs: MISSING_RETRY_FIRST_MS }, `nvidia-smi not found at ${config.nvidiaSmiPath}; no GPU metrics until it appears (looked for again with backoff up to ${MISSING_RETRY_MAX_MS / 1000} s)`);
+    }
+    missingRetryMs = missingRetryMs === 0 ? MISSING_RETRY_FIRST_MS : Math.min(missingRetryMs * 2, MISSING_RETRY_MAX_MS);
+    return unavailable(missingRetryMs, [availability(0)]);
+  }
+
+  function found(): void {
+    if (missingRetryMs !== 0) deps.logger.info({ collector: 'gpu', path: config.nvidiaSmiPath }, 'nvidia-smi found; GPU metrics resume');
+    missingRetryMs = 0;
+  }
+
+  async function query(ctx: CollectContext): Promise<string[] | Unavailable> {
     for (let attempt = 0; attempt <= MAX_DROPS_PER_CYCLE; attempt++) {
       const fields = GPU_FIELDS.filter((f) => !dropped.has(f));
       let res;
       try {
         res = await deps.exec(config.nvidiaSmiPath, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], { timeoutMs, signal: ctx.signal });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DISABLED;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return missing(err as NodeJS.ErrnoException);
         throw err;
       }
+      found();
       const text = `${res.stdout}\n${res.stderr}`;
       const unknown = UNKNOWN_FIELD.exec(text)?.[1];
       if (res.exitCode !== 0 && unknown && fields.includes(unknown)) {
@@ -112,7 +136,7 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
       if (res.exitCode === 0) replays = parsePcieReplays(res.stdout);
     } catch (err) {
       // Replays are a slow extra: a failure here keeps the last values and the main cycle.
-      deps.logger.warn({ collector: 'gpu', err }, 'reading PCIe replays with nvidia-smi -q failed');
+      deps.logger.warn({ collector: 'gpu', error: (err as Error).message }, 'reading PCIe replays with nvidia-smi -q failed');
     }
   }
 
@@ -124,15 +148,15 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
     families: GPU_FAMILIES,
     async collect(ctx) {
       const answer = await query(ctx);
-      if (answer === DISABLED) return DISABLED;
+      if (!Array.isArray(answer)) return answer;
       const [fieldList, stdout] = answer as [string, string];
       let rows;
       try {
         rows = parseGpuCsv(stdout, fieldList.split(','));
       } catch (cause) {
-        throw new SurgeGuardError(ErrorCode.CollectorFailed, `nvidia-smi output is not the CSV asked for: ${(cause as Error).message}`, { cause, details: { collector: 'gpu' } });
+        throw new SurgeGuardError(ErrorCode.CollectorFailed, `${config.nvidiaSmiPath} output is not the CSV asked for: ${(cause as Error).message}`, { cause, details: { collector: 'gpu' } });
       }
-      const samples: Sample[] = rows.flatMap((r) => rowToSamples(r, deps.node));
+      const samples: Sample[] = [availability(1), ...rows.flatMap((r) => rowToSamples(r, deps.node))];
       const gpus = rows.map(gpuIdentity).filter((x): x is GpuIdentity => x !== undefined);
       deps.inventory.update(gpus);
       if (gpus.length > 0) await refreshReplays(ctx);

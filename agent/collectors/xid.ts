@@ -1,6 +1,7 @@
-import { family, type Collector, type Sample } from '../collector.ts';
+import type { Logger } from '../../common/logger.ts';
+import { BlindError, family, type Collector, type Sample } from '../collector.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
-import type { KernelLineSource } from '../kernel-log.ts';
+import type { KernelLineSource, KernelLogState } from '../kernel-log.ts';
 import { normalizePciBusId } from '../pci.ts';
 
 export interface XidCollectorConfig {
@@ -11,6 +12,8 @@ export interface XidCollectorDeps {
   readonly source: KernelLineSource;
   readonly inventory: GpuInventory;
   readonly node: string;
+  /** Logs each change of the kernel log's state (blind, and readable again) once. */
+  readonly logger?: Logger;
 }
 
 const LABELS = ['node', 'gpu', 'uuid', 'pci_bus_id', 'xid'] as const;
@@ -18,6 +21,7 @@ const LABELS = ['node', 'gpu', 'uuid', 'pci_bus_id', 'xid'] as const;
 export const XID_FAMILIES = [
   family('surgeguard_gpu_xid_errors_total', 'counter', 'NVIDIA XID errors seen in the kernel log since the agent started, by GPU and code.', LABELS),
   family('surgeguard_gpu_xid_last_timestamp_seconds', 'gauge', 'Unix time at which the agent read the last XID error of this GPU and code.', LABELS),
+  family('surgeguard_kernel_log_readable', 'gauge', 'Whether the xid collector can read the kernel log (1) or is blind to XID errors (0), with the reason.', ['node', 'source', 'path', 'reason']),
 ] as const;
 
 /** One parsed `NVRM: Xid (PCI:0000:9b:00): 119, pid=..., ...` line. */
@@ -67,6 +71,15 @@ export function createXidCollector(deps: XidCollectorDeps, config: XidCollectorC
     ];
   }
 
+  let lastReason: string | undefined;
+  function logChange(st: KernelLogState): void {
+    if (st.reason === lastReason) return;
+    const first = lastReason === undefined;
+    lastReason = st.reason;
+    if (st.readable && !first) deps.logger?.info({ collector: 'xid', source: st.source, path: st.path }, 'kernel log readable again; XID errors are counted');
+    else if (!st.readable) deps.logger?.warn({ collector: 'xid', code: 'SG_COLLECTOR_FAILED', source: st.source, path: st.path, reason: st.reason, errno: st.detail }, `cannot read kernel log ${st.path} (${st.reason}: ${st.detail ?? ''}); XID errors are not seen`);
+  }
+
   return {
     name: 'xid',
     intervalMs: config.intervalSeconds * 1000,
@@ -74,7 +87,16 @@ export function createXidCollector(deps: XidCollectorDeps, config: XidCollectorC
     families: XID_FAMILIES,
     collect(ctx) {
       for (const line of deps.source.read()) ingest(line, ctx.nowMs);
-      return Promise.resolve([...counts.values()].flatMap((e) => samplesOf(e)));
+      const st = deps.source.state();
+      logChange(st);
+      // Counts read before the log became unreadable stay: they are still true, and a counter
+      // that vanished and came back would look like a reset to rate().
+      const samples = [...counts.values()].flatMap((e) => samplesOf(e));
+      samples.push({ name: 'surgeguard_kernel_log_readable', labels: { node: deps.node, source: st.source, path: st.path, reason: st.reason }, value: st.readable ? 1 : 0 });
+      if (!st.readable) {
+        return Promise.reject(new BlindError(`cannot read kernel log ${st.path} (${st.reason}: ${st.detail ?? ''})`, samples, { details: { collector: 'xid', path: st.path, reason: st.reason } }));
+      }
+      return Promise.resolve(samples);
     },
     close() {
       deps.source.close();

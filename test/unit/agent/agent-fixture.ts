@@ -59,7 +59,7 @@ collectors:
     processMetrics: false,
     now: () => NOW_MS,
     exec: overrides.exec ?? execFromCapture(captureCsv()),
-    kernelLog: () => ({ read: () => xidLines.splice(0), close: () => undefined }),
+    kernelLog: () => ({ read: () => xidLines.splice(0), state: () => ({ source: 'file', path: '/var/log/kern.log', readable: true, reason: 'ok' }), close: () => undefined }),
     podIps: () => staticPodIps(['10.0.0.5']),
     podResources: () => ({
       list: () => Promise.resolve([{ namespace: 'inference', pod: 'ranker-7d9f', container: 'model', resourceName: 'nvidia.com/gpu', deviceId: 'GPU-00000000-0000-0000-0000-000000000000' }]),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DISABLED, type Sample } from '../../../agent/collector.ts';
+import { DISABLED, isUnavailable, type Sample } from '../../../agent/collector.ts';
 import { createGpuCollector, parsePcieReplays } from '../../../agent/collectors/gpu.ts';
 import { GPU_FIELDS, isAbsent, parseGpuCsv } from '../../../agent/collectors/gpu-csv.ts';
 import { GpuInventory } from '../../../agent/gpu-inventory.ts';
@@ -10,7 +10,7 @@ import { hasCode } from '../../../common/errors.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import type { ExecFn } from '../../../agent/exec.ts';
 import { parseQueryText, toQueryCsv } from '../../tools/nvidia-smi-convert.ts';
-import { FIXTURES, ctx, execFromCapture, fixture, valueOf } from './helpers.ts';
+import { FIXTURES, captureLogger, ctx, execFromCapture, fixture, valueOf } from './helpers.ts';
 
 const CONFIG = { nvidiaSmiPath: 'nvidia-smi', intervalSeconds: 5, timeoutSeconds: 3, pcieReplayIntervalSeconds: 60 };
 const MIB = 1024 * 1024;
@@ -205,10 +205,29 @@ describe('gpu collector behaviour', () => {
     assert.equal(valueOf(s, 'surgeguard_gpu_temperature_celsius'), undefined);
   });
 
-  test('no nvidia-smi on the node disables the collector instead of failing', async () => {
-    const exec: ExecFn = () => Promise.reject(Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' }));
-    const c = createGpuCollector({ exec, logger: silentLogger(), node: 'n1', inventory: new GpuInventory() }, CONFIG);
-    assert.equal(await c.collect(ctx()), DISABLED);
+  test('no nvidia-smi: unavailable (not failing), warned once, looked for again with backoff, found when the driver arrives', async () => {
+    let installed = false;
+    const base = execFromCapture(h100);
+    const exec: ExecFn = (f, a, o) => (installed ? base(f, a, o) : Promise.reject(Object.assign(new Error('spawn /usr/bin/nvidia-smi ENOENT'), { code: 'ENOENT' })));
+    const { logger, lines } = captureLogger();
+    const c = createGpuCollector({ exec, logger, node: 'n1', inventory: new GpuInventory() }, { ...CONFIG, nvidiaSmiPath: '/usr/bin/nvidia-smi' });
+    const retries: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await c.collect(ctx());
+      assert.ok(isUnavailable(r));
+      retries.push(r.retryAfterMs);
+      assert.deepEqual(r.samples, [{ name: 'surgeguard_gpu_nvidia_smi_available', labels: { node: 'n1', path: '/usr/bin/nvidia-smi' }, value: 0 }]);
+    }
+    assert.deepEqual(retries, [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
+    const warns = lines().filter((l) => l.level === 'warn');
+    assert.equal(warns.length, 1, 'warned once, not on every retry');
+    assert.equal(warns[0]?.path, '/usr/bin/nvidia-smi');
+    assert.equal(warns[0]?.errno, 'ENOENT');
+    installed = true;
+    const s = (await c.collect(ctx())) as Sample[];
+    assert.equal(valueOf(s, 'surgeguard_gpu_nvidia_smi_available'), 1);
+    assert.ok((valueOf(s, 'surgeguard_gpu_power_watts') ?? 0) > 0);
+    assert.ok(lines().some((l) => l.level === 'info' && l.msg === 'nvidia-smi found; GPU metrics resume'));
   });
 
   test('corrupt or truncated output is a collector error with a stable code', async () => {
@@ -223,7 +242,7 @@ describe('gpu collector behaviour', () => {
 
   test('a node with the driver but no GPU reports no series and no error', async () => {
     const exec: ExecFn = () => Promise.resolve({ stdout: 'No devices were found\n', stderr: '', exitCode: 6 });
-    assert.deepEqual(await collect(exec), []);
+    assert.deepEqual(await collect(exec), [{ name: 'surgeguard_gpu_nvidia_smi_available', labels: { node: 'n1', path: 'nvidia-smi' }, value: 1 }]);
   });
 
   test('PCIe replays come from -q and are matched by normalised bus id', async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Sample } from '../../../agent/collector.ts';
 import type { ExecFn } from '../../../agent/exec.ts';
 import { toQueryCsv } from '../../tools/nvidia-smi-convert.ts';
+import { createLogger, type Logger } from '../../../common/logger.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -35,3 +36,10 @@ export function valueOf(samples: readonly Sample[], name: string, labels: Record
 }
 
 export const ctx = (nowMs = 1_700_000_000_000): { signal: AbortSignal; nowMs: number } => ({ signal: new AbortController().signal, nowMs });
+
+/** A JSON logger whose lines are kept for the test to read back. */
+export function captureLogger(level = 'debug'): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
+  const out: string[] = [];
+  const logger = createLogger({ level, destination: { write: (s: string) => void out.push(s) } });
+  return { logger, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
