@@ -11,6 +11,7 @@ import { systemFacts } from './collectors/node-info.ts';
 import { execProcess } from './exec.ts';
 import { GpuInventory } from './gpu-inventory.ts';
 import { followFile, followKmsg } from './kernel-log.ts';
+import { loadBearerCheck } from './metrics-auth.ts';
 import { podResourcesClient } from './pod-resources.ts';
 import { CollectorRunner, type CycleObserver } from './runner.ts';
 import { build } from './server.ts';
@@ -74,7 +75,10 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
   };
   const collectors = createCollectors(deps, c);
   const runner = new CollectorRunner({ registry, logger, ...(overrides.now ? { now: overrides.now } : {}), ...(overrides.observer ? { observer: overrides.observer } : {}) }, collectors);
-  const server = await build({ registry, runner, logger });
+  // Read before anything listens: a missing token file must stop the start, not open /metrics.
+  const token = config.metricsAuth.bearerTokenFile;
+  const metricsAuth = token ? loadBearerCheck(token, deps.readFile) : undefined;
+  const server = await build({ registry, runner, logger, ...(metricsAuth ? { metricsAuth } : {}) });
   return {
     registry,
     runner,

@@ -77,10 +77,23 @@ const podResources = z
 
 /** The agent's configuration: defaults here, then the YAML file, `SURGEGUARD_*`, flags. */
 export const agentConfigSchema = z.strictObject({
+  /**
+   * The address to serve on. With hostNetwork, 0.0.0.0 is every interface of the node: set the
+   * node's own IP (from the downward API) or 127.0.0.1 behind a proxy to narrow it.
+   */
   listen: z
     .string()
     .regex(/^[^\s:]*:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/, 'must be HOST:PORT')
     .default('0.0.0.0:9402'),
+  /**
+   * `bearerTokenFile`: /metrics answers only requests with `Authorization: Bearer <the file's
+   * content>` (compared in constant time); /healthz and /readyz stay open for the kubelet's probes.
+   */
+  metricsAuth: z
+    .strictObject({
+      bearerTokenFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Normally from NODE_NAME (downward API); the host name otherwise. */
   nodeName: z.string().min(1).optional(),

@@ -1,13 +1,20 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.ts';
 import { OPENMETRICS_CONTENT_TYPE, textToOpenMetrics, wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
+import type { BearerCheck } from './metrics-auth.ts';
 import type { CollectorRunner } from './runner.ts';
 
 export interface ServerDeps {
   readonly registry: MetricRegistry;
   readonly runner: Pick<CollectorRunner, 'ready' | 'states' | 'expositionBuffer'>;
   readonly logger?: Logger;
+  /** When set, /metrics needs a matching bearer token; the health endpoints never do. */
+  readonly metricsAuth?: BearerCheck;
 }
+
+/** The agent's paths; each answers GET (and HEAD, which Fastify adds), anything else gets 405. */
+const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+const ALLOW = 'GET, HEAD';
 
 const EOF = Buffer.from('# EOF\n');
 const EMPTY = Buffer.alloc(0);
@@ -24,6 +31,19 @@ export function build(deps: ServerDeps): Promise<FastifyInstance> {
   // No @fastify/under-pressure here: the agent's only callers are Prometheus and the kubelet's
   // probes, and its event-loop sampler (fixed 10 ms resolution) alone cost about half a percent
   // of a core on an idle node (docs/agent.md).
+  const auth = deps.metricsAuth;
+  if (auth) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.routeOptions.url !== '/metrics' || auth(req.headers.authorization)) return;
+      await reply.code(401).header('www-authenticate', 'Bearer realm="surgeguard-agent"').send({ code: 'SG_UNAUTHORIZED', message: '/metrics needs Authorization: Bearer <token>' });
+    });
+  }
+  // A known path with another method is 405 with Allow (RFC 9110), not Fastify's 404.
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (PATHS.has(path)) return reply.code(405).header('allow', ALLOW).send({ code: 'SG_USAGE_INVALID', message: `${req.method} ${path}: method not allowed; use ${ALLOW}` });
+    return reply.code(404).send({ code: 'SG_USAGE_INVALID', message: `not found; the agent serves ${[...PATHS].join(', ')}` });
+  });
   app.get('/metrics', async (req, reply) => {
     const openMetrics = wantsOpenMetrics(req.headers.accept);
     // The registry holds the runner's own metrics and the process metrics; the collectors'
