@@ -52,6 +52,7 @@ export function followFile(path: string): KernelLineSource {
   let ino: number | undefined;
   let offset = 0;
   let partial = '';
+  let everOpened = false;
   let state: KernelLogState = { source: 'file', path, readable: false, reason: 'missing', detail: 'not opened yet' };
   const blind = (reason: KernelLogReason, detail: string): void => {
     state = { source: 'file', path, readable: false, reason, detail };
@@ -70,6 +71,7 @@ export function followFile(path: string): KernelLineSource {
         return blind('not_a_regular_file', fileType(st));
       }
       fd = opened;
+      everOpened = true;
       ino = st.ino;
       offset = fromEnd ? st.size : 0;
       partial = '';
@@ -125,7 +127,10 @@ export function followFile(path: string): KernelLineSource {
       closeFd();
     }
     if (fd === undefined) {
-      open(false);
+      // A new file (after a rotation, or one that did not exist) is read from its start. A file
+      // that existed but could not be read until now (permissions fixed) holds old history:
+      // it is read from its end, so days-old XIDs are not counted as new ones.
+      open(!everOpened && state.reason !== 'missing');
       drain(out);
     }
   };

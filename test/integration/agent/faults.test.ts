@@ -2,7 +2,7 @@
 // (it must still listen and stop on SIGTERM), a kernel log it may not read (as uid 65532 without
 // group adm on Debian), and an nvidia-smi that appears only after the agent started.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,7 @@ test('a FIFO as kernel log: the agent listens, says the log is not a file, and e
 
 test('a kernel log without read permission: readable 0 (permission_denied), xid success 0, one line naming path and EACCES', async () => {
   const kern = join(dir, 'kern.log');
-  writeFileSync(kern, 'Nov 29 10:00:00 node kernel: [    0.000000] Linux version 6.1.0\n');
+  writeFileSync(kern, 'Nov 29 10:00:00 node kernel: [    0.000000] Linux version 6.1.0\n[Sun Feb 23 16:00:00 2025] NVRM: Xid (PCI:0000:9b:00): 119, pid=1, name=old, from before the agent could read\n');
   chmodSync(kern, 0o000);
   const a = await startAgent('locked', ['--kernel-log', kern, '--nvidia-smi', join(REPO_ROOT, 'test/fakes/nvidia-smi')], { withoutFileOverride: true });
   const text = await until(a, 'xid blind', (t) => value(t, 'surgeguard_collector_success', { collector: 'xid' }) !== undefined, 60_000);
@@ -118,4 +118,7 @@ test('a kernel log without read permission: readable 0 (permission_denied), xid 
   chmodSync(kern, 0o644);
   const fixed = await until(a, 'xid reading again', (t) => value(t, 'surgeguard_collector_success', { collector: 'xid' }) === 1);
   assert.equal(value(fixed, 'surgeguard_kernel_log_readable', { path: kern, reason: 'ok' }), 1);
+  assert.equal(value(fixed, 'surgeguard_gpu_xid_errors_total'), undefined, 'history in a file that becomes readable is not counted as new');
+  appendFileSync(kern, '[Sun Feb 23 16:40:00 2025] NVRM: Xid (PCI:0000:9b:00): 79, pid=1, name=new, GPU has fallen off the bus.\n');
+  await until(a, 'the new Xid counted', (t) => value(t, 'surgeguard_gpu_xid_errors_total', { xid: '79' }) === 1);
 });
