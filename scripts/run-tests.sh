@@ -10,6 +10,11 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 name=$1; shift
+# Taken out of the environment before the tests run: the agent and the controller that tests
+# start read every SURGEGUARD_* variable as configuration and reject an unknown key (CI failed
+# on exactly this), and a nested run of this script (test/unit/tools) must not append to it.
+heads=${SURGEGUARD_FAILURE_HEADS:-}
+unset SURGEGUARD_FAILURE_HEADS
 out=$(mktemp) verdicts=$(mktemp)
 trap 'rm -f "$out" "$verdicts"' EXIT
 # --test-force-exit: a test file whose tests and hooks are done exits even if a client it
@@ -34,12 +39,12 @@ fail=$((fail + lost + unexplained))
 if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
 if [ "$fail" -gt 0 ] && [ "$rc" -eq 0 ]; then rc=1; fi
 # The reporter's "failing tests" list with stack traces cut, for test.sh's closing lines.
-if [ -n "${SURGEGUARD_FAILURE_HEADS:-}" ]; then
+if [ -n "$heads" ]; then
   awk '/^✖ failing tests:/ { on = 1; next }
        on && /^test at / { n = 0; skip = 0 }
        on && /^ +at / { skip = 1 }
-       on && !skip && NF && n++ < 8 { print }' "$out" >>"$SURGEGUARD_FAILURE_HEADS"
-  grep -E '^(began but|skipped: .*NO REASON)' "$out" >>"$SURGEGUARD_FAILURE_HEADS"
+       on && !skip && NF && n++ < 8 { print }' "$out" >>"$heads"
+  grep -E '^(began but|skipped: .*NO REASON)' "$out" >>"$heads"
 fi
 printf '%s: %d passed, %d failed, %d skipped, %d todo\n' "$name" "$pass" "$fail" "$skipped" "$todo"
 exit "$rc"

@@ -2,14 +2,18 @@
 // skip and a test whose process dies must fail the run and show in its verdict line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function runner(file: string): { status: number | null; verdict: string; out: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+function runner(file: string, extraEnv: NodeJS.ProcessEnv = {}): { status: number | null; verdict: string; out: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  // This file itself may run under scripts/test.sh: the child must not write to its failure file.
+  if (!('SURGEGUARD_FAILURE_HEADS' in extraEnv)) delete env.SURGEGUARD_FAILURE_HEADS;
   // This file runs under node --test itself: the child runner must not think it is one of ours.
   delete env.NODE_TEST_CONTEXT;
   const r = spawnSync('bash', [join(ROOT, 'scripts/run-tests.sh'), 'fixture', join('test/fixtures/runner', file)], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
@@ -37,4 +41,12 @@ test('a test without subtests whose process dies is reported as lost and fails t
   assert.notEqual(r.status, 0);
   assert.match(r.out, /began but its result never reached the runner \(counted as failed\): .*dies-mid-test\.mjs: dies/);
   assert.match(r.verdict, /^fixture: 1 passed, [1-9]\d* failed, 0 skipped, 0 todo$/, r.out);
+});
+
+test('the failure-heads file gets the failure, and the tests never see its variable', () => {
+  // CI failed when this variable reached the agent, which rejects unknown SURGEGUARD_* keys.
+  const heads = join(mkdtempSync(join(tmpdir(), 'sg-heads-')), 'heads');
+  const r = runner('reads-env.mjs', { SURGEGUARD_FAILURE_HEADS: heads });
+  assert.equal(r.verdict, 'fixture: 1 passed, 1 failed, 0 skipped, 0 todo', r.out);
+  assert.match(readFileSync(heads, 'utf8'), /the head of this error/);
 });
