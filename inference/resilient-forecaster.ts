@@ -16,6 +16,16 @@ export interface ResilientForecasterConfig {
   readonly fallback: Forecaster;
 }
 
+/**
+ * The source a fallback forecast carries: the fallback's name and why the model did not answer
+ * (`holt-winters (fallback: horizon)`). It reaches the replay summary's sources, the decision log
+ * and the scaling Event's message, beside the counter below, so a silent fallback shows where an
+ * SRE looks.
+ */
+export function fallbackSource(name: string, reason: FallbackReason): string {
+  return `${name} (fallback: ${reason})`;
+}
+
 /** The metric counting series forecast by the fallback, by reason. */
 export const FALLBACK_METRIC = 'surgeguard_forecast_fallbacks_total';
 
@@ -41,8 +51,10 @@ export function createResilientForecaster(deps: ResilientForecasterDeps, config:
     version: primary ? primary.version : `${fallback.version} (model unavailable)`,
     async forecast(request: ForecastRequest): Promise<ForecastBatch> {
       if (!primary) {
-        note(config.loadFailure?.reason ?? 'missing', request.histories.length, config.loadFailure?.message ?? 'no model');
-        return fallback.forecast(request);
+        const reason = config.loadFailure?.reason ?? 'missing';
+        note(reason, request.histories.length, config.loadFailure?.message ?? 'no model');
+        const out = await fallback.forecast(request);
+        return { forecasts: out.forecasts, sources: out.sources.map((src) => fallbackSource(src ?? fallback.name, reason)) };
       }
       const modelIdx: number[] = [];
       const fallbackIdx = new Map<FallbackReason, number[]>();
@@ -70,7 +82,7 @@ export function createResilientForecaster(deps: ResilientForecasterDeps, config:
         const out = await fallback.forecast({ ...request, histories: idx.map((i) => request.histories[i] as ArrayLike<number>) });
         idx.forEach((i, j) => {
           forecasts[i] = out.forecasts[j] as SeriesForecast;
-          sources[i] = out.sources[j] ?? fallback.name;
+          sources[i] = fallbackSource(out.sources[j] ?? fallback.name, reason);
         });
       }
       return { forecasts, sources };

@@ -118,6 +118,6 @@ function heldPlan(scaler: PredictiveScaler, base: { key: string; currentReplicas
 }
 
 /** What each rule of a decision asked for, as the decision messages say it. */
-export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge'>): string {
-  return `forecast ${d.rules.forecast}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
+export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>): string {
+  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
 }

@@ -56,6 +56,8 @@ export interface ScalingDecision {
   };
   /** The raw recommendation to append to `recentRecommendations` for the next call. */
   readonly recommendation: Recommendation;
+  /** Which forecaster gave the forecast rule its number, fallbacks named (`holt-winters (fallback: horizon)`). */
+  readonly source: string;
 }
 
 /** Rounds up, ignoring float noise from rate conversions (30 / 300 / (10 / 300) is 3.0000000000000004). */
@@ -93,6 +95,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     atSeconds: nowSeconds,
     rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
+    source: forecast.source,
   };
 }
 

@@ -22,7 +22,7 @@ import { ensureNamespace, kubeConfigFrom, sharedKube } from '../../helpers/infra
 import { REPO_ROOT, run, waitUntil } from '../../helpers/infra/process.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 
-type Obj = KubernetesObject & { spec?: any; data?: Record<string, string>; subjects?: unknown }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = KubernetesObject & { spec?: any; data?: Record<string, string>; subjects?: unknown; rules?: unknown }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const chartDir = join(REPO_ROOT, CHART);
 let helm: string;

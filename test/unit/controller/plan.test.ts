@@ -22,6 +22,7 @@ const decision = (replicas: number): ScalingDecision => ({
   atSeconds: 0,
   rules: { forecast: replicas, reactive: 1, surge: 0, stabilized: replicas },
   recommendation: { atSeconds: 0, replicas },
+  source: 'holt-winters',
 });
 
 const base = (over: Partial<PlanInput> = {}): PlanInput => ({
@@ -39,6 +40,14 @@ const cond = (p: ReturnType<typeof plan>, type: string): string | undefined => p
 
 const cases: Array<{ name: string; input: PlanInput; decision: string; reason: string; patch?: number; check?: (p: ReturnType<typeof plan>) => void }> = [
   { name: 'scale up with the resourceVersion read', input: base(), decision: 'scale_up', reason: 'Forecast', patch: 6 },
+  {
+    name: 'the message names the forecaster, a fallback included (issue 14: the model was skipped silently)',
+    input: base({ decision: { ...decision(6), source: 'holt-winters (fallback: horizon)' } }),
+    decision: 'scale_up',
+    reason: 'Forecast',
+    patch: 6,
+    check: (p) => assert.match(p.message, /forecast 6 by holt-winters \(fallback: horizon\)/),
+  },
   { name: 'hold when desired equals current', input: base({ decision: decision(2) }), decision: 'hold', reason: 'Forecast' },
   { name: 'missing signal holds, never scales down', input: base({ reading: { ok: false, error: 'kafka: broker down' }, decision: undefined }), decision: 'degraded', reason: 'SignalMissing', check: (p) => assert.equal(cond(p, 'Degraded'), 'True') },
   { name: 'an HPA on the target is a conflict', input: base({ hpa: 'web' }), decision: 'conflict', reason: 'HpaPresent' },

@@ -68,7 +68,7 @@ for (const m of models) {
       false,
     );
     assert.equal(result.run.targets.length, trace.length);
-    assert.deepEqual(Object.keys(result.run.sources), ['holt-winters']);
+    assert.deepEqual(Object.keys(result.run.sources), [`holt-winters (fallback: ${m.reason})`]);
     assert.equal(await counted(metrics, m.reason), trace.length);
     assert.ok(lines.some((l) => l.level === 'warn' && l.reason === m.reason && String(l.msg).startsWith('forecast fallback')));
     await forecaster.close();
@@ -88,7 +88,7 @@ test('a model that throws at run time: the batch goes to the fallback, counted a
   } as unknown as OnnxForecaster;
   const f = createResilientForecaster({ logger, metrics }, { primary: throwing, fallback: createHoltWintersForecaster() });
   const out = await f.forecast({ histories: [trace, trace.slice(0, 100)], intervalSeconds: 300, horizonSteps: 2 });
-  assert.deepEqual(out.sources, ['holt-winters', 'holt-winters']);
+  assert.deepEqual(out.sources, ['holt-winters (fallback: error)', 'holt-winters (fallback: error)']);
   assert.equal(await counted(metrics, 'error'), 2);
   assert.ok(lines.some((l) => /illegal memory access/.test(String(l.msg))));
 });
@@ -97,7 +97,7 @@ test('too little history or a horizon past every model interval: those series fa
   const metrics = createMetricRegistry();
   const f = await loadForecaster({ logger: silentLogger(), metrics, readFile: (p) => readFile(p) }, { modelPath: defaultModelPath(), providers: ['cpu'], minHistorySteps: 12 });
   const out = await f.forecast({ histories: [trace, trace.slice(0, 5)], intervalSeconds: 300, horizonSteps: 2 });
-  assert.deepEqual(out.sources, ['onnx', 'holt-winters']);
+  assert.deepEqual(out.sources, ['onnx', 'holt-winters (fallback: history)']);
   assert.equal(await counted(metrics, 'history'), 1);
   // 40 steps of 300 s are 7 steps of the model's 1800 s interval: the model answers from 30-minute sums.
   const coarse = await f.forecast({ histories: [trace], intervalSeconds: 300, horizonSteps: 40 });
@@ -105,7 +105,7 @@ test('too little history or a horizon past every model interval: those series fa
   assert.equal(coarse.forecasts[0]?.p50.length, 40);
   // Past 12 days even the daily model interval cannot reach: only then the fallback answers.
   const long = await f.forecast({ histories: [trace], intervalSeconds: 300, horizonSteps: 288 * 13 });
-  assert.deepEqual(long.sources, ['holt-winters']);
+  assert.deepEqual(long.sources, ['holt-winters (fallback: horizon)']);
   assert.equal(long.forecasts[0]?.p50.length, 288 * 13);
   assert.equal(await counted(metrics, 'horizon'), 1);
   await f.close();
