@@ -1,5 +1,21 @@
 import { z } from 'zod';
 
+/**
+ * A regular expression, checked at start: a bad pattern is a config error naming the key and
+ * the parser's reason, not a SyntaxError from a collector long after the agent said it was ready.
+ */
+const regex = (def: string): z.ZodDefault<z.ZodString> =>
+  z
+    .string()
+    .superRefine((src, ctx) => {
+      try {
+        new RegExp(src);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}` });
+      }
+    })
+    .default(def);
+
 const seconds = (def: number): z.ZodDefault<z.ZodNumber> => z.number().positive().default(def);
 
 const gpu = z
@@ -29,7 +45,7 @@ const network = z
     /** Root under which `proc/` and `sys/` are read: `/host` when the host's are mounted there. */
     rootPath: z.string().min(1).default('/'),
     /** Interfaces whose name matches are skipped (pod veths, bridges of the CNI). */
-    excludeInterfacePattern: z.string().default('^(lo|veth.*|cali.*|flannel.*|cni.*|docker.*|vxlan.*|tunl.*|kube-ipvs.*|nodelocaldns)$'),
+    excludeInterfacePattern: regex('^(lo|veth.*|cali.*|flannel.*|cni.*|docker.*|vxlan.*|tunl.*|kube-ipvs.*|nodelocaldns)$'),
   })
   .prefault({});
 
@@ -43,7 +59,7 @@ const kafka = z
     /** `node`: only partitions owned by members on this node's pods; `cluster`: every partition, once. */
     scope: z.enum(['node', 'cluster']).default('node'),
     /** Consumer groups to report, as a regular expression on the group id. */
-    groupPattern: z.string().default('.*'),
+    groupPattern: regex('.*'),
     tls: z
       .strictObject({
         enabled: z.boolean().default(false),

@@ -36,6 +36,9 @@ const BAD: Array<[string, RegExp]> = [
   ['collectors:\n  kafka: { brokers: ["k:1"], scope: everywhere }', /collectors\.kafka\.scope/],
   ['collectors:\n  kafka: { brokers: ["k:1"], sasl: { mechanism: plain, username: u } }', /collectors\.kafka\.sasl\.passwordFile/],
   ['logLevel: loud', /logLevel/],
+  // Issue 15 item 12: a bad pattern threw a raw SyntaxError from the collector after start.
+  ['collectors:\n  kafka:\n    groupPattern: "infer(ence"', /line 3: collectors\.kafka\.groupPattern: not a valid regular expression: .*Unterminated group/],
+  ['collectors:\n  network: { excludeInterfacePattern: "[veth" }', /collectors\.network\.excludeInterfacePattern: not a valid regular expression/],
 ];
 for (const [yaml, want] of BAD) {
   test(`rejects ${JSON.stringify(yaml)}`, () => {
