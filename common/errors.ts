@@ -18,6 +18,8 @@ export const ErrorCode = {
   Unauthorized: 'SG_UNAUTHORIZED',
   /** A server could not listen on the address it was given (in use, not local, not permitted). */
   ListenFailed: 'SG_LISTEN_FAILED',
+  /** A write refused because this replica no longer holds the controller Lease (controller/leader/fence.ts). */
+  NotLeader: 'SG_NOT_LEADER',
   Internal: 'SG_INTERNAL',
 } as const;
 

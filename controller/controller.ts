@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
-import { errorMessage } from '../common/errors.ts';
+import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
 import { settlesWithin } from '../common/deadline.ts';
 import { loadForecaster, defaultModelPath } from '../inference/index.ts';
 import type { Forecaster } from '../inference/forecaster.ts';
@@ -17,6 +17,7 @@ import { kubeClusterReader, kubeClusterWriter } from './kube/cluster.ts';
 import { kubeScaleClient } from './kube/scale-target.ts';
 import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
 import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
+import { fenceWrites } from './leader/fence.ts';
 import { kubeLeaseStore } from './leader/kube-lease-store.ts';
 import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
@@ -50,11 +51,27 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-/** Loads a KubeConfig from a file, or the pod's ServiceAccount when none is given. */
-export function loadKubeConfig(file: string | undefined): KubeConfig {
+/**
+ * Loads a KubeConfig from a file, or the pod's ServiceAccount when none is given. Outside a pod
+ * with no file, client-node would build a config for an API server that does not exist and the
+ * controller would retry it for ever while its caches never sync: refuse at start instead.
+ */
+export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromCluster();
+  if (file) {
+    if (!existsSync(file)) throw new SurgeGuardError(ErrorCode.ConfigUnreadable, `kubeconfig ${file} does not exist (from --kubeconfig, KUBECONFIG or the config's kubeconfig)`, { details: { file } });
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      throw new SurgeGuardError(ErrorCode.ConfigInvalid, `kubeconfig ${file} cannot be read: ${errorMessage(err)}`, { cause: err, details: { file } });
+    }
+    if (!kc.getCurrentCluster()) throw new SurgeGuardError(ErrorCode.ConfigInvalid, `kubeconfig ${file} names no current cluster (set current-context)`, { details: { file } });
+    return kc;
+  }
+  if (!env.KUBERNETES_SERVICE_HOST) {
+    throw new SurgeGuardError(ErrorCode.ConfigInvalid, 'no kubeconfig given and not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is unset): pass --kubeconfig FILE or set KUBECONFIG');
+  }
+  kc.loadFromCluster();
   return kc;
 }
 
@@ -65,7 +82,7 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
  */
 export async function startController(deps: ControllerDeps, config: ControllerConfig, signal: AbortSignal): Promise<RunningController> {
   const { logger, metrics } = deps;
-  const kc = loadKubeConfig(config.kubeconfig);
+  const kc = loadKubeConfig(config.kubeconfig, deps.env);
   const identity = config.identity ?? deps.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaderGauge = metrics.gauge('surgeguard_controller_leader', '1 while this replica holds the controller Lease.');
   const transitions = metrics.counter('surgeguard_controller_leader_transitions_total', 'Times this replica started or stopped leading.');
@@ -110,9 +127,18 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   logger.info({ forecaster: forecaster.name, runsOn: forecaster.runsOn, version: forecaster.version }, 'forecaster ready');
 
   // One client of each kind, shared by the scaling and healing loops.
-  const scale = kubeScaleClient(kc);
+  // Every write is fenced: asked again whether this replica leads right before it goes out.
+  const fencedWrites = metrics.counter('surgeguard_controller_fenced_writes_total', 'Writes refused because this replica no longer held the Lease when they were about to go out, by client and method.', ['client', 'method']);
+  const fence = {
+    isLeader: () => elector.isLeader(),
+    refused: (client: string, method: string) => {
+      fencedWrites.inc({ client, method });
+      logger.warn({ client, method, identity }, 'write refused: this replica lost the Lease during the tick');
+    },
+  };
+  const scale = fenceWrites('scale', kubeScaleClient(kc), ['setReplicas'], fence);
   const reader = kubeClusterReader(kc);
-  const writer = kubeClusterWriter(kc);
+  const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
   const loop = createScalingLoop(
     {
       scalers: () => cache.list(),
@@ -144,7 +170,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
   const healing = createHealingLoop(
     {
-      cluster: kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches),
+      cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches), ['cordon', 'recordPhase', 'evict', 'setFloor', 'appendLedger'], fence),
       checks: [...builtinChecks(config.healing.checks), intake.check()],
       ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
       audit: remediations,
@@ -166,7 +192,8 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     registry: metrics,
     decisions,
     token,
-    ready: () => cache.synced(),
+    // Ready once every cache this replica needs has listed, not when a watch merely connected.
+    ready: () => cache.synced() && (!config.healing.enabled || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
     leader: () => elector.isLeader(),
     healing: {
       audit: remediations,

@@ -1,6 +1,7 @@
 // Outages: with the broker stopped the controller holds (never scales down) and reports
 // Degraded, then recovers when it returns; with the API server stopped for 30 s it stops
-// writing, keeps running, and resumes once the API server is back.
+// writing, keeps running, and resumes once the API server is back; started with the API server
+// down it says not ready and backs off until the first list succeeds.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
@@ -92,4 +93,26 @@ test('API server stopped for 30 s: the controller holds, stays up, and resumes',
   // Unrelated to the outage: a hand change afterwards is still respected (the controller works normally).
   await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ name: 'infer', namespace: s.namespace, body: { spec: { replicas: 1 } }, fieldManager: 'kubectl-scale' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   await waitUntil('Conflict', async () => (condition(await readScaler(kc, s), 'Conflict') === 'True' ? true : undefined), { timeoutMs: 20_000, intervalMs: 500 });
+});
+
+test('started while the API server is down: not ready, retries back off, then ready once it lists', async () => {
+  const kube: KubeHandle = await startKube();
+  cleanups.push({ what: 'own control plane (start-down)', run: () => kube.stop() });
+  await installCrd(kubeConfigFrom(kube.kubeconfig));
+  await kube.stopApiserver();
+  const name = `startdown-${process.pid}`;
+  const controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: name, overrides: leaseOpts(name) });
+  cleanups.push({ what: `controller ${name}`, run: () => controller.stop() });
+  // Client-node's informer says "connect" before it lists: that used to read as synced.
+  const readyz = async (): Promise<number> => (await fetch(`${controller.url}/readyz`)).status;
+  for (let i = 0; i < 8; i++) {
+    assert.equal(await readyz(), 503, `ready after ${i} s with no API server`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const waits = controller.logs.filter((l) => l.msg === 'PredictiveScaler watch failed; restarting').map((l) => l.retryInMs as number);
+  // 1 s doubling (with jitter in [d/2, d)): 8 s allow about four tries, not eight.
+  assert.ok(waits.length >= 3 && waits.length <= 5, `retried ${waits.length} times in 8 s: ${waits.join(', ')} ms`);
+  assert.ok((waits.at(-1) as number) >= 2 * (waits[0] as number), `waits did not grow: ${waits.join(', ')} ms`);
+  await kube.startApiserver();
+  await waitUntil('ready once the API server is back', async () => ((await readyz()) === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
 });
