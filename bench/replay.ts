@@ -4,7 +4,10 @@
 // scored rows; batched CPU inference for 1,000 series. Series that trained the model are listed and never
 // scored. Needs ../shared/data (not in the clone); each policy summary is checked against
 // ../shared/tools/replay_score.py where it exists.
-//   node bench/replay.ts [--only REGEX] [--quick]    --quick: the policy only, no comparisons, no scorer, nothing written
+//   node bench/replay.ts [--only REGEX] [--quick] [--forecaster holt-winters|model] [--shadow]
+//     --quick: the policy only, no comparisons, no scorer, nothing written
+//     --forecaster: what the policy sizes with (default: the product's, Holt-Winters); the other is a comparison
+//     --shadow: the other forecaster runs in shadow and each row switches to it when it scores better (selection.ts)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,6 +25,7 @@ import { formatQuality, PRINT_PRECISION } from '../replay/summary-text.ts';
 import type { Trace } from '../replay/trace.ts';
 import { DEFAULT_POLICY_SETTINGS } from '../controller/scaling/policy.ts';
 import type { Forecaster } from '../inference/forecaster.ts';
+import { DEFAULT_POLICY_FORECASTER } from '../inference/forecaster.ts';
 import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
 import { defaultModelPath, loadForecaster } from '../inference/load.ts';
 import { createOnnxForecaster, type OrtRuntime } from '../inference/onnx-forecaster.ts';
@@ -79,9 +83,9 @@ function sourcesOf(r: ReplayResult): string {
 function row(x: RowResult, agree: string): string {
   const s = x.r.score;
   if (!s) return '';
-  const [sn, hw] = x.r.comparisons.map((c) => c.score);
+  const [sn, other] = x.r.comparisons.map((c) => c.score);
   const cell = (q?: { qualityFigure: number; costVsDefaultHpa: number }): string => (q ? `${formatQuality(q.qualityFigure)} / ${fmt(q.costVsDefaultHpa, 2)}x` : '-');
-  return `| ${x.t.name} | ${x.trace.demand.length} x ${x.trace.intervalSeconds}s | ${x.capacity} | ${x.k} | **${cell(s)}** | ${cell(hw)} | ${cell(sn)} | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${sourcesOf(x.r)} | ${goalOf(x)} | ${agree} |`;
+  return `| ${x.t.name} | ${x.trace.demand.length} x ${x.trace.intervalSeconds}s | ${x.capacity} | ${x.k} | **${cell(s)}** | ${cell(other)} | ${cell(sn)} | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${sourcesOf(x.r)} | ${goalOf(x)} | ${agree} |`;
 }
 
 /** Geometric mean of quality figures; a figure of 0 (nothing unserved) counts as 0.01 so one perfect row does not zero the mean. */
@@ -119,30 +123,30 @@ async function batchInference(demand: readonly number[]): Promise<{ forecastMs: 
   return { forecastMs: median(times.slice(5)), sessionMs: median(st.slice(5)), provider: model.provider };
 }
 
-async function replayRow(t: DevTrace, forecasters: { model: Forecaster; comparisons: Forecaster[] }): Promise<RowResult> {
+async function replayRow(t: DevTrace, forecasters: { model: Forecaster; shadows?: Forecaster[]; comparisons: Forecaster[] }): Promise<RowResult> {
   const trace = loadDevTrace(DATA, t);
   const k = conventionStartupSteps(trace.intervalSeconds);
   const capacity = conventionCapacity(trace.demand);
   const params = { intervalSeconds: trace.intervalSeconds, capacity, startupSteps: k, minReplicas: 1, maxReplicas: 10000, settings: DEFAULT_POLICY_SETTINGS };
-  const r = await replayDemand({ forecaster: forecasters.model, comparisons: forecasters.comparisons }, trace.demand, params, false);
+  const r = await replayDemand({ forecaster: forecasters.model, ...(forecasters.shadows ? { shadows: forecasters.shadows } : {}), comparisons: forecasters.comparisons }, trace.demand, params, false);
   return { t, trace, k, capacity, r };
 }
 
-function summaryLines(rows: readonly RowResult[]): string[] {
+function summaryLines(rows: readonly RowResult[], otherName: string): string[] {
   const scored = rows.filter((x) => x.r.score);
   const q = scored.map((x) => x.r.score?.qualityFigure ?? NaN);
   const fine = scored.filter((x) => x.trace.intervalSeconds <= 60);
   const met = scored.filter((x) => goalOf(x) === 'met').length;
-  const hw = scored.map((x) => x.r.comparisons[1]?.score.qualityFigure).filter((v): v is number => v !== undefined);
+  const other = scored.map((x) => x.r.comparisons[1]?.score.qualityFigure).filter((v): v is number => v !== undefined);
   return [
-    `- Geometric mean of the quality figure over the ${scored.length} scored rows: **${fmt(geomean(q))}** (goal <= 0.7; Holt-Winters only: ${hw.length ? fmt(geomean(hw)) : '-'}).`,
+    `- Geometric mean of the quality figure over the ${scored.length} scored rows: **${fmt(geomean(q))}** (goal <= 0.7; ${otherName}: ${other.length ? fmt(geomean(other)) : '-'}).`,
     `- Rows at 1 minute or finer: ${fine.map((x) => `${x.t.name} ${formatQuality(x.r.score?.qualityFigure ?? NaN)}`).join('; ')} (goal <= 0.5 each).`,
     `- Rows meeting the per-row goal: ${met} of ${scored.length}.`,
   ];
 }
 
 export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values: opt } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values: opt } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, shadow: { type: 'boolean' }, forecaster: { type: 'string', default: DEFAULT_POLICY_FORECASTER } } });
   if (!existsSync(DATA)) {
     console.log(`bench/replay: the benchmark traces are not at ${DATA}; nothing to run`);
     return;
@@ -153,13 +157,18 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const todo = scored.filter((t) => !only || only.test(t.name));
   const model = await loadForecaster({ logger: silentLogger(), metrics: createMetricRegistry(), readFile: (p) => readFile(p) }, { modelPath: defaultModelPath(), providers: ['cpu'], minHistorySteps: 12 });
   const hw = createHoltWintersForecaster();
+  // The policy runs with the default forecaster (or --forecaster); the other one is a comparison
+  // column, or with --shadow runs beside it and is selected per row when it scores better.
+  const [chosen, other] = opt.forecaster === 'model' ? [model, hw] : [hw, model];
+  const chosenName = opt.forecaster === 'model' ? 'model (ONNX)' : 'Holt-Winters';
+  const otherName = opt.forecaster === 'model' ? 'Holt-Winters only' : 'model (ONNX) only';
   const sn = createSeasonalNaiveForecaster();
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-'));
   const rows: RowResult[] = [];
   const lines: string[] = [];
   const errorRows: string[] = [];
   for (const t of todo) {
-    const x = await replayRow(t, { model, comparisons: opt.quick ? [] : [sn, hw] });
+    const x = await replayRow(t, { model: chosen, ...(opt.shadow ? { shadows: [other] } : {}), comparisons: opt.quick ? [] : [sn, other] });
     rows.push(x);
     const s = x.r.score;
     if (!s) continue;
@@ -172,7 +181,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
       errorRows.push(`| ${t.name} | ${x.k + 1} | ${e.map((v) => fmt(v.mase)).join(' | ')} | ${e.map((v) => fmt(v.pinball)).join(' | ')} | ${e.map((v) => fmt(v.coverage, 2)).join(' | ')} |`);
     }
   }
-  const summary = summaryLines(rows);
+  const summary = summaryLines(rows, otherName);
   if (opt.quick) {
     console.log(summary.join('\n'));
     await model.close();
@@ -183,13 +192,13 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   await model.close();
   const md = [
     '<!-- replay:begin (written by `npm run bench:replay`) -->',
-    `## Replay on series the model never saw (model ${model.version})`,
+    `## Replay on series the model never saw (policy forecaster ${chosen.version}; model ${model.version})`,
     '',
     `Scored: every row below. Never scored, because they trained the model (inference/models/training-corpus.json): ${trained.length ? [...new Set(trained.map((t) => t.file))].map((f) => `\`${f}\``).join(', ') : 'none listed'}.`,
     `Policy defaults for every row: ${JSON.stringify(DEFAULT_POLICY_SETTINGS)}; benchmark convention for capacity and K; reactive frontier version 2 (404 configurations).`,
     'Each cell: quality figure / cost vs the default HPA (lower quality is better; 1 = no better than the best reactive rule at the same cost). Goal per row: unserved at most the default HPA\'s at at most 1.5x its cost, and quality <= 0.5 at 1 minute or finer. "(1 h)" rows start cold, with no history.',
     '',
-    '| trace | intervals | capacity | K | SurgeGuard | Holt-Winters only | seasonal-naive | unserved: policy vs default HPA | forecasts by | goal | replay_score.py |',
+    `| trace | intervals | capacity | K | SurgeGuard (${chosenName}${opt.shadow ? ', other in shadow' : ''}) | ${otherName} | seasonal-naive | unserved: policy vs default HPA | forecasts by | goal | replay_score.py |`,
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
     '',

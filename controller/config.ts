@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_POLICY_FORECASTER, POLICY_FORECASTERS } from '../inference/forecaster.ts';
 import { healingConfigSchema } from './healing/config.ts';
 import { httpUrl } from './http-url.ts';
 
@@ -14,6 +15,8 @@ export const controllerConfigSchema = z.strictObject({
   scalerSelector: z.string().default(''),
   /** False: scale reactively on current demand only (no forecast, no surge band), for comparison. */
   forecasting: z.boolean().default(true),
+  /** Which forecaster sizes fleets: `holt-winters` (default; better out of sample) or `model` (ONNX, Holt-Winters fallback). */
+  forecaster: z.enum(POLICY_FORECASTERS).default(DEFAULT_POLICY_FORECASTER),
   /**
    * Recorded seconds per wall-clock second, for demos and tests that replay a recorded trace
    * faster than real time: the forecaster then sees each tick as the interval it stands for, so

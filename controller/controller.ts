@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
 import { settlesWithin } from '../common/deadline.ts';
-import { loadForecaster, defaultModelPath } from '../inference/index.ts';
+import { loadPolicyForecaster, defaultModelPath } from '../inference/index.ts';
 import type { Forecaster } from '../inference/forecaster.ts';
 import type { ControllerConfig } from './config.ts';
 import type { PredictiveScaler } from './crd/predictive-scaler.ts';
@@ -123,7 +123,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   ];
   const forecaster =
     deps.forecaster ??
-    (await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
+    (await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: config.forecaster, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
   logger.info({ forecaster: forecaster.name, runsOn: forecaster.runsOn, version: forecaster.version }, 'forecaster ready');
 
   // One client of each kind, shared by the scaling and healing loops.

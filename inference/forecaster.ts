@@ -20,6 +20,15 @@ export interface ForecastBatch {
   readonly sources: string[];
 }
 
+/**
+ * The forecasters a policy can size fleets with. Holt-Winters is the default because it measured
+ * better than the ONNX model on series neither was tuned or trained on (bench/RESULTS.md,
+ * docs/forecasting.md); `model` runs the model with Holt-Winters as its fallback.
+ */
+export const POLICY_FORECASTERS = ['holt-winters', 'model'] as const;
+export type PolicyForecaster = (typeof POLICY_FORECASTERS)[number];
+export const DEFAULT_POLICY_FORECASTER: PolicyForecaster = 'holt-winters';
+
 /** Forecasts demand quantiles for every series of a batch in one run. */
 export interface Forecaster {
   readonly name: string;

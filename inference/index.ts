@@ -9,4 +9,5 @@ export const statisticalForecasters: Readonly<Record<string, () => Forecaster>> 
 });
 
 export type { Forecaster, ForecastBatch, ForecastRequest, SeriesForecast } from './forecaster.ts';
-export { loadForecaster, defaultModelPath } from './load.ts';
+export { loadForecaster, loadPolicyForecaster, defaultModelPath } from './load.ts';
+export { DEFAULT_POLICY_FORECASTER, POLICY_FORECASTERS, type PolicyForecaster } from './forecaster.ts';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { SurgeGuardError, errorMessage } from '../common/errors.ts';
-import type { Forecaster } from './forecaster.ts';
+import type { Forecaster, PolicyForecaster } from './forecaster.ts';
 import { createHoltWintersForecaster } from './holt-winters.ts';
 import { createOnnxForecaster, type FallbackReason, type OnnxForecaster, type OrtRuntime } from './onnx-forecaster.ts';
 import { createResilientForecaster } from './resilient-forecaster.ts';
@@ -69,4 +69,13 @@ export async function loadForecaster(deps: LoadForecasterDeps, config: LoadForec
     deps.logger.error({ reason, model: config.modelPath, err: errorMessage(err) }, 'forecasting model unavailable; the Holt-Winters fallback forecasts every series');
   }
   return createResilientForecaster({ logger: deps.logger, metrics: deps.metrics }, { primary, loadFailure, fallback });
+}
+
+/**
+ * The forecaster a policy sizes fleets with: Holt-Winters (no model is loaded), or the model with
+ * its fallback. Used by the controller, replay and the demo alike, so they agree on the default.
+ */
+export async function loadPolicyForecaster(deps: LoadForecasterDeps, config: LoadForecasterConfig & { readonly forecaster: PolicyForecaster }): Promise<Forecaster> {
+  if (config.forecaster === 'holt-winters') return createHoltWintersForecaster();
+  return loadForecaster(deps, config);
 }

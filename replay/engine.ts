@@ -1,6 +1,6 @@
 import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
 import type { DecisionReason, ScalingDecision } from '../controller/scaling/decide.ts';
-import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
+import { chooseForecast, policyStep, type Candidate, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
 import type { PolicySettings, ScalingPolicy } from '../controller/scaling/policy.ts';
 import { startFleet } from './fleet.ts';
 
@@ -17,6 +17,8 @@ export interface ReplayParams {
 
 export interface ReplayEngineDeps {
   readonly forecaster: Forecaster;
+  /** Forecasters run in shadow beside it; each interval uses the one doing best on this trace so far (causal). */
+  readonly shadows?: readonly Forecaster[];
   /** Called after each batch with the intervals done so far. */
   readonly onProgress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
@@ -66,10 +68,12 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
     const end = Math.min(n, start + BATCH);
     const histories: Float64Array[] = [];
     for (let t = start; t < end; t++) histories.push(counts.subarray(0, t + 1));
-    const batch = await deps.forecaster.forecast({ histories, intervalSeconds: p.intervalSeconds, horizonSteps: lead });
+    const request = { histories, intervalSeconds: p.intervalSeconds, horizonSteps: lead };
+    const batches = await Promise.all([deps.forecaster, ...(deps.shadows ?? [])].map((f) => f.forecast(request)));
+    const names = [deps.forecaster, ...(deps.shadows ?? [])].map((f) => f.name);
     for (let t = start; t < end; t++) {
-      const f = batch.forecasts[t - start] as SeriesForecast;
-      const src = batch.sources[t - start] ?? deps.forecaster.name;
+      const candidates: Candidate[] = batches.map((b, c) => ({ forecast: b.forecasts[t - start] as SeriesForecast, source: b.sources[t - start] ?? (names[c] as string) }));
+      const { forecast: f, source: src } = chooseForecast(memory, { demand: counts[t] ?? 0, candidates, lead });
       run.sources[src] = (run.sources[src] ?? 0) + 1;
       const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src }, policy, t * p.intervalSeconds);
       record(run, d, f, lead);

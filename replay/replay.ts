@@ -7,6 +7,8 @@ import { computeBaselines, scoreTargets, type Score } from './summary.ts';
 export interface ReplayDeps {
   /** The policy's forecaster (the model with its fallback, as the live controller runs it). */
   readonly forecaster: Forecaster;
+  /** Forecasters run in shadow beside the policy's (replay/engine.ts); none by default. */
+  readonly shadows?: readonly Forecaster[];
   /** Other forecasters to run the same policy with, for comparison (seasonal-naive, Holt-Winters only). */
   readonly comparisons: readonly Forecaster[];
   readonly onProgress?: (done: number, total: number) => void;
@@ -38,7 +40,7 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
   const total = demand.length * (1 + (backlog ? 0 : deps.comparisons.length));
   let offset = 0;
   const progress = (done: number): void => deps.onProgress?.(offset + done, total);
-  const run = await runPolicy({ forecaster: deps.forecaster, onProgress: progress, signal: deps.signal }, demand, params);
+  const run = await runPolicy({ forecaster: deps.forecaster, ...(deps.shadows ? { shadows: deps.shadows } : {}), onProgress: progress, signal: deps.signal }, demand, params);
   const fleetParams = { capacity: params.capacity, startupSteps: params.startupSteps, minReplicas: params.minReplicas, maxReplicas: params.maxReplicas };
   const fleet = simulateFleet(demand, run.targets, fleetParams, backlog);
   const maxReplicasCapped = mayCapBaselines(demand, fleetParams);

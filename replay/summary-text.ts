@@ -75,5 +75,7 @@ export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
 }
 
 function comparisonLabel(c: ScoredRun): string {
-  return c.name === 'holt-winters' ? 'holt-winters only' : c.name;
+  if (c.name === 'holt-winters') return 'holt-winters only';
+  // The model with its fallback (`onnx+holt-winters`).
+  return c.name.includes('+') ? 'model (onnx)' : c.name;
 }

@@ -10,7 +10,8 @@ import { readTraceFile } from '../../replay/trace-file.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { listenOn, parseListen } from '../listen.ts';
 import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits } from '../trace-input.ts';
-import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
+import { defaultModelPath, loadPolicyForecaster } from '../../inference/load.ts';
+import { FORECASTER_HELP, parseForecaster } from '../forecaster-flag.ts';
 import { liveStart, startDemo } from '../../demo/demo.ts';
 import { buildDemoServer } from '../../demo/server.ts';
 import { sampleTracePath } from './replay.ts';
@@ -29,6 +30,7 @@ Options:
 ${TRACE_LIMITS_HELP}
   --speed N              recorded seconds per wall second (default: one interval per second)
   --lead N               ticks between opening the page and the first surge (default 30)
+${FORECASTER_HELP}
   --no-agent             do not start the agent
   --agent-listen H:P     where the agent serves /metrics (default 127.0.0.1:0, any free port)
   --exit-at-end          stop when the trace ends instead of serving until Ctrl-C
@@ -50,6 +52,7 @@ export const demoCommand: Command = {
         'no-agent': { type: 'boolean' },
         'agent-listen': { type: 'string' },
         'exit-at-end': { type: 'boolean' },
+        forecaster: { type: 'string' },
         ...TRACE_LIMIT_OPTIONS,
       },
       HELP,
@@ -63,6 +66,7 @@ export const demoCommand: Command = {
     const agentListen = v['agent-listen'] ?? '127.0.0.1:0';
     parseListen('--agent-listen', agentListen);
     const limits = traceLimits(v);
+    const choice = parseForecaster(v.forecaster);
     const file = v.trace ?? sampleTracePath();
     const trace = await readTraceFile({ file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
     const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
@@ -74,7 +78,7 @@ export const demoCommand: Command = {
     const metrics = createMetricRegistry({ processMetrics: true });
     const decisions = createDecisionLog(2000);
     const agent = v['no-agent'] ? undefined : await startLocalAgent(agentListen, io.env, logger);
-    const forecaster = await loadForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 }).catch(async (err: unknown) => {
+    const forecaster = await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: choice, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 }).catch(async (err: unknown) => {
       await agent?.stop();
       throw err;
     });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DestinationStream } from 'pino';
 import type { Command, CommandIO } from '../command.ts';
+import type { Forecaster } from '../../inference/forecaster.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
@@ -22,7 +23,8 @@ import { readTraceFile } from '../../replay/trace-file.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits, type TraceLimits } from '../trace-input.ts';
 import { policySettingsSchema, type PolicySettings } from '../../controller/scaling/policy.ts';
-import { defaultModelPath, loadForecaster } from '../../inference/load.ts';
+import { defaultModelPath, loadForecaster, loadPolicyForecaster } from '../../inference/load.ts';
+import { FORECASTER_HELP, parseForecaster } from '../forecaster-flag.ts';
 import { statisticalForecasters } from '../../inference/index.ts';
 
 const USAGE = `Usage: surgeguard replay [--trace FILE] --capacity N [options]
@@ -49,12 +51,13 @@ Fleet:
   --min-replicas N        default 1; --max-replicas N default 10000
   --backlog               unserved work waits in a queue (Kafka-fed fleet) instead of being dropped
 Policy:
+${FORECASTER_HELP}
   --model FILE            ONNX model (default: the bundled one); --cpu to skip the CUDA provider
   --headroom X --quantile p50|p90 --stabilization-seconds S
 Output:
   --out FILE              per-interval CSV, and FILE.json with the run's parameters
   --report FILE.html      a page to open offline: demand, forecast band, replicas, unserved
-  --no-compare            skip the seasonal-naive and Holt-Winters-only comparison runs
+  --no-compare            skip the comparison runs (seasonal-naive, and the forecaster not chosen)
 
 The summary says how many rows each input rule changed (rows with a repeated timestamp summed,
 gaps and empty values filled); so does FILE.json (input_changes). Every fleet, the reactive
@@ -81,6 +84,7 @@ const OPTIONS = {
   'min-replicas': { type: 'string' },
   'max-replicas': { type: 'string' },
   backlog: { type: 'boolean' },
+  forecaster: { type: 'string' },
   model: { type: 'string' },
   cpu: { type: 'boolean' },
   headroom: { type: 'string' },
@@ -237,6 +241,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   // Checked first: a run can take minutes, and only then would a bad path be found.
   const paths = outputPaths(v, io.cwd);
   const limits = traceLimits(v);
+  const choice = parseForecaster(v.forecaster);
   const { trace, label } = await readSource(v, limits);
   printWarnings(io, trace.warnings);
   const fleet = fleetOptions(v, trace, defaultTrace);
@@ -244,8 +249,12 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const logger = createLogger({ component: 'replay', level: io.env.SURGEGUARD_LOG_LEVEL ?? 'warn', destination: io.stderr as unknown as DestinationStream });
   const metrics = createMetricRegistry();
   const modelPath = v.model ?? defaultModelPath();
-  const forecaster = await loadForecaster({ logger, metrics, readFile: (p) => readFile(p) }, { modelPath, providers: v.cpu ? ['cpu'] : ['cuda', 'cpu'], minHistorySteps: 12 });
-  const comparisons = v.backlog || v['no-compare'] ? [] : [statisticalForecasters['seasonal-naive'], statisticalForecasters['holt-winters']].map((f) => (f as () => ReturnType<NonNullable<typeof f>>)());
+  const modelConfig = { modelPath, providers: v.cpu ? (['cpu'] as const) : (['cuda', 'cpu'] as const), minHistorySteps: 12 };
+  const loadDeps = { logger, metrics, readFile: (p: string) => readFile(p) };
+  const forecaster = await loadPolicyForecaster(loadDeps, { ...modelConfig, forecaster: choice });
+  // The comparisons: seasonal-naive, and whichever of Holt-Winters and the model is not chosen.
+  const compare = !(v.backlog || v['no-compare']);
+  const comparisons = compare ? [(statisticalForecasters['seasonal-naive'] as () => Forecaster)(), choice === 'model' ? (statisticalForecasters['holt-winters'] as () => Forecaster)() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
   const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings };
   let result: ReplayResult;
@@ -254,6 +263,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   } finally {
     bar.end();
     await forecaster.close();
+    await Promise.all(comparisons.map((c) => c.close()));
   }
   if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} interval${fleet.startupSteps === 1 ? '' : 's'} of ${trace.intervalSeconds}s)\n`);
   const totalDemand = trace.demand.reduce((a, b) => a + b, 0);

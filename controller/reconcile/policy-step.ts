@@ -2,6 +2,7 @@ import type { SeriesForecast } from '../../inference/forecaster.ts';
 import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } from '../scaling/calibration.ts';
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
+import { newSelection, selectCandidate, type SelectionState } from '../scaling/selection.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
 /** What one scaler remembers between ticks: raw recommendations, the last band, and what it learned of its own demand. */
@@ -12,6 +13,31 @@ export interface PolicyMemory {
   calibration?: CalibrationState;
   /** How much of each past surge was still there when pods started at it would have served. */
   surges?: SurgeMemory;
+  /** Which candidate forecaster this target uses, from their scores on its own demand. */
+  selection?: SelectionState;
+}
+
+/** One candidate forecaster's forecast for a target this tick. */
+export interface Candidate {
+  readonly forecast: SeriesForecast;
+  readonly source: string;
+}
+
+/**
+ * Picks the forecast this tick uses among the candidates (the configured forecaster first, then
+ * those in shadow), by each one's recent loss on this target's own demand (controller/scaling/
+ * selection.ts). `demand` and the forecasts are in the same unit. A shadow candidate in use says so
+ * in its source (`holt-winters (selected)`), which reaches the decision message, the Event and
+ * replay's sources. With one candidate it is returned as it is.
+ */
+export function chooseForecast(memory: PolicyMemory, x: { demand: number; candidates: readonly Candidate[]; lead: number }): Candidate {
+  const first = x.candidates[0];
+  if (!first) throw new Error('chooseForecast: no candidate');
+  if (x.candidates.length === 1) return first;
+  if (memory.selection?.loss.length !== x.candidates.length) memory.selection = newSelection(x.candidates.length);
+  const i = selectCandidate(memory.selection, { demand: x.demand, forecasts: x.candidates.map((c) => c.forecast), lead: x.lead });
+  const c = x.candidates[i] as Candidate;
+  return i === 0 ? c : { forecast: c.forecast, source: `${c.source} (selected)` };
 }
 
 /** What one step reads besides the memory. */

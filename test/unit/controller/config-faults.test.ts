@@ -35,3 +35,9 @@ test('controller config: http and https URLs with a host, IPv6 too, are taken', 
     assert.equal(loadConfig(controllerConfigSchema, { fileText: `prometheus:\n  url: "${url}"\n` }).prometheus?.url, url);
   }
 });
+
+test('forecaster: Holt-Winters by default (it measured better out of sample), the model on request, anything else named', () => {
+  assert.equal(loadConfig(controllerConfigSchema, {}).forecaster, 'holt-winters');
+  assert.equal(loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'forecaster: model\n' }).forecaster, 'model');
+  assert.match(errorOf('forecaster: prophet\n').message, /controller\.yaml line 1: forecaster: .*"holt-winters".*"model"|forecaster/);
+});

@@ -86,3 +86,19 @@ test('per-request mode with --backlog reports the queue', async () => {
   assert.equal(meta.backlog, true);
   assert.ok(!('frontier_version' in meta), 'a backlog run is not compared with the frontier');
 });
+
+test('--forecaster: Holt-Winters sizes the fleet by default and the model is compared; --forecaster model swaps them; a bad name is a usage error', async () => {
+  const trace = fixture('Twitter_volume_AAPL_head1200.csv');
+  const def = await replay(['--trace', trace, '--capacity', '20', '--startup-steps', '1', '--cpu']);
+  assert.equal(def.code, 0, def.stderr);
+  assert.match(def.stdout, /forecaster holt-winters\(/);
+  assert.match(def.stdout, /forecasts by: holt-winters 1200;/);
+  assert.match(def.stdout, /model \(onnx\)\s+\d+\.\d{3}/);
+  const model = await replay(['--trace', trace, '--capacity', '20', '--startup-steps', '1', '--cpu', '--forecaster', 'model']);
+  assert.equal(model.code, 0, model.stderr);
+  assert.match(model.stdout, /forecasts by: .*onnx \d+/);
+  assert.match(model.stdout, /holt-winters only\s+\d+\.\d{3}/);
+  const bad = await replay(['--trace', trace, '--capacity', '20', '--forecaster', 'prophet']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /SG_USAGE_INVALID: --forecaster must be one of holt-winters, model, got "prophet"/);
+});

@@ -1,0 +1,65 @@
+// Per-target forecaster selection in shadow (controller/scaling/selection.ts) and the policy step's
+// use of it (chooseForecast): scored causally at the lead, switching only on a clear margin.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chooseForecast, type PolicyMemory } from '../../../controller/reconcile/policy-step.ts';
+import { newSelection, pinball, selectCandidate, SELECTION_DEFAULTS } from '../../../controller/scaling/selection.ts';
+import type { SeriesForecast } from '../../../inference/forecaster.ts';
+
+const flat = (p50: number, p90: number, steps = 3): SeriesForecast => ({ p10: new Float64Array(steps).fill(p50 / 2), p50: new Float64Array(steps).fill(p50), p90: new Float64Array(steps).fill(p90) });
+
+test('pinball at q = 0.9: demand above the band costs nine times the same amount below it', () => {
+  assert.ok(Math.abs(pinball(110, 100, 0.9) - 9) < 1e-9);
+  assert.ok(Math.abs(pinball(90, 100, 0.9) - 1) < 1e-9);
+  assert.equal(pinball(100, 100, 0.9), 0);
+});
+
+test('the first candidate is used until the others are earned, then the one with the lower loss', () => {
+  const s = newSelection(2);
+  // Demand 100 every interval; candidate 0 under-forecasts (p90 60), candidate 1 is close (p90 105).
+  const picks: number[] = [];
+  for (let t = 0; t < 40; t++) picks.push(selectCandidate(s, { demand: 100, forecasts: [flat(50, 60), flat(100, 105)], lead: 2 }));
+  // Scores start once a forecast reaches its interval (lead 2), and count after earnAfter of them.
+  const firstSwitch = picks.indexOf(1);
+  assert.equal(firstSwitch, 2 + SELECTION_DEFAULTS.earnAfter - 1, `switched at ${firstSwitch}`);
+  assert.ok(picks.slice(0, firstSwitch).every((p) => p === 0));
+  assert.ok(picks.slice(firstSwitch).every((p) => p === 1));
+  assert.equal(s.switches, 1);
+});
+
+test('a candidate only a little better does not take over (no flapping on noise)', () => {
+  const s = newSelection(2);
+  for (let t = 0; t < 200; t++) {
+    // Both miss by about the same: candidate 1 is 5% better, under the 10% margin.
+    selectCandidate(s, { demand: 100, forecasts: [flat(80, 80), flat(81, 81)], lead: 1 });
+  }
+  assert.equal(s.chosen, 0);
+  assert.equal(s.switches, 0);
+});
+
+test('scoring is causal: a forecast is judged against the demand of the interval it was made for', () => {
+  const s = newSelection(2);
+  // Candidate 1 always forecasts the demand that comes `lead` intervals later; candidate 0 the demand now.
+  const demand = Array.from({ length: 80 }, (_, t) => 100 + 50 * Math.sin(t / 3));
+  const lead = 3;
+  for (let t = 0; t < demand.length; t++) {
+    const next = demand[t + lead - 1 + 1] ?? demand[demand.length - 1] ?? 0;
+    selectCandidate(s, { demand: demand[t] ?? 0, forecasts: [flat(demand[t] ?? 0, demand[t] ?? 0), flat(next, next)], lead });
+  }
+  // The pending queue lags by lead - 1; a candidate that knew the future at the lead scores near 0.
+  assert.equal(s.chosen, 1);
+  assert.ok((s.loss[1] as number) < 1e-6, `loss ${s.loss[1]}`);
+});
+
+test('chooseForecast: one candidate is returned as it is; a shadow in use says so in its source', () => {
+  const one: PolicyMemory = { recommendations: [] };
+  const only = { forecast: flat(1, 2), source: 'holt-winters' };
+  assert.equal(chooseForecast(one, { demand: 1, candidates: [only], lead: 1 }), only);
+  assert.equal(one.selection, undefined);
+
+  const m: PolicyMemory = { recommendations: [] };
+  let last = '';
+  for (let t = 0; t < 40; t++) last = chooseForecast(m, { demand: 100, candidates: [{ forecast: flat(10, 20), source: 'holt-winters' }, { forecast: flat(100, 104), source: 'onnx' }], lead: 1 }).source;
+  assert.equal(last, 'onnx (selected)');
+  assert.throws(() => chooseForecast(m, { demand: 1, candidates: [], lead: 1 }), /no candidate/);
+});
