@@ -20,7 +20,12 @@ export interface ConfigSources {
 }
 
 /** Environment variables with the prefix that are not configuration keys. */
-const RESERVED_ENV = new Set(['SURGEGUARD_CONFIG', 'SURGEGUARD_CACHE_DIR', 'SURGEGUARD_NODE', 'SURGEGUARD_NODE_MAJOR']);
+const RESERVED_ENV = new Set(['SURGEGUARD_CONFIG', 'SURGEGUARD_CACHE_DIR', 'SURGEGUARD_NODE', 'SURGEGUARD_NODE_MAJOR', 'SURGEGUARD_FAILURE_HEADS']);
+/**
+ * The test runner's knobs (`SURGEGUARD_TEST_GROUPS`, `_TIMEOUT_MS`, `_CONCURRENCY`, ...) reach every
+ * process a test starts; read as configuration they made every agent and controller refuse to start.
+ */
+const RESERVED_ENV_PREFIX = 'SURGEGUARD_TEST_';
 const ENV_PREFIX = 'SURGEGUARD_';
 
 export interface ConfigIssue {
@@ -44,7 +49,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
   const merged: Record<string, unknown> = parsed?.value ?? {};
 
   for (const [name, raw] of Object.entries(sources.env ?? {})) {
-    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || raw === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || name.startsWith(RESERVED_ENV_PREFIX) || raw === undefined) continue;
     const path = name.slice(ENV_PREFIX.length).split('__').map(snakeToCamel);
     setPath(merged, path, coerceScalar(raw));
     recordOrigins(getPath(merged, path), path, { kind: 'env', name }, origins);

@@ -55,3 +55,9 @@ test('splitListen', () => {
   assert.deepEqual(splitListen(':9402'), { host: '0.0.0.0', port: 9402 });
   assert.deepEqual(splitListen('[::1]:9402'), { host: '::1', port: 9402 });
 });
+
+test('the test runner\'s variables are not configuration: an agent started under `SURGEGUARD_TEST_GROUPS=integration make test` starts', () => {
+  const c = loadConfig(agentConfigSchema, { env: { SURGEGUARD_TEST_GROUPS: 'integration', SURGEGUARD_TEST_TIMEOUT_MS: '1', SURGEGUARD_FAILURE_HEADS: '/tmp/x', SURGEGUARD_CACHE_DIR: '/tmp/c' } });
+  assert.equal(c.listen, '0.0.0.0:9402');
+  assert.throws(() => loadConfig(agentConfigSchema, { env: { SURGEGUARD_TESTGROUPS: 'x' } }), /SURGEGUARD_TESTGROUPS: testgroups: unknown key|unknown key/);
+});
