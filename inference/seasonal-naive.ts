@@ -37,9 +37,12 @@ function forecastOne(y: ArrayLike<number>, intervalSeconds: number, steps: numbe
     // Steps beyond one season repeat the last season again (index wraps into the observed season).
     const idx = n - m + ((h - 1) % m);
     const v = y[idx] ?? y[n - 1] ?? 0;
+    // A step k seasons ahead adds k one-season errors (a random walk over seasons; over single steps
+    // while it repeats the last value), so its band grows like sqrt(k), not flat at the one-step band.
+    const k = Math.sqrt(Math.floor((h - 1) / m) + 1);
     p50[h - 1] = v;
-    p10[h - 1] = v + lo;
-    p90[h - 1] = v + hi;
+    p10[h - 1] = v + k * lo;
+    p90[h - 1] = v + k * hi;
   }
   return orderedForecast(p10, p50, p90);
 }
