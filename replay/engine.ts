@@ -63,16 +63,16 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
   let existing = startFleet(demand, p);
   // The same per-interval step the live controller runs (stabilization memory and surge band).
   const memory: PolicyMemory = { recommendations: [] };
+  const forecasters = [deps.forecaster, ...(deps.shadows ?? [])];
   for (let start = 0; start < n; start += BATCH) {
     if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('replay stopped');
     const end = Math.min(n, start + BATCH);
     const histories: Float64Array[] = [];
     for (let t = start; t < end; t++) histories.push(counts.subarray(0, t + 1));
     const request = { histories, intervalSeconds: p.intervalSeconds, horizonSteps: lead };
-    const batches = await Promise.all([deps.forecaster, ...(deps.shadows ?? [])].map((f) => f.forecast(request)));
-    const names = [deps.forecaster, ...(deps.shadows ?? [])].map((f) => f.name);
+    const batches = await Promise.all(forecasters.map((f) => f.forecast(request)));
     for (let t = start; t < end; t++) {
-      const candidates: Candidate[] = batches.map((b, c) => ({ forecast: b.forecasts[t - start] as SeriesForecast, source: b.sources[t - start] ?? (names[c] as string) }));
+      const candidates: Candidate[] = batches.map((b, c) => ({ forecast: b.forecasts[t - start] as SeriesForecast, source: b.sources[t - start] ?? (forecasters[c] as Forecaster).name }));
       const { forecast: f, source: src } = chooseForecast(memory, { demand: counts[t] ?? 0, candidates, lead });
       run.sources[src] = (run.sources[src] ?? 0) + 1;
       const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src }, policy, t * p.intervalSeconds);

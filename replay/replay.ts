@@ -5,11 +5,11 @@ import { mayCapBaselines } from './baselines.ts';
 import { computeBaselines, scoreTargets, type Score } from './summary.ts';
 
 export interface ReplayDeps {
-  /** The policy's forecaster (the model with its fallback, as the live controller runs it). */
+  /** The policy's forecaster, as the live controller runs it (Holt-Winters by default, or the model with its fallback). */
   readonly forecaster: Forecaster;
   /** Forecasters run in shadow beside the policy's (replay/engine.ts); none by default. */
   readonly shadows?: readonly Forecaster[];
-  /** Other forecasters to run the same policy with, for comparison (seasonal-naive, Holt-Winters only). */
+  /** Other forecasters to run the same policy with, for comparison (seasonal-naive, and the forecaster not chosen). */
   readonly comparisons: readonly Forecaster[];
   readonly onProgress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;

@@ -25,7 +25,8 @@ import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits, type TraceLimits }
 import { policySettingsSchema, type PolicySettings } from '../../controller/scaling/policy.ts';
 import { defaultModelPath, loadForecaster, loadPolicyForecaster } from '../../inference/load.ts';
 import { FORECASTER_HELP, parseForecaster } from '../forecaster-flag.ts';
-import { statisticalForecasters } from '../../inference/index.ts';
+import { createHoltWintersForecaster } from '../../inference/holt-winters.ts';
+import { createSeasonalNaiveForecaster } from '../../inference/seasonal-naive.ts';
 
 const USAGE = `Usage: surgeguard replay [--trace FILE] --capacity N [options]
 
@@ -254,7 +255,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const forecaster = await loadPolicyForecaster(loadDeps, { ...modelConfig, forecaster: choice });
   // The comparisons: seasonal-naive, and whichever of Holt-Winters and the model is not chosen.
   const compare = !(v.backlog || v['no-compare']);
-  const comparisons = compare ? [(statisticalForecasters['seasonal-naive'] as () => Forecaster)(), choice === 'model' ? (statisticalForecasters['holt-winters'] as () => Forecaster)() : await loadForecaster(loadDeps, modelConfig)] : [];
+  const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
   const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings };
   let result: ReplayResult;

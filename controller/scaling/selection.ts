@@ -14,7 +14,7 @@ import type { SeriesForecast } from '../../inference/forecaster.ts';
  * end of interval t it has seen demand up to t only.
  */
 export interface SelectionState {
-  /** Per queued tick, each candidate's [p50, p90] at the lead, oldest first. */
+  /** Per queued tick, each candidate's p90 at the lead, oldest first. */
   readonly pending: number[][];
   /** Exponentially weighted pinball loss per candidate (NaN until scored). */
   readonly loss: number[];
