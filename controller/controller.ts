@@ -170,7 +170,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
   const healing = createHealingLoop(
     {
-      cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches), ['cordon', 'recordPhase', 'evict', 'setFloor', 'appendLedger'], fence),
+      cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches), ['cordon', 'recordPhase', 'setNodeCondition', 'evict', 'setFloor', 'appendLedger'], fence),
       checks: [...builtinChecks(config.healing.checks), intake.check()],
       ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
       audit: remediations,

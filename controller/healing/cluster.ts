@@ -24,6 +24,11 @@ export interface HealingCluster {
   cordon(node: V1Node, remediation: NodeRemediation, nowUnix: number): Promise<V1Node>;
   /** Replaces the recorded remediation (the next phase), guarded like cordon. */
   recordPhase(node: V1Node, remediation: NodeRemediation): Promise<void>;
+  /**
+   * Sets one condition in the node's status (a strategic merge by type: the kubelet's and other
+   * tools' conditions are left alone). lastTransitionTime moves only when the status changes.
+   */
+  setNodeCondition(node: V1Node, condition: { type: string; status: 'True' | 'False'; reason: string; message: string }, nowUnix: number): Promise<void>;
   /** Through the Eviction API, so PodDisruptionBudgets hold; a 429 is a refusal, not an error. */
   evict(namespace: string, name: string): Promise<EvictionResult>;
   /** Sets `surgeguard.io/replica-floor` on a PredictiveScaler (the scaling loop honours it). */
@@ -44,6 +49,7 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
   // The next tick must see a node as this process last wrote it, even before the watch says so.
   const nodeWrites = ownWrites<V1Node>(30_000);
 
@@ -80,6 +86,12 @@ export function kubeHealingCluster(kc: KubeConfig, ledger: { namespace: string; 
     },
     async recordPhase(node, remediation) {
       await patchNode(node, { metadata: { annotations: { [REMEDIATION_ANNOTATION]: JSON.stringify(remediation) } } });
+    },
+    async setNodeCondition(node, condition, nowUnix) {
+      const now = new Date(nowUnix * 1000);
+      const current = node.status?.conditions?.find((c) => c.type === condition.type);
+      const lastTransitionTime = current && current.status === condition.status && current.lastTransitionTime ? current.lastTransitionTime : now;
+      await core.patchNodeStatus({ name: node.metadata?.name ?? '', body: { status: { conditions: [{ ...condition, lastHeartbeatTime: now, lastTransitionTime }] } } }, strategicPatch);
     },
     async evict(namespace, name) {
       try {

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { httpUrl } from '../http-url.ts';
+import { DEFAULT_CONDITION_TYPE } from './node-condition.ts';
+
+/** Conditions the kubelet writes and owns; a second writer would fight it every heartbeat. */
+const KUBELET_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
 
 const receiver = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and -'),
@@ -70,6 +74,19 @@ export const healingConfigSchema = z
         timeoutMs: z.number().int().min(100).default(10_000),
         /** The link in notifications (the controller's public URL), if any. */
         externalUrl: httpUrl.optional(),
+      })
+      .prefault({}),
+    nodeCondition: z
+      .strictObject({
+        /** Write a GPU health condition on nodes (False while a node fault is found or repaired), for other repair tools. */
+        enabled: z.boolean().default(true),
+        /** The condition type: GPUHealthy, or the one your repair tool acts on. */
+        type: z
+          .string()
+          .regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'a condition type: letters, digits, - _ . and an optional DNS prefix with /')
+          .max(316)
+          .refine((t) => !KUBELET_CONDITIONS.includes(t), { message: `the kubelet owns ${KUBELET_CONDITIONS.join(', ')}: SurgeGuard must not write them` })
+          .default(DEFAULT_CONDITION_TYPE),
       })
       .prefault({}),
     /** Remediation entries kept for GET /api/remediations. */

@@ -12,6 +12,7 @@ import { cordonNode } from './remediations/cordon-node.ts';
 import { drainNode, type DrainDeps } from './remediations/drain-node.ts';
 import { notify } from './remediations/notify.ts';
 import { restartPod } from './remediations/restart-pod.ts';
+import { planConditions } from './node-condition.ts';
 import { isCordoned, lastRemediationUnix, remediationOf } from './state.ts';
 import { findingKey, type CheckContext, type Finding, type HealthCheck, type Remediation, type VectorQuery } from './types.ts';
 
@@ -96,6 +97,37 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
       findingsGauge.set({ check: check ?? '', severity: severity ?? '' }, v);
     }
     lastSeries = new Set([...counts].filter(([, v]) => v > 0).map(([k]) => k));
+  };
+
+  const conditionWrites = deps.metrics.counter('surgeguard_node_condition_writes_total', 'GPU health condition writes to nodes, by status and outcome (acted, failed); dry runs are in surgeguard_remediation_decisions_total.', ['status', 'decision']);
+
+  /**
+   * Writes the GPU health condition where it should change (node-condition.ts decides). A failed
+   * write is recorded and retried next tick: the plan is recomputed from the node as it is.
+   */
+  const writeConditions = async (nodes: readonly V1Node[], findings: readonly Finding[], fleetWide: boolean, nowUnix: number, record: (e: Omit<RemediationEntry, 'at'>) => Promise<void>): Promise<void> => {
+    if (!config.nodeCondition.enabled) return;
+    const type = config.nodeCondition.type;
+    const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
+    for (const c of planConditions(nodes, findings, { type, fleetWide })) {
+      const node = byName.get(c.node) as V1Node;
+      const f: Finding = c.finding ?? { check: 'gpu-condition', severity: 'info', fault: 'notice', target: { kind: 'Node', name: c.node }, summary: c.message, evidence: {} };
+      const what = `${type}=${c.status} (${c.reason}) on ${c.node}`;
+      // One key per node for its condition, apart from the finding's (whose cordon decision it must not replace).
+      const base = (decision: RemediationEntry['decision'], reason: string, message: string): Omit<RemediationEntry, 'at'> => ({ ...entry(f, 'node-condition', 'condition', decision, reason, message), key: `node-condition/Node/${c.node}` });
+      if (config.dryRun) {
+        await record(base('dry_run', 'DryRun', `would set ${what}: ${c.message}`));
+        continue;
+      }
+      try {
+        await deps.cluster.setNodeCondition(node, { type, status: c.status, reason: c.reason, message: c.message }, nowUnix);
+        conditionWrites.inc({ status: c.status, decision: 'acted' });
+        await record(base('acted', c.status === 'False' ? 'GpuUnhealthyCondition' : 'GpuHealthyCondition', `set ${what}: ${c.message}`));
+      } catch (err) {
+        conditionWrites.inc({ status: c.status, decision: 'failed' });
+        await record(base('failed', 'ConditionWriteFailed', `setting ${what} failed: ${errorMessage(err)}; retrying next tick`));
+      }
+    }
   };
 
   return {
@@ -187,11 +219,14 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
           await record(entry(f, 'drain-node', r.phase, 'failed', 'DrainStepFailed', `advancing the repair of ${node.metadata?.name} (${r.phase}) failed: ${errorMessage(err)}; retrying next tick`));
         }
       }
+      // 3. Node conditions, from the findings and the repairs as they now stand.
+      await writeConditions(fresher, findings, fleetWide, nowUnix, record);
+
       const inFlight = fresher.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length;
       inFlightGauge.set(inFlight);
       cordonedGauge.set(fresher.filter((n) => fleet.some((x) => x.metadata?.name === n.metadata?.name) && isCordoned(n)).length);
 
-      // 3. Pods: restart the ones a fault implicates.
+      // 4. Pods: restart the ones a fault implicates.
       for (const f of findings.filter(isPodFault)) {
         const key = findingKey(f);
         const cooling = [...ledger, ...newLedger].some((e) => e.key === key && nowUnix - e.atUnix < config.gate.nodeCooldownSeconds);
@@ -224,7 +259,7 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         await deps.cluster.appendLedger(newLedger, nowUnix - 3600).catch((err: unknown) => deps.logger.error({ err: errorMessage(err) }, 'could not write the healing ledger; the hourly limit may under-count'));
       }
 
-      // 4. On-call: one page for a fleet-wide problem instead of one per node.
+      // 5. On-call: one page for a fleet-wide problem instead of one per node.
       const notices: Notice[] = [];
       if (fleetWide) {
         const f: Finding = { check: 'fleet-unhealthy', severity: 'critical', fault: 'notice', target: { kind: 'Fleet', name: 'gpu-nodes' }, summary: `${view.unhealthyNodes} of ${view.nodes} nodes look unhealthy at once`, evidence: { nodes: [...new Set(nodeFindings.map((x) => x.target.name))] } };

@@ -14,7 +14,7 @@ export type Severity = 'critical' | 'warning' | 'info';
  */
 export type FaultClass = 'fatal' | 'degraded' | 'app' | 'stuck' | 'notice';
 
-export type Remediation = 'drain-node' | 'cordon-node' | 'restart-pod' | 'notify';
+export type Remediation = 'drain-node' | 'cordon-node' | 'restart-pod' | 'notify' | 'node-condition';
 
 export interface Target {
   kind: 'Node' | 'Pod' | 'ConsumerGroup' | 'Fleet';

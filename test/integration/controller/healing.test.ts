@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, PolicyV1Api, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, PolicyV1Api, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type V1Node, type V1NodeCondition, type V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, READY_DELAY_ANNOTATION, serviceAccountKubeconfig, startKube, type KubeHandle } from '../../helpers/infra/kube.ts';
 import { addReceiver, sharedAlertmanager, type AlertmanagerInfo } from '../../helpers/infra/alertmanager.ts';
@@ -163,6 +163,9 @@ async function node(name: string): Promise<V1Node> {
   return kc.makeApiClient(CoreV1Api).readNode({ name });
 }
 
+/** The node's GPUHealthy condition when it has `status`, else undefined (for waitUntil). */
+const gpuCondition = (n: V1Node, status: 'True' | 'False'): V1NodeCondition | undefined => n.status?.conditions?.find((c) => c.type === 'GPUHealthy' && c.status === status);
+
 const cordoned = (n: V1Node): boolean => n.spec?.unschedulable === true && (n.spec.taints ?? []).some((t) => t.key === UNHEALTHY_TAINT.key && t.effect === 'NoSchedule');
 
 /** What a human does after repairing a node: uncordon it and clear SurgeGuard's record. */
@@ -222,6 +225,7 @@ test('the gate: 10 of 20 nodes failing at once touches none and pages once; 3 fa
   assert.equal(pages.length, 1, 'on-call is paged once for a fleet-wide problem');
   assert.equal(pager.received.filter((r) => (r.body as { commonLabels?: { node?: string } }).commonLabels?.node).length, 0, 'and not once per node');
   for (const n of NODES) assert.equal(cordoned(await node(n)), false, `${n} must not be cordoned`);
+  for (const n of NODES) assert.equal(gpuCondition(await node(n), 'False'), undefined, `${n} must not be marked unhealthy for other repair tools either`);
   const blocked = (await remediations('a')).filter((e) => e.reason === 'FleetWideProblem' && e.decision === 'blocked');
   assert.equal(new Set(blocked.map((e) => e.target.name)).size, 10);
 
@@ -240,8 +244,12 @@ test('the gate: 10 of 20 nodes failing at once touches none and pages once; 3 fa
   assert.ok(events.some((e) => e.involvedObject.name === NODES[10] && e.reason === 'NodeCordoned'));
   assert.ok(events.some((e) => e.involvedObject.name === NODES[12] && e.reason === 'CordonLimit' && e.type === 'Warning'));
 
+  // The condition tells the truth about all three, the one the gate kept SurgeGuard's hands off too.
+  await waitUntil('three GPUHealthy=False', async () => ((await Promise.all(NODES.slice(10, 13).map(node))).every((n) => gpuCondition(n, 'False')?.reason === 'AlertSurgeGuardGpuXidCritical') ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+
   assert.equal((await postAlerts('a', amBody('resolved', three))).status, 200);
   await Promise.all(NODES.slice(10, 13).map(repair));
+  await waitUntil('three GPUHealthy=True again', async () => ((await Promise.all(NODES.slice(10, 13).map(node))).every((n) => gpuCondition(n, 'True')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
 });
 
 test('XID 79 in the kernel log: cordoned and tainted, GPU pods evicted at once, on-call told; resolved when it clears', async (t) => {
@@ -249,6 +257,11 @@ test('XID 79 in the kernel log: cordoned and tainted, GPU pods evicted at once, 
   const t0 = Date.now();
   appendFileSync(kernLog, `[${new Date().toUTCString()}] NVRM: Xid (PCI:0000:00:09): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n`);
   const tCordon = await waitUntil('heal-03 cordoned', async () => (cordoned(await node('heal-03')) ? Date.now() : undefined), { timeoutMs: 90_000, intervalMs: 200 });
+  // The node carries the verdict as a condition other repair tools can act on.
+  const unhealthy = await waitUntil('GPUHealthy=False on heal-03', async () => gpuCondition(await node('heal-03'), 'False'), { timeoutMs: 30_000, intervalMs: 200 });
+  assert.equal(unhealthy.reason, 'Xid79');
+  assert.match(unhealthy.message ?? '', /XID 79 .* on GPU \d+ of node heal-03/);
+  assert.ok((await node('heal-03')).status?.conditions?.some((c) => c.type === 'Ready'), 'the strategic merge kept the other conditions');
   type AmBody = { status?: string; commonLabels?: Record<string, string> };
   const fromCheck = (status: string) => (b: unknown): boolean => (b as AmBody).status === status && (b as AmBody).commonLabels?.node === 'heal-03' && (b as AmBody).commonLabels?.check === 'gpu-xid';
   const page = (await pager.waitFor(fromCheck('firing'), 60_000)) as { alerts: Array<{ labels: Record<string, string> }> };
@@ -290,7 +303,14 @@ test('XID 79 in the kernel log: cordoned and tainted, GPU pods evicted at once, 
   const resolved = await pager.waitFor(fromCheck('resolved'), (XID_WINDOW_SECONDS + 3 * SCRAPE_SECONDS + 30) * 1000);
   assert.ok(resolved);
   assert.equal(cordoned(await node('heal-03')), true, 'a drained node stays cordoned until a human repairs it');
+  await sleep(2 * HEALING_SECONDS * 1000);
+  assert.equal(gpuCondition(await node('heal-03'), 'False')?.reason, 'Xid79', 'and stays unhealthy while it carries the repair record, though the XID has aged out');
   await repair('heal-03');
+  const healthy = await waitUntil('GPUHealthy=True on heal-03 once repaired', async () => gpuCondition(await node('heal-03'), 'True'), { timeoutMs: 30_000, intervalMs: 500 });
+  assert.equal(healthy.reason, 'NoGpuFault');
+  assert.ok(Date.parse(String(healthy.lastTransitionTime)) > Date.parse(String(unhealthy.lastTransitionTime)));
+  const entries = (await remediations('a')).filter((e) => e.action === 'node-condition' && e.target.name === 'heal-03').map((e) => e.reason);
+  assert.deepEqual(entries, ['GpuUnhealthyCondition', 'GpuHealthyCondition']);
 });
 
 test('a PodDisruptionBudget that forbids the eviction: a blocked decision, recorded and reported', async () => {

@@ -1,0 +1,79 @@
+import type { V1Node } from '@kubernetes/client-node';
+import { remediationOf } from './state.ts';
+import type { Finding } from './types.ts';
+
+/**
+ * The GPU health condition SurgeGuard writes on nodes, so that other repair tools (medik8s
+ * NodeHealthCheck, a cloud's node repair, a human with `kubectl get nodes`) can act on the same
+ * verdict as its own repairs. Its type is configurable (`healing.nodeCondition.type`).
+ */
+export const DEFAULT_CONDITION_TYPE = 'GPUHealthy';
+
+/** Reason of a condition set back to True. */
+export const CLEARED_REASON = 'NoGpuFault';
+
+/** One condition write the healing loop should make: a value, applied by a separate step. */
+export interface ConditionChange {
+  readonly node: string;
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
+  /** The finding behind a False, for the audit entry; undefined for a repair in progress or a clear. */
+  readonly finding?: Finding;
+}
+
+const RANK = { fatal: 2, degraded: 1 } as const;
+
+/** A condition reason is CamelCase ([A-Za-z0-9]): XID 79 gives `Xid79`, the gpu-ecc check `EccUncorrectable`. */
+export function conditionReason(f: Pick<Finding, 'check' | 'fault' | 'evidence'>): string {
+  if (f.check === 'gpu-xid' && f.evidence.xid) return `Xid${String(f.evidence.xid).replace(/\D/g, '')}`;
+  if (f.check === 'gpu-ecc') return f.fault === 'fatal' ? 'EccUncorrectable' : 'EccCorrectableRate';
+  if (f.check === 'gpu-thermal') return 'GpuSlowdown';
+  if (f.check === 'gpu-missing') return 'GpuMissing';
+  if (f.check.startsWith('alert/')) return `Alert${camel(f.check.slice('alert/'.length))}`;
+  return camel(f.check) || 'GpuFault';
+}
+
+function camel(s: string): string {
+  return s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]?.toUpperCase() + w.slice(1))
+    .join('')
+    .slice(0, 128);
+}
+
+/**
+ * The condition each node should carry, compared with what it carries; only differences in status
+ * or reason are returned (a message that changes wording is not worth a write). A node is unhealthy
+ * while a node fault is found on it (fatal or degraded, the faults SurgeGuard itself repairs) or
+ * while it carries SurgeGuard's repair record: a drained node stays cordoned until a human clears
+ * it, and its condition says so until then. A fleet-wide problem sets no new False: SurgeGuard's
+ * verdict then is that the nodes are not the cause, and a repair tool reading the condition must
+ * not replace a fifth of the fleet. Only a condition of this type that says False is set back to
+ * True: nodes that never had a fault get no write.
+ */
+export function planConditions(nodes: readonly V1Node[], findings: readonly Finding[], x: { type: string; fleetWide: boolean }): ConditionChange[] {
+  const worst = new Map<string, Finding>();
+  for (const f of findings) {
+    if (f.target.kind !== 'Node' || (f.fault !== 'fatal' && f.fault !== 'degraded')) continue;
+    const prev = worst.get(f.target.name);
+    if (!prev || RANK[f.fault] > RANK[prev.fault as 'fatal' | 'degraded']) worst.set(f.target.name, f);
+  }
+  const out: ConditionChange[] = [];
+  for (const node of nodes) {
+    const name = node.metadata?.name ?? '';
+    const current = node.status?.conditions?.find((c) => c.type === x.type);
+    // Fleet-wide: no node's condition moves either way while the fleet is in doubt.
+    if (x.fleetWide && worst.has(name)) continue;
+    const f = worst.get(name);
+    const repair = remediationOf(node);
+    let want: Omit<ConditionChange, 'node'> | undefined;
+    if (f) want = { status: 'False', reason: conditionReason(f), message: f.summary.slice(0, 1024), finding: f };
+    else if (repair) want = { status: 'False', reason: current?.status === 'False' && current.reason ? current.reason : conditionReason({ check: repair.check, fault: repair.fault, evidence: {} }), message: `SurgeGuard repair ${repair.phase}: ${repair.summary}`.slice(0, 1024) };
+    else if (current?.status === 'False') want = { status: 'True', reason: CLEARED_REASON, message: 'SurgeGuard finds no GPU fault on this node' };
+    if (!want || (current?.status === want.status && current.reason === want.reason)) continue;
+    out.push({ node: name, ...want });
+  }
+  return out;
+}
