@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { httpUrl } from '../http-url.ts';
 import { DEFAULT_CONDITION_TYPE } from './node-condition.ts';
+import { xidPolicySchema } from './xid-policy.ts';
 
 /** Conditions the kubelet writes and owns; a second writer would fight it every heartbeat. */
 const KUBELET_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
@@ -29,6 +30,8 @@ export const healingConfigSchema = z
       .strictObject({
         /** A XID counts for this long after the agent read it. */
         xidWindowSeconds: z.number().min(10).default(900),
+        /** What each XID code leads to (xid-policy.ts; docs/healing.md has today's table). */
+        xidPolicy: xidPolicySchema,
         /** Window over which uncorrectable ECC errors must not increase. */
         eccWindowSeconds: z.number().min(10).default(600),
         /** Corrected volatile ECC errors per window above which a GPU counts as degraded. */

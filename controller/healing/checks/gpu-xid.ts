@@ -1,37 +1,12 @@
 import type { HealingConfig } from '../config.ts';
 import type { CheckContext, FaultClass, Finding, HealthCheck, Severity } from '../types.ts';
+import { ACTION_CLASS, compileXidPolicy, XID_MEANINGS, type XidAction } from '../xid-policy.ts';
 
 interface XidClass {
   fault: FaultClass;
   severity: Severity;
   meaning: string;
 }
-
-/**
- * XID codes by what they mean for the node, from NVIDIA's XID catalogue ("XID Errors",
- * docs.nvidia.com/deploy/xid-errors): the catalogue's "Resolution" column says whether the
- * node needs a GPU reset or reboot (node fault) or whether the application on that GPU is the
- * likely cause (restart it). Codes not listed here are reported to on-call, not acted on.
- */
-export const XID_CLASSES: Readonly<Record<string, XidClass>> = {
-  // Node faults: the GPU needs a reset or the node a reboot; evict the node's pods now.
-  '48': { fault: 'fatal', severity: 'critical', meaning: 'double-bit ECC error' },
-  '74': { fault: 'fatal', severity: 'critical', meaning: 'NVLink error' },
-  '79': { fault: 'fatal', severity: 'critical', meaning: 'GPU has fallen off the bus' },
-  '95': { fault: 'fatal', severity: 'critical', meaning: 'uncontained ECC error' },
-  '119': { fault: 'fatal', severity: 'critical', meaning: 'GSP RPC timeout' },
-  '120': { fault: 'fatal', severity: 'critical', meaning: 'GSP error' },
-  // Application faults: the catalogue points at the user's code or a contained error the
-  // driver already isolated to one context; restarting the pod on that GPU is the repair.
-  '13': { fault: 'app', severity: 'warning', meaning: 'graphics engine exception' },
-  '31': { fault: 'app', severity: 'warning', meaning: 'GPU memory page fault' },
-  '43': { fault: 'app', severity: 'warning', meaning: 'GPU stopped processing' },
-  '45': { fault: 'app', severity: 'warning', meaning: 'preemptive cleanup, due to previous errors' },
-  '68': { fault: 'app', severity: 'warning', meaning: 'NVDEC0 exception' },
-  '94': { fault: 'app', severity: 'warning', meaning: 'contained ECC error' },
-  // A warning: the GPU still works, but its memory is wearing.
-  '92': { fault: 'notice', severity: 'warning', meaning: 'high single-bit ECC error rate' },
-};
 
 /**
  * The driver's own verdict (`gpu_recovery_action`, R535+), which wins over the XID code where
@@ -45,18 +20,29 @@ export const RECOVERY_ACTIONS: Readonly<Record<string, XidClass>> = {
 };
 
 const RANK: Record<FaultClass, number> = { fatal: 4, degraded: 3, app: 2, stuck: 1, notice: 0 };
+/** Between two notices on one node, the page wins over the watch. */
+const SEVERITY_RANK: Record<Severity, number> = { critical: 2, warning: 1, info: 0 };
 
-/** The gpu-xid check: XID errors read by the agents from the kernel log, classified. */
+/**
+ * The gpu-xid check: XID errors read by the agents from the kernel log, classified by the XID policy
+ * (`healing.checks.xidPolicy`, xid-policy.ts: today's table unless configured), escalated when a code
+ * repeats on one GPU as a rule says, and overruled by the driver's own recovery action.
+ */
 export function gpuXidCheck(_deps: unknown, config: HealingConfig['checks']): HealthCheck {
+  const policy = compileXidPolicy(config.xidPolicy);
   return {
     name: 'gpu-xid',
     async run(ctx: CheckContext): Promise<Finding[]> {
       if (!ctx.query) return [];
-      const [xids, actions, allocations] = await Promise.all([
-        ctx.query(`surgeguard_gpu_xid_last_timestamp_seconds > (time() - ${config.xidWindowSeconds})`),
-        ctx.query('surgeguard_gpu_recovery_action{action!="none"} == 1'),
-        ctx.query('surgeguard_gpu_allocation'),
+      const query = ctx.query;
+      const [xids, actions, allocations, ...repeatAnswers] = await Promise.all([
+        query(`surgeguard_gpu_xid_last_timestamp_seconds > (time() - ${config.xidWindowSeconds})`),
+        query('surgeguard_gpu_recovery_action{action!="none"} == 1'),
+        query('surgeguard_gpu_allocation'),
+        // increase() extrapolates at the window's edges: rounded, it counts whole occurrences.
+        ...policy.repeats.map((r) => query(`round(increase(surgeguard_gpu_xid_errors_total{xid=~"${r.xids.join('|')}"}[${Math.round(r.windowSeconds)}s])) >= ${r.count}`)),
       ]);
+      const repeated = new Set(repeatAnswers.flat().map((a) => `${a.labels.node}/${a.labels.uuid}/${a.labels.xid}`));
       const actionOf = new Map(actions.map((a) => [`${a.labels.node}/${a.labels.uuid}`, a.labels.action ?? '']));
       const byNode = new Map<string, Finding>();
       const out: Finding[] = [];
@@ -64,8 +50,14 @@ export function gpuXidCheck(_deps: unknown, config: HealingConfig['checks']): He
         const node = x.labels.node ?? '';
         const xid = x.labels.xid ?? '';
         const action = actionOf.get(`${node}/${x.labels.uuid}`);
-        const cls = (action ? RECOVERY_ACTIONS[action] : undefined) ?? XID_CLASSES[xid] ?? { fault: 'notice', severity: 'warning', meaning: 'not in the classified list' };
-        const evidence = { xid, gpu: x.labels.gpu, uuid: x.labels.uuid, recoveryAction: action, lastSeenUnix: x.value, classifiedBy: action && RECOVERY_ACTIONS[action] ? 'gpu_recovery_action' : 'xid' };
+        const decided = policy.decide(Number(xid));
+        const escalated = decided.repeat !== undefined && repeated.has(`${node}/${x.labels.uuid}/${xid}`);
+        const xidAction = escalated && decided.repeat ? decided.repeat.action : decided.action;
+        const byDriver = action ? RECOVERY_ACTIONS[action] : undefined;
+        if (!byDriver && xidAction === 'ignore') continue;
+        const meaning = XID_MEANINGS[Number(xid)] ?? (decided.from === 'otherXids' ? 'not in the XID policy' : `XID ${xid}`);
+        const cls: XidClass = byDriver ?? { ...ACTION_CLASS[xidAction as Exclude<XidAction, 'ignore'>], meaning: escalated && decided.repeat ? `${meaning}, ${decided.repeat.count} times within ${decided.repeat.windowSeconds} s` : meaning };
+        const evidence = { xid, gpu: x.labels.gpu, uuid: x.labels.uuid, recoveryAction: action, lastSeenUnix: x.value, classifiedBy: byDriver ? 'gpu_recovery_action' : 'xid', policy: byDriver ? undefined : `${xidAction} (${escalated ? 'repeat' : decided.from})` };
         const summary = `XID ${xid} (${cls.meaning}) on GPU ${x.labels.gpu ?? '?'} of node ${node}`;
         if (cls.fault === 'app') {
           const holders = allocations.filter((a) => a.labels.node === node && a.labels.uuid === x.labels.uuid && a.labels.pod);
@@ -77,7 +69,7 @@ export function gpuXidCheck(_deps: unknown, config: HealingConfig['checks']): He
         // Node-level: one finding per node, the worst class among its GPUs.
         const prev = byNode.get(node);
         const fault = cls.fault === 'app' ? 'notice' : cls.fault;
-        if (!prev || RANK[fault] > RANK[prev.fault]) {
+        if (!prev || RANK[fault] > RANK[prev.fault] || (RANK[fault] === RANK[prev.fault] && SEVERITY_RANK[cls.severity] > SEVERITY_RANK[prev.severity])) {
           byNode.set(node, { check: 'gpu-xid', severity: cls.severity, fault, target: { kind: 'Node', name: node }, summary, evidence: { ...evidence, all: [...((prev?.evidence.all as unknown[]) ?? []), evidence] } });
         } else {
           (prev.evidence.all as unknown[]).push(evidence);

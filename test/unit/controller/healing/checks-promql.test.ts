@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { consumerStalledCheck } from '../../../../controller/healing/checks/consumer-stalled.ts';
 import { gpuEccCheck } from '../../../../controller/healing/checks/gpu-ecc.ts';
 import { gpuThermalCheck } from '../../../../controller/healing/checks/gpu-thermal.ts';
+import { gpuXidCheck } from '../../../../controller/healing/checks/gpu-xid.ts';
 import { healingConfigSchema } from '../../../../controller/healing/config.ts';
 import type { Finding, VectorQuery } from '../../../../controller/healing/types.ts';
 import { ensurePrometheusInstalled } from '../../../helpers/infra/prometheus.ts';
@@ -148,6 +149,26 @@ test('consumer-stalled: offsets still for the whole window while lag grows pages
   assert.equal(f?.evidence.window, '300s');
   assert.ok(Number(f?.evidence.lagGrowth) > 0, `lag growth ${String(f?.evidence.lagGrowth)}`);
   assert.match(f?.summary ?? '', /consumer group stalled committed nothing for 300s while its lag grew by \d+/);
+});
+
+test('gpu-xid: a code repeated on one GPU within the window escalates as the XID policy says; once, or long ago, does not', async () => {
+  const checks = healingConfigSchema.parse({ checks: { xidWindowSeconds: 900, xidPolicy: { rules: [{ xids: [13], action: 'restart-pod', repeat: { count: 3, windowSeconds: 1200, action: 'drain-degraded' } }] } } }).checks;
+  const xid = (metric: string, node: string): string => `surgeguard_gpu_${metric}{node="${node}",gpu="0",uuid="GPU-${node}",xid="13"}`;
+  const q = promtool(
+    {
+      // Read at 3500 s, within 900 s of the evaluation at 3600 s, on every node.
+      [xid('xid_last_timestamp_seconds', 'thrice')]: '3500x60',
+      [xid('xid_last_timestamp_seconds', 'once')]: '3500x60',
+      [xid('xid_last_timestamp_seconds', 'long-ago')]: '3500x60',
+      [xid('xid_errors_total', 'thrice')]: '0x40 1 2 3x18', // three in the last 20 minutes
+      [xid('xid_errors_total', 'once')]: '0x50 1x10',
+      [xid('xid_errors_total', 'long-ago')]: '0 1 2 3x57', // three, but 55 minutes ago
+    },
+    '60m',
+  );
+  const findings = await gpuXidCheck({}, checks).run(ctx(q));
+  // No pod holds these GPUs, so the unescalated restart-pod is told at node level.
+  assert.deepEqual(byTarget(findings), { thrice: 'degraded/warning', once: 'notice/warning', 'long-ago': 'notice/warning' });
 });
 
 test('the three checks report nothing without Prometheus (no query), rather than failing', async () => {
