@@ -19,6 +19,8 @@ export interface SummaryMeta {
   readonly forecaster: string;
   readonly intervals: number;
   readonly demand: number;
+  /** What one unit of demand is: requests (the default), or weighted columns such as tokens. */
+  readonly unit?: string;
   /** What the input rules changed in the trace (summed, filled), when it was read from rows. */
   readonly changes?: TraceChanges;
   readonly maxReplicas?: number;
@@ -47,7 +49,7 @@ export function inputChangesText(c: TraceChanges): string {
 export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   const lines: string[] = [];
   const f = result.fleet;
-  lines.push(`replayed ${meta.intervals} intervals, ${meta.demand} requests; forecaster ${meta.forecaster}`);
+  lines.push(`replayed ${meta.intervals} intervals, ${meta.demand} ${meta.unit ?? 'requests'}; forecaster ${meta.forecaster}`);
   if (meta.changes) lines.push(inputChangesText(meta.changes));
   if (result.maxReplicasCapped) {
     lines.push(

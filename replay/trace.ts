@@ -18,6 +18,11 @@ export interface TraceOptions {
   readonly valueColumn: string;
   /** Seconds per bucket in per-request mode; interval mode when absent. */
   readonly bucketSeconds?: number;
+  /**
+   * Per-request mode: what one request adds to its bucket, as a weighted sum of its columns (tokens:
+   * ContextTokens and GeneratedTokens); each request counts 1 when absent.
+   */
+  readonly weights?: readonly RequestWeight[];
   /** What fills a gap longer than one interval or an empty value cell: the previous value (default) or zero. */
   readonly fill: 'previous' | 'zero';
   /**
@@ -25,6 +30,28 @@ export interface TraceOptions {
    * longer one is an error naming its line. Default {@link DEFAULT_MAX_GAP_INTERVALS}.
    */
   readonly maxGapIntervals?: number;
+}
+
+/** One column of a request's weight and its factor (`GeneratedTokens*1`). */
+export interface RequestWeight {
+  readonly column: string;
+  readonly factor: number;
+}
+
+/**
+ * Reads `--weight-columns`: comma-separated column names, each with an optional `*FACTOR`
+ * (`ContextTokens*0.1,GeneratedTokens`). Undefined for a malformed list, so the caller names the flag.
+ */
+export function parseWeights(text: string): RequestWeight[] | undefined {
+  const out: RequestWeight[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*([^*\s][^*]*?)\s*(?:\*\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*)?$/.exec(part);
+    if (!m) return undefined;
+    const factor = m[2] === undefined ? 1 : Number(m[2]);
+    if (!Number.isFinite(factor) || factor <= 0) return undefined;
+    out.push({ column: m[1] as string, factor });
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 /** How many rows or intervals each of the contract's input rules changed, for the summary. */
@@ -90,7 +117,7 @@ export function parseTrace(text: string, opts: TraceOptions): Trace {
  */
 export class TraceReader {
   private readonly opts: TraceOptions;
-  private header: { timeIdx: number; valueIdx: number; line: number } | undefined;
+  private header: { timeIdx: number; valueIdx: number; weightIdx: number[]; line: number } | undefined;
   private readonly rows: Rows = { ts: [], value: [], line: [], duplicates: 0 };
   private lastLine = 0;
 
@@ -106,23 +133,28 @@ export class TraceReader {
       this.header = this.readHeader(splitCsvLine(raw), lineNo);
       return;
     }
-    const row = parseRow(splitCsvLine(raw), { timeIdx: this.header.timeIdx, valueIdx: this.header.valueIdx, line: lineNo, file: this.opts.file });
+    const fields = splitCsvLine(raw);
+    const row = parseRow(fields, { timeIdx: this.header.timeIdx, valueIdx: this.header.valueIdx, line: lineNo, file: this.opts.file });
     if (this.opts.bucketSeconds === undefined) this.addIntervalRow(row);
-    else this.rows.ts.push(row.ts);
+    else {
+      this.rows.ts.push(row.ts);
+      if (this.opts.weights) this.rows.value.push(requestWeight(fields, this.header.weightIdx, this.opts, lineNo));
+    }
   }
 
   /** The series, once every line was given. */
   finish(): Trace {
     if (!this.header) throw inputError(this.opts.file, 1, 'the file is empty; expected a header line');
     if (this.rows.ts.length === 0) throw inputError(this.opts.file, this.header.line + 1, 'no data rows after the header');
-    return this.opts.bucketSeconds !== undefined ? bucketRequests(this.rows.ts, this.opts.bucketSeconds, this.opts) : intervalSeries(this.rows, this.opts);
+    return this.opts.bucketSeconds !== undefined ? bucketRequests(this.rows, this.opts.bucketSeconds, this.opts) : intervalSeries(this.rows, this.opts);
   }
 
-  private readHeader(header: string[], line: number): { timeIdx: number; valueIdx: number; line: number } {
+  private readHeader(header: string[], line: number): { timeIdx: number; valueIdx: number; weightIdx: number[]; line: number } {
     const at = { file: this.opts.file, line };
     const timeIdx = columnIndex(header, this.opts.timeColumn, at, '--time-column');
     const valueIdx = this.opts.bucketSeconds !== undefined ? -1 : columnIndex(header, this.opts.valueColumn, at, '--value-column');
-    return { timeIdx, valueIdx, line };
+    const weightIdx = (this.opts.bucketSeconds !== undefined ? (this.opts.weights ?? []) : []).map((w) => columnIndex(header, w.column, at, '--weight-columns'));
+    return { timeIdx, valueIdx, weightIdx, line };
   }
 
   /** Checks time order and sums a row into the one before when it has the same timestamp. */
@@ -304,7 +336,21 @@ function mostCommonSpacing(ts: readonly number[]): number | undefined {
   return best;
 }
 
-function bucketRequests(ts: readonly number[], bucketSeconds: number, opts: TraceOptions): Trace {
+/** One request's weight: the weighted sum of its weight columns, each a non-negative number. */
+function requestWeight(fields: string[], idx: readonly number[], opts: TraceOptions, line: number): number {
+  let w = 0;
+  idx.forEach((i, k) => {
+    const weight = opts.weights?.[k] as RequestWeight;
+    const text = fields[i] ?? '';
+    const v = text === '' ? NaN : Number(text);
+    if (!Number.isFinite(v) || v < 0) throw inputError(opts.file, line, `${weight.column} "${text}" is not a non-negative number (--weight-columns)`);
+    w += v * weight.factor;
+  });
+  return w;
+}
+
+function bucketRequests(rows: Rows, bucketSeconds: number, opts: TraceOptions): Trace {
+  const ts = rows.ts;
   let start = Infinity;
   let end = -Infinity;
   for (const t of ts) {
@@ -314,7 +360,10 @@ function bucketRequests(ts: readonly number[], bucketSeconds: number, opts: Trac
   const n = Math.floor((end - start) / bucketSeconds) + 1;
   if (n > MAX_TRACE_INTERVALS) throw inputError(opts.file, 2, `the trace spans ${n} buckets of ${bucketSeconds}s, more than ${MAX_TRACE_INTERVALS}; use a larger --bucket`);
   const demand = new Array<number>(n).fill(0);
-  for (const t of ts) demand[Math.floor((t - start) / bucketSeconds)]! += 1;
+  const weighted = opts.weights !== undefined;
+  ts.forEach((t, i) => {
+    demand[Math.floor((t - start) / bucketSeconds)]! += weighted ? (rows.value[i] as number) : 1;
+  });
   const timestamps = demand.map((_, i) => start + i * bucketSeconds);
   let emptyBuckets = 0;
   for (const d of demand) if (d === 0) emptyBuckets++;

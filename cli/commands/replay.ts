@@ -18,7 +18,7 @@ import { createProgressBar } from '../../replay/progress.ts';
 import { replayDemand, type ReplayResult } from '../../replay/replay.ts';
 import { htmlReport } from '../../replay/report.ts';
 import { summaryText } from '../../replay/summary-text.ts';
-import { type Trace } from '../../replay/trace.ts';
+import { parseWeights, type RequestWeight, type Trace } from '../../replay/trace.ts';
 import { readTraceFile } from '../../replay/trace-file.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits, type TraceLimits } from '../trace-input.ts';
@@ -38,6 +38,9 @@ Input:
   --trace FILE            CSV with a header; one row per interval (value = requests in it)
   --per-request           one row per request instead; counted per --bucket (default 15s)
   --bucket DURATION       bucket length in per-request mode (15s, 1m, ...)
+  --weight-columns LIST   per-request mode: each request counts as the sum of these columns
+                          instead of 1, each with an optional factor: LLM demand in tokens is
+                          ContextTokens,GeneratedTokens (then --capacity is tokens per interval)
   --time-column NAME      default "timestamp"; --value-column NAME default "value"
   --fill previous|zero    what fills a gap longer than one interval or an empty value
                           (no data recorded): the previous value (default) or zero
@@ -72,6 +75,7 @@ const OPTIONS = {
   bucket: { type: 'string' },
   'time-column': { type: 'string' },
   'value-column': { type: 'string' },
+  'weight-columns': { type: 'string' },
   fill: { type: 'string' },
   ...TRACE_LIMIT_OPTIONS,
   'prometheus-url': { type: 'string' },
@@ -154,22 +158,31 @@ async function readPrometheus(v: Values, rawUrl: string, limits: TraceLimits): P
 }
 
 /** Checks the input-mode flags; returns the fill rule and the bucket length (per-request mode only). */
-function inputMode(v: Values): { fill: 'previous' | 'zero'; bucketSeconds?: number } {
+function inputMode(v: Values): { fill: 'previous' | 'zero'; bucketSeconds?: number; weights?: RequestWeight[] } {
   const fill = v.fill ?? 'previous';
   if (fill !== 'previous' && fill !== 'zero') throw usageError('--fill must be previous or zero');
   if (!v['per-request']) {
     if (v.bucket !== undefined) throw usageError('--bucket needs --per-request');
+    if (v['weight-columns'] !== undefined) throw usageError('--weight-columns needs --per-request (interval rows already carry their demand in --value-column)');
     return { fill };
   }
   const bucketSeconds = parseDurationSeconds(v.bucket ?? '15s');
   if (!bucketSeconds) throw usageError(`--bucket must be a duration such as 15s, got "${v.bucket ?? ''}"`);
-  return { fill, bucketSeconds };
+  if (v['weight-columns'] === undefined) return { fill, bucketSeconds };
+  const weights = parseWeights(v['weight-columns']);
+  if (!weights) throw usageError(`--weight-columns must be column names separated by commas, each with an optional *FACTOR above 0 (ContextTokens*0.1,GeneratedTokens), got "${v['weight-columns']}"`);
+  return { fill, bucketSeconds, weights };
+}
+
+/** What one unit of demand is, for the summary and the JSON: requests, or the weighted columns. */
+function demandUnit(v: Values): string {
+  return v['per-request'] && v['weight-columns'] !== undefined ? `weighted ${v['weight-columns']}` : 'requests';
 }
 
 async function readTrace(v: Values, limits: TraceLimits): Promise<{ trace: Trace; label: string }> {
   const file = v.trace ?? sampleTracePath();
-  const { fill, bucketSeconds } = inputMode(v);
-  const trace = await readTraceFile({ file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, fill, maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
+  const { fill, bucketSeconds, weights } = inputMode(v);
+  const trace = await readTraceFile({ file, timeColumn: v['time-column'] ?? 'timestamp', valueColumn: v['value-column'] ?? 'value', bucketSeconds, ...(weights ? { weights } : {}), fill, maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
   return { trace, label: file };
 }
 
@@ -268,7 +281,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   }
   if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} interval${fleet.startupSteps === 1 ? '' : 's'} of ${trace.intervalSeconds}s)\n`);
   const totalDemand = trace.demand.reduce((a, b) => a + b, 0);
-  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand, changes: trace.changes, maxReplicas: fleet.maxReplicas }));
+  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand, unit: demandUnit(v), changes: trace.changes, maxReplicas: fleet.maxReplicas }));
   writeOutputs(io, paths, { v, label, trace, fleet, settings, forecaster, result, limits });
   return 0;
 }
@@ -329,6 +342,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     trace: m.label,
     mode: m.v['per-request'] ? 'per-request' : m.v['prometheus-url'] ? 'prometheus' : 'interval',
     bucket_seconds: m.v['per-request'] ? m.trace.intervalSeconds : undefined,
+    demand_unit: demandUnit(m.v),
     time_column: m.v['time-column'] ?? 'timestamp',
     value_column: m.v['value-column'] ?? 'value',
     fill: m.v.fill ?? 'previous',

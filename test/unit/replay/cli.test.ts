@@ -87,6 +87,26 @@ test('per-request mode with --backlog reports the queue', async () => {
   assert.ok(!('frontier_version' in meta), 'a backlog run is not compared with the frontier');
 });
 
+test('per-request mode in tokens: --weight-columns sums the columns per bucket, and the summary and JSON say the unit', async () => {
+  const out = join(dir, 'az-tokens.csv');
+  const args = ['--trace', fixture('AzureLLMInferenceTrace_code_head1500.csv'), '--per-request', '--bucket', '15s', '--time-column', 'TIMESTAMP', '--capacity', 'auto', '--startup-seconds', '120', '--no-compare', '--cpu'];
+  const r = await replay([...args, '--weight-columns', 'ContextTokens,GeneratedTokens', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const [, total] = /replayed \d+ intervals, (\d+) weighted ContextTokens,GeneratedTokens;/.exec(r.stdout) ?? [];
+  const rows = readFileSync(fixture('AzureLLMInferenceTrace_code_head1500.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  assert.equal(Number(total), rows.reduce((a, c) => a + Number(c[1]) + Number(c[2]), 0));
+  const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
+  assert.equal(meta.demand_unit, 'weighted ContextTokens,GeneratedTokens');
+  const requests = await replay(args);
+  assert.match(requests.stdout, /replayed \d+ intervals, 1500 requests;/);
+  const bad = await replay(['--trace', fixture('Twitter_volume_AAPL_head1200.csv'), '--capacity', '20', '--weight-columns', 'value']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--weight-columns needs --per-request/);
+  const malformed = await replay([...args, '--weight-columns', 'ContextTokens*-1']);
+  assert.equal(malformed.code, 2);
+  assert.match(malformed.stderr, /--weight-columns must be column names/);
+});
+
 test('--forecaster: Holt-Winters sizes the fleet by default and the model is compared; --forecaster model swaps them; a bad name is a usage error', async () => {
   const trace = fixture('Twitter_volume_AAPL_head1200.csv');
   const def = await replay(['--trace', trace, '--capacity', '20', '--startup-steps', '1', '--cpu']);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SurgeGuardError } from '../../../common/errors.ts';
-import { parseTrace, type TraceOptions } from '../../../replay/trace.ts';
+import { parseTrace, parseWeights, type TraceOptions } from '../../../replay/trace.ts';
 import { parseTimestamp } from '../../../replay/timestamp.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
@@ -115,6 +115,43 @@ test('real per-request rows: 15 s buckets sum to the row count', () => {
   const t = parseTrace(text, opts({ file: 'az.csv', timeColumn: 'TIMESTAMP', bucketSeconds: 15 }));
   assert.equal(t.intervalSeconds, 15);
   assert.equal(t.demand.reduce((a, b) => a + b, 0), 1500);
+});
+
+test('per-request weights: each request adds the weighted sum of its columns to its bucket', () => {
+  const csv = 'TIMESTAMP,ContextTokens,GeneratedTokens\n0,100,10\n5,50,20\n20,0,0\n47,1000,1\n';
+  const w = parseWeights('ContextTokens,GeneratedTokens');
+  const t = parseTrace(csv, opts({ timeColumn: 'TIMESTAMP', bucketSeconds: 15, weights: w }));
+  assert.deepEqual(t.demand, [180, 0, 0, 1001]);
+  const decode = parseTrace(csv, opts({ timeColumn: 'TIMESTAMP', bucketSeconds: 15, weights: parseWeights('ContextTokens*0.1, GeneratedTokens') }));
+  assert.deepEqual(decode.demand.map((x) => Math.round(x * 1e6) / 1e6), [45, 0, 0, 101]);
+  assert.equal(t.changes?.emptyBuckets, 2, 'a bucket whose requests weigh 0 counts as empty too');
+});
+
+test('per-request weights on real rows: the buckets sum to the columns\' total', () => {
+  const text = readFileSync(fixture('AzureLLMInferenceTrace_code_head1500.csv'), 'utf8');
+  const rows = text.trim().split('\n').slice(1).map((l) => l.split(','));
+  const total = rows.reduce((a, r) => a + Number(r[1]) + Number(r[2]), 0);
+  const t = parseTrace(text, opts({ file: 'az.csv', timeColumn: 'TIMESTAMP', bucketSeconds: 15, weights: parseWeights('ContextTokens,GeneratedTokens') }));
+  assert.equal(t.demand.reduce((a, b) => a + b, 0), total);
+  assert.ok(total > 1500 * 100, 'tokens, not requests');
+});
+
+for (const [name, csv, w, error] of [
+  ['a weight cell that is not a number', 'T,ContextTokens,GeneratedTokens\n0,100,10\n5,lots,20\n', 'ContextTokens,GeneratedTokens', /^t\.csv:3: ContextTokens "lots" is not a non-negative number \(--weight-columns\)/],
+  ['an empty weight cell', 'T,ContextTokens,GeneratedTokens\n0,100,\n', 'ContextTokens,GeneratedTokens', /^t\.csv:2: GeneratedTokens "" is not a non-negative number/],
+  ['a negative weight cell', 'T,ContextTokens\n0,-4\n', 'ContextTokens', /^t\.csv:2: ContextTokens "-4"/],
+  ['a missing weight column', 'T,ContextTokens\n0,4\n', 'ContextTokens,Tokens', /^t\.csv:1: no column "Tokens" \(--weight-columns\); the header has: "T", "ContextTokens"/],
+] as const) {
+  test(`per-request weights: ${name} is an error naming file and line`, () => {
+    const err = errorOf(() => parseTrace(csv, opts({ timeColumn: 'T', bucketSeconds: 15, weights: parseWeights(w) })));
+    assert.match(err.message, error);
+  });
+}
+
+test('--weight-columns lists: names with optional factors; anything else is refused', () => {
+  assert.deepEqual(parseWeights('A'), [{ column: 'A', factor: 1 }]);
+  assert.deepEqual(parseWeights('Context Tokens*0.25,B*2'), [{ column: 'Context Tokens', factor: 0.25 }, { column: 'B', factor: 2 }]);
+  for (const bad of ['', 'A,', 'A*0', 'A*-1', 'A*x', '*2', 'A**2']) assert.equal(parseWeights(bad), undefined, bad);
 });
 
 test('the same results under TZ=America/New_York as under UTC', () => {
