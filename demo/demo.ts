@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
-import { rulesText } from '../controller/reconcile/plan.ts';
+import { rulesRecord, rulesText } from '../controller/reconcile/plan.ts';
 import { scalingLoopMetrics } from '../controller/reconcile/tick.ts';
 import { asRates } from '../replay/engine.ts';
 import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
@@ -93,7 +93,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
       time: at, scaler: c.scaler, target: 'SimulatedFleet/demo', decision, reason: d.reason, message, leader: true, applied: true,
       currentReplicas: target, desiredReplicas: d.replicas, demandPerSecond: rates[t] ?? 0,
       forecast: { p50: perSecond.p50[lead - 1] ?? 0, p90: perSecond.p90[lead - 1] ?? 0, horizonSeconds: lead * c.intervalSeconds, source },
-      startupSeconds: policy.startupSeconds, rules: { ...d.rules },
+      startupSeconds: policy.startupSeconds, ...rulesRecord(d),
     });
     m.decisions.inc({ decision, reason: d.reason });
     m.demand.set(labels, rates[t] ?? 0);

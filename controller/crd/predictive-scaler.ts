@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { GUARD_PRESET_NAMES, SELECTOR_PATTERN } from '../signals/guards.ts';
 
 /**
  * The PredictiveScaler custom resource (surgeguard.io/v1alpha1): one schema gives the
@@ -35,6 +36,21 @@ const Signal = Type.Object(
   { 'x-kubernetes-validations': [cel('has(self.kafka) != has(self.prometheus)', 'exactly one of signal.kafka or signal.prometheus must be set')] },
 );
 
+const Guard = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'Names the guard in decisions, Events and metrics' }),
+    preset: Type.Optional(Type.Union(GUARD_PRESET_NAMES.map((n) => Type.Literal(n)), { description: 'A query written for a serving engine: vllm-waiting, vllm-running, vllm-kv-cache, tgi-queue, tgi-batch, triton-pending' })),
+    selector: Type.Optional(Type.String({ maxLength: 1024, pattern: SELECTOR_PATTERN, description: 'Label matchers the preset filters by, e.g. namespace="llm",model_name="llama-3-8b"' })),
+    query: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PromQL returning one value, instead of a preset' })),
+    target: Type.Number({ exclusiveMinimum: 0, description: 'The value one replica should carry (Total) or the average to hold (Average)' }),
+    type: Type.Optional(Type.Union([Type.Literal('Total'), Type.Literal('Average')], { description: 'Total: replicas = value / target; Average: replicas = current x value / target. Default: the preset\'s, else Total' })),
+  },
+  {
+    description: 'A fast saturation signal that can only raise the target (queue depth, requests in flight, KV-cache use).',
+    'x-kubernetes-validations': [cel('has(self.preset) != has(self.query)', 'set exactly one of preset or query'), cel('!has(self.selector) || has(self.preset)', 'selector filters a preset; put matchers into query yourself')],
+  },
+);
+
 const ScaleRule = Type.Object({
   maxPodsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
   maxPercentPerMinute: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
@@ -53,6 +69,7 @@ export const PredictiveScalerSpec = Type.Object(
   {
     targetRef: TargetRef,
     signal: Signal,
+    guards: Type.Optional(Type.Array(Guard, { maxItems: 8, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description: 'Saturation signals beside the demand signal; the target is the largest need' })),
     requestsPerSecondPerReplica: Type.Number({ exclusiveMinimum: 0, description: 'Requests per second one ready replica serves' }),
     startupSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7200, default: 120, description: 'Seconds from creating a pod to it serving; the observed p90 is used when larger' })),
     minReplicas: Type.Optional(Type.Integer({ minimum: 0, default: 1 })),

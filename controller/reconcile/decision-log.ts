@@ -13,7 +13,10 @@ export interface DecisionRecord {
   demandPerSecond?: number;
   forecast?: { p50: number; p90: number; horizonSeconds: number; source: string };
   startupSeconds?: number;
+  /** What each rule asked for, in replicas (forecast, reactive, surge, stabilized, guard). */
   rules?: Record<string, number>;
+  /** The guard with the largest ask, when the scaler has guards: which one and what it read. */
+  guard?: { name: string; replicas: number; detail?: string };
 }
 
 /** The last N decisions, newest last, in a fixed-size ring (no growth under load). */

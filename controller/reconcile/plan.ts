@@ -117,7 +117,14 @@ function heldPlan(scaler: PredictiveScaler, base: { key: string; currentReplicas
   return { ...base, decision: 'degraded', reason: hold.reason, message: msg, desiredReplicas: base.currentReplicas, conditions: [cond('Degraded', true, hold.reason, hold.message), cond('Ready', true, 'Observed', 'target found'), cond('Active', false, 'Holding', msg), ...kept, unsched] };
 }
 
+/** What each rule asked for, as numbers for GET /api/decisions; the guard's name goes beside it. */
+export function rulesRecord(d: Pick<ScalingDecision, 'rules'>): { rules: Record<string, number>; guard?: { name: string; replicas: number; detail?: string } } {
+  const { guard, ...numbers } = d.rules;
+  return { rules: { ...numbers, ...(guard ? { guard: guard.replicas } : {}) }, ...(guard ? { guard: { ...guard } } : {}) };
+}
+
 /** What each rule of a decision asked for, as the decision messages say it. */
 export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>): string {
-  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}, stabilized ${d.rules.stabilized}`;
+  const g = d.rules.guard;
+  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
 }

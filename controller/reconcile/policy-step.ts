@@ -49,6 +49,8 @@ export interface PolicyStepInput {
   readonly source: string;
   /** Reactive-only runs (for comparison) get no band, so no surge rule and no calibration either. */
   readonly reactiveOnly?: boolean;
+  /** What the scaler's saturation guards ask for this tick (none in replay, which has one demand series). */
+  readonly guards?: readonly { readonly name: string; readonly replicas: number; readonly detail?: string }[];
 }
 
 /**
@@ -70,7 +72,7 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration, { scale });
   const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations },
+    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}) },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,

@@ -7,9 +7,10 @@ import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive
 import type { ClusterReader, ClusterWriter, PodStats } from '../kube/cluster.ts';
 import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
 import { startupSteps, type ScalingDecision } from '../scaling/decide.ts';
+import { guardNeed, resolveGuard, type GuardNeed } from '../signals/guards.ts';
 import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
 import type { DecisionLog } from './decision-log.ts';
-import { plan, type ScalerPlan } from './plan.ts';
+import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
 import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
 
@@ -131,7 +132,10 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     };
 
     // 1. Signals, all scalers in one pass per source.
-    const requests: SignalRequest[] = scalers.map((s, i) => ({ key: keyOf(s), signal: signalOf(s), startupSeconds: policyFor(s, rts[i]?.stats?.startupP90Seconds).startupSeconds }));
+    const requests: SignalRequest[] = scalers.flatMap((s, i) => {
+      const startupSeconds = policyFor(s, rts[i]?.stats?.startupP90Seconds).startupSeconds;
+      return [{ key: keyOf(s), signal: signalOf(s), startupSeconds }, ...guardRequests(s, keyOf(s), startupSeconds)];
+    });
     const readings = await timed('signals', async () => {
       const merged = new Map<string, SignalReading>();
       for (const source of deps.signals) for (const [k, v] of await source.read(requests, nowMs)) merged.set(k, v);
@@ -176,7 +180,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
         let decision: ScalingDecision | undefined;
         if (fc && target.ok) {
           const boosted = applySchedule(s, rt, fc.f, nowSeconds, policy.startupSeconds);
-          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting }, policy, nowSeconds);
+          const guards = readGuards(s, keyOf(s), readings, target.state.replicas);
+          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting, guards }, policy, nowSeconds);
         }
         const ref = s.spec.targetRef;
         const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: paused ?? false, ...(hold ? { hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });
@@ -201,6 +206,28 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  /**
+   * What a scaler's guards ask for, from this tick's readings. A guard that could not be read asks
+   * for nothing (the forecast and the demand still decide), and is counted and logged; its
+   * value is exported per guard so a dashboard shows what each one saw.
+   */
+  function readGuards(s: PredictiveScaler, key: string, readings: ReadonlyMap<string, SignalReading>, current: number): GuardNeed[] {
+    const out: GuardNeed[] = [];
+    for (const g of s.spec.guards ?? []) {
+      const r = readings.get(guardKey(key, g.name));
+      const labels = { namespace: s.metadata.namespace, scaler: s.metadata.name, guard: g.name };
+      if (!r?.ok) {
+        m.signalErrors.inc({ signal: 'guard' });
+        deps.logger.warn({ scaler: key, guard: g.name, err: r && !r.ok ? r.error : 'no reading' }, 'a guard could not be read; it asks for nothing this tick');
+        m.guardValue.remove(labels);
+        continue;
+      }
+      m.guardValue.set(labels, r.rate);
+      out.push(guardNeed(g, r.rate, current));
+    }
+    return out;
   }
 
   /**
@@ -373,7 +400,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       demandPerSecond: x.reading?.ok ? x.reading.rate : undefined,
       forecast: forecast && x.fc ? { ...forecast, source: x.fc.source } : undefined,
       startupSeconds: x.policy.startupSeconds,
-      rules: x.decision ? { ...x.decision.rules } : undefined,
+      ...(x.decision ? rulesRecord(x.decision) : {}),
     });
   }
 }
@@ -402,6 +429,16 @@ function forecastSummary(f: SeriesForecast, startupSeconds: number, intervalSeco
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** A guard's reading is keyed apart from the scaler's demand, which keeps the scaler's own key. */
+function guardKey(scalerKey: string, guard: string): string {
+  return `${scalerKey}#guard/${guard}`;
+}
+
+/** One Prometheus read per guard, batched with the demand reads of stage 1. */
+function guardRequests(s: PredictiveScaler, key: string, startupSeconds: number): SignalRequest[] {
+  return (s.spec.guards ?? []).map((g) => ({ key: guardKey(key, g.name), signal: { kind: 'prometheus', query: resolveGuard(g).query }, startupSeconds }));
 }
 
 export function signalOf(s: PredictiveScaler): SignalSpec {
@@ -446,6 +483,7 @@ function loopMetricsOf(r: MetricRegistry) {
     desired: r.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', scaler),
     current: r.gauge('surgeguard_scaler_current_replicas', 'spec.replicas of the scaler\'s target when last read.', scaler),
     demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
+    guardValue: r.gauge('surgeguard_scaler_guard_value', 'The value each saturation guard of a scaler read this tick (its unit is the guard\'s: requests waiting, KV-cache use, ...).', [...scaler, 'guard']),
     forecast: r.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', [...scaler, 'quantile']),
     startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),
     unschedulable: r.gauge('surgeguard_scaler_unschedulable_pods', 'Pods of the scaler\'s target left Pending as unschedulable.', scaler),

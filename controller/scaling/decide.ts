@@ -9,6 +9,8 @@ export interface ScalingSignals {
   readonly currentReplicas: number;
   /** Earlier raw recommendations, newest last; `decide` uses those inside the stabilization window. */
   readonly recentRecommendations: readonly Recommendation[];
+  /** What each fast saturation signal asks for (controller/signals/guards.ts); they can only raise the target. */
+  readonly guards?: readonly { readonly name: string; readonly replicas: number; readonly detail?: string }[];
 }
 
 /** One raw recommendation, kept for scale-down stabilization. */
@@ -33,6 +35,7 @@ export type DecisionReason =
   | 'Forecast'
   | 'Reactive'
   | 'Surge'
+  | 'Guard'
   | 'Stabilized'
   | 'ScaleDownLimited'
   | 'ScaleUpLimited'
@@ -53,6 +56,8 @@ export interface ScalingDecision {
     readonly reactive: number;
     readonly surge: number;
     readonly stabilized: number;
+    /** The largest guard's ask, and which guard; absent without guards. */
+    readonly guard?: { readonly name: string; readonly replicas: number; readonly detail?: string };
   };
   /** The raw recommendation to append to `recentRecommendations` for the next call. */
   readonly recommendation: Recommendation;
@@ -73,8 +78,10 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
 /**
  * Decides the replicas a target needs, as a pure function of signals, forecast, policy and time.
  * It sizes the fleet for the forecast quantile over the intervals until a pod started now serves,
- * never goes below what current demand needs, reacts when demand breaks above the forecast band, holds scale-down for the stabilization window, applies the scale limits, and
- * keeps a healing floor until it expires.
+ * never goes below what current demand needs, reacts when demand breaks above the forecast band,
+ * never goes below what a saturation guard asks, holds scale-down for the stabilization window
+ * (a guard's ask included, so a fleet does not shrink until the queue has been calm that long),
+ * applies the scale limits, and keeps a healing floor until it expires.
  */
 export function decide(signals: ScalingSignals, forecast: ScalingForecast, policy: ScalingPolicy, nowSeconds: number): ScalingDecision {
   const need = needs(signals, forecast, policy);
@@ -93,7 +100,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -104,6 +111,7 @@ interface Needs {
   reactive: number;
   surgeNeed: number;
   surge: boolean;
+  guard?: { name: string; replicas: number; detail?: string };
   raw: number;
   reason: DecisionReason;
 }
@@ -126,9 +134,13 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * (forecast.surgeMultiplier ?? policy.surgeHeadroom)) / cap) : 0;
-  const raw = Math.max(fc, reactive, surgeNeed);
-  const reason: DecisionReason = surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';
-  return { forecast: fc, reactive, surgeNeed, surge, raw, reason };
+  let guard: { name: string; replicas: number; detail?: string } | undefined;
+  for (const g of signals.guards ?? []) if (!guard || g.replicas > guard.replicas) guard = { ...g };
+  const others = Math.max(fc, reactive, surgeNeed);
+  const raw = Math.max(others, guard?.replicas ?? 0);
+  // A guard binds only above every other rule: it is there for what the forecast and demand missed.
+  const reason: DecisionReason = guard && guard.replicas > others ? 'Guard' : surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';
+  return { forecast: fc, reactive, surgeNeed, surge, ...(guard ? { guard } : {}), raw, reason };
 }
 
 /** Scale-down: only to the highest recommendation of the window, and no faster than the rate limit. */

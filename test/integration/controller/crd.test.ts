@@ -59,7 +59,24 @@ const rejected: Array<{ name: string; spec: Record<string, unknown>; message: Re
   { name: 'min-above-max', spec: { ...valid, minReplicas: 30, maxReplicas: 20 }, message: /minReplicas must not exceed maxReplicas/ },
   { name: 'two-signals', spec: { ...valid, signal: { kafka: { topic: 't', consumerGroup: 'g' }, prometheus: { query: 'up' } } }, message: /exactly one of signal\.kafka or signal\.prometheus/ },
   { name: 'bad-mode', spec: { ...valid, mode: 'Aggressive' }, message: /spec\.mode: Unsupported value: "Aggressive"/ },
+  { name: 'guard-preset-and-query', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', query: 'sum(x)', target: 4 }] }, message: /set exactly one of preset or query/ },
+  { name: 'guard-selector-without-preset', spec: { ...valid, guards: [{ name: 'q', query: 'sum(x)', selector: 'a="b"', target: 4 }] }, message: /selector filters a preset/ },
+  { name: 'guard-bad-selector', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', selector: 'namespace=llm', target: 4 }] }, message: /spec\.guards\[0\]\.selector: Invalid value/ },
+  { name: 'guard-unknown-preset', spec: { ...valid, guards: [{ name: 'q', preset: 'sglang-queue', target: 4 }] }, message: /spec\.guards\[0\]\.preset: Unsupported value: "sglang-queue"/ },
+  { name: 'guard-zero-target', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', target: 0 }] }, message: /spec\.guards\[0\]\.target: Invalid value: 0/ },
+  { name: 'guards-same-name', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', target: 4 }, { name: 'q', preset: 'tgi-queue', target: 4 }] }, message: /spec\.guards\[1\]: Duplicate value/ },
 ];
+
+test('a PredictiveScaler with guards is accepted as written', async () => {
+  const guards = [
+    { name: 'queue', preset: 'vllm-waiting', selector: 'namespace="llm",model_name=~"llama.*"', target: 4 },
+    { name: 'kv', preset: 'vllm-kv-cache', target: 0.8 },
+    { name: 'custom', query: 'sum(my_queue)', target: 10, type: 'Total' },
+  ];
+  const r = await create('guarded', { ...valid, guards });
+  assert.ok(r.ok, !r.ok ? r.message : '');
+  assert.deepEqual(r.obj.spec.guards, guards);
+});
 
 for (const c of rejected) {
   test(`the API server rejects a PredictiveScaler with ${c.name}`, async () => {

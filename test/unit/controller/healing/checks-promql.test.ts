@@ -3,12 +3,7 @@
 // threshold, comparison, window or label filter changes which findings come back. promtool is
 // the same binary the rule tests use; it must be installed (the test fails, not skips).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { consumerStalledCheck } from '../../../../controller/healing/checks/consumer-stalled.ts';
 import { gpuEccCheck } from '../../../../controller/healing/checks/gpu-ecc.ts';
 import { gpuThermalCheck } from '../../../../controller/healing/checks/gpu-thermal.ts';
@@ -16,44 +11,12 @@ import { gpuXidCheck } from '../../../../controller/healing/checks/gpu-xid.ts';
 import { healingConfigSchema } from '../../../../controller/healing/config.ts';
 import type { Finding, VectorQuery } from '../../../../controller/healing/types.ts';
 import { ensurePrometheusInstalled } from '../../../helpers/infra/prometheus.ts';
+import { promtool } from '../../../helpers/promtool-query.ts';
 
-const exec = promisify(execFile);
 
 before(async () => {
   await ensurePrometheusInstalled();
 });
-
-/**
- * A VectorQuery answered by promtool over `series` at `evalTime`. promtool prints what an
- * expression returned when it differs from the expected (nothing), so the answer is read from
- * that line; the series here use plain label values (no commas or braces) to keep it simple.
- */
-function promtool(series: Record<string, string>, evalTime: string, interval = '1m'): VectorQuery & { exprs: string[] } {
-  const exprs: string[] = [];
-  const query = async (expr: string): Promise<Array<{ labels: Record<string, string>; value: number }>> => {
-    exprs.push(expr);
-    const dir = mkdtempSync(join(tmpdir(), 'sg-promql-'));
-    try {
-      writeFileSync(join(dir, 'rules.yml'), 'groups: []\n');
-      const test = { rule_files: ['rules.yml'], evaluation_interval: interval, tests: [{ interval, input_series: Object.entries(series).map(([s, values]) => ({ series: s, values })), promql_expr_test: [{ expr, eval_time: evalTime, exp_samples: [] }] }] };
-      writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
-      const out = await exec('promtool', ['test', 'rules', 'test.yml'], { cwd: dir }).then(
-        () => '',
-        (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
-      );
-      if (out === '') return [];
-      const got = /got: (.*)$/m.exec(out);
-      assert.ok(got, `promtool failed without a result (a bad expression?): ${out}\n${expr}`);
-      return [...(got[1] ?? '').matchAll(/\{([^}]*)\} ([-+0-9.Ee]+|NaN|[-+]?Inf)/g)].map((m) => ({
-        labels: Object.fromEntries([...(m[1] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((l) => [l[1], l[2]])),
-        value: Number(m[2]),
-      }));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-  return Object.assign(query, { exprs });
-}
 
 const byTarget = (findings: readonly Finding[]): Record<string, string> => Object.fromEntries(findings.map((f) => [f.target.name, `${f.fault}/${f.severity}`]));
 const ctx = (query: VectorQuery) => ({ nowMs: 0, nodes: [], pods: [], query });

@@ -1,0 +1,82 @@
+/**
+ * Fast saturation signals that guard a scaler next to its forecast demand: the queue of an LLM
+ * server, its requests in flight, its KV-cache use. Each has a target per replica; the replicas it
+ * asks for can only raise the target (the forecast drives the long lead, a guard catches what the
+ * forecast missed), and a decision a guard bound says which one.
+ *
+ * Presets write the PromQL for the servers people run, with metric names from those projects'
+ * own code: vLLM's `vllm/v1/metrics/loggers.py` (the KV-cache gauge was renamed
+ * `vllm:gpu_cache_usage_perc` -> `vllm:kv_cache_usage_perc` in 0.9; both are read), Hugging
+ * Face TGI's router metrics, NVIDIA Triton's inference server metrics.
+ */
+
+/**
+ * How a guard's value becomes replicas: `Total` is a sum over the target's pods (requests waiting):
+ * ceil(value / target); `Average` is a mean per pod (KV-cache use): ceil(current x value / target),
+ * the HPA's utilization rule.
+ */
+export type GuardType = 'Total' | 'Average';
+
+export interface GuardPreset {
+  readonly type: GuardType;
+  /** What the value counts, for the decision message. */
+  readonly unit: string;
+  readonly query: (selector: string) => string;
+}
+
+const sel = (s: string): string => `{${s}}`;
+
+export const GUARD_PRESETS = {
+  'vllm-waiting': { type: 'Total', unit: 'requests waiting', query: (s) => `sum(vllm:num_requests_waiting${sel(s)})` },
+  'vllm-running': { type: 'Total', unit: 'requests running', query: (s) => `sum(vllm:num_requests_running${sel(s)})` },
+  'vllm-kv-cache': { type: 'Average', unit: 'KV-cache use (0-1)', query: (s) => `(avg(vllm:kv_cache_usage_perc${sel(s)}) or avg(vllm:gpu_cache_usage_perc${sel(s)}))` },
+  'tgi-queue': { type: 'Total', unit: 'requests queued', query: (s) => `sum(tgi_queue_size${sel(s)})` },
+  'tgi-batch': { type: 'Total', unit: 'requests in the batch', query: (s) => `sum(tgi_batch_current_size${sel(s)})` },
+  'triton-pending': { type: 'Total', unit: 'requests pending', query: (s) => `sum(nv_inference_pending_request_count${sel(s)})` },
+} as const satisfies Record<string, GuardPreset>;
+
+export type GuardPresetName = keyof typeof GUARD_PRESETS;
+export const GUARD_PRESET_NAMES = Object.keys(GUARD_PRESETS) as GuardPresetName[];
+
+/**
+ * A Prometheus label selector as presets take it: `name="value"` matchers joined by commas, with
+ * =, !=, =~ or !~. Checked so that a typo is refused by the API server, not run as broken PromQL.
+ */
+export const SELECTOR_PATTERN = '^\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=|!=|=~|!~)\\s*"([^"\\\\]|\\\\.)*"\\s*(,\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=|!=|=~|!~)\\s*"([^"\\\\]|\\\\.)*"\\s*)*$';
+
+/** A guard as a scaler's spec gives it. */
+export interface GuardSpec {
+  readonly name: string;
+  readonly preset?: GuardPresetName;
+  readonly selector?: string;
+  readonly query?: string;
+  /** Target value per replica. */
+  readonly target: number;
+  readonly type?: GuardType;
+}
+
+/** The query and the rule a guard runs with, its preset's unless given. */
+export function resolveGuard(g: GuardSpec): { query: string; type: GuardType; unit: string } {
+  if (g.preset) {
+    const p: GuardPreset = GUARD_PRESETS[g.preset];
+    return { query: p.query(g.selector ?? ''), type: g.type ?? p.type, unit: p.unit };
+  }
+  return { query: g.query ?? '', type: g.type ?? 'Total', unit: 'per the query' };
+}
+
+/** What one guard asks for this tick, as a value for `decide` and for the message. */
+export interface GuardNeed {
+  readonly name: string;
+  readonly replicas: number;
+  /** "12 requests waiting, target 2 per replica". */
+  readonly detail: string;
+}
+
+/** The replicas a guard's reading asks for; `current` is the replicas the target has now. */
+export function guardNeed(g: GuardSpec, value: number, current: number): GuardNeed {
+  const r = resolveGuard(g);
+  // Float noise from rate arithmetic must not add a replica (see decide's ceilReplicas).
+  const replicas = Math.max(0, Math.ceil((r.type === 'Total' ? value / g.target : (Math.max(current, 1) * value) / g.target) - 1e-9));
+  const v = Math.round(value * 1000) / 1000;
+  return { name: g.name, replicas, detail: `${v} ${r.unit}, target ${g.target} ${r.type === 'Total' ? 'per replica' : 'average'}` };
+}

@@ -1,0 +1,137 @@
+// Saturation guards beside the demand signal: the replicas each asks for, how decide combines them
+// (they only raise the target, and hold scale-down like any recommendation), and the tick reading
+// them next to the demand (in-memory stand-ins for the cluster and Prometheus: pure logic).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { silentLogger } from '../../../common/logger.ts';
+import { createMetricRegistry } from '../../../common/metrics.ts';
+import { resolveSpec, type PredictiveScaler } from '../../../controller/crd/predictive-scaler.ts';
+import type { ClusterReader, ClusterWriter } from '../../../controller/kube/cluster.ts';
+import type { ScaleClient } from '../../../controller/kube/scale-target.ts';
+import { createDecisionLog } from '../../../controller/reconcile/decision-log.ts';
+import { createScalingLoop } from '../../../controller/reconcile/tick.ts';
+import { decide } from '../../../controller/scaling/decide.ts';
+import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
+import { GUARD_PRESETS, guardNeed, resolveGuard, SELECTOR_PATTERN } from '../../../controller/signals/guards.ts';
+import type { SignalReading } from '../../../controller/signals/signal.ts';
+import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
+
+test('a Total guard asks value / target; an Average guard current x value / target, like the HPA', () => {
+  assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 40, 3).replicas, 10);
+  assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 41, 3).replicas, 11);
+  assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 0, 3).replicas, 0);
+  assert.equal(guardNeed({ name: 'kv', preset: 'vllm-kv-cache', target: 0.7 }, 0.91, 10).replicas, 13);
+  assert.equal(guardNeed({ name: 'kv', preset: 'vllm-kv-cache', target: 0.7 }, 0.7, 10).replicas, 10, 'at target: no float noise adds a pod');
+  assert.equal(guardNeed({ name: 'x', query: 'sum(x)', target: 2, type: 'Average' }, 3, 4).replicas, 6);
+  assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 40, 3).detail, '40 requests waiting, target 4 per replica');
+});
+
+test('presets write PromQL with the engines\' metric names, the selector inside the braces; vLLM\'s KV-cache under both names', () => {
+  assert.equal(resolveGuard({ name: 'a', preset: 'vllm-waiting', selector: 'namespace="llm"', target: 1 }).query, 'sum(vllm:num_requests_waiting{namespace="llm"})');
+  assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1 }).query, '(avg(vllm:kv_cache_usage_perc{}) or avg(vllm:gpu_cache_usage_perc{}))');
+  assert.equal(resolveGuard({ name: 'a', preset: 'triton-pending', target: 1 }).query, 'sum(nv_inference_pending_request_count{})');
+  assert.equal(resolveGuard({ name: 'a', preset: 'tgi-queue', target: 1 }).query, 'sum(tgi_queue_size{})');
+  assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1 }).type, 'Average');
+  assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1, type: 'Total' }).type, 'Total', 'the spec overrides the preset');
+  assert.deepEqual(Object.keys(GUARD_PRESETS).sort(), ['tgi-batch', 'tgi-queue', 'triton-pending', 'vllm-kv-cache', 'vllm-running', 'vllm-waiting']);
+});
+
+test('the selector pattern takes label matchers and refuses what would break the query', () => {
+  const re = new RegExp(SELECTOR_PATTERN);
+  for (const ok of ['namespace="llm"', 'namespace="llm", model_name=~"llama.*"', ' job!="x" ,pod!~"a\\"b" ']) assert.ok(re.test(ok), ok);
+  for (const bad of ['namespace=llm', 'namespace="llm"}', '{namespace="llm"}', 'namespace="llm",', 'namespace="a"} or vector(1) or up{x="y"', '1abc="x"']) assert.ok(!re.test(bad), bad);
+});
+
+const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100 };
+const flat = (rate: number) => ({ p50: [rate, rate, rate], p90: [rate, rate, rate], source: 'test' });
+
+test('decide: a guard above every other rule binds and says so; below them it is reported, not binding', () => {
+  const signals = { intervalSeconds: 15, demandRates: [20, 20, 20], currentReplicas: 5, recentRecommendations: [] };
+  const raised = decide({ ...signals, guards: [{ name: 'queue', replicas: 9, detail: 'd' }, { name: 'kv', replicas: 5 }] }, flat(20), policy, 1000);
+  assert.equal(raised.replicas, 9);
+  assert.equal(raised.reason, 'Guard');
+  assert.deepEqual(raised.rules.guard, { name: 'queue', replicas: 9, detail: 'd' });
+  const below = decide({ ...signals, guards: [{ name: 'queue', replicas: 1 }] }, flat(20), policy, 1000);
+  assert.equal(below.replicas, 2);
+  assert.notEqual(below.reason, 'Guard');
+  assert.equal(below.rules.guard?.replicas, 1);
+  assert.equal(decide(signals, flat(20), policy, 1000).rules.guard, undefined);
+});
+
+test('decide: once the queue calms, scale-down waits for the stabilization window like any recommendation', () => {
+  const signals = { intervalSeconds: 15, demandRates: [20, 20, 20], currentReplicas: 9, recentRecommendations: [{ atSeconds: 900, replicas: 9 }] };
+  const held = decide({ ...signals, guards: [{ name: 'queue', replicas: 0 }] }, flat(20), policy, 1000);
+  assert.equal(held.replicas, 9);
+  assert.equal(held.reason, 'Stabilized');
+  const later = decide({ ...signals, guards: [{ name: 'queue', replicas: 0 }] }, flat(20), policy, 1201);
+  assert.equal(later.replicas, 2);
+});
+
+function guarded(guards: PredictiveScaler['spec']['guards']): PredictiveScaler {
+  return {
+    apiVersion: 'surgeguard.io/v1alpha1',
+    kind: 'PredictiveScaler',
+    metadata: { name: 'llm', namespace: 'ns', generation: 1 },
+    spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llm' }, signal: { prometheus: { query: 'sum(rate(requests_total[1m]))' } }, requestsPerSecondPerReplica: 10, maxReplicas: 50, startupSeconds: 30, guards }),
+  };
+}
+
+function loop(scaler: PredictiveScaler, readings: (query: string) => SignalReading) {
+  const replicas = { n: 2 };
+  const asked: string[] = [];
+  const scale: ScaleClient = {
+    read: async () => ({ replicas: replicas.n, currentReplicas: replicas.n, selector: 'app=llm', resourceVersion: '1' }),
+    writerOf: async () => undefined,
+    setReplicas: async (_ref, n) => ((replicas.n = n), { replicas: n, currentReplicas: n, selector: '', resourceVersion: '2' }),
+  };
+  const reader: ClusterReader = { hpaTargets: async () => new Map(), paused: async () => false, podStats: async () => ({ unschedulable: 0, ready: 2 }) };
+  const writer: ClusterWriter = { patchScalerStatus: async () => undefined, event: async () => undefined };
+  const metrics = createMetricRegistry();
+  const decisions = createDecisionLog(100);
+  let clock = 1_000_000;
+  const l = createScalingLoop(
+    {
+      scalers: () => [scaler],
+      signals: [{ read: async (reqs) => new Map(reqs.map((r) => (asked.push(r.signal.kind === 'prometheus' ? r.signal.query : ''), [r.key, readings(r.signal.kind === 'prometheus' ? r.signal.query : '')]))), close: async () => undefined }],
+      forecaster: createHoltWintersForecaster(),
+      scale,
+      reader,
+      writer,
+      isLeader: () => true,
+      now: () => clock,
+      logger: silentLogger(),
+      metrics,
+      decisions,
+    },
+    { intervalSeconds: 15, historyIntervals: 100, pauseFlag: false, pauseConfigMap: { namespace: 'x', name: 'y' }, podStatsEveryTicks: 4, forecasting: true, forecastTimeScale: 1 },
+  );
+  return { replicas, asked, metrics, decisions, tick: () => ((clock += 15_000), l.tick()) };
+}
+
+test('the tick reads each guard with the demand, and a queue the forecast did not see raises the target at once', async () => {
+  let waiting = 0;
+  const h = loop(guarded([{ name: 'queue', preset: 'vllm-waiting', selector: 'namespace="ns"', target: 4 }]), (q) => ({ ok: true, rate: q.includes('vllm:num_requests_waiting') ? waiting : 15, detail: {} }));
+  for (let i = 0; i < 5; i++) await h.tick();
+  assert.equal(h.replicas.n, 2, 'demand 15/s at 10 per replica');
+  assert.ok(h.asked.includes('sum(vllm:num_requests_waiting{namespace="ns"})'), h.asked.join('\n'));
+  waiting = 40;
+  const first = await h.tick();
+  assert.equal(h.replicas.n, 6, 'the scale-up limit still holds: double or +4 per 15 s');
+  assert.equal(first.plans[0]?.reason, 'ScaleUpLimited');
+  const r = await h.tick();
+  assert.equal(h.replicas.n, 10);
+  assert.equal(r.plans[0]?.reason, 'Guard');
+  assert.match(r.plans[0]?.message ?? '', /guard queue 10 \(40 requests waiting, target 4 per replica\)/);
+  const last = h.decisions.list({ limit: 1 })[0];
+  assert.equal(last?.guard?.name, 'queue');
+  assert.equal(last?.rules?.guard, 10);
+  assert.match((await h.metrics.render()).body, /surgeguard_scaler_guard_value\{namespace="ns",scaler="llm",guard="queue"\} 40/);
+});
+
+test('a guard that cannot be read asks for nothing: the forecast still decides, and the failure is counted', async () => {
+  const h = loop(guarded([{ name: 'queue', query: 'sum(broken)', target: 4 }]), (q) => (q === 'sum(broken)' ? { ok: false, error: 'prometheus: boom' } : { ok: true, rate: 35, detail: {} }));
+  for (let i = 0; i < 3; i++) await h.tick();
+  assert.equal(h.replicas.n, 4);
+  assert.match((await h.metrics.render()).body, /surgeguard_controller_signal_errors_total\{signal="guard"\} 3/);
+  assert.equal(h.decisions.list({ limit: 1 })[0]?.guard, undefined);
+});
