@@ -39,11 +39,15 @@ const Signal = Type.Object(
 const Guard = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'Names the guard in decisions, Events and metrics' }),
-    preset: Type.Optional(Type.Union(GUARD_PRESET_NAMES.map((n) => Type.Literal(n)), { description: 'A query written for a serving engine: vllm-waiting, vllm-running, vllm-kv-cache, tgi-queue, tgi-batch, triton-pending' })),
+    preset: Type.Optional(Type.Union(GUARD_PRESET_NAMES.map((n) => Type.Literal(n)), { description: 'A query written for a serving engine: vllm-waiting, vllm-running, vllm-kv-cache, vllm-ttft-p95, vllm-queue-time-p95, tgi-queue, tgi-batch, triton-pending, triton-queue-time' })),
     selector: Type.Optional(Type.String({ maxLength: 1024, pattern: SELECTOR_PATTERN, description: 'Label matchers the preset filters by, e.g. namespace="llm",model_name="llama-3-8b"' })),
     query: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PromQL returning one value, instead of a preset' })),
-    target: Type.Number({ exclusiveMinimum: 0, description: 'The value one replica should carry (Total) or the average to hold (Average)' }),
-    type: Type.Optional(Type.Union([Type.Literal('Total'), Type.Literal('Average')], { description: 'Total: replicas = value / target; Average: replicas = current x value / target. Default: the preset\'s, else Total' })),
+    target: Type.Number({ exclusiveMinimum: 0, description: 'The value one replica should carry (Total), the average to hold (Average), or the objective in seconds (Slo)' }),
+    type: Type.Optional(
+      Type.Union([Type.Literal('Total'), Type.Literal('Average'), Type.Literal('Slo')], {
+        description: 'Total: replicas = value / target; Average: current x value / target; Slo: a latency objective, current x value / target (at most 2x a tick) only while it is broken. Default: the preset\'s, else Total',
+      }),
+    ),
   },
   {
     description: 'A fast saturation signal that can only raise the target (queue depth, requests in flight, KV-cache use).',

@@ -13,9 +13,14 @@
 /**
  * How a guard's value becomes replicas: `Total` is a sum over the target's pods (requests waiting):
  * ceil(value / target); `Average` is a mean per pod (KV-cache use): ceil(current x value / target),
- * the HPA's utilization rule.
+ * the HPA's utilization rule; `Slo` is a latency with its objective as target (TTFT p95): nothing
+ * while it holds, and current x value / target, at most twice the fleet per tick, once it breaks.
+ * Latency is not linear in replicas, so the SLO guard asks again each tick until it holds.
  */
-export type GuardType = 'Total' | 'Average';
+export type GuardType = 'Total' | 'Average' | 'Slo';
+
+/** The most an SLO guard multiplies the fleet by in one tick: a latency spike is not a measure of need. */
+const SLO_MAX_STEP = 2;
 
 export interface GuardPreset {
   readonly type: GuardType;
@@ -33,6 +38,10 @@ export const GUARD_PRESETS = {
   'tgi-queue': { type: 'Total', unit: 'requests queued', query: (s) => `sum(tgi_queue_size${sel(s)})` },
   'tgi-batch': { type: 'Total', unit: 'requests in the batch', query: (s) => `sum(tgi_batch_current_size${sel(s)})` },
   'triton-pending': { type: 'Total', unit: 'requests pending', query: (s) => `sum(nv_inference_pending_request_count${sel(s)})` },
+  'vllm-ttft-p95': { type: 'Slo', unit: 's time to first token (p95)', query: (s) => `histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket${sel(s)}[1m])))` },
+  'vllm-queue-time-p95': { type: 'Slo', unit: 's queue time (p95)', query: (s) => `histogram_quantile(0.95, sum by (le) (rate(vllm:request_queue_time_seconds_bucket${sel(s)}[1m])))` },
+  // Triton counts queue time in microseconds as a cumulative counter: the mean over the last minute.
+  'triton-queue-time': { type: 'Slo', unit: 's queue time (mean)', query: (s) => `(sum(rate(nv_inference_queue_duration_us${sel(s)}[1m])) / sum(rate(nv_inference_request_success${sel(s)}[1m]))) / 1e6` },
 } as const satisfies Record<string, GuardPreset>;
 
 export type GuardPresetName = keyof typeof GUARD_PRESETS;
@@ -76,7 +85,12 @@ export interface GuardNeed {
 export function guardNeed(g: GuardSpec, value: number, current: number): GuardNeed {
   const r = resolveGuard(g);
   // Float noise from rate arithmetic must not add a replica (see decide's ceilReplicas).
-  const replicas = Math.max(0, Math.ceil((r.type === 'Total' ? value / g.target : (Math.max(current, 1) * value) / g.target) - 1e-9));
   const v = Math.round(value * 1000) / 1000;
+  if (r.type === 'Slo') {
+    const breached = value > g.target;
+    const replicas = breached ? Math.ceil(Math.max(current, 1) * Math.min(SLO_MAX_STEP, value / g.target) - 1e-9) : 0;
+    return { name: g.name, replicas, detail: `${v} ${r.unit} ${breached ? 'breaks' : 'within'} the SLO of ${g.target}` };
+  }
+  const replicas = Math.max(0, Math.ceil((r.type === 'Total' ? value / g.target : (Math.max(current, 1) * value) / g.target) - 1e-9));
   return { name: g.name, replicas, detail: `${v} ${r.unit}, target ${g.target} ${r.type === 'Total' ? 'per replica' : 'average'}` };
 }

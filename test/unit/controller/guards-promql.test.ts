@@ -30,10 +30,21 @@ test('every preset returns one value on its engine\'s series, only from the sele
     ['tgi-batch', { ...pods('tgi_batch_current_size', { a: 4, b: 6 }), ...other('tgi_batch_current_size') }, 10],
     ['triton-pending', { ...pods('nv_inference_pending_request_count', { a: 2, b: 9 }), ...other('nv_inference_pending_request_count') }, 11],
   ];
+  // Latency histograms: per minute 10 requests under 0.1 s, 50 under 0.5 s, 80 under 1 s, 95 under 2.5 s, all under 5 s.
+  const histogram = (metric: string): Record<string, string> => {
+    const per = { '0.1': 10, '0.5': 50, '1': 80, '2.5': 95, '5': 100, '+Inf': 100 };
+    return Object.fromEntries(Object.entries(per).flatMap(([le, n]) => [[`${metric}_bucket{namespace="llm",pod="a",le="${le}"}`, `0+${n}x5`], [`${metric}_bucket{namespace="other",pod="z",le="${le}"}`, `0+${le === '0.1' ? 0 : 100}x5`]]));
+  };
+  cases.push(
+    ['vllm-ttft-p95', histogram('vllm:time_to_first_token_seconds'), 2.5],
+    ['vllm-queue-time-p95', histogram('vllm:request_queue_time_seconds'), 2.5],
+    // 60 requests a minute queued 600,000 us in all: 10 ms each.
+    ['triton-queue-time', { 'nv_inference_queue_duration_us{namespace="llm",pod="a"}': '0+600000x5', 'nv_inference_request_success{namespace="llm",pod="a"}': '0+60x5', 'nv_inference_queue_duration_us{namespace="other",pod="z"}': '0+9000000x5', 'nv_inference_request_success{namespace="other",pod="z"}': '0+1x5' }, 0.01],
+  );
   assert.deepEqual(cases.map((c) => c[0]).sort(), Object.keys(GUARD_PRESETS).sort(), 'every preset is exercised');
   for (const [preset, series, want] of cases) {
     const got = await value(preset, series);
-    assert.ok(got !== undefined && Math.abs(got - want) < 1e-9, `${preset}: got ${got}, want ${want}`);
+    assert.ok(got !== undefined && Math.abs(got - want) < 1e-6, `${preset}: got ${got}, want ${want}`);
   }
 });
 

@@ -26,6 +26,16 @@ test('a Total guard asks value / target; an Average guard current x value / targ
   assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 40, 3).detail, '40 requests waiting, target 4 per replica');
 });
 
+test('an SLO guard asks nothing while the latency holds, and current x value / target (at most twice the fleet) once it breaks', () => {
+  const ttft = { name: 'ttft', preset: 'vllm-ttft-p95' as const, target: 1 };
+  assert.equal(guardNeed(ttft, 0.8, 5).replicas, 0);
+  assert.equal(guardNeed(ttft, 1, 5).replicas, 0, 'at the objective it holds');
+  assert.equal(guardNeed(ttft, 1.5, 5).replicas, 8);
+  assert.equal(guardNeed(ttft, 9, 5).replicas, 10, 'a spike doubles the fleet at most');
+  assert.equal(guardNeed(ttft, 1.5, 5).detail, '1.5 s time to first token (p95) breaks the SLO of 1');
+  assert.equal(guardNeed(ttft, 0.8, 5).detail, '0.8 s time to first token (p95) within the SLO of 1');
+});
+
 test('presets write PromQL with the engines\' metric names, the selector inside the braces; vLLM\'s KV-cache under both names', () => {
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-waiting', selector: 'namespace="llm"', target: 1 }).query, 'sum(vllm:num_requests_waiting{namespace="llm"})');
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1 }).query, '(avg(vllm:kv_cache_usage_perc{}) or avg(vllm:gpu_cache_usage_perc{}))');
@@ -33,7 +43,7 @@ test('presets write PromQL with the engines\' metric names, the selector inside 
   assert.equal(resolveGuard({ name: 'a', preset: 'tgi-queue', target: 1 }).query, 'sum(tgi_queue_size{})');
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1 }).type, 'Average');
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1, type: 'Total' }).type, 'Total', 'the spec overrides the preset');
-  assert.deepEqual(Object.keys(GUARD_PRESETS).sort(), ['tgi-batch', 'tgi-queue', 'triton-pending', 'vllm-kv-cache', 'vllm-running', 'vllm-waiting']);
+  assert.deepEqual(Object.keys(GUARD_PRESETS).sort(), ['tgi-batch', 'tgi-queue', 'triton-pending', 'triton-queue-time', 'vllm-kv-cache', 'vllm-queue-time-p95', 'vllm-running', 'vllm-ttft-p95', 'vllm-waiting']);
 });
 
 test('the selector pattern takes label matchers and refuses what would break the query', () => {
