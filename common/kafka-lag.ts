@@ -7,6 +7,7 @@ import { AssignerProtocol, Kafka, logLevel, type Admin, type ISocketFactory, typ
 import { ErrorCode, SurgeGuardError, errorMessage } from './errors.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { settlesWithin } from './deadline.ts';
+import { createConsumerGroupDescriber, type ConsumerGroupDescriber, type ConsumerProtocolGroup } from './kafka-consumer-groups.ts';
 
 /** How long a disconnect may take before it is abandoned. */
 const DISCONNECT_WAIT_MS = 3000;
@@ -60,7 +61,8 @@ type TopicPartitions = Map<string, Set<number>>;
 /**
  * Creates the kafkajs-based reader. Per read: one ListGroups per broker, one DescribeGroups per
  * coordinator, one OffsetFetch per group, one Metadata, and one ListOffsets per partition leader
- * for all topics together.
+ * for all topics together; groups on the new consumer protocol (KIP-848) add one FindCoordinator
+ * and one ConsumerGroupDescribe per coordinator (kafka-consumer-groups.ts).
  */
 export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
   let requests = 0;
@@ -89,6 +91,7 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
   });
   let admin: Admin | undefined;
   let cluster: InternalCluster | undefined;
+  const newProtocol = createConsumerGroupDescriber(opts);
 
   async function connected(): Promise<{ admin: Admin; cluster: InternalCluster }> {
     if (admin && cluster) return { admin, cluster };
@@ -112,7 +115,7 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
     cluster = undefined;
     // kafkajs can leave a disconnect pending for ever (a request queue re-arming a 1 ms timer,
     // tulios/kafkajs#1751); a caller waiting on it would stop reading lag for good.
-    await settlesWithin(Promise.allSettled([a?.disconnect(), c?.disconnect()]), DISCONNECT_WAIT_MS);
+    await settlesWithin(Promise.allSettled([a?.disconnect(), c?.disconnect(), newProtocol.close()]), DISCONNECT_WAIT_MS);
   }
 
   return {
@@ -124,7 +127,7 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
         const limit = new AbortController();
         const work = (async () => {
           const { admin: a, cluster: c } = await connected();
-          return readGroups(a, c, opts.groupPattern);
+          return readGroups(a, c, opts.groupPattern, newProtocol);
         })();
         work.catch(() => undefined);
         const timeout = sleep(opts.requestTimeoutMs * 3, undefined, { signal: limit.signal }).then(() => {
@@ -144,12 +147,19 @@ export function createKafkaLagReader(opts: KafkaLagOptions): KafkaLagReader {
   };
 }
 
-async function readGroups(admin: Admin, cluster: InternalCluster, pattern: RegExp): Promise<GroupLag[]> {
+async function readGroups(admin: Admin, cluster: InternalCluster, pattern: RegExp, newProtocol: ConsumerGroupDescriber): Promise<GroupLag[]> {
   const listed = await admin.listGroups();
   const ids = listed.groups.filter((g) => (g.protocolType === 'consumer' || g.protocolType === '') && pattern.test(g.groupId)).map((g) => g.groupId).sort();
   if (ids.length === 0) return [];
-  const described = await admin.describeGroups(ids);
-  const committedByGroup = await Promise.all(ids.map((groupId) => admin.fetchOffsets({ groupId })));
+  const classic = await admin.describeGroups(ids);
+  // A group ListGroups shows as a consumer group that the classic describe calls Dead with no
+  // protocol is on the new consumer protocol (KIP-848): describe it with ConsumerGroupDescribe.
+  const suspect = ids.filter((id) => {
+    const d = classic.groups.find((g) => g.groupId === id);
+    return !d || (d.state === 'Dead' && d.protocolType === '' && listed.groups.some((g) => g.groupId === id && g.protocolType === 'consumer'));
+  });
+  const [modern, committedByGroup] = await Promise.all([newProtocol.describe(suspect), Promise.all(ids.map((groupId) => admin.fetchOffsets({ groupId })))]);
+  const described = { groups: classic.groups.map((g) => modern.get(g.groupId) ?? { groupId: g.groupId, state: g.state, members: g.members.map(classicMember) }) };
   const wanted: TopicPartitions = new Map();
   const add = (topic: string, partition: number): void => {
     if (!wanted.has(topic)) wanted.set(topic, new Set());
@@ -186,15 +196,20 @@ function splitKey(k: string): [string, number] {
   return [k.slice(0, i), Number(k.slice(i + 1))];
 }
 
+/** A classic group's member with its assignment decoded, in the shape the new protocol's describe gives. */
+function classicMember(m: { clientHost: string; memberAssignment: Buffer }): ConsumerProtocolGroup['members'][number] {
+  if (!m.memberAssignment || m.memberAssignment.length === 0) return { clientHost: m.clientHost, partitions: [] };
+  const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+  return { clientHost: m.clientHost, partitions: Object.entries(decoded?.assignment ?? {}).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition }))) };
+}
+
 /** Partition -> client host of its owner, from the members' assignments. */
-function ownersOf(members: ReadonlyArray<{ clientHost: string; memberAssignment: Buffer }>): Map<string, string> {
+function ownersOf(members: ConsumerProtocolGroup['members']): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of members) {
-    if (!m.memberAssignment || m.memberAssignment.length === 0) continue;
-    const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
     // The broker prints the host as "/10.0.0.5".
     const host = m.clientHost.replace(/^\//, '');
-    for (const [topic, parts] of Object.entries(decoded?.assignment ?? {})) for (const p of parts) out.set(key(topic, p), host);
+    for (const p of m.partitions) out.set(key(p.topic, p.partition), host);
   }
   return out;
 }
