@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_POLICY_FORECASTER, POLICY_FORECASTERS } from '../inference/forecaster.ts';
 import { healingConfigSchema } from './healing/config.ts';
 import { httpUrl } from './http-url.ts';
+import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -49,7 +50,10 @@ export const controllerConfigSchema = z.strictObject({
       tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
     })
     .optional(),
-  prometheus: z.strictObject({ url: httpUrl, backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000) }).optional(),
+  prometheus: z
+    .strictObject({ url: httpUrl, backfill: z.boolean().default(true), timeoutMs: z.number().int().min(100).default(10_000), ...httpAuthFields })
+    .superRefine((p, ctx) => checkHttpAuth(p, (path, message) => ctx.addIssue({ code: 'custom', path, message })))
+    .optional(),
   /** The ConfigMap whose annotation `surgeguard.io/paused: "true"` pauses all actuation. */
   pauseConfigMap: z.strictObject({ namespace: z.string().default('surgeguard'), name: z.string().default('surgeguard-controller') }).prefault({}),
   /** A flag that pauses all actuation from start (decisions are still made and reported). */

@@ -30,7 +30,7 @@ import { watchCache } from './kube/watch-cache.ts';
 import { createHealingLoop } from './healing/loop.ts';
 import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
-import { prometheusApi, prometheusDemandSource, type PrometheusApi } from './signals/prometheus-demand.ts';
+import { prometheusApi, prometheusDemandSource, prometheusFetch, type PrometheusApi } from './signals/prometheus-demand.ts';
 
 export interface ControllerDeps {
   logger: Logger;
@@ -103,7 +103,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
 
   const cache = kubeScalerCache(kc, logger, config.scalerSelector);
   const decisions = createDecisionLog(config.decisionsKept);
-  const prom: PrometheusApi | undefined = config.prometheus ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs) : undefined;
+  const prom: PrometheusApi | undefined = config.prometheus ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs, prometheusFetch(config.prometheus, logger)) : undefined;
   const kafkaCfg = config.kafka;
   const signals = [
     kafkaDemandSource({

@@ -1,4 +1,6 @@
 import { errorMessage } from '../../common/errors.ts';
+import { authenticatedFetch, type HttpAuth } from '../../common/http-auth.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { SignalReading, SignalSource } from './signal.ts';
 
 /** Runs PromQL through Prometheus's HTTP API; injected so tests can count requests. */
@@ -9,11 +11,28 @@ export interface PrometheusApi {
   queryRange(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<Array<[number, number]>>;
 }
 
+/**
+ * The fetch the controller reaches Prometheus with: plain fetch without auth settings, else one
+ * that sends the configured credentials, TLS and headers (common/http-auth.ts).
+ */
+export function prometheusFetch(auth: HttpAuth & { url: string }, logger: Logger): typeof fetch {
+  if (!auth.bearerTokenFile && !auth.basicAuth && !auth.tls && !auth.headers) return fetch;
+  if (auth.tls?.insecureSkipVerify) logger.warn({ url: auth.url }, 'prometheus.tls.insecureSkipVerify: the server certificate is not verified');
+  return authenticatedFetch(auth);
+}
+
 /** The PrometheusApi on a real server's /api/v1/query and /api/v1/query_range. */
 export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fetch = fetch): PrometheusApi {
   const call = async (path: string, params: Record<string, string>): Promise<unknown> => {
     const res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    const text = await res.text();
+    let body: { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // A proxy in front of Prometheus answers auth failures in its own words, not in JSON.
+      throw new Error(`Prometheus ${path}: HTTP ${res.status}${res.status === 401 ? ' (unauthorized: check prometheus.bearerTokenFile or basicAuth)' : res.status === 403 ? ' (forbidden)' : ''}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    }
     if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? `HTTP ${res.status}`}`);
     return body.data;
   };

@@ -41,3 +41,19 @@ test('forecaster: Holt-Winters by default (it measured better out of sample), th
   assert.equal(loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'forecaster: model\n' }).forecaster, 'model');
   assert.match(errorOf('forecaster: prophet\n').message, /controller\.yaml line 1: forecaster: .*"holt-winters".*"model"|forecaster/);
 });
+
+for (const [what, yaml, key, why] of [
+  ['two credentials', 'prometheus:\n  url: https://p:9090\n  bearerTokenFile: /t\n  basicAuth: { username: u, passwordFile: /p }\n', 'prometheus.basicAuth', /use bearerTokenFile or basicAuth, not both/],
+  ['an Authorization header beside a credential', 'prometheus:\n  url: https://p:9090\n  bearerTokenFile: /t\n  headers: { Authorization: "Bearer x" }\n', 'prometheus.headers', /would replace bearerTokenFile or basicAuth/],
+  ['tls over http', 'prometheus:\n  url: http://p:9090\n  tls: { caFile: /ca.crt }\n', 'prometheus.tls', /tls needs an https:\/\/ url/],
+  ['a client certificate without its key', 'prometheus:\n  url: https://p:9090\n  tls: { certFile: /c.crt }\n', 'prometheus.tls.certFile', /certFile and keyFile go together/],
+  ['a header name with a space', 'prometheus:\n  url: https://p:9090\n  headers: { "X Tenant": a }\n', 'prometheus.headers.X Tenant', /"X Tenant" is not a header name/],
+  ['an unknown auth key', 'prometheus:\n  url: https://p:9090\n  bearerToken: abc\n', 'prometheus.bearerToken', /unknown key/],
+] as const) {
+  test(`controller config: prometheus auth with ${what} is a coded error naming ${key}`, () => {
+    const err = errorOf(yaml);
+    assert.equal(err.code, ErrorCode.ConfigInvalid);
+    assert.match(err.message, new RegExp(`controller\\.yaml line \\d+: ${key.replace(/\./g, '\\.')}`), err.message);
+    assert.match(err.message, why, err.message);
+  });
+}
