@@ -100,13 +100,20 @@ async function queryChunk(deps: PrometheusSourceDeps, config: PrometheusSourceCo
   let body: QueryRangeBody;
   try {
     // Inside the try: a URL that does not parse is a failed request with the code, not a bare TypeError.
-    const url = new URL('/api/v1/query_range', config.url);
+    // Appended to the URL's path: a Prometheus behind a proxy often lives under a prefix (/prometheus).
+    const url = new URL(`${config.url.replace(/\/+$/, '')}/api/v1/query_range`);
     url.searchParams.set('query', config.query);
     url.searchParams.set('start', String(from));
     url.searchParams.set('end', String(to));
     url.searchParams.set('step', `${config.stepSeconds}s`);
     const res = await deps.fetch(url);
-    body = (await res.json()) as QueryRangeBody;
+    const text = await res.text();
+    try {
+      body = JSON.parse(text) as QueryRangeBody;
+    } catch {
+      // A proxy in front of Prometheus refuses in its own words, not in JSON.
+      throw new Error(`HTTP ${res.status}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    }
     if (!res.ok || body.status !== 'success') throw new Error(body.error ?? `HTTP ${res.status}`);
   } catch (cause) {
     throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `${config.url}: query_range failed: ${errorMessage(cause)}`, { cause });

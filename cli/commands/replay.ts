@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino';
 import type { Command, CommandIO } from '../command.ts';
 import type { Forecaster } from '../../inference/forecaster.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts';
+import { authenticatedFetch } from '../../common/http-auth.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
 import { FRONTIER_VERSION } from '../../replay/baselines.ts';
@@ -46,6 +47,8 @@ Input:
                           (no data recorded): the previous value (default) or zero
 ${TRACE_LIMITS_HELP}
   --prometheus-url URL --query Q [--range 7d] [--step 1m] [--query-unit rate|count]
+  --prometheus-bearer-token-file F, --prometheus-ca-file F, --prometheus-header "Name: value"
+                          for a Prometheus behind auth (the header flag may repeat)
                           replay your own history from Prometheus (query_range); a rate is
                           multiplied by the step to give requests per interval
 Fleet:
@@ -79,6 +82,9 @@ const OPTIONS = {
   fill: { type: 'string' },
   ...TRACE_LIMIT_OPTIONS,
   'prometheus-url': { type: 'string' },
+  'prometheus-bearer-token-file': { type: 'string' },
+  'prometheus-ca-file': { type: 'string' },
+  'prometheus-header': { type: 'string', multiple: true },
   query: { type: 'string' },
   range: { type: 'string' },
   step: { type: 'string' },
@@ -153,8 +159,26 @@ async function readPrometheus(v: Values, rawUrl: string, limits: TraceLimits): P
   if (!rangeSeconds || !stepSeconds) throw usageError('--range and --step must be durations such as 7d and 1m');
   const unit = v['query-unit'] ?? 'rate';
   if (unit !== 'rate' && unit !== 'count') throw usageError('--query-unit must be rate or count');
-  const trace = await readPrometheusTrace({ fetch, nowSeconds: () => Date.now() / 1000 }, { url, query: v.query, rangeSeconds, stepSeconds, unit, maxGapIntervals: limits.maxGapIntervals });
+  const trace = await readPrometheusTrace({ fetch: prometheusAuthFetch(v, url), nowSeconds: () => Date.now() / 1000 }, { url, query: v.query, rangeSeconds, stepSeconds, unit, maxGapIntervals: limits.maxGapIntervals });
   return { trace, label: `${v.query} @ ${url}` };
+}
+
+/** The fetch for --prometheus-url: plain, or with the auth flags (common/http-auth.ts, as the controller's). */
+function prometheusAuthFetch(v: Values, url: string): typeof fetch {
+  const token = v['prometheus-bearer-token-file'];
+  const ca = v['prometheus-ca-file'];
+  const headers: Record<string, string> = {};
+  for (const h of v['prometheus-header'] ?? []) {
+    const m = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+):\s*(.*)$/.exec(h);
+    if (!m) throw usageError(`--prometheus-header must be "Name: value", got "${h}"`);
+    headers[m[1] as string] = m[2] as string;
+  }
+  if (ca && !url.startsWith('https://')) throw usageError('--prometheus-ca-file needs an https:// --prometheus-url');
+  if (!token && !ca && Object.keys(headers).length === 0) return fetch;
+  for (const [flag, file] of [['--prometheus-bearer-token-file', token], ['--prometheus-ca-file', ca]] as const) {
+    if (file && !existsSync(file)) throw usageError(`${flag}: no such file ${file}`);
+  }
+  return authenticatedFetch({ ...(token ? { bearerTokenFile: token } : {}), ...(ca ? { tls: { caFile: ca, insecureSkipVerify: false } } : {}), headers });
 }
 
 /** Checks the input-mode flags; returns the fill rule and the bucket length (per-request mode only). */

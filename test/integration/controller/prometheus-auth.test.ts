@@ -14,6 +14,9 @@ import { controllerConfigSchema } from '../../../controller/config.ts';
 import { prometheusApi, prometheusDemandSource, prometheusFetch } from '../../../controller/signals/prometheus-demand.ts';
 import { startAuthProxy, type AuthProxy } from '../../helpers/infra/auth-proxy.ts';
 import { startPrometheus } from '../../helpers/infra/prometheus.ts';
+import { main } from '../../../cli/main.ts';
+import { replayCommand } from '../../../cli/commands/replay.ts';
+import { Writable } from 'node:stream';
 import { runCleanups } from '../../helpers/infra/process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-prom-auth-'));
@@ -75,4 +78,21 @@ test('TLS: without the CA the certificate is refused; insecureSkipVerify accepts
   assert.deepEqual(await skip.query('vector(2)'), [2]);
   const gone = clientFrom(`  url: ${proxy.url}/bearer\n  bearerTokenFile: ${join(dir, 'no-such-token')}\n  tls: { caFile: ${proxy.caFile} }\n`);
   await assert.rejects(gone.query('vector(1)'), /cannot read the bearer token file .*no-such-token/);
+});
+
+test('surgeguard replay --prometheus-url reads the history through the proxy with the auth flags (a path prefix kept)', async () => {
+  const tokenFile = join(dir, 'token-replay');
+  writeFileSync(tokenFile, proxy.token);
+  const run = async (extra: string[]): Promise<{ code: number; out: string }> => {
+    let out = '';
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) });
+    const code = await main(['replay', '--prometheus-url', `${proxy.url}/bearer`, '--query', 'vector(5)', '--range', '1h', '--step', '1m', '--query-unit', 'count', '--capacity', '2', '--startup-steps', '1', '--no-compare', ...extra], { stdout: sink, stderr: sink, env: { SURGEGUARD_LOG_LEVEL: 'warn' }, cwd: dir, stopSignal: new AbortController().signal }, [replayCommand]);
+    return { code, out };
+  };
+  const ok = await run(['--prometheus-bearer-token-file', tokenFile, '--prometheus-ca-file', proxy.caFile, '--prometheus-header', `X-Scope-OrgID: ${proxy.tenant}`]);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /replayed 6\d intervals, 3\d\d requests/);
+  const refused = await run(['--prometheus-ca-file', proxy.caFile, '--prometheus-header', `X-Scope-OrgID: ${proxy.tenant}`]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.out, /query_range failed: HTTP 401: bearer token missing or wrong/);
 });
