@@ -15,7 +15,10 @@ export const DEMO_PAGE = `<!doctype html>
   .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
   .card { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: 8px 12px; min-width: 120px; }
   .card b { display: block; font-size: 20px; }
-  svg { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; }
+  svg { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; display: block; width: 100%; max-width: 1400px; box-sizing: border-box; }
+  #stale { display: none; background: #fff4e5; border: 1px solid #f0b72f; border-radius: 6px; padding: 8px 12px; margin: 8px 0; font-weight: 600; }
+  body.stale #stale { display: block; }
+  body.stale .cards, body.stale svg, body.stale table { opacity: 0.45; }
   table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; }
   th, td { border-bottom: 1px solid #eceff3; padding: 4px 8px; text-align: left; white-space: nowrap; }
   td.msg { white-space: normal; }
@@ -26,6 +29,7 @@ export const DEMO_PAGE = `<!doctype html>
 <body>
 <h1>SurgeGuard demo</h1>
 <div class="sub" id="about">loading…</div>
+<div id="stale" role="alert"></div>
 <div class="cards">
   <div class="card">recorded time<b id="latest-time">–</b></div>
   <div class="card">decision<b id="latest-decision">–</b></div>
@@ -41,12 +45,14 @@ export const DEMO_PAGE = `<!doctype html>
   <span><i class="sw" style="background:#8250df"></i>target replicas</span>
   <span><i class="sw" style="background:#57606a"></i>ready replicas</span>
 </div>
-<svg id="chart" width="1100" height="300" viewBox="0 0 1100 300"></svg>
-<svg id="replicas" width="1100" height="160" viewBox="0 0 1100 160"></svg>
+<svg id="chart" height="300"></svg>
+<svg id="replicas" height="160"></svg>
 <h2 style="font-size:16px">Decisions (newest first)</h2>
 <table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand /s</th><th>why</th></tr></thead><tbody id="log"></tbody></table>
 <script>
-const W = 1100, PAD = 40;
+const PAD = 40;
+// Drawn at the width the page gives the chart, so a narrow window never scrolls sideways.
+let W = 1100;
 function path(points, key, x, y) {
   let d = '';
   for (const p of points) { const v = p[key]; if (v === undefined || v === null) continue; d += (d ? 'L' : 'M') + x(p.t).toFixed(1) + ',' + y(v).toFixed(1); }
@@ -54,6 +60,8 @@ function path(points, key, x, y) {
 }
 function draw(svg, points, h, series, band) {
   if (!points.length) return;
+  W = Math.max(320, Math.round(svg.getBoundingClientRect().width) || 1100);
+  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + h);
   const t0 = points[0].t, t1 = Math.max(t0 + 1, points[points.length - 1].t);
   let max = 1;
   for (const p of points) for (const s of series) max = Math.max(max, p[s.key] || 0);
@@ -75,9 +83,10 @@ function draw(svg, points, h, series, band) {
 function set(id, v) { document.getElementById(id).textContent = v; }
 async function refresh() {
   try {
+    const ok = (r) => { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); };
     const [state, decisions] = await Promise.all([
-      fetch('/api/demo/state').then((r) => r.json()),
-      fetch('/api/decisions?limit=40').then((r) => r.json()),
+      fetch('/api/demo/state').then(ok),
+      fetch('/api/decisions?limit=40').then(ok),
     ]);
     const pts = state.points.slice(-160);
     set('about', state.about + ' — interval ' + state.progress.next + ' of ' + state.progress.total + (state.progress.next < state.progress.total ? '' : ' (trace finished)'));
@@ -95,10 +104,15 @@ async function refresh() {
     const cells = document.querySelectorAll('#log td.msg');
     list.slice().reverse().forEach((d, i) => { cells[i].textContent = d.message; });
     document.body.dataset.ready = 'true';
+    lastAnswer = new Date();
+    document.body.classList.remove('stale');
   } catch (err) {
-    set('about', 'cannot reach the demo: ' + err);
+    // Old numbers must not pass for live ones: say since when nothing came, and grey them out.
+    set('stale', 'No answer from the demo server ' + (lastAnswer ? 'since ' + lastAnswer.toLocaleTimeString() + '; the numbers below are from then' : 'yet') + ' (' + err + ').');
+    document.body.classList.add('stale');
   }
 }
+let lastAnswer;
 refresh();
 setInterval(refresh, 1000);
 </script>

@@ -73,8 +73,25 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   await page.close();
 });
 
-test('Ctrl-C stops the demo and its agent cleanly', async () => {
+test('at 1024 px the page fits the window: the charts take the width they are given', async () => {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+  await page.goto(`${url}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, chart: document.getElementById('chart')?.getBoundingClientRect().width ?? 0 }));
+  assert.ok(fit.scroll <= fit.client, `the page scrolls sideways: ${fit.scroll} > ${fit.client}`);
+  assert.ok(fit.chart > 800, `the chart uses the width: ${fit.chart}`);
+  await page.close();
+});
+
+test('Ctrl-C stops the demo and its agent cleanly; a page left open says its numbers are stale', async () => {
+  const page = await browser.newPage({ viewport: { width: 1180, height: 800 } });
+  await page.goto(`${url}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => document.body.classList.contains('stale')), false);
   const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
   demo.kill('SIGINT');
   assert.equal(await exited, 0);
+  await page.waitForSelector('body.stale #stale', { state: 'visible', timeout: 10_000 });
+  assert.match((await page.textContent('#stale')) ?? '', /No answer from the demo server since .*; the numbers below are from then/);
+  await page.close();
 });
