@@ -10,7 +10,21 @@ export interface ScalingSignals {
   /** Earlier raw recommendations, newest last; `decide` uses those inside the stabilization window. */
   readonly recentRecommendations: readonly Recommendation[];
   /** What each fast saturation signal asks for (controller/signals/guards.ts); they can only raise the target. */
-  readonly guards?: readonly { readonly name: string; readonly replicas: number; readonly detail?: string }[];
+  readonly guards?: readonly GuardAsk[];
+}
+
+/**
+ * What one saturation guard asks (controller/signals/guards.ts). `panic`: its value is at least twice
+ * its target, so the scale-up limit is skipped (Knative's panic mode: a queue doubling in seconds is
+ * not the moment to add pods four at a time). `calm`: at or under its target; while any guard is not
+ * calm the fleet does not shrink.
+ */
+export interface GuardAsk {
+  readonly name: string;
+  readonly replicas: number;
+  readonly detail?: string;
+  readonly panic?: boolean;
+  readonly calm?: boolean;
 }
 
 /** One raw recommendation, kept for scale-down stabilization. */
@@ -36,6 +50,8 @@ export type DecisionReason =
   | 'Reactive'
   | 'Surge'
   | 'Guard'
+  | 'Panic'
+  | 'GuardNotCalm'
   | 'Stabilized'
   | 'ScaleDownLimited'
   | 'ScaleUpLimited'
@@ -57,7 +73,7 @@ export interface ScalingDecision {
     readonly surge: number;
     readonly stabilized: number;
     /** The largest guard's ask, and which guard; absent without guards. */
-    readonly guard?: { readonly name: string; readonly replicas: number; readonly detail?: string };
+    readonly guard?: GuardAsk;
   };
   /** The raw recommendation to append to `recentRecommendations` for the next call. */
   readonly recommendation: Recommendation;
@@ -91,7 +107,13 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
   for (const r of signals.recentRecommendations) {
     if (r.atSeconds >= nowSeconds - policy.scaleDownStabilizationSeconds) stabilized = Math.max(stabilized, r.replicas);
   }
-  const limited = need.raw < cur ? scaleDown({ raw: need.raw, stabilized, cur, intervalSeconds: signals.intervalSeconds }, policy) : scaleUp(need.raw, cur, signals.intervalSeconds, policy);
+  const guards = signals.guards ?? [];
+  const panic = guards.find((g) => g.panic);
+  const restless = guards.find((g) => g.calm === false);
+  let limited: { replicas: number; reason?: DecisionReason };
+  if (need.raw < cur) limited = restless ? { replicas: cur, reason: 'GuardNotCalm' } : scaleDown({ raw: need.raw, stabilized, cur, intervalSeconds: signals.intervalSeconds }, policy);
+  else if (panic && need.raw > cur) limited = { replicas: need.raw, reason: 'Panic' };
+  else limited = scaleUp(need.raw, cur, signals.intervalSeconds, policy);
   const bounded = bounds(limited.replicas, policy, nowSeconds);
   const replicas = bounded?.replicas ?? limited.replicas;
   return {
@@ -111,7 +133,7 @@ interface Needs {
   reactive: number;
   surgeNeed: number;
   surge: boolean;
-  guard?: { name: string; replicas: number; detail?: string };
+  guard?: GuardAsk;
   raw: number;
   reason: DecisionReason;
 }
@@ -134,7 +156,7 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * (forecast.surgeMultiplier ?? policy.surgeHeadroom)) / cap) : 0;
-  let guard: { name: string; replicas: number; detail?: string } | undefined;
+  let guard: GuardAsk | undefined;
   for (const g of signals.guards ?? []) if (!guard || g.replicas > guard.replicas) guard = { ...g };
   const others = Math.max(fc, reactive, surgeNeed);
   const raw = Math.max(others, guard?.replicas ?? 0);

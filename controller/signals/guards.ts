@@ -79,7 +79,14 @@ export interface GuardNeed {
   readonly replicas: number;
   /** "12 requests waiting, target 2 per replica". */
   readonly detail: string;
+  /** At least twice the target: scale at once, past the scale-up limit (decide.ts). */
+  readonly panic: boolean;
+  /** At or under the target: the fleet may shrink again. */
+  readonly calm: boolean;
 }
+
+/** A value this many times its target puts the guard in panic (Knative's default panic threshold is 200%). */
+const PANIC_FACTOR = 2;
 
 /** The replicas a guard's reading asks for; `current` is the replicas the target has now. */
 export function guardNeed(g: GuardSpec, value: number, current: number): GuardNeed {
@@ -89,8 +96,10 @@ export function guardNeed(g: GuardSpec, value: number, current: number): GuardNe
   if (r.type === 'Slo') {
     const breached = value > g.target;
     const replicas = breached ? Math.ceil(Math.max(current, 1) * Math.min(SLO_MAX_STEP, value / g.target) - 1e-9) : 0;
-    return { name: g.name, replicas, detail: `${v} ${r.unit} ${breached ? 'breaks' : 'within'} the SLO of ${g.target}` };
+    return { name: g.name, replicas, detail: `${v} ${r.unit} ${breached ? 'breaks' : 'within'} the SLO of ${g.target}`, panic: value >= PANIC_FACTOR * g.target, calm: !breached };
   }
   const replicas = Math.max(0, Math.ceil((r.type === 'Total' ? value / g.target : (Math.max(current, 1) * value) / g.target) - 1e-9));
-  return { name: g.name, replicas, detail: `${v} ${r.unit}, target ${g.target} ${r.type === 'Total' ? 'per replica' : 'average'}` };
+  // Per replica for Total: the queue spread over the pods there are.
+  const perReplica = r.type === 'Total' ? value / Math.max(current, 1) : value;
+  return { name: g.name, replicas, detail: `${v} ${r.unit}, target ${g.target} ${r.type === 'Total' ? 'per replica' : 'average'}`, panic: perReplica >= PANIC_FACTOR * g.target, calm: perReplica <= g.target };
 }

@@ -68,6 +68,29 @@ test('decide: a guard above every other rule binds and says so; below them it is
   assert.equal(decide(signals, flat(20), policy, 1000).rules.guard, undefined);
 });
 
+test('decide: a guard in panic skips the scale-up limit; one not yet calm holds the fleet from shrinking', () => {
+  const signals = { intervalSeconds: 15, demandRates: [20, 20, 20], currentReplicas: 2, recentRecommendations: [] };
+  const limited = decide({ ...signals, guards: [{ name: 'q', replicas: 30 }] }, flat(20), policy, 1000);
+  assert.deepEqual([limited.replicas, limited.reason], [6, 'ScaleUpLimited']);
+  const panic = decide({ ...signals, guards: [{ name: 'q', replicas: 30, panic: true, calm: false }] }, flat(20), policy, 1000);
+  assert.deepEqual([panic.replicas, panic.reason], [30, 'Panic']);
+  const restless = decide({ ...signals, currentReplicas: 9, guards: [{ name: 'q', replicas: 3, calm: false }] }, flat(20), policy, 1000);
+  assert.deepEqual([restless.replicas, restless.reason], [9, 'GuardNotCalm']);
+  const calm = decide({ ...signals, currentReplicas: 9, guards: [{ name: 'q', replicas: 3, calm: true }] }, flat(20), policy, 1000);
+  assert.equal(calm.replicas, 3);
+});
+
+test('panic and calm are per replica for a Total guard, per pod already for Average and Slo', () => {
+  const q = { name: 'q', preset: 'vllm-waiting' as const, target: 4 };
+  assert.deepEqual([guardNeed(q, 16, 2).panic, guardNeed(q, 16, 2).calm], [true, false]);
+  assert.deepEqual([guardNeed(q, 16, 4).panic, guardNeed(q, 16, 4).calm], [false, true]);
+  assert.deepEqual([guardNeed(q, 20, 4).panic, guardNeed(q, 20, 4).calm], [false, false]);
+  const kv = { name: 'kv', preset: 'vllm-kv-cache' as const, target: 0.4 };
+  assert.equal(guardNeed(kv, 0.85, 10).panic, true);
+  const ttft = { name: 't', preset: 'vllm-ttft-p95' as const, target: 1 };
+  assert.deepEqual([guardNeed(ttft, 2.5, 5).panic, guardNeed(ttft, 0.5, 5).calm], [true, true]);
+});
+
 test('decide: once the queue calms, scale-down waits for the stabilization window like any recommendation', () => {
   const signals = { intervalSeconds: 15, demandRates: [20, 20, 20], currentReplicas: 9, recentRecommendations: [{ atSeconds: 900, replicas: 9 }] };
   const held = decide({ ...signals, guards: [{ name: 'queue', replicas: 0 }] }, flat(20), policy, 1000);
@@ -124,13 +147,22 @@ test('the tick reads each guard with the demand, and a queue the forecast did no
   for (let i = 0; i < 5; i++) await h.tick();
   assert.equal(h.replicas.n, 2, 'demand 15/s at 10 per replica');
   assert.ok(h.asked.includes('sum(vllm:num_requests_waiting{namespace="ns"})'), h.asked.join('\n'));
+  // 12 waiting on 2 replicas is 6 each, 1.5x the target: the guard asks 3.
+  waiting = 12;
+  const asked = await h.tick();
+  assert.equal(h.replicas.n, 3);
+  assert.equal(asked.plans[0]?.reason, 'Guard');
+  assert.match(asked.plans[0]?.message ?? '', /guard queue 3 \(12 requests waiting, target 4 per replica\)/);
+  // A burst of 120 on 3 replicas (40 each, 10x): panic, at once past the limit (double or +4 is 7).
+  waiting = 120;
+  const panic = await h.tick();
+  assert.equal(h.replicas.n, 30);
+  assert.equal(panic.plans[0]?.reason, 'Panic');
+  // 40 on 30 (1.3 each): calm, and the stabilization window holds the fleet.
   waiting = 40;
-  const first = await h.tick();
-  assert.equal(h.replicas.n, 6, 'the scale-up limit still holds: double or +4 per 15 s');
-  assert.equal(first.plans[0]?.reason, 'ScaleUpLimited');
   const r = await h.tick();
-  assert.equal(h.replicas.n, 10);
-  assert.equal(r.plans[0]?.reason, 'Guard');
+  assert.equal(h.replicas.n, 30);
+  assert.equal(r.plans[0]?.reason, 'Stabilized');
   assert.match(r.plans[0]?.message ?? '', /guard queue 10 \(40 requests waiting, target 4 per replica\)/);
   const last = h.decisions.list({ limit: 1 })[0];
   assert.equal(last?.guard?.name, 'queue');
