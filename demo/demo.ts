@@ -4,7 +4,9 @@ import type { MetricRegistry } from '../common/metrics.ts';
 import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
 import { rulesRecord, rulesText } from '../controller/reconcile/plan.ts';
 import { scalingLoopMetrics } from '../controller/reconcile/tick.ts';
+import { hpaTargets } from '../replay/baselines.ts';
 import { asRates } from '../replay/engine.ts';
+import { startFleet } from '../replay/fleet.ts';
 import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
 import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
 import type { ScalingDecision } from '../controller/scaling/decide.ts';
@@ -26,6 +28,20 @@ export interface DemoPoint {
   ready: number;
   backlog: number;
   reason: string;
+  /** The default Kubernetes HPA on the same stream (utilization 0.7, 300 s window), for comparison. */
+  hpaTarget: number;
+  hpaReady: number;
+  hpaBacklog: number;
+}
+
+/** Running totals of one fleet since the trace began: what it paid and how much work waited. */
+export interface FleetTotals {
+  /** Pods that existed, summed over intervals (starting pods are paid for). */
+  podIntervals: number;
+  /** Requests waiting at the end of each interval, summed: the work that was late, and for how long. */
+  waitingRequestIntervals: number;
+  /** Requests waiting now. */
+  waitingNow: number;
 }
 
 export interface DemoConfig {
@@ -48,6 +64,8 @@ export interface RunningDemo {
   points(): readonly DemoPoint[];
   /** The index of the next interval, and how many there are. */
   progress(): { next: number; total: number; liveFrom: number };
+  /** SurgeGuard's fleet and the default HPA's on the same stream, so far. */
+  totals(): { surgeguard: FleetTotals; defaultHpa: FleetTotals };
   done: Promise<void>;
 }
 
@@ -67,6 +85,17 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   // Capped like every fleet: one huge first value must not ask for more pods than max replicas.
   const initial = Math.min(c.maxReplicas, Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity)));
   const fleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
+  // The default HPA on the same stream: its targets are causal, so they are computed once up front
+  // (replay's own baseline) and applied one interval at a time to a fleet of its own.
+  const params = { capacity: c.capacity, startupSteps: c.startupSteps, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
+  const hpa = hpaTargets(c.demand, params, c.intervalSeconds);
+  const hpaFleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: startFleet(c.demand, params) });
+  const totals = { surgeguard: { podIntervals: 0, waitingRequestIntervals: 0, waitingNow: 0 }, defaultHpa: { podIntervals: 0, waitingRequestIntervals: 0, waitingNow: 0 } };
+  const add = (into: FleetTotals, f: FleetInterval): void => {
+    into.podIntervals += f.existing;
+    into.waitingRequestIntervals += f.backlog;
+    into.waitingNow = f.backlog;
+  };
   const memory: PolicyMemory = { recommendations: [] };
   const points: DemoPoint[] = [];
   // Forecasts made at the end of t for t + 1 + K, kept until that interval comes.
@@ -76,6 +105,10 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
 
   const step = async (t: number): Promise<void> => {
     const served: FleetInterval = fleet.serve(counts[t] ?? 0, t);
+    const hpaServed = hpaFleet.serve(counts[t] ?? 0, t);
+    hpaFleet.scaleTo(hpa[t] ?? 0, t);
+    add(totals.surgeguard, served);
+    add(totals.defaultHpa, hpaServed);
     const lead = c.startupSteps + 1;
     const batch = await deps.forecaster.forecast({ histories: [counts.subarray(0, t + 1)], intervalSeconds: c.intervalSeconds, horizonSteps: lead });
     const f = batch.forecasts[0] as SeriesForecast;
@@ -86,7 +119,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     pending.delete(t);
     pending.set(t + lead, { p50: perSecond.p50[lead - 1] ?? 0, p90: perSecond.p90[lead - 1] ?? 0 });
     const at = new Date((c.timestamps[t] ?? 0) * 1000).toISOString();
-    points.push({ t, at, demand: rates[t] ?? 0, forecastP50: prior?.p50, forecastP90: prior?.p90, capacity: (served.ready * c.capacity) / c.intervalSeconds, target: d.replicas, ready: served.ready, backlog: served.backlog, reason: d.reason });
+    points.push({ t, at, demand: rates[t] ?? 0, forecastP50: prior?.p50, forecastP90: prior?.p90, capacity: (served.ready * c.capacity) / c.intervalSeconds, target: d.replicas, ready: served.ready, backlog: served.backlog, reason: d.reason, hpaTarget: hpa[t] ?? 0, hpaReady: hpaServed.ready, hpaBacklog: hpaServed.backlog });
     const decision = d.replicas > target ? 'scale_up' : d.replicas < target ? 'scale_down' : 'hold';
     const message = `${decision === 'hold' ? `holding at ${target}` : `${target} -> ${d.replicas}`} replicas (${d.reason}; ${rulesText(d)}; demand ${(rates[t] ?? 0).toFixed(2)}/s)`;
     deps.decisions.add({
@@ -118,7 +151,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
       if (t >= c.liveFrom) await sleep(Math.max(0, c.tickMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
     }
   })();
-  return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), done };
+  return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), totals: () => structuredClone(totals), done };
 }
 
 /**

@@ -38,12 +38,18 @@ export const DEMO_PAGE = `<!doctype html>
   <div class="card">demand /s<b id="latest-demand">–</b></div>
   <div class="card">forecast p50 / p90 /s<b><span id="latest-p50">–</span> / <span id="latest-p90">–</span></b></div>
 </div>
+<div class="cards" id="compare" title="Since the trace began, on the same stream: the default Kubernetes HPA (utilization 0.7, 300 s scale-down window) against SurgeGuard">
+  <div class="card">pod-intervals paid: SurgeGuard / default HPA<b><span id="cost-sg">–</span> / <span id="cost-hpa">–</span></b></div>
+  <div class="card">requests waiting now: SurgeGuard / default HPA<b><span id="wait-sg">–</span> / <span id="wait-hpa">–</span></b></div>
+  <div class="card">late work (requests × intervals): SurgeGuard / default HPA<b><span id="late-sg">–</span> / <span id="late-hpa">–</span></b></div>
+</div>
 <div class="legend">
   <span><i class="sw" style="background:#1f6feb"></i>demand</span>
   <span><i class="sw" style="background:#f0b72f"></i>forecast band (p50–p90, made one startup time ahead)</span>
   <span><i class="sw" style="background:#2da44e"></i>capacity of ready pods</span>
   <span><i class="sw" style="background:#8250df"></i>target replicas</span>
   <span><i class="sw" style="background:#57606a"></i>ready replicas</span>
+  <span><i class="sw" style="background:#cf222e"></i>default HPA's target (same stream)</span>
 </div>
 <svg id="chart" height="300"></svg>
 <svg id="replicas" height="160"></svg>
@@ -77,7 +83,7 @@ function draw(svg, points, h, series, band) {
       out += '<path d="' + d + '" fill="#f0b72f" fill-opacity="0.35" stroke="none"/>';
     }
   }
-  for (const s of series) out += '<path d="' + path(points, s.key, x, y) + '" fill="none" stroke="' + s.color + '" stroke-width="' + (s.width || 1.5) + '"/>';
+  for (const s of series) out += '<path d="' + path(points, s.key, x, y) + '" fill="none" stroke="' + s.color + '" stroke-width="' + (s.width || 1.5) + '"' + (s.dash ? ' stroke-dasharray="' + s.dash + '"' : '') + '/>';
   svg.innerHTML = out;
 }
 function set(id, v) { document.getElementById(id).textContent = v; }
@@ -91,7 +97,12 @@ async function refresh() {
     const pts = state.points.slice(-160);
     set('about', state.about + ' — interval ' + state.progress.next + ' of ' + state.progress.total + (state.progress.next < state.progress.total ? '' : ' (trace finished)'));
     draw(document.getElementById('chart'), pts, 300, [{ key: 'capacity', color: '#2da44e' }, { key: 'demand', color: '#1f6feb', width: 2 }], true);
-    draw(document.getElementById('replicas'), pts, 160, [{ key: 'target', color: '#8250df', width: 2 }, { key: 'ready', color: '#57606a' }], false);
+    draw(document.getElementById('replicas'), pts, 160, [{ key: 'hpaTarget', color: '#cf222e', dash: '4 3' }, { key: 'target', color: '#8250df', width: 2 }, { key: 'ready', color: '#57606a' }], false);
+    const tot = state.totals;
+    const n = (v) => Math.round(v).toLocaleString('en-US');
+    set('cost-sg', n(tot.surgeguard.podIntervals)); set('cost-hpa', n(tot.defaultHpa.podIntervals));
+    set('wait-sg', n(tot.surgeguard.waitingNow)); set('wait-hpa', n(tot.defaultHpa.waitingNow));
+    set('late-sg', n(tot.surgeguard.waitingRequestIntervals)); set('late-hpa', n(tot.defaultHpa.waitingRequestIntervals));
     const list = decisions.decisions;
     const last = list[list.length - 1];
     if (last) {

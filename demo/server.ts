@@ -22,7 +22,7 @@ export function buildDemoServer(deps: { registry: MetricRegistry; decisions: Dec
     if ('problem' in l) return reply.code(400).send({ error: 'bad_request', message: l.problem });
     return { leader: true, decisions: deps.decisions.list({ limit: l.limit }) };
   });
-  app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), points: deps.demo.points().slice(-400) }));
+  app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), totals: deps.demo.totals(), points: deps.demo.points().slice(-400) }));
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
     // A path that exists with another method is 405 with Allow (RFC 9110), not 404.

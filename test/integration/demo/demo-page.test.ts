@@ -60,6 +60,18 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   );
   assert.ok(shown.chart > 100, 'the demand chart is drawn');
 
+  // The comparison with the default HPA on the same stream: the cards show what /api/demo/state says.
+  const compare = await page.evaluate(async () => {
+    const state = (await (await fetch('/api/demo/state')).json()) as { totals: { surgeguard: { podIntervals: number }; defaultHpa: { podIntervals: number } } };
+    const t = (id: string): string => document.getElementById(id)?.textContent ?? '';
+    return { api: state.totals, sg: t('cost-sg'), hpa: t('cost-hpa'), hpaLine: document.querySelectorAll('#replicas path[stroke="#cf222e"]').length };
+  });
+  const num = (s: string): number => Number(s.replace(/,/g, ''));
+  assert.ok(num(compare.hpa) > 0 && num(compare.sg) > 0, JSON.stringify(compare));
+  // The page refreshes every second: the card may trail the API by a tick or two.
+  assert.ok(Math.abs(num(compare.hpa) - compare.api.defaultHpa.podIntervals) <= 3 * 40, JSON.stringify(compare));
+  assert.equal(compare.hpaLine, 1, 'the default HPA\'s target is drawn');
+
   // The surge: within the lead the target rises above where it started, before demand peaks.
   await page.waitForFunction(() => /Surge|Forecast|Reactive/.test(document.getElementById('log')?.textContent ?? '') && Number(document.getElementById('latest-desired')?.textContent) > 3, undefined, { timeout: 60_000 });
   const dir = join(REPO_ROOT, 'test-results');
