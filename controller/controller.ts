@@ -139,6 +139,13 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const scale = fenceWrites('scale', kubeScaleClient(kc), ['setReplicas'], fence);
   const reader = kubeClusterReader(kc);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
+  // Nodes and pods from watches, started only when healing is on (the scaling loop lists pods per
+  // target, not all of them); the healing loop and the GPU budget read them.
+  const core = kc.makeApiClient(CoreV1Api);
+  const healingCaches = {
+    nodes: watchCache<V1Node>(kc, logger, { what: 'Node', path: '/api/v1/nodes', list: () => core.listNode({}) as Promise<KubernetesListObject<KubernetesObject>> }),
+    pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
+  };
   const loop = createScalingLoop(
     {
       scalers: () => cache.list(),
@@ -153,17 +160,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       metrics,
       decisions,
       ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
+      ...(config.healing.enabled ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list() } : undefined) } : {}),
     },
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
   );
 
-  // The healing loop: its own interval, the same leader. Its nodes and pods come from watches,
-  // started only when healing is on (the scaling loop lists pods per target, not all of them).
-  const core = kc.makeApiClient(CoreV1Api);
-  const healingCaches = {
-    nodes: watchCache<V1Node>(kc, logger, { what: 'Node', path: '/api/v1/nodes', list: () => core.listNode({}) as Promise<KubernetesListObject<KubernetesObject>> }),
-    pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
-  };
   const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
   const intake = createAlertIntake({ now: Date.now, isLeader: () => elector.isLeader(), metrics, logger });
   const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);

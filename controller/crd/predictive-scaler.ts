@@ -55,6 +55,16 @@ const Guard = Type.Object(
   },
 );
 
+const Gpu = Type.Object(
+  {
+    perReplica: Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'GPUs (of resource) one replica requests' }),
+    resource: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', default: 'nvidia.com/gpu', description: 'The resource name the device plugin advertises (nvidia.com/gpu, a MIG profile such as nvidia.com/mig-1g.10gb)' })),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, default: 0, description: 'A higher priority gets its growth before a lower one gets any' })),
+    weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'Within a priority, the share of the growth' })),
+  },
+  { description: 'Joins the cluster\'s GPU budget: when the scalers that share a GPU resource ask for more than the cluster has, their growth is split by priority and weight.' },
+);
+
 const ScaleRule = Type.Object({
   maxPodsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
   maxPercentPerMinute: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
@@ -82,6 +92,7 @@ export const PredictiveScalerSpec = Type.Object(
     quantile: Type.Optional(Type.Union([Type.Literal('p50'), Type.Literal('p90')], { default: 'p90', description: 'Forecast quantile to provision for' })),
     behavior: Type.Optional(Type.Object({ scaleUp: Type.Optional(ScaleRule), scaleDown: Type.Optional(ScaleRule) })),
     mode: Type.Optional(Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' })),
+    gpu: Type.Optional(Gpu),
     schedule: Type.Optional(Type.Array(ScheduleWindow, { maxItems: 50 })),
   },
   // Defaulted fields are optional in the schema: the API server validates `required` before

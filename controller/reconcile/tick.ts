@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive-scaler.ts';
 import type { ClusterReader, ClusterWriter, PodStats } from '../kube/cluster.ts';
 import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
@@ -11,6 +12,7 @@ import { guardNeed, resolveGuard, type GuardNeed } from '../signals/guards.ts';
 import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
+import { applyGpuBudget, type BudgetMember } from '../capacity/apply.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
 import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
 
@@ -28,6 +30,11 @@ export interface TickDeps {
   decisions: DecisionLog;
   /** Demand history from Prometheus for a scaler seen for the first time (rates per interval, oldest first). */
   backfill?: (scaler: PredictiveScaler, intervalSeconds: number, intervals: number) => Promise<number[]>;
+  /**
+   * The cluster's nodes and pods for the GPU budget (controller/capacity/), from the watch caches;
+   * undefined while they have not synced, and absent without them: scalers then have no budget.
+   */
+  gpuCluster?: () => { nodes: readonly V1Node[]; pods: readonly V1Pod[] } | undefined;
 }
 
 export interface TickConfig {
@@ -59,6 +66,8 @@ interface ScalerRuntime {
   lastStatusAt: number;
   lastStatusKey: string;
   windowBaseline: Map<string, number>;
+  /** The grant of the GPU budget cut last told in an Event, so a cut that lasts is told once. */
+  budgetToldAt?: number;
 }
 
 const tracer = trace.getTracer('surgeguard-controller');
@@ -71,6 +80,7 @@ const tracer = trace.getTracer('surgeguard-controller');
  */
 export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport> } {
   const runtimes = new Map<string, ScalerRuntime>();
+  let budgetUnavailableLogged = false;
   const m = scalingLoopMetrics(deps.metrics);
   let tickNo = 0;
 
@@ -189,6 +199,9 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       }),
     );
 
+    // 4b. One GPU budget for the scalers that share a GPU resource (pure, over the watch caches).
+    budget(scalers, targets as TargetResult[], plans);
+
     // 5. Act (leader only), then explain every decision.
     let patched = 0;
     await timed('act', async () => {
@@ -206,6 +219,43 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  /**
+   * Cuts the plans of scalers with `spec.gpu` to what the cluster's GPUs allow (capacity/apply.ts),
+   * in place, and exports each budget. Without the node and pod caches there is no budget: said
+   * once in the log, not every tick.
+   */
+  function budget(scalers: readonly PredictiveScaler[], targets: readonly TargetResult[], plans: Array<{ p: ScalerPlan }>): void {
+    const members: BudgetMember[] = [];
+    scalers.forEach((s, i) => {
+      const t = targets[i];
+      const plan = plans[i];
+      if (!s.spec.gpu || !t?.ok || !plan) return;
+      members.push({ plan: plan.p, namespace: s.metadata.namespace, selector: t.state.selector, minReplicas: s.spec.minReplicas, gpu: { resource: s.spec.gpu.resource ?? 'nvidia.com/gpu', perReplica: s.spec.gpu.perReplica, priority: s.spec.gpu.priority ?? 0, weight: s.spec.gpu.weight ?? 1 } });
+    });
+    if (members.length === 0) return;
+    const cluster = deps.gpuCluster?.();
+    if (!cluster) {
+      if (!budgetUnavailableLogged) deps.logger.warn({ scalers: members.length }, 'scalers have spec.gpu but the node and pod caches are not available (healing.enabled: false, or not synced yet); no GPU budget is applied');
+      budgetUnavailableLogged = true;
+      return;
+    }
+    budgetUnavailableLogged = false;
+    const { plans: cut, reports } = applyGpuBudget(members, cluster);
+    plans.forEach((x) => {
+      const c = cut.get(x.p.key);
+      if (c) x.p = c;
+    });
+    for (const r of reports) {
+      for (const [kind, v] of [['allocatable', r.allocatable], ['held_by_others', r.heldByOthers], ['asked', r.asked], ['granted', r.granted]] as const) m.gpuBudget.set({ resource: r.resource, kind }, v);
+      if (r.cuts.length > 0) deps.logger.info({ resource: r.resource, allocatable: r.allocatable, heldByOthers: r.heldByOthers, cuts: r.cuts }, 'the GPU budget cut scalers that asked for more than the cluster has');
+    }
+    for (const mem of members) {
+      const [namespace = '', scaler = ''] = mem.plan.key.split('/');
+      const c = reports.flatMap((r) => r.cuts).find((x) => x.key === mem.plan.key);
+      m.gpuBudgetCut.set({ namespace, scaler }, c ? c.asked - c.granted : 0);
+    }
   }
 
   /**
@@ -262,7 +312,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (present.has(key)) continue;
       runtimes.delete(key);
       const [namespace = '', scaler = ''] = key.split('/');
-      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.minReplicas, m.maxReplicas]) g.remove({ namespace, scaler });
+      for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.minReplicas, m.maxReplicas, m.gpuBudgetCut]) g.remove({ namespace, scaler });
       for (const quantile of ['p50', 'p90']) m.forecast.remove({ namespace, scaler, quantile });
       for (const condition of ['Ready', 'Active', 'Degraded', 'Unschedulable', 'Conflict']) m.condition.remove({ namespace, scaler, condition });
       deps.logger.info({ scaler: key }, 'scaler deleted; its history and series are dropped');
@@ -349,6 +399,11 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     const obj = { apiVersion: s.apiVersion, kind: s.kind, name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid };
     const events: Array<[type: 'Normal' | 'Warning', reason: string, message: string]> = [];
     if (x.applied) events.push(['Normal', p.decision === 'scale_up' ? 'ScaledUp' : 'ScaledDown', p.message]);
+    // A budget cut is a Warning when it starts or its grant changes; a cut that lasts is told once.
+    if (p.reason === 'GpuBudget' && rt.budgetToldAt !== p.desiredReplicas) {
+      if (!x.applied) events.push(['Warning', 'GpuBudget', p.message]);
+      rt.budgetToldAt = p.desiredReplicas;
+    } else if (p.reason !== 'GpuBudget') rt.budgetToldAt = undefined;
     for (const c of changed) {
       const bad = (c.type === 'Ready' && c.status === 'False') || (c.type !== 'Ready' && c.type !== 'Active' && c.status === 'True');
       events.push([bad ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`]);
@@ -483,6 +538,8 @@ function loopMetricsOf(r: MetricRegistry) {
     desired: r.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', scaler),
     current: r.gauge('surgeguard_scaler_current_replicas', 'spec.replicas of the scaler\'s target when last read.', scaler),
     demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
+    gpuBudget: r.gauge('surgeguard_gpu_budget_gpus', 'The GPU budget of each resource this tick: allocatable on schedulable nodes, held by pods no scaler governs, asked and granted by the scalers that share it.', ['resource', 'kind']),
+    gpuBudgetCut: r.gauge('surgeguard_gpu_budget_cut_replicas', 'Replicas a scaler asked for that the GPU budget did not grant this tick.', scaler),
     guardValue: r.gauge('surgeguard_scaler_guard_value', 'The value each saturation guard of a scaler read this tick (its unit is the guard\'s: requests waiting, KV-cache use, ...).', [...scaler, 'guard']),
     forecast: r.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', [...scaler, 'quantile']),
     startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),

@@ -64,6 +64,9 @@ const rejected: Array<{ name: string; spec: Record<string, unknown>; message: Re
   { name: 'guard-bad-selector', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', selector: 'namespace=llm', target: 4 }] }, message: /spec\.guards\[0\]\.selector: Invalid value/ },
   { name: 'guard-unknown-preset', spec: { ...valid, guards: [{ name: 'q', preset: 'sglang-queue', target: 4 }] }, message: /spec\.guards\[0\]\.preset: Unsupported value: "sglang-queue"/ },
   { name: 'guard-zero-target', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', target: 0 }] }, message: /spec\.guards\[0\]\.target: Invalid value: 0/ },
+  { name: 'gpu-zero-per-replica', spec: { ...valid, gpu: { perReplica: 0 } }, message: /spec\.gpu\.perReplica: Invalid value: 0/ },
+  { name: 'gpu-priority-out-of-range', spec: { ...valid, gpu: { perReplica: 1, priority: 5000 } }, message: /spec\.gpu\.priority: Invalid value: 5000/ },
+  { name: 'gpu-bad-resource', spec: { ...valid, gpu: { perReplica: 1, resource: 'nvidia com/gpu' } }, message: /spec\.gpu\.resource: Invalid value/ },
   { name: 'guards-same-name', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', target: 4 }, { name: 'q', preset: 'tgi-queue', target: 4 }] }, message: /spec\.guards\[1\]: Duplicate value/ },
 ];
 

@@ -1,0 +1,72 @@
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { ScalerPlan } from '../reconcile/plan.ts';
+import { splitBudget, type BudgetClaim } from './budget.ts';
+import { gpuInventory, selectorMatches } from './inventory.ts';
+
+/** A scaler's GPU settings (spec.gpu, defaults applied). */
+export interface GpuSpec {
+  readonly resource: string;
+  readonly perReplica: number;
+  readonly priority: number;
+  readonly weight: number;
+}
+
+/** One scaler in this tick's budget: its plan, its target's pod selector, its GPU settings. */
+export interface BudgetMember {
+  readonly plan: ScalerPlan;
+  readonly namespace: string;
+  /** The target's pod selector, from its scale subresource. */
+  readonly selector: string;
+  readonly gpu: GpuSpec;
+  readonly minReplicas: number;
+}
+
+/** What one resource's budget looked like this tick, for the metrics and the log. */
+export interface BudgetReport {
+  readonly resource: string;
+  readonly allocatable: number;
+  readonly heldByOthers: number;
+  /** GPUs the members asked for in all, and were granted. */
+  readonly asked: number;
+  readonly granted: number;
+  readonly cuts: ReadonlyArray<{ readonly key: string; readonly asked: number; readonly granted: number }>;
+}
+
+/**
+ * Applies one GPU budget per resource to the plans of the scalers that have `spec.gpu`: plans whose
+ * ask does not fit are cut to their grant (budget.ts) and say so (reason GpuBudget). Plans that
+ * write nothing this tick (held, conflict, paused) still claim the replicas they run. Pure: the
+ * nodes and pods are the watch caches' lists.
+ */
+export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
+  const out = new Map<string, ScalerPlan>();
+  const reports: BudgetReport[] = [];
+  const governed = (pod: V1Pod): boolean => members.some((m) => m.namespace === pod.metadata?.namespace && selectorMatches(m.selector, pod.metadata?.labels ?? {}));
+  for (const resource of [...new Set(members.map((m) => m.gpu.resource))].sort()) {
+    const group = members.filter((m) => m.gpu.resource === resource && m.plan.currentReplicas !== undefined);
+    const inv = gpuInventory(cluster.nodes, cluster.pods, resource, governed);
+    const want = (m: BudgetMember): number => (m.plan.patch || m.plan.decision === 'dry_run' ? (m.plan.desiredReplicas ?? 0) : (m.plan.currentReplicas ?? 0));
+    const claims: BudgetClaim[] = group.map((m) => ({ key: m.plan.key, gpusPerReplica: m.gpu.perReplica, priority: m.gpu.priority, weight: m.gpu.weight, current: m.plan.currentReplicas ?? 0, minReplicas: m.minReplicas, want: want(m) }));
+    const available = Math.max(0, inv.allocatable - inv.heldByOthers);
+    const grants = splitBudget(claims, available);
+    const cuts: Array<{ key: string; asked: number; granted: number }> = [];
+    grants.forEach((g, i) => {
+      const m = group[i] as BudgetMember;
+      if (g.cut === 0) return;
+      cuts.push({ key: g.key, asked: g.replicas + g.cut, granted: g.replicas });
+      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers }));
+    });
+    reports.push({ resource, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, asked: claims.reduce((s, c) => s + c.want * c.gpusPerReplica, 0), granted: grants.reduce((s, g, i) => s + g.replicas * (claims[i] as BudgetClaim).gpusPerReplica, 0), cuts });
+  }
+  return { plans: out, reports };
+}
+
+function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number }): ScalerPlan {
+  const p = m.plan;
+  const current = p.currentReplicas ?? 0;
+  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods, ${b.available} for the scalers that share it; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}`;
+  const message = `${p.decision === 'dry_run' ? 'dry run: would set ' : ''}${current} -> ${granted} replicas (GpuBudget; ${why})`;
+  if (p.decision === 'dry_run') return { ...p, reason: 'GpuBudget', message, desiredReplicas: granted };
+  if (granted === current) return { ...p, decision: 'hold', reason: 'GpuBudget', message: `holding at ${current} replicas (GpuBudget; ${why})`, desiredReplicas: granted, patch: undefined };
+  return { ...p, decision: granted > current ? 'scale_up' : 'scale_down', reason: 'GpuBudget', message, desiredReplicas: granted, ...(p.patch ? { patch: { ...p.patch, replicas: granted } } : {}) };
+}

@@ -1,0 +1,86 @@
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+
+/**
+ * What a GPU budget can spend, read from the cluster's nodes and pods (the controller's watch
+ * caches): the allocatable GPUs of schedulable nodes, less those held by pods the budget does not
+ * govern. MIG slices and time-sliced GPUs are the resource names their device plugin advertises
+ * (`nvidia.com/mig-1g.10gb`, `nvidia.com/gpu.shared`): one budget per name.
+ */
+export interface GpuInventory {
+  /** Allocatable on nodes that take new pods (not cordoned). */
+  readonly allocatable: number;
+  /** Requested by scheduled, unfinished pods that no budgeted target selects. */
+  readonly heldByOthers: number;
+}
+
+/** Reads one resource's inventory; `governed` says whether a pod belongs to a budgeted target. */
+export function gpuInventory(nodes: readonly V1Node[], pods: readonly V1Pod[], resource: string, governed: (pod: V1Pod) => boolean): GpuInventory {
+  let allocatable = 0;
+  for (const n of nodes) if (!n.spec?.unschedulable) allocatable += quantity(n.status?.allocatable?.[resource]);
+  let heldByOthers = 0;
+  for (const p of pods) {
+    if (!p.spec?.nodeName || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || governed(p)) continue;
+    heldByOthers += podRequest(p, resource);
+  }
+  return { allocatable, heldByOthers };
+}
+
+/**
+ * A pod's request of an extended resource: its containers' requests (an extended resource's
+ * request defaults to its limit), or its largest init container's if that is more, as the
+ * scheduler counts it.
+ */
+export function podRequest(pod: V1Pod, resource: string): number {
+  const of = (c: { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }): number => quantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
+  const main = (pod.spec?.containers ?? []).reduce((s, c) => s + of(c), 0);
+  const init = Math.max(0, ...(pod.spec?.initContainers ?? []).map(of));
+  return Math.max(main, init);
+}
+
+/** An extended resource's quantity is a whole number ("8"); anything else counts as 0. */
+function quantity(v: unknown): number {
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * Matches a label selector as the scale subresource prints it (`app=llm,tier in (a,b),!canary`):
+ * =, ==, !=, in, notin, exists and !exists, the forms a Deployment's selector can take.
+ * An unreadable selector matches nothing (a pod is then counted as another's: the safe side).
+ */
+export function selectorMatches(selector: string, labels: Readonly<Record<string, string>>): boolean {
+  const terms = splitTerms(selector);
+  if (terms === undefined || terms.length === 0) return false;
+  return terms.every((t) => {
+    let m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(t);
+    if (m) {
+      const values = (m[3] ?? '').split(',').map((v) => v.trim());
+      const v = labels[m[1] as string];
+      return m[2] === 'in' ? v !== undefined && values.includes(v) : v === undefined || !values.includes(v);
+    }
+    m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(t);
+    if (m) return m[2] === '!=' ? labels[m[1] as string] !== m[3] : labels[m[1] as string] === m[3];
+    m = /^(!?)([\w./-]+)$/.exec(t);
+    if (m) return m[1] === '!' ? !((m[2] as string) in labels) : (m[2] as string) in labels;
+    return false;
+  });
+}
+
+/** Splits on the commas outside parentheses; undefined when the parentheses do not balance. */
+function splitTerms(selector: string): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of selector) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (depth < 0) return undefined;
+    if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (depth !== 0) return undefined;
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}

@@ -1,0 +1,76 @@
+// What a GPU budget can spend: allocatable on schedulable nodes less what pods no scaler governs
+// hold, and the label selectors that say which pods a scaler governs; and the plans it cuts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { applyGpuBudget, type BudgetMember } from '../../../controller/capacity/apply.ts';
+import { gpuInventory, podRequest, selectorMatches } from '../../../controller/capacity/inventory.ts';
+import type { ScalerPlan } from '../../../controller/reconcile/plan.ts';
+
+const node = (name: string, gpus: number, unschedulable = false): V1Node => ({ metadata: { name }, spec: { unschedulable }, status: { allocatable: { 'nvidia.com/gpu': String(gpus), 'nvidia.com/mig-1g.10gb': '7' } } });
+const pod = (name: string, ns: string, labels: Record<string, string>, gpus: number, x: { node?: string; phase?: string; init?: number } = {}): V1Pod => ({
+  metadata: { name, namespace: ns, labels },
+  spec: { nodeName: x.node ?? 'n1', containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }], ...(x.init ? { initContainers: [{ name: 'i', resources: { requests: { 'nvidia.com/gpu': String(x.init) } } }] } : {}) },
+  status: { phase: x.phase ?? 'Running' },
+});
+
+test('label selectors as the scale subresource prints them', () => {
+  const l = { app: 'llm', tier: 'gpu', 'app.kubernetes.io/name': 'x' };
+  for (const [sel, want] of [
+    ['app=llm', true], ['app==llm', true], ['app=rank', false], ['app!=rank', true], ['app=llm,tier=gpu', true], ['app=llm,tier=cpu', false],
+    ['tier in (gpu, cpu)', true], ['tier notin (gpu)', false], ['tier notin (cpu)', true], ['tier', true], ['!canary', true], ['!tier', false],
+    ['app.kubernetes.io/name=x', true], ['app=llm,tier in (a,gpu),!canary', true], ['', false], ['app in (llm', false], ['app ~ llm', false],
+  ] as const) assert.equal(selectorMatches(sel, l), want, sel);
+});
+
+test('a pod requests the sum of its containers, or its largest init container, and limits stand for requests', () => {
+  assert.equal(podRequest(pod('p', 'ns', {}, 2), 'nvidia.com/gpu'), 2);
+  assert.equal(podRequest(pod('p', 'ns', {}, 1, { init: 4 }), 'nvidia.com/gpu'), 4);
+  assert.equal(podRequest(pod('p', 'ns', {}, 2), 'nvidia.com/mig-1g.10gb'), 0);
+});
+
+test('the inventory: schedulable nodes only; scheduled, unfinished pods that no scaler governs', () => {
+  const nodes = [node('n1', 8), node('n2', 8), node('cordoned', 8, true)];
+  const pods = [
+    pod('batch-0', 'jobs', { app: 'batch' }, 3),
+    pod('done', 'jobs', { app: 'batch' }, 8, { phase: 'Succeeded' }),
+    pod('pending', 'jobs', { app: 'batch' }, 8, { node: '' }),
+    pod('llm-0', 'llm', { app: 'llm' }, 2),
+  ];
+  const inv = gpuInventory(nodes, pods, 'nvidia.com/gpu', (p) => p.metadata?.namespace === 'llm' && selectorMatches('app=llm', p.metadata?.labels ?? {}));
+  assert.deepEqual(inv, { allocatable: 16, heldByOthers: 3 });
+  assert.deepEqual(gpuInventory(nodes, [], 'nvidia.com/mig-1g.10gb', () => false), { allocatable: 14, heldByOthers: 0 });
+});
+
+const plan = (key: string, current: number, desired: number, decision: ScalerPlan['decision'] = desired > current ? 'scale_up' : desired < current ? 'scale_down' : 'hold'): ScalerPlan => ({
+  key, decision, reason: 'Forecast', message: 'm', currentReplicas: current, desiredReplicas: desired, ...(decision === 'scale_up' || decision === 'scale_down' ? { patch: { replicas: desired, resourceVersion: '1' } } : {}), conditions: [],
+});
+const member = (p: ScalerPlan, priority: number, x: Partial<BudgetMember> = {}): BudgetMember => ({ plan: p, namespace: p.key.split('/')[0] ?? '', selector: `app=${p.key.split('/')[1]}`, minReplicas: 1, gpu: { resource: 'nvidia.com/gpu', perReplica: 1, priority, weight: 1 }, ...x });
+
+test('applyGpuBudget: the lower priority is cut to what is left, says why, and its patch follows', () => {
+  const cluster = { nodes: [node('n1', 8)], pods: [pod('other', 'x', { app: 'other' }, 2)] };
+  const { plans, reports } = applyGpuBudget([member(plan('ml/rank', 1, 5), 10), member(plan('ml/batch', 1, 4), 0)], cluster);
+  assert.equal(plans.get('ml/rank'), undefined, 'the high priority is not cut');
+  const batch = plans.get('ml/batch');
+  assert.equal(batch?.reason, 'GpuBudget');
+  assert.equal(batch?.desiredReplicas, 1);
+  assert.equal(batch?.decision, 'hold', '8 - 2 held by others - 5 for rank leaves 1: no growth');
+  assert.equal(batch?.patch, undefined);
+  assert.match(batch?.message ?? '', /GPU budget: nvidia\.com\/gpu has 8 allocatable, 2 held by other pods, 6 for the scalers that share it; this one \(priority 0, weight 1, 1 per replica\) asked 4 replicas and was granted 1/);
+  assert.deepEqual(reports, [{ resource: 'nvidia.com/gpu', allocatable: 8, heldByOthers: 2, asked: 9, granted: 6, cuts: [{ key: 'ml/batch', asked: 4, granted: 1 }] }]);
+});
+
+test('applyGpuBudget: a held or conflicting scaler still claims what it runs; a cut scale-up keeps a smaller patch', () => {
+  const cluster = { nodes: [node('n1', 8)], pods: [] };
+  const { plans } = applyGpuBudget([member(plan('a/held', 4, 4, 'conflict'), 0), member(plan('a/grow', 1, 9), 0)], cluster);
+  assert.equal(plans.get('a/held'), undefined);
+  const grow = plans.get('a/grow');
+  assert.deepEqual([grow?.decision, grow?.desiredReplicas, grow?.patch?.replicas], ['scale_up', 4, 4]);
+});
+
+test('applyGpuBudget: one budget per resource name (MIG profiles apart from whole GPUs)', () => {
+  const cluster = { nodes: [node('n1', 8)], pods: [] };
+  const mig = { resource: 'nvidia.com/mig-1g.10gb', perReplica: 1, priority: 0, weight: 1 };
+  const { reports } = applyGpuBudget([member(plan('a/whole', 1, 3), 0), member(plan('a/slice', 1, 9), 0, { gpu: mig })], cluster);
+  assert.deepEqual(reports.map((r) => [r.resource, r.allocatable, r.granted]), [['nvidia.com/gpu', 8, 3], ['nvidia.com/mig-1g.10gb', 7, 7]]);
+});
