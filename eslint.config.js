@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/*.py', 'test/fixtures/**', '.test-artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '**/*.py', 'test/fixtures/**', '.test-artifacts/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -69,7 +69,7 @@ export function authenticatedFetch(auth: HttpAuth, read: (path: string) => strin
     try {
       return read(path).trim();
     } catch (err) {
-      throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`);
+      throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -78,15 +78,9 @@ export function authenticatedFetch(auth: HttpAuth, read: (path: string) => strin
     new Headers(init.headers).forEach((v, k) => {
       headers[k] = v;
     });
-    if (auth.bearerTokenFile) headers.authorization = `Bearer ${secret('the bearer token file', auth.bearerTokenFile)}`;
-    if (auth.basicAuth) headers.authorization = `Basic ${Buffer.from(`${auth.basicAuth.username}:${secret('the basic auth password file', auth.basicAuth.passwordFile)}`).toString('base64')}`;
-    let body: string | undefined;
-    if (init.body instanceof URLSearchParams) {
-      body = init.body.toString();
-      headers['content-type'] ??= 'application/x-www-form-urlencoded';
-    } else if (typeof init.body === 'string') body = init.body;
-    else if (init.body != null) throw new Error('authenticatedFetch: only string and form bodies');
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const credential = authorization(auth, secret);
+    if (credential) headers.authorization = credential;
+    const body = bodyOf(init.body, headers);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Response>((resolve, reject) => {
       const req = send(url, { method: init.method ?? 'GET', headers, ...(agent && url.protocol === 'https:' ? { agent } : {}), ...(init.signal ? { signal: init.signal } : {}) }, (res: IncomingMessage) => {
@@ -101,4 +95,23 @@ export function authenticatedFetch(auth: HttpAuth, read: (path: string) => strin
       req.end(body);
     });
   }) as typeof fetch;
+}
+
+/** The Authorization header of the configured credential, read from its file now; undefined without one. */
+function authorization(auth: HttpAuth, secret: (what: string, path: string) => string): string | undefined {
+  if (auth.bearerTokenFile) return `Bearer ${secret('the bearer token file', auth.bearerTokenFile)}`;
+  if (auth.basicAuth) return `Basic ${Buffer.from(`${auth.basicAuth.username}:${secret('the basic auth password file', auth.basicAuth.passwordFile)}`).toString('base64')}`;
+  return undefined;
+}
+
+/** A request body as a string, with its content type and length set; only what SurgeGuard sends. */
+function bodyOf(body: RequestInit['body'], headers: Record<string, string>): string | undefined {
+  let text: string | undefined;
+  if (body instanceof URLSearchParams) {
+    text = body.toString();
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+  } else if (typeof body === 'string') text = body;
+  else if (body !== undefined && body !== null) throw new Error('authenticatedFetch: only string and form bodies');
+  if (text !== undefined) headers['content-length'] = String(Buffer.byteLength(text));
+  return text;
 }

@@ -76,15 +76,8 @@ export function createConsumerGroupDescriber(opts: ConsumerGroupsOptions): Consu
         }
         for (const { host: h, port: p, ids } of byCoordinator.values()) {
           const res = await consumerGroupDescribeV0.api.async(await connectionTo(h, p), ids, false);
-          for (const g of res.groups) {
-            // A classic group answers GROUP_ID_NOT_FOUND here: kafkajs's describe covers it.
-            if (g.errorCode !== 0) continue;
-            out.set(g.groupId, {
-              groupId: g.groupId,
-              state: g.groupState,
-              members: g.members.map((m) => ({ clientHost: m.clientHost, partitions: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition }))) })),
-            });
-          }
+          // A classic group answers GROUP_ID_NOT_FOUND here: kafkajs's describe covers it.
+          for (const g of res.groups.filter((x) => x.errorCode === 0)) out.set(g.groupId, groupOf(g));
         }
         return out;
       } catch (err) {
@@ -94,6 +87,15 @@ export function createConsumerGroupDescriber(opts: ConsumerGroupsOptions): Consu
       }
     },
     close,
+  };
+}
+
+/** A described group in the shape the lag reader uses: members with the partitions they own. */
+function groupOf(g: { groupId: string; groupState: string; members: ReadonlyArray<{ clientHost: string; assignment: { topicPartitions: ReadonlyArray<{ topicName: string; partitions: readonly number[] }> } }> }): ConsumerProtocolGroup {
+  return {
+    groupId: g.groupId,
+    state: g.groupState,
+    members: g.members.map((m) => ({ clientHost: m.clientHost, partitions: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition }))) })),
   };
 }
 

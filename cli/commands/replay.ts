@@ -167,18 +167,24 @@ async function readPrometheus(v: Values, rawUrl: string, limits: TraceLimits): P
 function prometheusAuthFetch(v: Values, url: string): typeof fetch {
   const token = v['prometheus-bearer-token-file'];
   const ca = v['prometheus-ca-file'];
-  const headers: Record<string, string> = {};
-  for (const h of v['prometheus-header'] ?? []) {
-    const m = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+):\s*(.*)$/.exec(h);
-    if (!m) throw usageError(`--prometheus-header must be "Name: value", got "${h}"`);
-    headers[m[1] as string] = m[2] as string;
-  }
+  const headers = headerFlags(v['prometheus-header'] ?? []);
   if (ca && !url.startsWith('https://')) throw usageError('--prometheus-ca-file needs an https:// --prometheus-url');
   if (!token && !ca && Object.keys(headers).length === 0) return fetch;
   for (const [flag, file] of [['--prometheus-bearer-token-file', token], ['--prometheus-ca-file', ca]] as const) {
     if (file && !existsSync(file)) throw usageError(`${flag}: no such file ${file}`);
   }
   return authenticatedFetch({ ...(token ? { bearerTokenFile: token } : {}), ...(ca ? { tls: { caFile: ca, insecureSkipVerify: false } } : {}), headers });
+}
+
+/** `--prometheus-header "Name: value"`, repeated, as headers; a malformed one is a usage error. */
+function headerFlags(flags: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const h of flags) {
+    const m = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+):\s*(.*)$/.exec(h);
+    if (!m) throw usageError(`--prometheus-header must be "Name: value", got "${h}"`);
+    headers[m[1] as string] = m[2] as string;
+  }
+  return headers;
 }
 
 /** Checks the input-mode flags; returns the fill rule and the bucket length (per-request mode only). */

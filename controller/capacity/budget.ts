@@ -47,38 +47,47 @@ export function splitBudget(claims: readonly BudgetClaim[], available: number): 
     left -= floor * c.gpusPerReplica;
   }
   const priorities = [...new Set(claims.map((c) => c.priority))].sort((a, b) => b - a);
+  const used = (): number => claims.reduce((s, c) => s + (granted.get(c.key) ?? 0) * c.gpusPerReplica, 0);
   for (const p of priorities) {
     let open = claims.filter((c) => c.priority === p && (granted.get(c.key) ?? 0) < c.want);
-    // Water-filling in GPUs: each round offers every open claim its weight's share of what is left,
-    // rounded down to whole replicas; claims that reach their want drop out and free their share.
     while (open.length > 0 && left > 0) {
-      const weights = open.reduce((s, c) => s + c.weight, 0);
-      let progressed = false;
-      for (const c of open) {
-        const share = (left * c.weight) / weights;
-        const room = c.want - (granted.get(c.key) ?? 0);
-        const add = Math.min(room, Math.floor(share / c.gpusPerReplica + 1e-9));
-        if (add > 0) {
-          granted.set(c.key, (granted.get(c.key) ?? 0) + add);
-          progressed = true;
-        }
-      }
-      left = available - claims.reduce((s, c) => s + (granted.get(c.key) ?? 0) * c.gpusPerReplica, 0);
+      const progressed = waterFillRound(open, left, granted);
+      left = available - used();
+      if (!progressed && !oneMore(open, left, granted)) break;
+      left = available - used();
       open = open.filter((c) => (granted.get(c.key) ?? 0) < c.want);
-      if (!progressed) {
-        // Shares too small for a whole replica each: the rest goes one replica at a time, to the
-        // heaviest claim that still fits (ties by key, so the outcome does not depend on order).
-        const fits = open.filter((c) => c.gpusPerReplica <= left).sort((a, b) => b.weight - a.weight || a.key.localeCompare(b.key));
-        const first = fits[0];
-        if (!first) break;
-        granted.set(first.key, (granted.get(first.key) ?? 0) + 1);
-        left -= first.gpusPerReplica;
-        open = open.filter((c) => (granted.get(c.key) ?? 0) < c.want);
-      }
     }
   }
   return claims.map((c) => {
     const replicas = granted.get(c.key) ?? 0;
     return { key: c.key, replicas, cut: Math.max(0, c.want - replicas) };
   });
+}
+
+/**
+ * One round of water-filling in GPUs: every open claim is offered its weight's share of what is
+ * left, rounded down to whole replicas and capped at its want. Says whether anyone got a replica.
+ */
+function waterFillRound(open: readonly BudgetClaim[], left: number, granted: Map<string, number>): boolean {
+  const weights = open.reduce((s, c) => s + c.weight, 0);
+  let progressed = false;
+  for (const c of open) {
+    const room = c.want - (granted.get(c.key) ?? 0);
+    const add = Math.min(room, Math.floor((left * c.weight) / weights / c.gpusPerReplica + 1e-9));
+    if (add <= 0) continue;
+    granted.set(c.key, (granted.get(c.key) ?? 0) + add);
+    progressed = true;
+  }
+  return progressed;
+}
+
+/**
+ * When the shares are too small for a whole replica each, the rest goes one replica at a time, to
+ * the heaviest claim that still fits (ties by key, so the outcome does not depend on order).
+ */
+function oneMore(open: readonly BudgetClaim[], left: number, granted: Map<string, number>): boolean {
+  const first = open.filter((c) => c.gpusPerReplica <= left).sort((a, b) => b.weight - a.weight || a.key.localeCompare(b.key))[0];
+  if (!first) return false;
+  granted.set(first.key, (granted.get(first.key) ?? 0) + 1);
+  return true;
 }

@@ -18,11 +18,13 @@ export function gpuInventory(nodes: readonly V1Node[], pods: readonly V1Pod[], r
   let allocatable = 0;
   for (const n of nodes) if (!n.spec?.unschedulable) allocatable += quantity(n.status?.allocatable?.[resource]);
   let heldByOthers = 0;
-  for (const p of pods) {
-    if (!p.spec?.nodeName || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || governed(p)) continue;
-    heldByOthers += podRequest(p, resource);
-  }
+  for (const p of pods) if (holdsNow(p) && !governed(p)) heldByOthers += podRequest(p, resource);
   return { allocatable, heldByOthers };
+}
+
+/** A pod holds its resources once it is bound to a node and until it has finished. */
+function holdsNow(p: V1Pod): boolean {
+  return Boolean(p.spec?.nodeName) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
 }
 
 /**
