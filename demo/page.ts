@@ -35,8 +35,8 @@ export const DEMO_PAGE = `<!doctype html>
   <div class="card">decision<b id="latest-decision">–</b></div>
   <div class="card">reason<b id="latest-reason">–</b></div>
   <div class="card">replicas (from → to)<b><span id="latest-current">–</span> → <span id="latest-desired">–</span></b></div>
-  <div class="card">demand /s<b id="latest-demand">–</b></div>
-  <div class="card">forecast p50 / p90 /s<b><span id="latest-p50">–</span> / <span id="latest-p90">–</span></b></div>
+  <div class="card">demand (requests/s)<b id="latest-demand">–</b></div>
+  <div class="card">forecast p50 / p90 (requests/s)<b><span id="latest-p50">–</span> / <span id="latest-p90">–</span></b></div>
 </div>
 <div class="cards" id="compare" title="Since the trace began, on the same stream: the default Kubernetes HPA (utilization 0.7, 300 s scale-down window) against SurgeGuard">
   <div class="card">pod-intervals paid: SurgeGuard / default HPA<b><span id="cost-sg">–</span> / <span id="cost-hpa">–</span></b></div>
@@ -54,7 +54,7 @@ export const DEMO_PAGE = `<!doctype html>
 <svg id="chart" height="300"></svg>
 <svg id="replicas" height="160"></svg>
 <h2 style="font-size:16px">Decisions (newest first)</h2>
-<table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand /s</th><th>why</th></tr></thead><tbody id="log"></tbody></table>
+<table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand (requests/s)</th><th>why</th></tr></thead><tbody id="log"></tbody></table>
 <script>
 const PAD = 40;
 // Drawn at the width the page gives the chart, so a narrow window never scrolls sideways.
@@ -64,7 +64,9 @@ function path(points, key, x, y) {
   for (const p of points) { const v = p[key]; if (v === undefined || v === null) continue; d += (d ? 'L' : 'M') + x(p.t).toFixed(1) + ',' + y(v).toFixed(1); }
   return d;
 }
-function draw(svg, points, h, series, band) {
+// Recorded times on the x axis (UTC, as the trace has them), the unit with the y axis's top.
+function clock(iso) { return iso.slice(5, 16).replace('T', ' '); }
+function draw(svg, points, h, series, band, unit) {
   if (!points.length) return;
   W = Math.max(320, Math.round(svg.getBoundingClientRect().width) || 1100);
   svg.setAttribute('viewBox', '0 0 ' + W + ' ' + h);
@@ -74,7 +76,13 @@ function draw(svg, points, h, series, band) {
   if (band) for (const p of points) max = Math.max(max, p.forecastP90 || 0);
   const x = (t) => PAD + (t - t0) / (t1 - t0) * (W - 2 * PAD);
   const y = (v) => h - 20 - v / max * (h - 40);
-  let out = '<text x="4" y="14" font-size="11" fill="#5b6475">max ' + max.toFixed(1) + '</text>';
+  let out = '<text x="4" y="14" font-size="11" fill="#5b6475">' + (max < 10 ? max.toFixed(2) : max.toFixed(0)) + ' ' + unit + '</text>';
+  out += '<line x1="' + PAD + '" x2="' + (W - PAD) + '" y1="' + (h - 20) + '" y2="' + (h - 20) + '" stroke="#dde1e8"/>';
+  const ticks = [points[0], points[Math.floor(points.length / 2)], points[points.length - 1]];
+  ticks.forEach((p, i) => {
+    const anchor = i === 0 ? 'start' : i === 1 ? 'middle' : 'end';
+    out += '<text class="tick" x="' + x(p.t).toFixed(1) + '" y="' + (h - 5) + '" font-size="11" fill="#5b6475" text-anchor="' + anchor + '">' + clock(p.at) + ' UTC</text>';
+  });
   if (band) {
     const withBand = points.filter((p) => p.forecastP90 !== undefined);
     if (withBand.length) {
@@ -96,8 +104,8 @@ async function refresh() {
     ]);
     const pts = state.points.slice(-160);
     set('about', state.about + ' — interval ' + state.progress.next + ' of ' + state.progress.total + (state.progress.next < state.progress.total ? '' : ' (trace finished)'));
-    draw(document.getElementById('chart'), pts, 300, [{ key: 'capacity', color: '#2da44e' }, { key: 'demand', color: '#1f6feb', width: 2 }], true);
-    draw(document.getElementById('replicas'), pts, 160, [{ key: 'hpaTarget', color: '#cf222e', dash: '4 3' }, { key: 'target', color: '#8250df', width: 2 }, { key: 'ready', color: '#57606a' }], false);
+    draw(document.getElementById('chart'), pts, 300, [{ key: 'capacity', color: '#2da44e' }, { key: 'demand', color: '#1f6feb', width: 2 }], true, 'requests/s');
+    draw(document.getElementById('replicas'), pts, 160, [{ key: 'hpaTarget', color: '#cf222e', dash: '4 3' }, { key: 'target', color: '#8250df', width: 2 }, { key: 'ready', color: '#57606a' }], false, 'replicas');
     const tot = state.totals;
     const n = (v) => Math.round(v).toLocaleString('en-US');
     set('cost-sg', n(tot.surgeguard.podIntervals)); set('cost-hpa', n(tot.defaultHpa.podIntervals));

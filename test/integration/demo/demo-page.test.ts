@@ -59,6 +59,12 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
     { decision: same.decision, reason: same.reason, current: String(same.currentReplicas), desired: String(same.desiredReplicas), demand: same.demandPerSecond.toFixed(3), p50: same.forecast.p50.toFixed(3), p90: same.forecast.p90.toFixed(3) },
   );
   assert.ok(shown.chart > 100, 'the demand chart is drawn');
+  // A time axis in recorded time and the unit of each chart.
+  const axis = await page.evaluate(() => ({ ticks: [...document.querySelectorAll('#chart text.tick')].map((t) => t.textContent ?? ''), top: document.querySelector('#chart text')?.textContent ?? '', replicas: document.querySelector('#replicas text')?.textContent ?? '' }));
+  assert.equal(axis.ticks.length, 3);
+  assert.ok(axis.ticks.every((t) => /^\d\d-\d\d \d\d:\d\d UTC$/.test(t)), axis.ticks.join(' | '));
+  assert.match(axis.top, /requests\/s$/);
+  assert.match(axis.replicas, /replicas$/);
 
   // The comparison with the default HPA on the same stream: the cards show what /api/demo/state says.
   const compare = await page.evaluate(async () => {
