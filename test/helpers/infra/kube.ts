@@ -54,7 +54,11 @@ export async function kubeBinDir(): Promise<string> {
   return out.trim().split('\n').pop() ?? '';
 }
 
-export async function startKube(ctx: RunContext = runContext()): Promise<KubeHandle> {
+/**
+ * Starts a control plane of the test's own. API Priority and Fairness is off unless asked for: the
+ * tests that do not study it should not queue behind its bootstrap configuration.
+ */
+export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean } = {}): Promise<KubeHandle> {
   const t0 = Date.now();
   const binDir = await kubeBinDir();
   const dir = runSubdir(ctx, 'kube');
@@ -84,7 +88,7 @@ export async function startKube(ctx: RunContext = runContext()): Promise<KubeHan
     `--tls-cert-file=${pki}/apiserver.crt`, `--tls-private-key-file=${pki}/apiserver.key`, `--client-ca-file=${pki}/ca.crt`,
     `--token-auth-file=${pki}/tokens.csv`, '--authorization-mode=Node,RBAC',
     `--service-account-issuer=${server}`, `--service-account-key-file=${pki}/sa.pub`, `--service-account-signing-key-file=${pki}/sa.key`,
-    '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true', '--enable-priority-and-fairness=false',
+    '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true', `--enable-priority-and-fairness=${opts.priorityAndFairness === true}`,
     `--audit-policy-file=${dir}/audit-policy.yaml`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking',
     `--cert-dir=${dir}/apiserver-certs`, '--v=0',
   ];

@@ -93,7 +93,7 @@ for (const c of rejected) {
 
 test('every controller manifest in deploy/controller passes a server-side dry run', async () => {
   await ensureNamespace(kc.makeApiClient(CoreV1Api), 'surgeguard');
-  for (const file of ['rbac.yaml', 'deployment.yaml']) {
+  for (const file of ['rbac.yaml', 'deployment.yaml', 'flowcontrol.yaml']) {
     const objects = parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller', file), 'utf8'));
     assert.ok(objects.length > 0);
     const answered = await applyManifests(kc, objects, { dryRun: true });

@@ -60,7 +60,7 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   );
   assert.ok(shown.chart > 100, 'the demand chart is drawn');
   // A time axis in recorded time and the unit of each chart.
-  const axis = await page.evaluate(() => ({ ticks: [...document.querySelectorAll('#chart text.tick')].map((t) => t.textContent ?? ''), top: document.querySelector('#chart text')?.textContent ?? '', replicas: document.querySelector('#replicas text')?.textContent ?? '' }));
+  const axis = await page.evaluate(() => ({ ticks: Array.from(document.querySelectorAll('#chart text.tick')).map((t) => t.textContent ?? ''), top: document.querySelector('#chart text')?.textContent ?? '', replicas: document.querySelector('#replicas text')?.textContent ?? '' }));
   assert.equal(axis.ticks.length, 3);
   assert.ok(axis.ticks.every((t) => /^\d\d-\d\d \d\d:\d\d UTC$/.test(t)), axis.ticks.join(' | '));
   assert.match(axis.top, /requests\/s$/);
