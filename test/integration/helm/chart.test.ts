@@ -113,8 +113,9 @@ function expectedKinds(): string[] {
   const copies = [...chartFileCopies().keys()];
   // Two ClusterRoles (the controller, its healing loop; the agent's exists only with Kafka
   // attribution on), two Roles (the controller's Lease and the healing ledger), each with its
-  // binding, and the controller's NetworkPolicy.
-  const base = ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'NetworkPolicy',
+  // binding, the controller's NetworkPolicy, and its API Priority and Fairness objects (a priority
+  // level, a FlowSchema for its requests and one for its Lease).
+  const base = ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'FlowSchema', 'FlowSchema', 'NetworkPolicy', 'PriorityLevelConfiguration',
     'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor'];
   const count = (dir: string): number => copies.filter((f) => f.includes(`/files/${dir}/`)).length;
   return [...base, ...Array<string>(count('rules')).fill('PrometheusRule'), ...Array<string>(count('dashboards')).fill('ConfigMap')].sort();
@@ -123,7 +124,8 @@ function expectedKinds(): string[] {
 test('the default render passes a server-side dry run: agent, controller, ServiceMonitors, rules, dashboards', async () => {
   const objects = await render();
   assert.deepEqual(kinds(objects), expectedKinds());
-  for (const o of objects) assert.ok(o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding' || o.metadata?.namespace === 'surgeguard', `${o.kind}/${o.metadata?.name}`);
+  const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'FlowSchema', 'PriorityLevelConfiguration']);
+  for (const o of objects) assert.ok(clusterScoped.has(o.kind ?? '') || o.metadata?.namespace === 'surgeguard', `${o.kind}/${o.metadata?.name}`);
   assert.equal(find(objects, 'Deployment', 'surgeguard-controller').spec.replicas, 2);
   assert.equal(find(objects, 'Role', 'surgeguard-controller').metadata?.namespace, 'surgeguard', 'the Lease Role lives in the release namespace');
   // Each PrometheusRule's spec is its rule file, each dashboard ConfigMap holds its JSON byte for byte.
