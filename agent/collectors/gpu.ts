@@ -4,13 +4,17 @@ import { family, unavailable, type Collector, type CollectContext, type Sample, 
 import type { ExecFn } from '../exec.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
 import { normalizePciBusId } from '../pci.ts';
-import { GPU_FIELDS, gpuIdentity, parseGpuCsv, rowToSamples, type GpuIdentity } from './gpu-csv.ts';
+import { GPU_FIELDS, cellBool, gpuIdentity, parseGpuCsv, rowToSamples, type GpuIdentity } from './gpu-csv.ts';
+import { parseMigDevices, type MigDevice } from './mig.ts';
 
 export interface GpuCollectorConfig {
   readonly nvidiaSmiPath: string;
   readonly intervalSeconds: number;
   readonly timeoutSeconds: number;
-  /** PCIe replays exist only in `-q` output, which is slower: it is read at this longer interval. */
+  /**
+   * PCIe replays and MIG instances exist only in `-q` output, which is slower: it is read at this
+   * longer interval (all of `-q` when a GPU has MIG on, `-q -d PCIE` otherwise).
+   */
   readonly pcieReplayIntervalSeconds: number;
 }
 
@@ -46,6 +50,9 @@ export const GPU_FAMILIES = [
   family('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).', GPU_LABELS),
   g('surgeguard_gpu_fan_ratio', 'Fan speed as a share of its maximum.'),
   g('surgeguard_gpu_mig_enabled', '1 when MIG mode is enabled.'),
+  g('surgeguard_gpu_mig_memory_used_bytes', 'Memory in use on a MIG instance (nvidia-smi -q, read at the PCIe replay interval).', ['gpu_instance', 'compute_instance', 'mig_device']),
+  g('surgeguard_gpu_mig_memory_total_bytes', 'Memory of a MIG instance.', ['gpu_instance', 'compute_instance', 'mig_device']),
+  g('surgeguard_gpu_mig_multiprocessors', 'Streaming multiprocessors of a MIG instance.', ['gpu_instance', 'compute_instance', 'mig_device']),
   g('surgeguard_gpu_info', 'GPU inventory; the value is always 1.', ['pci_bus_id', 'driver_version', 'vbios_version']),
   family('surgeguard_gpu_nvidia_smi_available', 'gauge', 'Whether nvidia-smi was found at the configured path (1), or is missing and looked for again with backoff, so no GPU is seen (0).', ['node', 'path']),
 ] as const;
@@ -84,6 +91,7 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
   const dropped = new Set<string>();
   let replays = new Map<string, number>();
   let lastReplayReadMs = -Infinity;
+  let mig = new Map<string, MigDevice[]>();
   const timeoutMs = config.timeoutSeconds * 1000;
   let missingRetryMs = 0;
   const availability = (value: number): Sample => ({ name: 'surgeguard_gpu_nvidia_smi_available', labels: { node: deps.node, path: config.nvidiaSmiPath }, value });
@@ -128,12 +136,15 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
     throw new SurgeGuardError(ErrorCode.CollectorFailed, `nvidia-smi refused more than ${MAX_DROPS_PER_CYCLE} fields`, { details: { collector: 'gpu' } });
   }
 
-  async function refreshReplays(ctx: CollectContext): Promise<void> {
+  async function refreshReplays(ctx: CollectContext, anyMig: boolean): Promise<void> {
     if (ctx.nowMs - lastReplayReadMs < config.pcieReplayIntervalSeconds * 1000) return;
     lastReplayReadMs = ctx.nowMs;
     try {
-      const res = await deps.exec(config.nvidiaSmiPath, ['-q', '-d', 'PCIE'], { timeoutMs, signal: ctx.signal });
-      if (res.exitCode === 0) replays = parsePcieReplays(res.stdout);
+      const res = await deps.exec(config.nvidiaSmiPath, anyMig ? ['-q'] : ['-q', '-d', 'PCIE'], { timeoutMs, signal: ctx.signal });
+      if (res.exitCode === 0) {
+        replays = parsePcieReplays(res.stdout);
+        mig = anyMig ? parseMigDevices(res.stdout) : new Map();
+      }
     } catch (err) {
       // Replays are a slow extra: a failure here keeps the last values and the main cycle.
       deps.logger.warn({ collector: 'gpu', error: (err as Error).message }, 'reading PCIe replays with nvidia-smi -q failed');
@@ -159,14 +170,28 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
       const samples: Sample[] = [availability(1), ...rows.flatMap((r) => rowToSamples(r, deps.node))];
       const gpus = rows.map(gpuIdentity).filter((x): x is GpuIdentity => x !== undefined);
       deps.inventory.update(gpus);
-      if (gpus.length > 0) await refreshReplays(ctx);
+      if (gpus.length > 0) await refreshReplays(ctx, rows.some((r) => cellBool(r.get('mig.mode.current')) === 1));
       for (const id of gpus) {
+        const labels = { node: deps.node, gpu: id.index, uuid: id.uuid, gpu_model: id.model };
         const v = replays.get(id.pciBusId);
-        if (v !== undefined) samples.push({ name: 'surgeguard_gpu_pcie_replays_total', labels: { node: deps.node, gpu: id.index, uuid: id.uuid, gpu_model: id.model }, value: v });
+        if (v !== undefined) samples.push({ name: 'surgeguard_gpu_pcie_replays_total', labels, value: v });
+        samples.push(...migSamples(labels, mig.get(id.pciBusId) ?? []));
       }
       return samples;
     },
   };
+}
+
+/** The series of one GPU's MIG instances. */
+function migSamples(gpu: Record<string, string>, devices: readonly MigDevice[]): Sample[] {
+  const out: Sample[] = [];
+  for (const d of devices) {
+    const labels = { ...gpu, gpu_instance: d.gpuInstance, compute_instance: d.computeInstance, mig_device: d.index };
+    if (d.memoryUsedBytes !== undefined) out.push({ name: 'surgeguard_gpu_mig_memory_used_bytes', labels, value: d.memoryUsedBytes });
+    if (d.memoryTotalBytes !== undefined) out.push({ name: 'surgeguard_gpu_mig_memory_total_bytes', labels, value: d.memoryTotalBytes });
+    if (d.multiprocessors !== undefined) out.push({ name: 'surgeguard_gpu_mig_multiprocessors', labels, value: d.multiprocessors });
+  }
+  return out;
 }
 
 function firstLine(s: string): string {

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DISABLED, isUnavailable, type Sample } from '../../../agent/collector.ts';
 import { createGpuCollector, parsePcieReplays } from '../../../agent/collectors/gpu.ts';
+import { parseMigDevices } from '../../../agent/collectors/mig.ts';
 import { GPU_FIELDS, isAbsent, parseGpuCsv } from '../../../agent/collectors/gpu-csv.ts';
 import { GpuInventory } from '../../../agent/gpu-inventory.ts';
 import { normalizePciBusId } from '../../../agent/pci.ts';
@@ -254,6 +255,46 @@ describe('gpu collector behaviour', () => {
     const s = await collect(exec, inventory);
     assert.equal(valueOf(s, 'surgeguard_gpu_pcie_replays_total'), 9);
     assert.equal(inventory.byPciBusId('0000:00:09.0')?.index, '0');
+  });
+});
+
+describe('MIG instances', () => {
+  const capture = fixture('nvidia-smi/captures/nvidia_gpu_exporter_linux-x86_64__nvidia-h100-mig__590.48.01.txt');
+  const idle = (capture.split('# idle :: query (-q)')[1] ?? '').split('# load :: ')[0] ?? '';
+  const load = capture.split('# load :: query (-q)')[1] ?? '';
+
+  test('a real H100 with four MIG instances: index, instance ids, SMs and memory from nvidia-smi -q', () => {
+    const idleDevices = parseMigDevices(idle).get('0000:00:09.0') ?? [];
+    assert.deepEqual(idleDevices.map((d) => [d.index, d.gpuInstance, d.computeInstance, d.multiprocessors, (d.memoryTotalBytes ?? 0) / MIB]), [
+      ['0', '2', '0', 60, 40448],
+      ['1', '3', '0', 32, 20096],
+      ['2', '9', '0', 16, 9984],
+      ['3', '10', '0', 16, 9984],
+    ]);
+    // Under load the first instance holds the burn's memory: 11091 MiB of 40448, as the table shows.
+    const loaded = parseMigDevices(load).get('0000:00:09.0') ?? [];
+    assert.equal((loaded[0]?.memoryUsedBytes ?? 0) / MIB, 11091);
+    assert.ok((idleDevices[0]?.memoryUsedBytes ?? Infinity) < 100 * MIB);
+  });
+
+  test('a GPU without MIG, or -q text cut short, gives no instance and no error', () => {
+    const plain = fixture('nvidia-smi/captures/nvidia_gpu_exporter_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt').split('# load :: query (-q)')[1] ?? '';
+    assert.equal(parseMigDevices(plain).size, 0);
+    const cut = load.slice(0, load.indexOf('GPU Instance ID'));
+    assert.equal(parseMigDevices(cut).size, 0, 'a block without its instance ids is dropped');
+  });
+
+  test('the collector reads all of -q when a GPU has MIG on and exports each instance', async () => {
+    const base = execFromCapture(capture);
+    const asked: string[][] = [];
+    const exec: ExecFn = (f, args, o) => (args.includes('-q') ? (asked.push([...args]), Promise.resolve({ stdout: load, stderr: '', exitCode: 0 })) : base(f, args, o));
+    const s = await collect(exec);
+    assert.deepEqual(asked, [['-q']], 'all of -q: the MIG blocks are not in -d PCIE');
+    // The capture is masked: its two GPUs share one bus id, so each is matched to the same four instances.
+    const used = s.filter((x) => x.name === 'surgeguard_gpu_mig_memory_used_bytes' && x.labels.gpu === '0');
+    assert.equal(used.length, 4);
+    assert.deepEqual(used.find((x) => x.labels.gpu_instance === '2')?.labels, { node: 'n1', gpu: '0', uuid: 'GPU-00000000-0000-0000-0000-000000000000', gpu_model: 'NVIDIA H100 80GB HBM3', gpu_instance: '2', compute_instance: '0', mig_device: '0' });
+    assert.equal(used.find((x) => x.labels.gpu_instance === '2')?.value, 11091 * MIB);
   });
 });
 
