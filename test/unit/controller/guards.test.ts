@@ -3,18 +3,12 @@
 // them next to the demand (in-memory stand-ins for the cluster and Prometheus: pure logic).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { silentLogger } from '../../../common/logger.ts';
-import { createMetricRegistry } from '../../../common/metrics.ts';
 import { resolveSpec, type PredictiveScaler } from '../../../controller/crd/predictive-scaler.ts';
-import type { ClusterReader, ClusterWriter } from '../../../controller/kube/cluster.ts';
-import type { ScaleClient } from '../../../controller/kube/scale-target.ts';
-import { createDecisionLog } from '../../../controller/reconcile/decision-log.ts';
-import { createScalingLoop } from '../../../controller/reconcile/tick.ts';
 import { decide } from '../../../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
 import { GUARD_PRESETS, guardNeed, resolveGuard, SELECTOR_PATTERN } from '../../../controller/signals/guards.ts';
-import type { SignalReading } from '../../../controller/signals/signal.ts';
-import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
+import type { SignalReading, SignalRequest } from '../../../controller/signals/signal.ts';
+import { memoryScale, standInLoop } from '../../helpers/scaling-loop.ts';
 
 test('a Total guard asks value / target; an Average guard current x value / target, like the HPA', () => {
   assert.equal(guardNeed({ name: 'q', preset: 'vllm-waiting', target: 4 }, 40, 3).replicas, 10);
@@ -110,35 +104,20 @@ function guarded(guards: PredictiveScaler['spec']['guards']): PredictiveScaler {
 }
 
 function loop(scaler: PredictiveScaler, readings: (query: string) => SignalReading) {
-  const replicas = { n: 2 };
+  const counts = new Map([['llm', 2]]);
   const asked: string[] = [];
-  const scale: ScaleClient = {
-    read: async () => ({ replicas: replicas.n, currentReplicas: replicas.n, selector: 'app=llm', resourceVersion: '1' }),
-    writerOf: async () => undefined,
-    setReplicas: async (_ref, n) => ((replicas.n = n), { replicas: n, currentReplicas: n, selector: '', resourceVersion: '2' }),
-  };
-  const reader: ClusterReader = { hpaTargets: async () => new Map(), paused: async () => false, podStats: async () => ({ unschedulable: 0, ready: 2 }) };
-  const writer: ClusterWriter = { patchScalerStatus: async () => undefined, event: async () => undefined };
-  const metrics = createMetricRegistry();
-  const decisions = createDecisionLog(100);
-  let clock = 1_000_000;
-  const l = createScalingLoop(
-    {
-      scalers: () => [scaler],
-      signals: [{ read: async (reqs) => new Map(reqs.map((r) => (asked.push(r.signal.kind === 'prometheus' ? r.signal.query : ''), [r.key, readings(r.signal.kind === 'prometheus' ? r.signal.query : '')]))), close: async () => undefined }],
-      forecaster: createHoltWintersForecaster(),
-      scale,
-      reader,
-      writer,
-      isLeader: () => true,
-      now: () => clock,
-      logger: silentLogger(),
-      metrics,
-      decisions,
+  const query = (r: SignalRequest): string => (r.signal.kind === 'prometheus' ? r.signal.query : '');
+  const l = standInLoop({
+    scalers: () => [scaler],
+    signal: { read: async (reqs) => new Map(reqs.map((r) => (asked.push(query(r)), [r.key, readings(query(r))]))), close: async () => undefined },
+    scale: memoryScale(counts),
+  });
+  const replicas = {
+    get n(): number {
+      return counts.get('llm') ?? 0;
     },
-    { intervalSeconds: 15, historyIntervals: 100, pauseFlag: false, pauseConfigMap: { namespace: 'x', name: 'y' }, podStatsEveryTicks: 4, forecasting: true, forecastTimeScale: 1 },
-  );
-  return { replicas, asked, metrics, decisions, tick: () => ((clock += 15_000), l.tick()) };
+  };
+  return { replicas, asked, metrics: l.metrics, decisions: l.decisions, tick: l.tick };
 }
 
 test('the tick reads each guard with the demand, and a queue the forecast did not see raises the target at once', async () => {
