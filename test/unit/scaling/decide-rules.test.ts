@@ -1,0 +1,65 @@
+// decide's rules one at a time, at their edges (written for the mutants `npm run mutate` found
+// surviving in decide.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decide, type ScalingForecast, type ScalingSignals } from '../../../controller/scaling/decide.ts';
+import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
+
+const policy = (x: Partial<ScalingPolicy> = {}): ScalingPolicy => ({ ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100, ...x });
+const signals = (current: number, replicas: number, x: Partial<ScalingSignals> = {}): ScalingSignals => ({ intervalSeconds: 15, demandRates: [current], currentReplicas: replicas, recentRecommendations: [], ...x });
+const forecast = (p50: number, p90: number, x: Partial<ScalingForecast> = {}): ScalingForecast => ({ p50: [p50, p50, p50], p90: [p90, p90, p90], source: 't', ...x });
+
+test('direction and the recommendation kept for stabilization', () => {
+  const up = decide(signals(50, 2), forecast(50, 60), policy(), 1000);
+  assert.deepEqual([up.replicas, up.direction], [6, 'up']);
+  assert.deepEqual(up.recommendation, { atSeconds: 1000, replicas: 6 });
+  const down = decide(signals(10, 5), forecast(10, 10), policy(), 1000);
+  assert.deepEqual([down.replicas, down.direction], [1, 'down']);
+  const hold = decide(signals(50, 6), forecast(50, 60), policy(), 1000);
+  assert.equal(hold.direction, 'hold');
+});
+
+test('headroom multiplies the forecast and reactiveHeadroom current demand', () => {
+  assert.equal(decide(signals(10, 1), forecast(90, 100), policy({ headroom: 1.5 }), 0).rules.forecast, 15);
+  assert.equal(decide(signals(50, 1), forecast(10, 10), policy({ reactiveHeadroom: 2 }), 0).rules.reactive, 10);
+});
+
+test('quantile p50 sizes by p50, p90 by p90', () => {
+  assert.equal(decide(signals(10, 1), forecast(40, 90), policy({ quantile: 'p50' }), 0).rules.forecast, 4);
+  assert.equal(decide(signals(10, 1), forecast(40, 90), policy({ quantile: 'p90' }), 0).rules.forecast, 9);
+});
+
+test('a surge is demand strictly above the band forecast for now times surgeBandFactor', () => {
+  const band = { bandNow: { p50: 40, p90: 50 } };
+  assert.equal(decide(signals(50, 5), forecast(40, 50, band), policy(), 0).surge, false, 'at the band: not a surge');
+  assert.equal(decide(signals(51, 5), forecast(40, 50, band), policy(), 0).surge, true);
+  assert.equal(decide(signals(90, 5), forecast(40, 50, band), policy({ surgeBandFactor: 2 }), 0).surge, false);
+  const s = decide(signals(80, 8), forecast(40, 50, { ...band, surgeMultiplier: 1.5 }), policy(), 0);
+  assert.deepEqual([s.rules.surge, s.reason], [12, 'Surge']);
+});
+
+test('a healing floor binds until, not at, its expiry', () => {
+  const floor = { replicas: 8, expiresAtSeconds: 1000, reason: 'drain' };
+  assert.deepEqual([decide(signals(10, 8), forecast(10, 10), policy({ floor }), 999).replicas, decide(signals(10, 8), forecast(10, 10), policy({ floor }), 999).reason], [8, 'Floor']);
+  assert.notEqual(decide(signals(10, 8), forecast(10, 10), policy({ floor }), 1000).reason, 'Floor');
+});
+
+test('the stabilization window is inclusive: a recommendation exactly one window old still holds', () => {
+  const recent = [{ atSeconds: 700, replicas: 9 }];
+  assert.equal(decide(signals(10, 9, { recentRecommendations: recent }), forecast(10, 10), policy(), 1000).replicas, 9);
+  assert.equal(decide(signals(10, 9, { recentRecommendations: recent }), forecast(10, 10), policy(), 1001).replicas, 1);
+});
+
+test('the scale-up limit: double or +4 per 15 s, and exactly at the limit is not limited', () => {
+  const at = decide(signals(60, 2), forecast(60, 60), policy(), 0);
+  assert.deepEqual([at.replicas, at.reason], [6, 'Forecast']);
+  const over = decide(signals(70, 2), forecast(70, 70), policy(), 0);
+  assert.deepEqual([over.replicas, over.reason], [6, 'ScaleUpLimited']);
+});
+
+test('the scale-down rate: 100% a minute is no limit, and below it a small fleet still loses one pod per tick', () => {
+  assert.equal(decide(signals(10, 20), forecast(10, 10), policy({ scaleDownPercentPerMinute: 100 }), 0).replicas, 1);
+  const limited = decide(signals(10, 3), forecast(10, 10), policy({ scaleDownPercentPerMinute: 10 }), 0);
+  assert.deepEqual([limited.replicas, limited.reason], [2, 'ScaleDownLimited']);
+  assert.equal(decide(signals(0, 0), forecast(0, 0), policy({ scaleDownPercentPerMinute: 10, minReplicas: 0 }), 0).replicas, 0);
+});
