@@ -44,8 +44,8 @@ function camel(s: string): string {
 }
 
 /**
- * The condition each node should carry, compared with what it carries; only differences in status
- * or reason are returned (a message that changes wording is not worth a write). A node is unhealthy
+ * The condition each node should carry, compared with what it carries; only changes of status are
+ * returned (a reason or message that changes while the node stays unhealthy is not worth a write). A node is unhealthy
  * while a node fault is found on it (fatal or degraded, the faults SurgeGuard itself repairs) or
  * while it carries SurgeGuard's repair record: a drained node stays cordoned until a human clears
  * it, and its condition says so until then. A fleet-wide problem sets no new False: SurgeGuard's
@@ -72,7 +72,9 @@ export function planConditions(nodes: readonly V1Node[], findings: readonly Find
     if (f) want = { status: 'False', reason: conditionReason(f), message: f.summary.slice(0, 1024), finding: f };
     else if (repair) want = { status: 'False', reason: current?.status === 'False' && current.reason ? current.reason : conditionReason({ check: repair.check, fault: repair.fault, evidence: {} }), message: `SurgeGuard repair ${repair.phase}: ${repair.summary}`.slice(0, 1024) };
     else if (current?.status === 'False') want = { status: 'True', reason: CLEARED_REASON, message: 'SurgeGuard finds no GPU fault on this node' };
-    if (!want || (current?.status === want.status && current.reason === want.reason)) continue;
+    // Only a change of status is written: the reason is the fault that set it, so a second fault on
+    // an unhealthy node (an alert about the same XID, say) does not rewrite it back and forth.
+    if (!want || current?.status === want.status) continue;
     out.push({ node: name, ...want });
   }
   return out;

@@ -45,9 +45,12 @@ test('notices, pod faults and app faults set no condition', () => {
   assert.deepEqual(planConditions([node('a')], findings, { type: TYPE, fleetWide: false }), []);
 });
 
-test('an unchanged condition is not written again, even when the message wording changes', () => {
+test('an unhealthy node is not written again while it stays unhealthy, whatever fault is found next', () => {
   const n = node('a', { condition: { status: 'False', reason: 'Xid79' } });
   assert.deepEqual(planConditions([n], [finding('a', { summary: 'other words' })], { type: TYPE, fleetWide: false }), []);
+  // The alert about the same XID arrives later and may come first in the findings: no rewrite.
+  const alert = finding('a', { check: 'alert/SurgeGuardGpuXidCritical', evidence: {} });
+  assert.deepEqual(planConditions([n], [alert, finding('a')], { type: TYPE, fleetWide: false }), []);
 });
 
 test('a repaired node stays False with its first reason until a human clears the record, then True', () => {
