@@ -41,7 +41,19 @@ export interface BudgetReport {
 export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
   const out = new Map<string, ScalerPlan>();
   const reports: BudgetReport[] = [];
-  const governed = (pod: V1Pod): boolean => members.some((m) => m.namespace === pod.metadata?.namespace && selectorMatches(m.selector, pod.metadata?.labels ?? {}));
+  // Decided once per pod for all resources, and only against the members of the pod's namespace:
+  // this runs every tick over every pod of the cluster.
+  const selectors = new Map<string, string[]>();
+  for (const m of members) selectors.set(m.namespace, [...(selectors.get(m.namespace) ?? []), m.selector]);
+  const verdicts = new Map<V1Pod, boolean>();
+  const governed = (pod: V1Pod): boolean => {
+    let v = verdicts.get(pod);
+    if (v === undefined) {
+      v = (selectors.get(pod.metadata?.namespace ?? '') ?? []).some((sel) => selectorMatches(sel, pod.metadata?.labels ?? {}));
+      verdicts.set(pod, v);
+    }
+    return v;
+  };
   for (const resource of [...new Set(members.map((m) => m.gpu.resource))].sort()) {
     const group = members.filter((m) => m.gpu.resource === resource && m.plan.currentReplicas !== undefined);
     const inv = gpuInventory(cluster.nodes, cluster.pods, resource, governed);
