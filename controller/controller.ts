@@ -213,7 +213,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
   if (config.healing.enabled) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
-  const electing = elector.run(stopSignal);
+  // The lease outlives the loops at shutdown: released only after the tick in flight has made
+  // its last write (the scale and then the status that records it), so the next leader never
+  // reads a target this replica set while its status still says otherwise.
+  const electionStop = new AbortController();
+  const electing = elector.run(electionStop.signal);
   const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
   const ticking = (async () => {
     while (!stopSignal.aborted) {
@@ -258,8 +262,10 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     if (!stopSignal.aborted) await new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
     await step('scaling loop', 10_000, () => ticking);
     await step('healing loop', 10_000, () => healingLoop);
+    electionStop.abort();
+    const released = step('leader election', 5_000, () => electing);
     await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
-    await step('leader election', 5_000, () => electing);
+    await released;
     await step('scaler cache', 3_000, () => cache.stop());
     if (config.healing.enabled) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
     for (const s of signals) await step('demand signal', 3_000, () => s.close());

@@ -1,5 +1,5 @@
 import type { PredictiveScaler, ConditionType } from '../crd/predictive-scaler.ts';
-import type { ScaleState } from '../kube/scale-target.ts';
+import { FIELD_MANAGER, type ScaleState } from '../kube/scale-target.ts';
 import type { ScalingDecision } from '../scaling/decide.ts';
 import type { SignalReading } from '../signals/signal.ts';
 
@@ -24,6 +24,11 @@ export interface ScalerPlan {
   desiredReplicas?: number;
   /** Set when the target's scale must be written. */
   patch?: { replicas: number; resourceVersion: string };
+  /**
+   * The replicas on the target were SurgeGuard's own write, but the status never recorded it
+   * (a leader stopped between the two writes, or the status write failed): record them now.
+   */
+  adoptApplied?: number;
   conditions: PlannedCondition[];
 }
 
@@ -62,7 +67,7 @@ export function plan(input: PlanInput): ScalerPlan {
   }
   const state = input.target.state;
   const current = state.replicas;
-  const base = { key, currentReplicas: current };
+  const base: Pick<ScalerPlan, 'key' | 'currentReplicas' | 'adoptApplied'> & { currentReplicas: number } = { key, currentReplicas: current };
 
   if (input.hold) return heldPlan(scaler, base, input.hold, unsched);
   if (input.hpa) {
@@ -72,7 +77,11 @@ export function plan(input: PlanInput): ScalerPlan {
   const applied = scaler.status?.appliedReplicas;
   const inConflict = scaler.status?.conditions?.some((c) => c.type === 'Conflict' && c.status === 'True') ?? false;
   const specChanged = (scaler.status?.observedGeneration ?? 0) < (scaler.metadata.generation ?? 0);
-  if (applied !== undefined && current !== applied && !(inConflict && specChanged)) {
+  // The field manager settles a mismatch: if the last writer of spec.replicas was SurgeGuard
+  // (this replica or an earlier leader), the status lost a write; it is not another writer.
+  const lostOwnWrite = applied !== undefined && current !== applied && state.replicasManager?.manager === FIELD_MANAGER;
+  if (lostOwnWrite) base.adoptApplied = current;
+  if (applied !== undefined && current !== applied && !lostOwnWrite && !(inConflict && specChanged)) {
     const who = state.replicasManager?.manager ? ` by ${state.replicasManager.manager}` : '';
     const msg = `${target} has ${current} replicas, set${who}; SurgeGuard last set ${applied}. Not fighting another writer: change the PredictiveScaler's spec to hand control back`;
     return { ...base, decision: 'conflict', reason: 'ReplicasChangedByOther', message: msg, conditions: [cond('Conflict', true, 'ReplicasChangedByOther', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };

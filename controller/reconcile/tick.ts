@@ -377,12 +377,13 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     const statusKey = JSON.stringify([p.decision, p.reason, p.desiredReplicas, p.conditions.map((c) => c.status)]);
     // A status write per scaler per tick would be a thousand writes every 15 s: write on change,
     // and otherwise once a minute to keep demand and forecast current.
-    if (!x.applied && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < 60_000) return;
+    if (!x.applied && p.adoptApplied === undefined && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < 60_000) return;
+    if (p.adoptApplied !== undefined) deps.logger.info({ scaler: p.key, replicas: p.adoptApplied, recorded: s.status?.appliedReplicas }, 'the target\'s replicas were last set by SurgeGuard but the status missed that write; recording them as applied');
     const status: PredictiveScalerStatus = {
       observedGeneration: s.metadata.generation,
       conditions,
       desiredReplicas: p.desiredReplicas,
-      ...(x.applied ? { appliedReplicas: p.patch?.replicas } : s.status?.appliedReplicas === undefined && p.decision === 'hold' && p.currentReplicas !== undefined ? { appliedReplicas: p.currentReplicas } : {}),
+      ...(x.applied ? { appliedReplicas: p.patch?.replicas } : p.adoptApplied !== undefined ? { appliedReplicas: p.adoptApplied } : s.status?.appliedReplicas === undefined && p.decision === 'hold' && p.currentReplicas !== undefined ? { appliedReplicas: p.currentReplicas } : {}),
       ...(x.reading?.ok ? { currentDemand: round(x.reading.rate) } : {}),
       ...(x.fc ? { forecast: forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) } : {}),
       ...(rt.stats?.startupP90Seconds !== undefined ? { observedStartupSeconds: round(rt.stats.startupP90Seconds) } : {}),

@@ -20,9 +20,9 @@ export function memoryScale(replicas: Map<string, number>): ScaleClient {
   };
 }
 
-export function standInLoop(x: { scalers: () => readonly PredictiveScaler[]; signal: SignalSource; scale: ScaleClient; logger?: Logger; gpuCluster?: TickDeps['gpuCluster'] }): { metrics: MetricRegistry; decisions: DecisionLog; tick(): Promise<TickReport> } {
+export function standInLoop(x: { scalers: () => readonly PredictiveScaler[]; signal: SignalSource; scale: ScaleClient; writer?: ClusterWriter; logger?: Logger; gpuCluster?: TickDeps['gpuCluster'] }): { metrics: MetricRegistry; decisions: DecisionLog; tick(): Promise<TickReport> } {
   const reader: ClusterReader = { hpaTargets: async () => new Map(), paused: async () => false, podStats: async () => ({ unschedulable: 0, ready: 1 }) };
-  const writer: ClusterWriter = { patchScalerStatus: async () => undefined, event: async () => undefined };
+  const writer: ClusterWriter = x.writer ?? { patchScalerStatus: async () => undefined, event: async () => undefined };
   const metrics = createMetricRegistry();
   const decisions = createDecisionLog(200);
   let clock = 1_000_000;

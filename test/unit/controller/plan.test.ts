@@ -59,6 +59,26 @@ const cases: Array<{ name: string; input: PlanInput; decision: string; reason: s
     check: (p) => assert.match(p.message, /by argocd/),
   },
   {
+    // CI: a leader stopped after its scale write and before its status write; the next leader
+    // read the mismatch as another writer and froze the target until someone edited the spec.
+    name: 'a mismatch whose last writer was SurgeGuard is a lost status write, not a conflict',
+    input: base({ scaler: scaler({}, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'surgeguard-controller' } } } }),
+    decision: 'scale_down',
+    reason: 'Forecast',
+    patch: 6,
+    check: (p) => {
+      assert.equal(p.adoptApplied, 9);
+      assert.equal(cond(p, 'Conflict'), 'False');
+    },
+  },
+  {
+    name: 'a count someone else set is never adopted as applied',
+    input: base({ scaler: scaler({}, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'kubectl-scale' } } } }),
+    decision: 'conflict',
+    reason: 'ReplicasChangedByOther',
+    check: (p) => assert.equal(p.adoptApplied, undefined),
+  },
+  {
     name: 'a new spec generation takes control back',
     input: base({ scaler: scaler({}, { appliedReplicas: 4, observedGeneration: 1, conditions: [{ type: 'Conflict', status: 'True', reason: 'ReplicasChangedByOther', message: '', lastTransitionTime: '' }] }, 2), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8' } } }),
     decision: 'scale_down',
