@@ -65,6 +65,22 @@ export const controllerConfigSchema = z.strictObject({
       tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }).optional(),
     })
     .prefault({}),
+  /**
+   * external.metrics.k8s.io for the `Hpa` actuator, on its own HTTPS port behind the API server's
+   * aggregation layer (an APIService and a Service point at it; deploy/controller/external-metrics.yaml).
+   */
+  externalMetrics: z
+    .strictObject({
+      listen: hostPort.default('0.0.0.0:6443'),
+      /** The serving certificate: its SAN must hold the Service's DNS name, NAME.NAMESPACE.svc. */
+      tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }),
+      /**
+       * A value decided longer ago than this is not served: its controller stopped deciding. The
+       * status is rewritten at least once a minute, so this must exceed 60 s plus a tick.
+       */
+      staleAfterSeconds: z.number().min(75).max(3600).default(120),
+    })
+    .optional(),
   /** Decisions kept for GET /api/decisions. */
   decisionsKept: z.number().int().min(10).max(100_000).default(1000),
   /** The second loop: health checks, safe repairs, on-call notifications. */

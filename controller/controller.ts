@@ -22,6 +22,7 @@ import { kubeLeaseStore } from './leader/kube-lease-store.ts';
 import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
 import { buildControllerServer } from './server.ts';
+import { startExternalMetrics } from './adapters/serve-external-metrics.ts';
 import { createAlertIntake } from './healing/alert-intake.ts';
 import { createRemediationAudit, type RemediationAudit } from './healing/audit.ts';
 import { builtinChecks } from './healing/checks/index.ts';
@@ -46,6 +47,8 @@ export interface RunningController {
   cache: ScalerCache;
   decisions: DecisionLog;
   remediations: RemediationAudit;
+  /** Where external.metrics.k8s.io listens, when `externalMetrics` is configured. */
+  externalMetricsAddress?: string;
   /** Resolves once everything stopped (after `stop` or the abort signal). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -209,6 +212,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     ...(config.api.tls ? { https: { cert: readFileSync(config.api.tls.certFile), key: readFileSync(config.api.tls.keyFile) } } : {}),
   });
 
+  const [emHost = '0.0.0.0', emPort = '6443'] = config.externalMetrics ? splitHostPort(config.externalMetrics.listen) : [];
+  const externalMetrics = config.externalMetrics
+    ? await startExternalMetrics(kc, { listen: { host: emHost, port: Number(emPort) }, certFile: config.externalMetrics.tls.certFile, keyFile: config.externalMetrics.tls.keyFile, staleAfterMs: config.externalMetrics.staleAfterSeconds * 1000 }, { scalers: () => cache.list(), logger, metrics })
+    : undefined;
+
   const stopper = new AbortController();
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
@@ -271,6 +279,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     for (const s of signals) await step('demand signal', 3_000, () => s.close());
     await step('forecaster', 3_000, () => forecaster.close());
     await step('http server', 5_000, () => server.close());
+    if (externalMetrics) await step('external metrics server', 3_000, () => externalMetrics.close());
   })();
   return {
     server,
@@ -278,6 +287,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     cache,
     decisions,
     remediations,
+    ...(externalMetrics ? { externalMetricsAddress: externalMetrics.address } : {}),
     done,
     async stop() {
       stopper.abort();
@@ -292,6 +302,11 @@ function alwaysLeader(identity: string): LeaderElector {
 
 function readOpt(file: string | undefined): Buffer | undefined {
   return file ? readFileSync(file) : undefined;
+}
+
+function splitHostPort(hp: string): [string, string] {
+  const i = hp.lastIndexOf(':');
+  return [hp.slice(0, i), hp.slice(i + 1)];
 }
 
 function escapeRegExp(s: string): string {

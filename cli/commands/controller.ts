@@ -61,6 +61,7 @@ export const controllerCommand: Command = {
     const address = await listenOn(controller.server, '--listen (or listen in the config)', listen);
     logger.info({ address, identity: controller.elector.identity() }, 'controller serving');
     io.stdout.write(`surgeguard controller listening on ${address}\n`);
+    if (controller.externalMetricsAddress) io.stdout.write(`surgeguard external metrics listening on ${controller.externalMetricsAddress}\n`);
     await controller.done;
     await tracing?.shutdown();
     logger.info('stopped');

@@ -92,6 +92,12 @@ export const PredictiveScalerSpec = Type.Object(
     quantile: Type.Optional(Type.Union([Type.Literal('p50'), Type.Literal('p90')], { default: 'p90', description: 'Forecast quantile to provision for' })),
     behavior: Type.Optional(Type.Object({ scaleUp: Type.Optional(ScaleRule), scaleDown: Type.Optional(ScaleRule) })),
     mode: Type.Optional(Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' })),
+    actuator: Type.Optional(
+      Type.Union([Type.Literal('Direct'), Type.Literal('Hpa')], {
+        default: 'Direct',
+        description: 'Who writes the replicas: Direct (SurgeGuard patches the scale subresource) or Hpa (SurgeGuard serves the External metric surgeguard_desired_replicas{scaler=<name>} and the HorizontalPodAutoscaler on the target acts)',
+      }),
+    ),
     gpu: Type.Optional(Gpu),
     schedule: Type.Optional(Type.Array(ScheduleWindow, { maxItems: 50 })),
   },
@@ -116,6 +122,18 @@ export const PredictiveScalerStatus = Type.Object({
   forecast: Type.Optional(Type.Object({ p50: Type.Number(), p90: Type.Number(), horizonSeconds: Type.Integer() })),
   desiredReplicas: Type.Optional(Type.Integer()),
   appliedReplicas: Type.Optional(Type.Integer({ description: 'The replica count SurgeGuard last wrote to the target; a different count on the target means another writer' })),
+  externalMetric: Type.Optional(
+    Type.Object(
+      {
+        value: Type.Number({ description: 'The value served as surgeguard_desired_replicas: the replica count the HPA is to arrive at, past its tolerance band' }),
+        desiredReplicas: Type.Integer(),
+        currentReplicas: Type.Integer(),
+        hpa: Type.Optional(Type.String()),
+        time: Type.String({ format: 'date-time' }),
+      },
+      { description: 'Actuator Hpa: what this scaler serves to its HPA, and when it was decided' },
+    ),
+  ),
   observedStartupSeconds: Type.Optional(Type.Number({ description: 'p90 of the target pods\' time from creation to Ready' })),
   lastDecision: Type.Optional(
     Type.Object({ time: Type.String({ format: 'date-time' }), decision: Type.String(), reason: Type.String(), replicas: Type.Integer(), message: Type.String() }),
@@ -124,7 +142,7 @@ export const PredictiveScalerStatus = Type.Object({
 
 type RawSpec = Static<typeof PredictiveScalerSpec>;
 /** A spec with every default applied, as the controller works with it. */
-export type PredictiveScalerSpec = RawSpec & Required<Pick<RawSpec, 'startupSeconds' | 'minReplicas' | 'headroom' | 'quantile' | 'mode'>>;
+export type PredictiveScalerSpec = RawSpec & Required<Pick<RawSpec, 'startupSeconds' | 'minReplicas' | 'headroom' | 'quantile' | 'mode' | 'actuator'>>;
 
 /** Applies the schema's defaults (the API server does the same when it stores the object). */
 export function resolveSpec(raw: RawSpec): PredictiveScalerSpec {

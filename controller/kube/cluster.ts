@@ -1,5 +1,6 @@
 import { AutoscalingV2Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type PredictiveScalerStatus } from '../crd/predictive-scaler.ts';
+import { EXTERNAL_METRIC, toleranceOf, type Tolerance } from '../adapters/hpa.ts';
 
 /** The pause annotation on the controller's ConfigMap. */
 export const PAUSE_ANNOTATION = 'surgeguard.io/paused';
@@ -19,10 +20,18 @@ export interface ObjectRef {
   uid?: string;
 }
 
+/** An HPA as the scaling loop needs it: who it is, its tolerance, and which scalers' metric it reads. */
+export interface HpaInfo {
+  name: string;
+  tolerance: Tolerance;
+  /** Scalers named by `scaler=<name>` in the HPA's External metrics surgeguard_desired_replicas. */
+  readsScalers: string[];
+}
+
 /** What the scaling loop reads from the cluster besides the scale subresource. */
 export interface ClusterReader {
-  /** HPAs by the workload they scale: key `namespace/Kind/name`, value the HPA's name. */
-  hpaTargets(): Promise<Map<string, string>>;
+  /** HPAs by the workload they scale: key `namespace/Kind/name`. */
+  hpaTargets(): Promise<Map<string, HpaInfo>>;
   paused(namespace: string, name: string): Promise<boolean>;
   podStats(namespace: string, selector: string): Promise<PodStats>;
 }
@@ -39,10 +48,12 @@ export function kubeClusterReader(kc: KubeConfig): ClusterReader {
   return {
     async hpaTargets() {
       const list = await hpa.listHorizontalPodAutoscalerForAllNamespaces({});
-      const out = new Map<string, string>();
+      const out = new Map<string, HpaInfo>();
       for (const h of list.items) {
         const ref = h.spec?.scaleTargetRef;
-        if (ref && h.metadata?.namespace) out.set(`${h.metadata.namespace}/${ref.kind}/${ref.name}`, h.metadata.name ?? '');
+        if (!ref || !h.metadata?.namespace) continue;
+        const readsScalers = (h.spec?.metrics ?? []).flatMap((m) => (m.type === 'External' && m.external?.metric.name === EXTERNAL_METRIC && m.external.metric.selector?.matchLabels?.scaler ? [m.external.metric.selector.matchLabels.scaler] : []));
+        out.set(`${h.metadata.namespace}/${ref.kind}/${ref.name}`, { name: h.metadata.name ?? '', tolerance: toleranceOf(h.spec?.behavior), readsScalers });
       }
       return out;
     },

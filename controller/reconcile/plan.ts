@@ -2,9 +2,11 @@ import type { PredictiveScaler, ConditionType } from '../crd/predictive-scaler.t
 import { FIELD_MANAGER, type ScaleState } from '../kube/scale-target.ts';
 import type { ScalingDecision } from '../scaling/decide.ts';
 import type { SignalReading } from '../signals/signal.ts';
+import type { HpaInfo } from '../kube/cluster.ts';
+import { EXTERNAL_METRIC, servedValue } from '../adapters/hpa.ts';
 
 /** The `decision` label of the decisions counter. */
-export type DecisionKind = 'scale_up' | 'scale_down' | 'hold' | 'dry_run' | 'conflict' | 'paused' | 'degraded' | 'target_missing';
+export type DecisionKind = 'scale_up' | 'scale_down' | 'hold' | 'dry_run' | 'conflict' | 'paused' | 'degraded' | 'target_missing' | 'hpa';
 
 export interface PlannedCondition {
   type: ConditionType;
@@ -29,6 +31,11 @@ export interface ScalerPlan {
    * (a leader stopped between the two writes, or the status write failed): record them now.
    */
   adoptApplied?: number;
+  /**
+   * Actuator Hpa: the value to serve as surgeguard_desired_replicas (see adapters/hpa.ts). When
+   * SurgeGuard holds (paused, signal missing, dry run) it is the current count: no change.
+   */
+  served?: { value: number; desiredReplicas: number; currentReplicas: number; hpa?: string };
   conditions: PlannedCondition[];
 }
 
@@ -38,8 +45,8 @@ export interface PlanInput {
   /** Absent when there was no reading or not enough history to decide. */
   decision: ScalingDecision | undefined;
   target: { ok: true; state: ScaleState } | { ok: false; error: string };
-  /** Name of an HPA that targets the same workload, if any. */
-  hpa: string | undefined;
+  /** An HPA that targets the same workload, if any. */
+  hpa: HpaInfo | undefined;
   paused: boolean;
   /**
    * A read that safety depends on failed this tick (the pause ConfigMap, the HPA/KEDA check):
@@ -57,7 +64,15 @@ const cond = (type: ConditionType, on: boolean, reason: string, message: string)
  * holds (never scales down); another writer or an HPA on the target means hands off.
  */
 export function plan(input: PlanInput): ScalerPlan {
+  const p = planFor(input);
+  if (input.scaler.spec.actuator !== 'Hpa' || p.currentReplicas === undefined || p.served) return p;
+  // Whatever held SurgeGuard back, the HPA is told "no change": never zero, never a guess.
+  return { ...p, served: { value: Math.max(1, p.currentReplicas), desiredReplicas: p.currentReplicas, currentReplicas: p.currentReplicas, ...(input.hpa ? { hpa: input.hpa.name } : {}) } };
+}
+
+function planFor(input: PlanInput): ScalerPlan {
   const { scaler } = input;
+  const viaHpa = scaler.spec.actuator === 'Hpa';
   const key = `${scaler.metadata.namespace}/${scaler.metadata.name}`;
   const target = `${scaler.spec.targetRef.kind}/${scaler.spec.targetRef.name}`;
   const unsched = cond('Unschedulable', input.unschedulablePods > 0, input.unschedulablePods > 0 ? 'PodsUnschedulable' : 'AllPodsScheduled', input.unschedulablePods > 0 ? `${input.unschedulablePods} pods of ${target} cannot be scheduled` : 'no pods are unschedulable');
@@ -70,8 +85,14 @@ export function plan(input: PlanInput): ScalerPlan {
   const base: Pick<ScalerPlan, 'key' | 'currentReplicas' | 'adoptApplied'> & { currentReplicas: number } = { key, currentReplicas: current };
 
   if (input.hold) return heldPlan(scaler, base, input.hold, unsched);
-  if (input.hpa) {
-    const msg = `HorizontalPodAutoscaler ${input.hpa} also scales ${target}; SurgeGuard leaves it alone`;
+  if (viaHpa && !input.hpa?.readsScalers.includes(scaler.metadata.name)) {
+    const how = `an External metric ${EXTERNAL_METRIC} with selector scaler=${scaler.metadata.name} and an AverageValue target of 1`;
+    const msg = input.hpa ? `HorizontalPodAutoscaler ${input.hpa.name} scales ${target} but does not read ${how}` : `actuator is Hpa but no HorizontalPodAutoscaler scales ${target}; create one with ${how}`;
+    const reason = input.hpa ? 'HpaNotReadingMetric' : 'HpaMissing';
+    return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas: ${msg}`, desiredReplicas: current, conditions: [cond('Active', false, reason, msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
+  }
+  if (input.hpa && !viaHpa) {
+    const msg = `HorizontalPodAutoscaler ${input.hpa.name} also scales ${target}; SurgeGuard leaves it alone (actuator Hpa hands it the forecast instead)`;
     return { ...base, decision: 'conflict', reason: 'HpaPresent', message: msg, conditions: [cond('Conflict', true, 'HpaPresent', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
   }
   const applied = scaler.status?.appliedReplicas;
@@ -81,12 +102,12 @@ export function plan(input: PlanInput): ScalerPlan {
   // (this replica or an earlier leader), the status lost a write; it is not another writer.
   const lostOwnWrite = applied !== undefined && current !== applied && state.replicasManager?.manager === FIELD_MANAGER;
   if (lostOwnWrite) base.adoptApplied = current;
-  if (applied !== undefined && current !== applied && !lostOwnWrite && !(inConflict && specChanged)) {
+  if (!viaHpa && applied !== undefined && current !== applied && !lostOwnWrite && !(inConflict && specChanged)) {
     const who = state.replicasManager?.manager ? ` by ${state.replicasManager.manager}` : '';
     const msg = `${target} has ${current} replicas, set${who}; SurgeGuard last set ${applied}. Not fighting another writer: change the PredictiveScaler's spec to hand control back`;
     return { ...base, decision: 'conflict', reason: 'ReplicasChangedByOther', message: msg, conditions: [cond('Conflict', true, 'ReplicasChangedByOther', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
   }
-  const noConflict = cond('Conflict', false, 'NoConflict', 'SurgeGuard is the only writer of the replicas');
+  const noConflict = viaHpa ? cond('Conflict', false, 'HpaWrites', 'the HPA is the only writer of the replicas; SurgeGuard serves it the forecast') : cond('Conflict', false, 'NoConflict', 'SurgeGuard is the only writer of the replicas');
 
   if (!input.reading?.ok || !input.decision) {
     const why = input.reading && !input.reading.ok ? input.reading.error : input.reading ? 'not enough history to decide yet' : 'no demand reading';
@@ -109,6 +130,15 @@ export function plan(input: PlanInput): ScalerPlan {
   }
   if (input.paused) {
     return { ...base, decision: 'paused', reason: 'Paused', message: `paused: would set ${message}`, desiredReplicas: desired, conditions: [...healthy, cond('Active', false, 'Paused', 'actuation is paused for the whole controller')] };
+  }
+  if (viaHpa && input.hpa) {
+    const hpa = input.hpa;
+    const value = servedValue(desired, current, hpa.tolerance);
+    const served = { value, desiredReplicas: desired, currentReplicas: current, hpa: hpa.name };
+    const why = value === desired ? '' : value > desired ? `, past the HPA's tolerance of ${hpa.tolerance.up}` : `, inside the HPA's tolerance of ${hpa.tolerance.down}: no change`;
+    const asked = cond('Active', true, 'ServingHpa', `SurgeGuard serves ${EXTERNAL_METRIC} to HorizontalPodAutoscaler ${hpa.name}, which sets the replicas`);
+    if (desired === current) return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules}); serving ${value} to HPA ${hpa.name}`, desiredReplicas: desired, served, conditions: [...healthy, asked] };
+    return { ...base, decision: 'hpa', reason, message: `${message}; asked of HPA ${hpa.name} by serving ${value}${why}`, desiredReplicas: desired, served, conditions: [...healthy, asked] };
   }
   const active = cond('Active', true, 'Scaling', 'SurgeGuard sets the replicas of the target');
   if (desired === current) {

@@ -5,7 +5,7 @@ import { errorMessage } from '../../common/errors.ts';
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive-scaler.ts';
-import type { ClusterReader, ClusterWriter, PodStats } from '../kube/cluster.ts';
+import type { ClusterReader, ClusterWriter, HpaInfo, PodStats } from '../kube/cluster.ts';
 import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
 import { startupSteps, type ScalingDecision } from '../scaling/decide.ts';
 import { guardNeed, resolveGuard, type GuardNeed } from '../signals/guards.ts';
@@ -285,7 +285,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
    * (KEDA's ScaledObjects are HPAs too). Either read failing holds every target this tick,
    * marked Degraded: an unreadable pause switch is not "not paused", an unlisted HPA not "none".
    */
-  async function readSafety(): Promise<{ hpas: Map<string, string>; paused: boolean | undefined; hold: { reason: string; message: string } | undefined }> {
+  async function readSafety(): Promise<{ hpas: Map<string, HpaInfo>; paused: boolean | undefined; hold: { reason: string; message: string } | undefined }> {
     const [hpas, pausedCm] = await Promise.all([
       deps.reader.hpaTargets().then((v) => ({ ok: true as const, v }), (err: unknown) => ({ ok: false as const, err: errorMessage(err) })),
       // The flag pauses on its own; the ConfigMap is not needed then.
@@ -374,7 +374,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : nowIso, observedGeneration: s.metadata.generation };
     });
     const changed = p.conditions.filter((c) => previous.find((o) => o.type === c.type)?.status !== c.status);
-    const statusKey = JSON.stringify([p.decision, p.reason, p.desiredReplicas, p.conditions.map((c) => c.status)]);
+    const statusKey = JSON.stringify([p.decision, p.reason, p.desiredReplicas, p.served?.value, p.conditions.map((c) => c.status)]);
     // A status write per scaler per tick would be a thousand writes every 15 s: write on change,
     // and otherwise once a minute to keep demand and forecast current.
     if (!x.applied && p.adoptApplied === undefined && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < 60_000) return;
@@ -384,6 +384,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       conditions,
       desiredReplicas: p.desiredReplicas,
       ...(x.applied ? { appliedReplicas: p.patch?.replicas } : p.adoptApplied !== undefined ? { appliedReplicas: p.adoptApplied } : s.status?.appliedReplicas === undefined && p.decision === 'hold' && p.currentReplicas !== undefined ? { appliedReplicas: p.currentReplicas } : {}),
+      ...(p.served ? { externalMetric: { ...p.served, time: nowIso } } : {}),
       ...(x.reading?.ok ? { currentDemand: round(x.reading.rate) } : {}),
       ...(x.fc ? { forecast: forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) } : {}),
       ...(rt.stats?.startupP90Seconds !== undefined ? { observedStartupSeconds: round(rt.stats.startupP90Seconds) } : {}),
@@ -400,6 +401,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     const obj = { apiVersion: s.apiVersion, kind: s.kind, name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid };
     const events: Array<[type: 'Normal' | 'Warning', reason: string, message: string]> = [];
     if (x.applied) events.push(['Normal', p.decision === 'scale_up' ? 'ScaledUp' : 'ScaledDown', p.message]);
+    if (p.decision === 'hpa' && p.served && p.served.value !== s.status?.externalMetric?.value) events.push(['Normal', 'AskedHpa', p.message]);
     // A budget cut is a Warning when it starts or its grant changes; a cut that lasts is told once.
     if (p.reason === 'GpuBudget' && rt.budgetToldAt !== p.desiredReplicas) {
       if (!x.applied) events.push(['Warning', 'GpuBudget', p.message]);

@@ -50,7 +50,7 @@ const cases: Array<{ name: string; input: PlanInput; decision: string; reason: s
   },
   { name: 'hold when desired equals current', input: base({ decision: decision(2) }), decision: 'hold', reason: 'Forecast' },
   { name: 'missing signal holds, never scales down', input: base({ reading: { ok: false, error: 'kafka: broker down' }, decision: undefined }), decision: 'degraded', reason: 'SignalMissing', check: (p) => assert.equal(cond(p, 'Degraded'), 'True') },
-  { name: 'an HPA on the target is a conflict', input: base({ hpa: 'web' }), decision: 'conflict', reason: 'HpaPresent' },
+  { name: 'an HPA on the target is a conflict', input: base({ hpa: { name: 'web', tolerance: { up: 0.1, down: 0.1 }, readsScalers: [] } }), decision: 'conflict', reason: 'HpaPresent' },
   {
     name: 'a count someone else set is a conflict',
     input: base({ scaler: scaler({}, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'argocd' } } } }),
@@ -102,3 +102,50 @@ for (const c of cases) {
     c.check?.(p);
   });
 }
+
+// Actuator Hpa: the HPA writes the replicas; SurgeGuard serves it the count it decided.
+const reading = (over: Partial<PlanInput['hpa'] & object> = {}): PlanInput['hpa'] => ({ name: 'web', tolerance: { up: 0.1, down: 0.1 }, readsScalers: ['s'], ...over });
+const viaHpa = (over: Partial<PlanInput> = {}): PlanInput => base({ scaler: scaler({ actuator: 'Hpa' }), hpa: reading(), ...over });
+
+test('plan, actuator Hpa: the decision is served to the HPA, nothing is patched, and an HPA is not a conflict', () => {
+  const p = plan(viaHpa());
+  assert.equal(p.decision, 'hpa');
+  assert.equal(p.patch, undefined);
+  assert.deepEqual(p.served, { value: 6, desiredReplicas: 6, currentReplicas: 2, hpa: 'web' });
+  assert.equal(cond(p, 'Conflict'), 'False');
+  assert.equal(cond(p, 'Active'), 'True');
+  assert.match(p.message, /asked of HPA web by serving 6/);
+});
+
+test('plan, actuator Hpa: a step inside the tolerance band is served past it, and the message says why', () => {
+  const p = plan(viaHpa({ decision: decision(11), target: { ok: true, state: { replicas: 10, currentReplicas: 10, selector: '', resourceVersion: '1' } } }));
+  assert.equal(p.served?.value, 12);
+  assert.equal(p.served?.desiredReplicas, 11);
+  assert.match(p.message, /past the HPA's tolerance of 0.1/);
+});
+
+test('plan, actuator Hpa: every holding state serves the current count (no change), never zero', () => {
+  const held: Array<[string, PlanInput]> = [
+    ['signal missing', viaHpa({ reading: { ok: false, error: 'down' }, decision: undefined })],
+    ['paused', viaHpa({ paused: true })],
+    ['dry run', viaHpa({ scaler: scaler({ actuator: 'Hpa', mode: 'DryRun' }) })],
+    ['safety read failed', viaHpa({ hold: { reason: 'PauseUnknown', message: 'x' } })],
+    ['no HPA', viaHpa({ hpa: undefined })],
+    ['HPA not reading the metric', viaHpa({ hpa: reading({ readsScalers: ['other'] }) })],
+  ];
+  for (const [name, input] of held) {
+    const p = plan(input);
+    assert.equal(p.patch, undefined, name);
+    assert.equal(p.served?.value, 2, name);
+  }
+  assert.equal(plan(viaHpa({ hpa: undefined })).reason, 'HpaMissing');
+  assert.equal(plan(viaHpa({ hpa: reading({ readsScalers: ['other'] }) })).reason, 'HpaNotReadingMetric');
+  assert.match(plan(viaHpa({ hpa: undefined })).message, /External metric surgeguard_desired_replicas with selector scaler=s/);
+  // With zero replicas on the target the neutral value is still 1.
+  assert.equal(plan(viaHpa({ paused: true, target: { ok: true, state: { replicas: 0, currentReplicas: 0, selector: '', resourceVersion: '1' } } })).served?.value, 1);
+});
+
+test('plan, actuator Hpa: a count the HPA set is never read as another writer', () => {
+  const p = plan(viaHpa({ scaler: scaler({ actuator: 'Hpa' }, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'kube-controller-manager' } } } }));
+  assert.notEqual(p.decision, 'conflict');
+});
