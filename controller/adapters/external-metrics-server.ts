@@ -109,7 +109,7 @@ export function createExternalMetricsServer(deps: ExternalMetricsDeps, tls: { ce
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     refreshClientCA();
-    handle(req)
+    void handle(req)
       .catch((err: unknown): Answer => {
         deps.logger.warn({ err: String(err), url: req.url }, 'external metrics request failed');
         return status(500, 'InternalError', `could not answer: ${String(err)}`);
