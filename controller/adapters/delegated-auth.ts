@@ -4,7 +4,6 @@
 // and names the user in headers; the answer to "may this user get this metric?" comes from a
 // SubjectAccessReview. The request-header settings come from the ConfigMap the API server
 // publishes, kube-system/extension-apiserver-authentication.
-import type { IncomingHttpHeaders } from 'node:http';
 
 /** The request-header settings of the API server's front proxy. */
 export interface RequestHeaderConfig {
@@ -49,24 +48,23 @@ export function requestHeaderConfig(data: Record<string, string> | undefined): R
 /**
  * The caller of a request the front proxy made, or why it is refused. `peer` is the TLS peer:
  * whether its certificate chains to the request-header CA (the server's `ca`), and its CN.
+ * `headers` holds every value of each header (Node's `headersDistinct`).
  */
-export function callerOf(cfg: RequestHeaderConfig, peer: { authorized: boolean; commonName: string | undefined }, headers: IncomingHttpHeaders): { ok: true; caller: Caller | undefined } | { ok: false; reason: string } {
+export function callerOf(cfg: RequestHeaderConfig, peer: { authorized: boolean; commonName: string | undefined }, headers: Readonly<Record<string, readonly string[] | undefined>>): { ok: true; caller: Caller | undefined } | { ok: false; reason: string } {
   if (!peer.authorized) return { ok: false, reason: 'no client certificate signed by the request-header CA' };
   if (cfg.allowedNames.length > 0 && !cfg.allowedNames.includes(peer.commonName ?? '')) return { ok: false, reason: `client certificate CN ${peer.commonName ?? '(none)'} is not in requestheader-allowed-names` };
-  const first = (names: readonly string[]): string[] => {
+  const first = (names: readonly string[]): readonly string[] => {
     for (const n of names) {
       const v = headers[n.toLowerCase()];
-      if (v !== undefined) return Array.isArray(v) ? v : [v];
+      if (v !== undefined) return v;
     }
     return [];
   };
   const user = first(cfg.usernameHeaders)[0];
   // The front proxy itself, probing availability, names no user.
   if (!user) return { ok: true, caller: undefined };
-  const groups = cfg.groupHeaders.flatMap((n) => {
-    const v = headers[n.toLowerCase()];
-    return v === undefined ? [] : Array.isArray(v) ? v : [v];
-  });
+  // One header per group: the distinct values, not Node's comma-joined string (a group may hold a comma).
+  const groups = cfg.groupHeaders.flatMap((n) => headers[n.toLowerCase()] ?? []);
   return { ok: true, caller: { user, groups } };
 }
 

@@ -95,7 +95,7 @@ export function createExternalMetricsServer(deps: ExternalMetricsDeps, tls: { ce
     if (!cfg) return status(503, 'ServiceUnavailable', 'the request-header settings (kube-system/extension-apiserver-authentication) are not read yet');
     const socket = req.socket as TLSSocket;
     const cn = socket.authorized ? (socket.getPeerCertificate()?.subject?.CN as string | undefined) : undefined;
-    const who = callerOf(cfg, { authorized: socket.authorized, commonName: cn }, req.headers);
+    const who = callerOf(cfg, { authorized: socket.authorized, commonName: cn }, req.headersDistinct);
     if (!who.ok) return status(401, 'Unauthorized', who.reason);
     // Discovery is public to anyone the front proxy vouches for, its availability probe included.
     if (url.pathname === BASE || url.pathname === `${BASE}/`) return { code: 200, body: DISCOVERY };

@@ -91,6 +91,10 @@ export async function startKube(ctx: RunContext = runContext(), opts: { priority
     '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true', `--enable-priority-and-fairness=${opts.priorityAndFairness === true}`,
     `--audit-policy-file=${dir}/audit-policy.yaml`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking',
     `--cert-dir=${dir}/apiserver-certs`, '--v=0',
+    // The aggregation layer, for external.metrics.k8s.io served by the controller (actuator Hpa).
+    `--requestheader-client-ca-file=${pki}/front-proxy-ca.crt`, '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${pki}/front-proxy-client.crt`, `--proxy-client-key-file=${pki}/front-proxy-client.key`,
   ];
   const apiLog = join(dir, 'kube-apiserver.log');
   const startApi = async (): Promise<void> => {
@@ -209,6 +213,8 @@ export interface AuditEvent {
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string };
   responseStatus?: { code?: number };
   requestURI: string;
+  /** kube-controller-manager names its controller: `.../horizontal-pod-autoscaler`. */
+  userAgent?: string;
   stage: string;
   requestReceivedTimestamp: string;
 }

@@ -65,7 +65,7 @@ test('the front proxy settings: a missing CA or a malformed list is named; defau
 
 test('the caller: only through a certificate the request-header CA signed, with an allowed name', () => {
   const cfg = requestHeaderConfig({ 'requestheader-client-ca-file': 'PEM', 'requestheader-allowed-names': '["front-proxy-client"]', 'requestheader-username-headers': '["X-Remote-User"]', 'requestheader-group-headers': '["X-Remote-Group"]' });
-  const headers = { 'x-remote-user': 'system:kube-controller-manager', 'x-remote-group': ['system:authenticated', 'g2'] };
+  const headers = { 'x-remote-user': ['system:kube-controller-manager'], 'x-remote-group': ['system:authenticated', 'g2'] };
   assert.deepEqual(callerOf(cfg, { authorized: true, commonName: 'front-proxy-client' }, headers), { ok: true, caller: { user: 'system:kube-controller-manager', groups: ['system:authenticated', 'g2'] } });
   // Headers alone prove nothing: anyone can send them.
   assert.equal(callerOf(cfg, { authorized: false, commonName: undefined }, headers).ok, false);
