@@ -6,15 +6,16 @@ import type { AuditEvent } from './infra/kube.ts';
 import { REPO_ROOT, waitUntil } from './infra/process.ts';
 import { parseManifests } from './kube-apply.ts';
 
-interface RoleDoc {
+export interface RoleDoc {
   kind: string;
-  metadata: { name: string };
-  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+  metadata: { name: string; namespace?: string };
+  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>;
 }
 
-function shippedRoles(roles: (name: string) => boolean): RoleDoc[] {
-  const docs = parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8')) as unknown as RoleDoc[];
-  return docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && roles(d.metadata.name));
+/** The roles chosen by `roles`, from deploy/controller/rbac.yaml or from `docs` (a chart render with other values). */
+function shippedRoles(roles: (name: string) => boolean, docs?: readonly unknown[]): RoleDoc[] {
+  const all = (docs ?? parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8'))) as unknown as RoleDoc[];
+  return all.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && roles(d.metadata.name));
 }
 
 /**
@@ -23,15 +24,15 @@ function shippedRoles(roles: (name: string) => boolean): RoleDoc[] {
  * process started right after its bindings were created can be refused its first requests (a
  * 403 in the audit log that the least-privilege checks would blame on the roles).
  */
-export async function untilRolesEffective(kc: KubeConfig, serviceAccount: { namespace: string; name: string }, namespace: string, roles: (name: string) => boolean): Promise<void> {
+export async function untilRolesEffective(kc: KubeConfig, serviceAccount: { namespace: string; name: string }, namespace: string, roles: (name: string) => boolean, docs?: readonly unknown[]): Promise<void> {
   const api = kc.makeApiClient(AuthorizationV1Api);
   const user = `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`;
   const groups = ['system:serviceaccounts', `system:serviceaccounts:${serviceAccount.namespace}`, 'system:authenticated'];
-  const asks = shippedRoles(roles).flatMap((doc) =>
+  const asks = shippedRoles(roles, docs).flatMap((doc) =>
     (doc.rules ?? []).flatMap((rule) =>
       rule.resources.flatMap((res) => {
         const [resource, subresource] = res.split('/');
-        return rule.verbs.map((verb) => ({ verb, group: rule.apiGroups[0] ?? '', resource, subresource, namespace: doc.kind === 'Role' ? namespace : undefined }));
+        return rule.verbs.map((verb) => ({ verb, group: rule.apiGroups[0] ?? '', resource, subresource, name: rule.resourceNames?.[0], namespace: doc.kind === 'Role' ? ((docs ? doc.metadata.namespace : undefined) ?? namespace) : undefined }));
       }),
     ),
   );
@@ -53,8 +54,8 @@ export async function untilRolesEffective(kc: KubeConfig, serviceAccount: { name
  * Asserts that the shipped roles chosen by `roles` grant nothing with "*" and that each verb on
  * each resource was used at least once by the requests in `events` (least privilege, checked).
  */
-export function rbacRulesAllUsed(events: readonly AuditEvent[], roles: (name: string) => boolean): void {
-  const rules = shippedRoles(roles).flatMap((d) => d.rules ?? []);
+export function rbacRulesAllUsed(events: readonly AuditEvent[], roles: (name: string) => boolean, docs?: readonly unknown[]): void {
+  const rules = shippedRoles(roles, docs).flatMap((d) => d.rules ?? []);
   assert.ok(rules.length > 0, 'no shipped role matched');
   const unused: string[] = [];
   for (const rule of rules) {

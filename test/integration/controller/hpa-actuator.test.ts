@@ -6,8 +6,14 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, test } from 'node:test';
-import { ApiregistrationV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiregistrationV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, serviceAccountKubeconfig, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
+import { REPO_ROOT } from '../../helpers/infra/process.ts';
+import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
+import { rbacRulesAllUsed, untilRolesEffective, type RoleDoc } from '../../helpers/rbac.ts';
+import { helmBinary, helmTemplate, CHART } from '../../../scripts/render-manifests.ts';
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
 import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { servingCert } from '../../helpers/infra/serving-cert.ts';
@@ -24,6 +30,9 @@ let kc: KubeConfig;
 let controller: TestController | undefined;
 let fleet: KafkaFleet | undefined;
 let scenario: Scenario;
+let saUser: string;
+/** The chart rendered with external metrics on: its roles are the ones the controller runs under. */
+let chartRoles: RoleDoc[];
 
 before(async () => {
   kube = await sharedKube();
@@ -34,12 +43,30 @@ before(async () => {
   await addFakeNodes(kc, [`hpa-a-${process.pid}`, `hpa-b-${process.pid}`], { gpus: 8 });
   // The aggregator dials NAME.NAMESPACE.svc: the serving certificate names it.
   const cert = servingCert(`${service}.${ns}.svc`);
+  // The controller runs as a ServiceAccount bound to the shipped roles: the controller's own, and
+  // the chart's external-metrics roles (delegated authentication and authorization).
+  const rendered = parseManifests(await helmTemplate(await helmBinary(REPO_ROOT), join(REPO_ROOT, CHART), { set: ['controller.externalMetrics.enabled=true,controller.externalMetrics.tlsSecret=unused,controller.externalMetrics.caBundle=QUJD'] }));
+  chartRoles = rendered.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'Role') && o.metadata?.name === 'surgeguard-controller-external-metrics') as unknown as RoleDoc[];
+  assert.equal(chartRoles.length, 2, 'the chart renders a ClusterRole and a kube-system Role for external metrics');
+  await ensureNamespace(kc.makeApiClient(CoreV1Api), 'surgeguard');
+  await applyManifests(kc, parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8')));
+  await applyManifests(kc, chartRoles as never);
+  const saName = `sg-hpa-${process.pid}`;
+  const sa = await serviceAccountKubeconfig(kube, { namespace: 'surgeguard', name: saName, clusterRole: 'surgeguard-controller' });
+  saUser = sa.username;
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const subjects = [{ kind: 'ServiceAccount', name: saName, namespace: 'surgeguard' }];
+  await rbac.createClusterRoleBinding({ body: { metadata: { name: `${saName}-external-metrics` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'surgeguard-controller-external-metrics' }, subjects } });
+  await rbac.createNamespacedRoleBinding({ namespace: 'kube-system', body: { metadata: { name: `${saName}-external-metrics` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'surgeguard-controller-external-metrics' }, subjects } });
+  await rbac.createNamespacedRoleBinding({ namespace: 'surgeguard', body: { metadata: { name: saName }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'surgeguard-controller' }, subjects } });
+  await untilRolesEffective(kc, { namespace: 'surgeguard', name: saName }, 'surgeguard', (name) => name === 'surgeguard-controller');
+  await untilRolesEffective(kc, { namespace: 'surgeguard', name: saName }, 'surgeguard', () => true, chartRoles);
   controller = await startTestController({
-    kubeconfig: kube.kubeconfig,
-    namespace: ns,
+    kubeconfig: sa.kubeconfig,
+    namespace: 'surgeguard',
     identity: `hpa-${process.pid}`,
     kafkaBrokers: brokers,
-    overrides: { scalerSelector: `sg-test=hpa-${process.pid}`, externalMetrics: { listen: '127.0.0.1:0', tls: { certFile: cert.certFile, keyFile: cert.keyFile } } },
+    overrides: { scalerSelector: `sg-test=hpa-${process.pid}`, leaderElection: { namespace: 'surgeguard', leaseName: `hpa-${process.pid}`, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 }, externalMetrics: { listen: '127.0.0.1:0', tls: { certFile: cert.certFile, keyFile: cert.keyFile } } },
   });
   const port = Number(new URL(controller.externalMetricsAddress ?? '').port);
   // An ExternalName Service resolves to the loopback listener: no kube-proxy is needed, and
@@ -115,6 +142,11 @@ test('actuator Hpa: the HPA reads the forecast through the aggregation layer and
   const writes = readAudit(kube, (e) => e.objectRef?.subresource === 'scale' && e.objectRef.namespace === scenario.namespace && (e.verb === 'update' || e.verb === 'patch') && Date.parse(e.requestReceivedTimestamp) >= since - 1000);
   assert.ok(writes.length >= 1, 'the HPA should have written the scale');
   assert.deepEqual(writes.filter((w) => !/horizontal-pod-autoscaler/.test(w.userAgent ?? '')).map((w) => `${w.verb} by ${w.user.username} (${w.userAgent})`), []);
+
+  // Least privilege: the external-metrics roles grant nothing the controller did not use.
+  rbacRulesAllUsed(readAudit(kube, (e) => e.user.username === saUser), () => true, chartRoles);
+  const denied = readAudit(kube, (e) => e.user.username === saUser && e.responseStatus?.code === 403);
+  assert.deepEqual(denied.map((e) => `${e.verb} ${e.objectRef?.resource}`), [], 'the shipped roles lack a permission the controller needs');
 
   // The decision is explained: an Event and the decision log say what was asked of the HPA.
   const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: scenario.namespace, fieldSelector: `involvedObject.name=${scenario.scaler},reason=AskedHpa` });

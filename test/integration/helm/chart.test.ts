@@ -305,6 +305,31 @@ test('agent values: a bind address, a /metrics token Secret and the kernel log\'
   await assert.rejects(render({ set: ['agent.listenAddress=0.0.0.0:9402'] }), /listenAddress/);
 });
 
+test('external metrics on: the APIService, its Service, the delegated-auth roles, the port, the certificate and the config reach the pod; a dry run passes', async () => {
+  const on = 'controller.externalMetrics.enabled=true,controller.externalMetrics.tlsSecret=sg-em-tls';
+  await assert.rejects(render({ set: ['controller.externalMetrics.enabled=true'] }), /tlsSecret/);
+  await assert.rejects(render({ set: [on] }), /caBundle .* or certManagerInjectFrom/);
+  const objects = await render({ set: [`${on},controller.externalMetrics.caBundle=QUJD`] });
+  const api = find(objects, 'APIService', 'v1beta1.external.metrics.k8s.io');
+  assert.deepEqual(api.spec.service, { namespace: 'surgeguard', name: 'surgeguard-controller-external-metrics', port: 443 });
+  assert.equal(api.spec.caBundle, 'QUJD');
+  assert.equal(find(objects, 'Service', 'surgeguard-controller-external-metrics').spec.ports[0].targetPort, 'ext-metrics');
+  assert.equal(find(objects, 'Role', 'surgeguard-controller-external-metrics').metadata?.namespace, 'kube-system');
+  const pod = find(objects, 'Deployment', 'surgeguard-controller').spec.template.spec;
+  assert.ok(pod.containers[0].ports.some((p: { name: string; containerPort: number }) => p.name === 'ext-metrics' && p.containerPort === 6443));
+  assert.equal(pod.volumes.find((v: { name: string }) => v.name === 'external-metrics-tls').secret.secretName, 'sg-em-tls');
+  const config = controllerConfigSchema.parse(parse(find(objects, 'ConfigMap', 'surgeguard-controller').data?.['controller.yaml'] ?? ''));
+  assert.equal(config.externalMetrics?.listen, '0.0.0.0:6443');
+  assert.equal(config.externalMetrics?.tls.certFile, '/var/run/surgeguard/external-metrics/tls.crt');
+  // The NetworkPolicy opens the port for the aggregation layer.
+  assert.ok(find(objects, 'NetworkPolicy', 'surgeguard-controller').spec.ingress.some((r: { ports: Array<{ port: number }> }) => r.ports.some((p) => p.port === 6443)));
+  // cert-manager fills caBundle instead: the annotation is set and the field left out.
+  const injected = find(await render({ set: [`${on},controller.externalMetrics.certManagerInjectFrom=surgeguard/sg-em`] }), 'APIService', 'v1beta1.external.metrics.k8s.io');
+  assert.equal(injected.metadata?.annotations?.['cert-manager.io/inject-ca-from'], 'surgeguard/sg-em');
+  assert.equal(injected.spec.caBundle, undefined);
+  await dryRun(objects, 'surgeguard');
+});
+
 test('values the schema rejects fail the render', async () => {
   await assert.rejects(render({ set: ['serviceMonitor.enabled=maybe'] }), /serviceMonitor\.enabled|enabled/);
   await assert.rejects(render({ set: ['controller.replica=3'] }), /replica/);

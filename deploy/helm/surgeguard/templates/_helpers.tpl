@@ -74,6 +74,13 @@ pauseConfigMap:
   name: {{ $name }}
 api:
   tokenFile: /var/run/surgeguard/api/token
+{{- if .Values.controller.externalMetrics.enabled }}
+externalMetrics:
+  listen: 0.0.0.0:{{ .Values.controller.externalMetrics.port }}
+  tls:
+    certFile: /var/run/surgeguard/external-metrics/tls.crt
+    keyFile: /var/run/surgeguard/external-metrics/tls.key
+{{- end }}
 {{- end -}}
 
 {{/*
