@@ -3,6 +3,7 @@ import type { DecisionReason, ScalingDecision } from '../controller/scaling/deci
 import { chooseForecast, policyStep, type Candidate, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
 import type { PolicySettings, ScalingPolicy } from '../controller/scaling/policy.ts';
 import { startFleet } from './fleet.ts';
+import type { HpaActuatorSettings } from './hpa-actuator.ts';
 
 /** The fleet and policy a replay runs with. */
 export interface ReplayParams {
@@ -13,6 +14,8 @@ export interface ReplayParams {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly settings: PolicySettings;
+  /** Set: the decisions reach the fleet through an HPA (replay/hpa-actuator.ts), not a direct write. */
+  readonly hpaActuator?: HpaActuatorSettings;
 }
 
 export interface ReplayEngineDeps {
@@ -26,7 +29,10 @@ export interface ReplayEngineDeps {
 
 /** What the policy did on a trace, interval by interval. */
 export interface PolicyRun {
+  /** What the fleet was asked for, interval by interval (through the HPA's rules with the Hpa actuator). */
   readonly targets: number[];
+  /** With the Hpa actuator: what the policy decided, before the HPA acted on it. */
+  readonly decided?: number[];
   /** p50 forecast of demand for interval t+1+K, made at the end of t. */
   readonly forecast: (number | undefined)[];
   readonly forecastP10: (number | undefined)[];

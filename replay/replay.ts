@@ -1,6 +1,7 @@
 import type { Forecaster } from '../inference/forecaster.ts';
-import { simulateFleet, type FleetResult } from './fleet.ts';
+import { simulateFleet, startFleet, type FleetParams, type FleetResult } from './fleet.ts';
 import { runPolicy, type PolicyRun, type ReplayParams } from './engine.ts';
+import { actuateThroughHpa } from './hpa-actuator.ts';
 import { mayCapBaselines } from './baselines.ts';
 import { computeBaselines, scoreTargets, type Score } from './summary.ts';
 
@@ -40,8 +41,8 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
   const total = demand.length * (1 + (backlog ? 0 : deps.comparisons.length));
   let offset = 0;
   const progress = (done: number): void => deps.onProgress?.(offset + done, total);
-  const run = await runPolicy({ forecaster: deps.forecaster, ...(deps.shadows ? { shadows: deps.shadows } : {}), onProgress: progress, signal: deps.signal }, demand, params);
   const fleetParams = { capacity: params.capacity, startupSteps: params.startupSteps, minReplicas: params.minReplicas, maxReplicas: params.maxReplicas };
+  const run = actuated(await runPolicy({ forecaster: deps.forecaster, ...(deps.shadows ? { shadows: deps.shadows } : {}), onProgress: progress, signal: deps.signal }, demand, params), demand, fleetParams, params);
   const fleet = simulateFleet(demand, run.targets, fleetParams, backlog);
   const maxReplicasCapped = mayCapBaselines(demand, fleetParams);
   // With a backlog the contract asks for queue figures only: the baselines drop work instead.
@@ -51,8 +52,17 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
   const comparisons: ScoredRun[] = [];
   for (const f of deps.comparisons) {
     offset += demand.length;
-    const other = await runPolicy({ forecaster: f, onProgress: progress, signal: deps.signal }, demand, params);
+    const other = actuated(await runPolicy({ forecaster: f, onProgress: progress, signal: deps.signal }, demand, params), demand, fleetParams, params);
     comparisons.push({ name: f.name, run: other, score: scoreTargets(demand, other.targets, fleetParams, baselines) });
   }
   return { run, fleet, score, comparisons, maxReplicasCapped };
+}
+
+/**
+ * The run as the fleet receives it: unchanged with the direct actuator; through the HPA's rules
+ * with `hpaActuator` (the policy decided `decided`, the HPA set `targets`).
+ */
+function actuated(run: PolicyRun, demand: readonly number[], fleet: FleetParams, params: ReplayParams): PolicyRun {
+  if (!params.hpaActuator) return run;
+  return { ...run, decided: run.targets, targets: actuateThroughHpa(run.targets, startFleet(demand, fleet), fleet, params.intervalSeconds, params.hpaActuator) };
 }

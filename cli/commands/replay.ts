@@ -18,6 +18,7 @@ import { readPrometheusTrace } from '../../replay/prometheus-source.ts';
 import { createProgressBar } from '../../replay/progress.ts';
 import { replayDemand, type ReplayResult } from '../../replay/replay.ts';
 import { htmlReport } from '../../replay/report.ts';
+import { DEFAULT_HPA_ACTUATOR, type HpaActuatorSettings } from '../../replay/hpa-actuator.ts';
 import { summaryText } from '../../replay/summary-text.ts';
 import { parseWeights, type RequestWeight, type Trace } from '../../replay/trace.ts';
 import { readTraceFile } from '../../replay/trace-file.ts';
@@ -61,6 +62,12 @@ Policy:
 ${FORECASTER_HELP}
   --model FILE            ONNX model (default: the bundled one); --cpu to skip the CUDA provider
   --headroom X --quantile p50|p90 --stabilization-seconds S
+Actuator:
+  --actuator direct|hpa   direct (default): the decisions are the fleet's targets; hpa: they reach
+                          the fleet through an HPA reading surgeguard_desired_replicas (its
+                          tolerance, scale-down window, scale-up rate limit and sync lag)
+  --hpa-tolerance X       the HPA's tolerance (default 0.1, the controller-manager's)
+  --hpa-scale-down-window S   the HPA's scale-down stabilization (default 0, as docs/hpa.md sets it)
 Output:
   --out FILE              per-interval CSV, and FILE.json with the run's parameters
   --report FILE.html      a page to open offline: demand, forecast band, replicas, unserved
@@ -95,6 +102,9 @@ const OPTIONS = {
   'min-replicas': { type: 'string' },
   'max-replicas': { type: 'string' },
   backlog: { type: 'boolean' },
+  actuator: { type: 'string' },
+  'hpa-tolerance': { type: 'string' },
+  'hpa-scale-down-window': { type: 'string' },
   forecaster: { type: 'string' },
   model: { type: 'string' },
   cpu: { type: 'boolean' },
@@ -252,6 +262,19 @@ function policySettings(v: Values): PolicySettings {
   return parsed.data;
 }
 
+/** --actuator and the HPA's settings; undefined for the direct actuator. */
+function hpaActuatorOptions(v: Values): HpaActuatorSettings | undefined {
+  const kind = v.actuator ?? 'direct';
+  if (kind !== 'direct' && kind !== 'hpa') throw usageError(`--actuator must be direct or hpa, got "${kind}"`);
+  if (kind === 'direct') {
+    if (v['hpa-tolerance'] !== undefined || v['hpa-scale-down-window'] !== undefined) throw usageError('--hpa-tolerance and --hpa-scale-down-window need --actuator hpa');
+    return undefined;
+  }
+  const tolerance = numberOption(v, 'hpa-tolerance', (n) => n >= 0 && n < 1, 'a number in [0, 1)') ?? DEFAULT_HPA_ACTUATOR.tolerance.up;
+  const window = numberOption(v, 'hpa-scale-down-window', (n) => n >= 0 && n <= 3600, 'seconds in [0, 3600]') ?? DEFAULT_HPA_ACTUATOR.scaleDownWindowSeconds;
+  return { ...DEFAULT_HPA_ACTUATOR, tolerance: { up: tolerance, down: tolerance }, scaleDownWindowSeconds: window };
+}
+
 function fleetOptions(v: Values, trace: Trace, defaultTrace: boolean): { capacity: number; startupSteps: number; minReplicas: number; maxReplicas: number } {
   const capRaw = v.capacity ?? (defaultTrace ? 'auto' : undefined);
   if (capRaw === undefined) throw usageError('--capacity is required (requests one replica serves per interval), or --capacity auto');
@@ -290,6 +313,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   printWarnings(io, trace.warnings);
   const fleet = fleetOptions(v, trace, defaultTrace);
   const settings = policySettings(v);
+  const hpaActuator = hpaActuatorOptions(v);
   const logger = createLogger({ component: 'replay', level: io.env.SURGEGUARD_LOG_LEVEL ?? 'warn', destination: io.stderr as unknown as DestinationStream });
   const metrics = createMetricRegistry();
   const modelPath = v.model ?? defaultModelPath();
@@ -300,7 +324,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const compare = !(v.backlog || v['no-compare']);
   const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
-  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings };
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}) };
   let result: ReplayResult;
   try {
     result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
@@ -386,6 +410,8 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     // True: max replicas capped a fleet the contract leaves uncapped, so the reference scorer may differ.
     max_replicas_capped: m.result.maxReplicasCapped,
     backlog: m.v.backlog ?? false,
+    actuator: m.v.actuator ?? 'direct',
+    ...(m.v.actuator === 'hpa' ? { hpa: { tolerance: Number(m.v['hpa-tolerance'] ?? DEFAULT_HPA_ACTUATOR.tolerance.up), scale_down_window_seconds: Number(m.v['hpa-scale-down-window'] ?? DEFAULT_HPA_ACTUATOR.scaleDownWindowSeconds), sync_seconds: DEFAULT_HPA_ACTUATOR.syncSeconds } } : {}),
     policy: m.settings,
     model_version: m.forecaster.version,
     forecaster: m.forecaster.name,

@@ -122,3 +122,27 @@ test('--forecaster: Holt-Winters sizes the fleet by default and the model is com
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /SG_USAGE_INVALID: --forecaster must be one of holt-winters, model, got "prophet"/);
 });
+
+test('--actuator hpa: the decisions reach the fleet through the HPA\'s rules, the JSON says so; bad actuator flags are refused by name', async () => {
+  const base = ['--trace', fixture('Twitter_volume_AAPL_head1200.csv'), '--capacity', '20', '--startup-steps', '1', '--no-compare', '--cpu'];
+  const out = join(dir, 'hpa.csv');
+  const direct = join(dir, 'direct.csv');
+  const h = await replay([...base, '--actuator', 'hpa', '--hpa-scale-down-window', '300', '--out', out]);
+  assert.equal(h.code, 0, h.stderr);
+  const d = await replay([...base, '--out', direct]);
+  assert.equal(d.code, 0, d.stderr);
+  const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { actuator: string; hpa: { tolerance: number; scale_down_window_seconds: number } };
+  assert.equal(meta.actuator, 'hpa');
+  assert.deepEqual(meta.hpa, { tolerance: 0.1, scale_down_window_seconds: 300, sync_seconds: 15 });
+  // The HPA's 300 s window keeps pods the policy would drop: the targets differ from the direct run's.
+  assert.notEqual(readFileSync(out, 'utf8'), readFileSync(direct, 'utf8'));
+  for (const [args, msg] of [
+    [['--actuator', 'keda'], /--actuator must be direct or hpa, got "keda"/],
+    [['--hpa-tolerance', '0.2'], /--hpa-tolerance and --hpa-scale-down-window need --actuator hpa/],
+    [['--actuator', 'hpa', '--hpa-tolerance', '1.5'], /--hpa-tolerance must be a number in \[0, 1\), got "1.5"/],
+  ] as const) {
+    const r = await replay([...base, ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, msg);
+  }
+});
