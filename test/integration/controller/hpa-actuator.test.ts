@@ -17,6 +17,7 @@ import { helmBinary, helmTemplate, CHART } from '../../../scripts/render-manifes
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
 import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { servingCert } from '../../helpers/infra/serving-cert.ts';
+import { adoptHpa } from '../../../controller/adapters/adopt.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, readScaler, condition, type Scenario } from '../../helpers/scenario.ts';
@@ -99,7 +100,7 @@ async function externalMetric(namespace: string, selector: string): Promise<{ it
   return (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: 'external.metrics.k8s.io', version: 'v1beta1', namespace, plural: METRIC, labelSelector: selector })) as { items: Array<{ value: string }> };
 }
 
-test('actuator Hpa: the HPA reads the forecast through the aggregation layer and is the only writer of the replicas', async () => {
+test('actuator Hpa: the HPA reads the forecast through the aggregation layer and is the only writer of the replicas', async (t) => {
   const hpas = kc.makeApiClient(AutoscalingV2Api);
   await hpas.createNamespacedHorizontalPodAutoscaler({
     namespace: scenario.namespace,
@@ -117,8 +118,11 @@ test('actuator Hpa: the HPA reads the forecast through the aggregation layer and
   // A surge: 120/s needs 12 replicas of 10/s (more with headroom); the HPA gets there from the served value.
   await waitUntil('SurgeGuard serves a value', async () => ((await readScaler(kc, scenario)).status?.externalMetric ? true : undefined), { timeoutMs: 30_000, intervalMs: 300 });
   fleet?.setRate(120);
+  // When SurgeGuard first served a count of 12 or more, to measure the path from forecast to replicas.
+  let servedAt: number | undefined;
   const reached = await waitUntil('the HPA scaled the target to at least 12', async () => {
     const r = await deploymentReplicas(kc, scenario);
+    if (servedAt === undefined && ((await readScaler(kc, scenario)).status?.externalMetric?.value ?? 0) >= 12) servedAt = Date.now();
     return r.spec >= 12 ? r.spec : undefined;
   }, { timeoutMs: 90_000, intervalMs: 500 }).catch(async (err: unknown) => {
     // What the HPA and the scaler said, for a failure that needs it.
@@ -126,6 +130,7 @@ test('actuator Hpa: the HPA reads the forecast through the aggregation layer and
     const sc = await readScaler(kc, scenario);
     throw new Error(`${String(err)}\nHPA status: ${JSON.stringify(h.status)}\nscaler status: ${JSON.stringify(sc.status)}`);
   });
+  t.diagnostic(`from serving 12+ to the HPA setting it: ${servedAt === undefined ? 'served and set within one poll' : `${((Date.now() - servedAt) / 1000).toFixed(1)} s`} (the HPA syncs every 15 s)`);
   const s = await readScaler(kc, scenario);
   assert.equal(condition(s, 'Active'), 'True');
   assert.equal(condition(s, 'Conflict'), 'False');
@@ -173,4 +178,18 @@ test('actuator Hpa: the HPA reads the forecast through the aggregation layer and
   }, { timeoutMs: 60_000, intervalMs: 1000 });
   const after = await deploymentReplicas(kc, scenario);
   assert.ok(after.spec >= reached, `the HPA dropped the fleet from ${reached} to ${after.spec} when the metric went away`);
+});
+
+test('surgeguard adopt: what it prints for an existing HPA is accepted by the API server (the CRD schema, and autoscaling/v2 with its tolerance field)', async () => {
+  const existing = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'ranker', namespace: ns },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ranker' }, minReplicas: 2, maxReplicas: 40, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }] },
+  };
+  const a = adoptHpa(existing, { signal: { kafka: { topic: 'posts', consumerGroup: 'ranker' } }, requestsPerSecondPerReplica: 25, tolerance: true });
+  const answered = (await applyManifests(kc, [a.scaler, a.hpa] as never, { dryRun: true })) as Array<{ kind?: string; spec?: { actuator?: string; behavior?: { scaleUp?: { tolerance?: string } } } }>;
+  assert.equal(answered[0]?.spec?.actuator, 'Hpa');
+  // The server kept the field: Kubernetes 1.35 serves HPA tolerance (beta).
+  assert.equal(answered[1]?.spec?.behavior?.scaleUp?.tolerance, '0');
 });

@@ -1,0 +1,94 @@
+// `surgeguard adopt`: from an HPA that scales a target today, the PredictiveScaler (actuator Hpa)
+// and the same HPA with SurgeGuard's metric added, so forecast-driven scaling is one
+// `kubectl apply` away and the HPA stays the only writer. Pure: the command reads and prints.
+import { EXTERNAL_METRIC } from './hpa.ts';
+
+export interface AdoptOptions {
+  /** The demand signal: a Kafka topic and consumer group, or a PromQL query of requests per second. */
+  readonly signal: { kafka: { topic: string; consumerGroup: string } } | { prometheus: { query: string } };
+  readonly requestsPerSecondPerReplica: number;
+  readonly startupSeconds?: number;
+  /** False for clusters before Kubernetes 1.33, whose HPA has no `tolerance` field. */
+  readonly tolerance: boolean;
+}
+
+export interface Adoption {
+  readonly scaler: Record<string, unknown>;
+  readonly hpa: Record<string, unknown>;
+  /** What changed and why, one line each, for the person applying it. */
+  readonly notes: string[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Throws naming the field that is missing or wrong (`spec.scaleTargetRef.name`, ...). */
+export function adoptHpa(input: unknown, opts: AdoptOptions): Adoption {
+  if (!isObj(input)) throw new Error('the input is not a Kubernetes object (expected a HorizontalPodAutoscaler in YAML or JSON)');
+  if (input.kind === 'ScaledObject') throw new Error('a KEDA ScaledObject: not supported yet (its path is a KEDA external scaler, issue 17); adopt the HPA KEDA made only if KEDA does not hold external.metrics.k8s.io');
+  if (input.kind !== 'HorizontalPodAutoscaler') throw new Error(`kind: expected HorizontalPodAutoscaler, got ${JSON.stringify(input.kind)}`);
+  if (input.apiVersion !== 'autoscaling/v2') throw new Error(`apiVersion: expected autoscaling/v2, got ${JSON.stringify(input.apiVersion)} (kubectl get hpa NAME -o yaml returns v2)`);
+  const meta = isObj(input.metadata) ? input.metadata : {};
+  const spec = isObj(input.spec) ? input.spec : undefined;
+  if (!spec) throw new Error('spec: missing');
+  const name = meta.name;
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new Error(`metadata.name: expected a Kubernetes name, got ${JSON.stringify(name)}`);
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const ref = spec.scaleTargetRef;
+  if (!isObj(ref) || typeof ref.kind !== 'string' || typeof ref.name !== 'string') throw new Error('spec.scaleTargetRef: needs kind and name');
+  const maxReplicas = spec.maxReplicas;
+  if (typeof maxReplicas !== 'number' || !Number.isInteger(maxReplicas) || maxReplicas < 1) throw new Error(`spec.maxReplicas: expected an integer >= 1, got ${JSON.stringify(maxReplicas)}`);
+  const minReplicas = spec.minReplicas ?? 1;
+  if (typeof minReplicas !== 'number' || !Number.isInteger(minReplicas) || minReplicas < 0) throw new Error(`spec.minReplicas: expected an integer >= 0, got ${JSON.stringify(minReplicas)}`);
+  if (!(opts.requestsPerSecondPerReplica > 0)) throw new Error('requests per second per replica: must be above 0');
+  const metrics = Array.isArray(spec.metrics) ? (spec.metrics as unknown[]) : [];
+  const notes: string[] = [];
+
+  const scaler = {
+    apiVersion: 'surgeguard.io/v1alpha1',
+    kind: 'PredictiveScaler',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    spec: {
+      targetRef: { apiVersion: typeof ref.apiVersion === 'string' ? ref.apiVersion : 'apps/v1', kind: ref.kind, name: ref.name },
+      signal: opts.signal,
+      requestsPerSecondPerReplica: opts.requestsPerSecondPerReplica,
+      ...(opts.startupSeconds !== undefined ? { startupSeconds: opts.startupSeconds } : {}),
+      minReplicas,
+      maxReplicas,
+      actuator: 'Hpa',
+    },
+  };
+
+  const ours = { type: 'External', external: { metric: { name: EXTERNAL_METRIC, selector: { matchLabels: { scaler: name } } }, target: { type: 'AverageValue', averageValue: '1' } } };
+  const already = metrics.some((m) => isObj(m) && isObj(m.external) && isObj(m.external.metric) && m.external.metric.name === EXTERNAL_METRIC);
+  if (already) notes.push(`the HPA already reads ${EXTERNAL_METRIC}; its metrics are left as they are`);
+  else notes.push(`added the External metric ${EXTERNAL_METRIC}{scaler=${name}} (AverageValue 1): the HPA arrives at the count SurgeGuard decides`);
+  if (metrics.length > 0 && !already) notes.push(`kept the ${metrics.length} metric${metrics.length === 1 ? '' : 's'} it had: the HPA takes the largest, and falls back on them if SurgeGuard stops`);
+  if (metrics.length === 0) notes.push('the HPA had no metrics (it defaulted to 80% CPU): add a reactive one beside ours, for when SurgeGuard stops');
+
+  const behavior = isObj(spec.behavior) ? structuredClone(spec.behavior) : {};
+  const scaleUp: Obj = isObj(behavior.scaleUp) ? behavior.scaleUp : {};
+  const scaleDown: Obj = isObj(behavior.scaleDown) ? behavior.scaleDown : {};
+  if (opts.tolerance) {
+    scaleUp.tolerance = '0';
+    scaleDown.tolerance = '0';
+    notes.push('set behavior.scaleUp.tolerance and scaleDown.tolerance to 0 (Kubernetes 1.33+): every step SurgeGuard decides is taken; --no-tolerance for older clusters');
+  } else notes.push('tolerance left at the cluster default (0.1): a step up inside it is served past it, a step down inside it is not taken (docs/hpa.md)');
+  if (scaleDown.stabilizationWindowSeconds !== 0) notes.push(`set behavior.scaleDown.stabilizationWindowSeconds to 0 (was ${scaleDown.stabilizationWindowSeconds === undefined ? 'the default 300' : JSON.stringify(scaleDown.stabilizationWindowSeconds)}): SurgeGuard stabilizes its own scale-down`);
+  scaleDown.stabilizationWindowSeconds = 0;
+
+  const hpaMeta: Obj = { name, ...(namespace ? { namespace } : {}) };
+  for (const k of ['labels', 'annotations'] as const) {
+    if (isObj(meta[k])) {
+      const kept = Object.fromEntries(Object.entries(meta[k]).filter(([key]) => key !== 'kubectl.kubernetes.io/last-applied-configuration'));
+      if (Object.keys(kept).length) hpaMeta[k] = kept;
+    }
+  }
+  const hpa = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: hpaMeta,
+    spec: { ...spec, metrics: already ? metrics : [ours, ...metrics], behavior: { ...behavior, scaleUp, scaleDown } },
+  };
+  return { scaler, hpa, notes };
+}
