@@ -81,6 +81,18 @@ export const controllerConfigSchema = z.strictObject({
       staleAfterSeconds: z.number().min(75).max(3600).default(120),
     })
     .optional(),
+  /**
+   * KEDA's external scaler (gRPC, externalscaler.proto) for the `Keda` actuator: a ScaledObject
+   * trigger of type external with `scalerAddress` pointing here and `scaler: <PredictiveScaler>`.
+   */
+  keda: z
+    .strictObject({
+      listen: hostPort.default('0.0.0.0:9444'),
+      /** Without it the server speaks plaintext: keep it inside the cluster network (the chart's NetworkPolicy). */
+      tls: z.strictObject({ certFile: z.string(), keyFile: z.string(), clientCAFile: z.string().optional() }).optional(),
+      staleAfterSeconds: z.number().min(75).max(3600).default(120),
+    })
+    .optional(),
   /** Decisions kept for GET /api/decisions. */
   decisionsKept: z.number().int().min(10).max(100_000).default(1000),
   /** The second loop: health checks, safe repairs, on-call notifications. */

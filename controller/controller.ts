@@ -23,6 +23,7 @@ import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
 import { buildControllerServer } from './server.ts';
 import { startExternalMetrics } from './adapters/serve-external-metrics.ts';
+import { startKedaScaler } from './adapters/keda-scaler.ts';
 import { createAlertIntake } from './healing/alert-intake.ts';
 import { createRemediationAudit, type RemediationAudit } from './healing/audit.ts';
 import { builtinChecks } from './healing/checks/index.ts';
@@ -49,6 +50,8 @@ export interface RunningController {
   remediations: RemediationAudit;
   /** Where external.metrics.k8s.io listens, when `externalMetrics` is configured. */
   externalMetricsAddress?: string;
+  /** Where the KEDA external scaler listens (HOST:PORT), when `keda` is configured. */
+  kedaScalerAddress?: string;
   /** Resolves once everything stopped (after `stop` or the abort signal). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -217,6 +220,12 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     ? await startExternalMetrics(kc, { listen: { host: emHost, port: Number(emPort) }, certFile: config.externalMetrics.tls.certFile, keyFile: config.externalMetrics.tls.keyFile, staleAfterMs: config.externalMetrics.staleAfterSeconds * 1000 }, { scalers: () => cache.list(), logger, metrics })
     : undefined;
 
+  const [kHost = '0.0.0.0', kPort = '9444'] = config.keda ? splitHostPort(config.keda.listen) : [];
+  const keda = config.keda
+    ? await startKedaScaler({ scalers: () => cache.list(), now: Date.now, staleAfterMs: config.keda.staleAfterSeconds * 1000, logger, metrics }, { host: kHost, port: Number(kPort) }, config.keda.tls)
+    : undefined;
+  if (config.keda && !config.keda.tls) logger.warn({ listen: config.keda.listen }, 'the KEDA external scaler speaks plaintext (no keda.tls): keep it inside the cluster network');
+
   const stopper = new AbortController();
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
@@ -280,6 +289,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await step('forecaster', 3_000, () => forecaster.close());
     await step('http server', 5_000, () => server.close());
     if (externalMetrics) await step('external metrics server', 3_000, () => externalMetrics.close());
+    if (keda) await step('KEDA external scaler', 3_000, () => keda.close());
   })();
   return {
     server,
@@ -288,6 +298,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     decisions,
     remediations,
     ...(externalMetrics ? { externalMetricsAddress: externalMetrics.address } : {}),
+    ...(keda ? { kedaScalerAddress: keda.address } : {}),
     done,
     async stop() {
       stopper.abort();

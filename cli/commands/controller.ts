@@ -62,6 +62,7 @@ export const controllerCommand: Command = {
     logger.info({ address, identity: controller.elector.identity() }, 'controller serving');
     io.stdout.write(`surgeguard controller listening on ${address}\n`);
     if (controller.externalMetricsAddress) io.stdout.write(`surgeguard external metrics listening on ${controller.externalMetricsAddress}\n`);
+    if (controller.kedaScalerAddress) io.stdout.write(`surgeguard KEDA external scaler listening on ${controller.kedaScalerAddress}\n`);
     await controller.done;
     await tracing?.shutdown();
     logger.info('stopped');

@@ -50,7 +50,7 @@ export function metricAnswer(deps: Pick<ExternalMetricsDeps, 'scalers' | 'now' |
   if (!name) return status(400, 'BadRequest', `labelSelector ${JSON.stringify(selector ?? '')} must name one scaler: scaler=<PredictiveScaler name>`);
   const s = deps.scalers().find((x) => x.metadata.namespace === namespace && x.metadata.name === name);
   if (!s) return status(404, 'NotFound', `no PredictiveScaler ${namespace}/${name} (or this controller's scalerSelector excludes it)`);
-  if (s.spec.actuator !== 'Hpa') return status(404, 'NotFound', `PredictiveScaler ${namespace}/${name} has actuator ${s.spec.actuator}; set actuator: Hpa to serve its HPA`);
+  if (s.spec.actuator !== 'Hpa') return status(404, 'NotFound', `PredictiveScaler ${namespace}/${name} has actuator ${s.spec.actuator}; set actuator: Hpa to serve its HPA${s.spec.actuator === 'Keda' ? ' (Keda is served over KEDA\'s external scaler)' : ''}`);
   const served = s.status?.externalMetric;
   if (!served) return status(503, 'ServiceUnavailable', `PredictiveScaler ${namespace}/${name} has not decided yet`);
   const age = deps.now() - Date.parse(served.time);

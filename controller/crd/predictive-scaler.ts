@@ -93,9 +93,9 @@ export const PredictiveScalerSpec = Type.Object(
     behavior: Type.Optional(Type.Object({ scaleUp: Type.Optional(ScaleRule), scaleDown: Type.Optional(ScaleRule) })),
     mode: Type.Optional(Type.Union([Type.Literal('Active'), Type.Literal('DryRun')], { default: 'Active' })),
     actuator: Type.Optional(
-      Type.Union([Type.Literal('Direct'), Type.Literal('Hpa')], {
+      Type.Union([Type.Literal('Direct'), Type.Literal('Hpa'), Type.Literal('Keda')], {
         default: 'Direct',
-        description: 'Who writes the replicas: Direct (SurgeGuard patches the scale subresource) or Hpa (SurgeGuard serves the External metric surgeguard_desired_replicas{scaler=<name>} and the HorizontalPodAutoscaler on the target acts)',
+        description: 'Who writes the replicas: Direct (SurgeGuard patches the scale subresource), Hpa (SurgeGuard serves the External metric surgeguard_desired_replicas{scaler=<name>} and the HorizontalPodAutoscaler on the target acts) or Keda (a KEDA ScaledObject trigger of type external calls SurgeGuard\'s external scaler with metadata scaler: <name>)',
       }),
     ),
     gpu: Type.Optional(Gpu),
@@ -131,7 +131,7 @@ export const PredictiveScalerStatus = Type.Object({
         hpa: Type.Optional(Type.String()),
         time: Type.String({ format: 'date-time' }),
       },
-      { description: 'Actuator Hpa: what this scaler serves to its HPA, and when it was decided' },
+      { description: 'Actuator Hpa or Keda: what this scaler serves to its HPA (through KEDA for Keda), and when it was decided' },
     ),
   ),
   observedStartupSeconds: Type.Optional(Type.Number({ description: 'p90 of the target pods\' time from creation to Ready' })),

@@ -65,14 +65,17 @@ const cond = (type: ConditionType, on: boolean, reason: string, message: string)
  */
 export function plan(input: PlanInput): ScalerPlan {
   const p = planFor(input);
-  if (input.scaler.spec.actuator !== 'Hpa' || p.currentReplicas === undefined || p.served) return p;
+  if (input.scaler.spec.actuator === 'Direct' || p.currentReplicas === undefined || p.served) return p;
   // Whatever held SurgeGuard back, the HPA is told "no change": never zero, never a guess.
   return { ...p, served: { value: Math.max(1, p.currentReplicas), desiredReplicas: p.currentReplicas, currentReplicas: p.currentReplicas, ...(input.hpa ? { hpa: input.hpa.name } : {}) } };
 }
 
 function planFor(input: PlanInput): ScalerPlan {
   const { scaler } = input;
-  const viaHpa = scaler.spec.actuator === 'Hpa';
+  // Keda: KEDA makes the HPA from a ScaledObject and names the metric itself (s0-...), so any HPA
+  // on the target is KEDA's; Hpa: the HPA must read this scaler's metric.
+  const viaHpa = scaler.spec.actuator === 'Hpa' || scaler.spec.actuator === 'Keda';
+  const viaKeda = scaler.spec.actuator === 'Keda';
   const key = `${scaler.metadata.namespace}/${scaler.metadata.name}`;
   const target = `${scaler.spec.targetRef.kind}/${scaler.spec.targetRef.name}`;
   const unsched = cond('Unschedulable', input.unschedulablePods > 0, input.unschedulablePods > 0 ? 'PodsUnschedulable' : 'AllPodsScheduled', input.unschedulablePods > 0 ? `${input.unschedulablePods} pods of ${target} cannot be scheduled` : 'no pods are unschedulable');
@@ -85,7 +88,11 @@ function planFor(input: PlanInput): ScalerPlan {
   const base: Pick<ScalerPlan, 'key' | 'currentReplicas' | 'adoptApplied'> & { currentReplicas: number } = { key, currentReplicas: current };
 
   if (input.hold) return heldPlan(scaler, base, input.hold, unsched);
-  if (viaHpa && !input.hpa?.readsScalers.includes(scaler.metadata.name)) {
+  if (viaKeda && !input.hpa) {
+    const msg = `actuator is Keda but no HorizontalPodAutoscaler scales ${target}; create a ScaledObject for it with a trigger of type external, metadata scaler: ${scaler.metadata.name} and scalerAddress: SurgeGuard's external scaler (docs/hpa.md)`;
+    return { ...base, decision: 'hold', reason: 'ScaledObjectMissing', message: `holding at ${current} replicas: ${msg}`, desiredReplicas: current, conditions: [cond('Active', false, 'ScaledObjectMissing', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
+  }
+  if (viaHpa && !viaKeda && !input.hpa?.readsScalers.includes(scaler.metadata.name)) {
     const how = `an External metric ${EXTERNAL_METRIC} with selector scaler=${scaler.metadata.name} and an AverageValue target of 1`;
     const msg = input.hpa ? `HorizontalPodAutoscaler ${input.hpa.name} scales ${target} but does not read ${how}` : `actuator is Hpa but no HorizontalPodAutoscaler scales ${target}; create one with ${how}`;
     const reason = input.hpa ? 'HpaNotReadingMetric' : 'HpaMissing';
@@ -136,7 +143,7 @@ function planFor(input: PlanInput): ScalerPlan {
     const value = servedValue(desired, current, hpa.tolerance);
     const served = { value, desiredReplicas: desired, currentReplicas: current, hpa: hpa.name };
     const why = value === desired ? '' : value > desired ? `, past the HPA's tolerance of ${hpa.tolerance.up}` : `, inside the HPA's tolerance of ${hpa.tolerance.down}: no change`;
-    const asked = cond('Active', true, 'ServingHpa', `SurgeGuard serves ${EXTERNAL_METRIC} to HorizontalPodAutoscaler ${hpa.name}, which sets the replicas`);
+    const asked = cond('Active', true, viaKeda ? 'ServingKeda' : 'ServingHpa', `SurgeGuard serves ${EXTERNAL_METRIC} to HorizontalPodAutoscaler ${hpa.name}${viaKeda ? ' through KEDA' : ''}, which sets the replicas`);
     if (desired === current) return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules}); serving ${value} to HPA ${hpa.name}`, desiredReplicas: desired, served, conditions: [...healthy, asked] };
     return { ...base, decision: 'hpa', reason, message: `${message}; asked of HPA ${hpa.name} by serving ${value}${why}`, desiredReplicas: desired, served, conditions: [...healthy, asked] };
   }

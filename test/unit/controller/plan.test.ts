@@ -149,3 +149,17 @@ test('plan, actuator Hpa: a count the HPA set is never read as another writer', 
   const p = plan(viaHpa({ scaler: scaler({ actuator: 'Hpa' }, { appliedReplicas: 4 }), target: { ok: true, state: { replicas: 9, currentReplicas: 9, selector: '', resourceVersion: '8', replicasManager: { manager: 'kube-controller-manager' } } } }));
   assert.notEqual(p.decision, 'conflict');
 });
+
+test('plan, actuator Keda: any HPA on the target is KEDA\'s; without one the scaler says to create the ScaledObject; from zero it serves at least 1', () => {
+  const keda = (over: Partial<PlanInput> = {}): PlanInput => base({ scaler: scaler({ actuator: 'Keda', minReplicas: 0 }), hpa: { name: 'keda-hpa-d', tolerance: { up: 0.1, down: 0.1 }, readsScalers: [] }, ...over });
+  const p = plan(keda());
+  assert.equal(p.decision, 'hpa');
+  assert.equal(p.served?.value, 6);
+  assert.equal(p.conditions.find((c) => c.type === 'Active')?.reason, 'ServingKeda');
+  const none = plan(keda({ hpa: undefined }));
+  assert.equal(none.reason, 'ScaledObjectMissing');
+  assert.match(none.message, /trigger of type external, metadata scaler: s/);
+  assert.equal(none.served?.value, 2);
+  const zero = plan(keda({ target: { ok: true, state: { replicas: 0, currentReplicas: 0, selector: '', resourceVersion: '1' } }, decision: decision(3) }));
+  assert.deepEqual([zero.served?.value, zero.served?.desiredReplicas], [3, 3]);
+});
