@@ -9,7 +9,7 @@ import { createMetricRegistry } from '../../../common/metrics.ts';
 import { resolveSpec, type PredictiveScaler } from '../../../controller/crd/predictive-scaler.ts';
 import { EXTERNAL_SCALER_PROTO, kedaAnswer, startKedaScaler } from '../../../controller/adapters/keda-scaler.ts';
 
-let now = Date.parse('2026-12-06T10:00:00Z');
+const now = Date.parse('2026-12-06T10:00:00Z');
 const served = (value: number, desiredReplicas: number, ageS = 5) => ({ value, desiredReplicas, currentReplicas: 0, time: new Date(now - ageS * 1000).toISOString() });
 function scaler(name: string, actuator: 'Direct' | 'Hpa' | 'Keda', status?: PredictiveScaler['status']): PredictiveScaler {
   return { apiVersion: 'surgeguard.io/v1alpha1', kind: 'PredictiveScaler', metadata: { name, namespace: 'ml' }, spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, signal: { prometheus: { query: 'x' } }, requestsPerSecondPerReplica: 1, maxReplicas: 9, minReplicas: 0, actuator }), ...(status ? { status } : {}) };
