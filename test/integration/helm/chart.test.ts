@@ -330,6 +330,22 @@ test('external metrics on: the APIService, its Service, the delegated-auth roles
   await dryRun(objects, 'surgeguard');
 });
 
+test('KEDA scaler on: its Service, port, optional TLS and config reach the pod; the NetworkPolicy admits KEDA\'s namespace; a dry run passes', async () => {
+  const objects = await render({ set: ['controller.keda.enabled=true,controller.keda.tlsSecret=sg-keda-tls'] });
+  assert.equal(find(objects, 'Service', 'surgeguard-controller-keda').spec.ports[0].targetPort, 'keda-scaler');
+  const pod = find(objects, 'Deployment', 'surgeguard-controller').spec.template.spec;
+  assert.ok(pod.containers[0].ports.some((p: { name: string; containerPort: number }) => p.name === 'keda-scaler' && p.containerPort === 9444));
+  assert.equal(pod.volumes.find((v: { name: string }) => v.name === 'keda-tls').secret.secretName, 'sg-keda-tls');
+  const config = controllerConfigSchema.parse(parse(find(objects, 'ConfigMap', 'surgeguard-controller').data?.['controller.yaml'] ?? ''));
+  assert.deepEqual(config.keda?.tls, { certFile: '/var/run/surgeguard/keda/tls.crt', keyFile: '/var/run/surgeguard/keda/tls.key', clientCAFile: '/var/run/surgeguard/keda/ca.crt' });
+  const rule = find(objects, 'NetworkPolicy', 'surgeguard-controller').spec.ingress.find((r: { ports: Array<{ port: number }> }) => r.ports.some((p) => p.port === 9444));
+  assert.deepEqual(rule.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }]);
+  // Without a Secret: plaintext, no volume.
+  const plain = await render({ set: ['controller.keda.enabled=true'] });
+  assert.equal(controllerConfigSchema.parse(parse(find(plain, 'ConfigMap', 'surgeguard-controller').data?.['controller.yaml'] ?? '')).keda?.tls, undefined);
+  await dryRun(objects, 'surgeguard');
+});
+
 test('values the schema rejects fail the render', async () => {
   await assert.rejects(render({ set: ['serviceMonitor.enabled=maybe'] }), /serviceMonitor\.enabled|enabled/);
   await assert.rejects(render({ set: ['controller.replica=3'] }), /replica/);

@@ -81,6 +81,16 @@ externalMetrics:
     certFile: /var/run/surgeguard/external-metrics/tls.crt
     keyFile: /var/run/surgeguard/external-metrics/tls.key
 {{- end }}
+{{- if .Values.controller.keda.enabled }}
+keda:
+  listen: 0.0.0.0:{{ .Values.controller.keda.port }}
+  {{- if .Values.controller.keda.tlsSecret }}
+  tls:
+    certFile: /var/run/surgeguard/keda/tls.crt
+    keyFile: /var/run/surgeguard/keda/tls.key
+    clientCAFile: /var/run/surgeguard/keda/ca.crt
+  {{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
