@@ -52,6 +52,7 @@ step "install: prometheus + alertmanager" scripts/install-prometheus.sh
 step "install: kafka jars" scripts/install-kafka.sh
 step "install: kubernetes binaries (go build)" scripts/build-k8s.sh
 step "install: helm (go build)" scripts/build-helm.sh
+step "install: keda (go build)" scripts/build-keda.sh
 step "install: prometheus-operator CRDs" scripts/fetch-monitoring-crds.sh
 step "install: chromium (browser test)" scripts/install-chromium.sh
 step "typecheck" npx tsc -p tsconfig.json
