@@ -1,7 +1,8 @@
 // Actuator Keda with the real KEDA (operator and metrics adapter, built from the Go module proxy):
 // a ScaledObject's external trigger calls SurgeGuard's external scaler; KEDA scales the target
 // from zero when SurgeGuard forecasts demand, and the HPA KEDA made carries it to the count
-// SurgeGuard serves. KEDA and the HPA are the only writers of the replicas (the audit log shows it).
+// SurgeGuard serves. KEDA and the HPA are the only writers of the replicas (the audit log shows it),
+// and losing SurgeGuard mid-surge leaves the fleet where it is.
 // KEDA's metrics adapter holds v1beta1.external.metrics.k8s.io, so this file runs a control plane
 // of its own.
 import assert from 'node:assert/strict';
@@ -94,4 +95,12 @@ test('actuator Keda: KEDA scales the target from zero on SurgeGuard\'s forecast,
   const writes = readAudit(kube, (e) => e.objectRef?.resource === 'deployments' && e.objectRef.namespace === scenario.namespace && (e.objectRef.subresource === 'scale' || e.objectRef.subresource === undefined) && (e.verb === 'update' || e.verb === 'patch') && Date.parse(e.requestReceivedTimestamp) >= since - 1000);
   assert.ok(writes.some((w) => /keda/.test(w.userAgent ?? '')), `KEDA should have activated the target: ${writes.map((w) => w.userAgent).join(', ')}`);
   assert.deepEqual(writes.filter((w) => !/keda|horizontal-pod-autoscaler/.test(w.userAgent ?? '')).map((w) => `${w.verb} ${w.objectRef?.subresource ?? ''} by ${w.userAgent}`), []);
+
+  // The controller stops mid-surge: KEDA's calls fail, and the fleet keeps what it has (two
+  // HPA syncs and KEDA polls later it has not dropped), rather than falling to zero.
+  await controller?.stop();
+  controller = undefined;
+  await new Promise((r) => setTimeout(r, 35_000));
+  const after = await deploymentReplicas(kc, scenario);
+  assert.ok(after.spec >= reached, `the fleet dropped from ${reached} to ${after.spec} when SurgeGuard went away`);
 });
