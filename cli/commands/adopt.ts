@@ -9,13 +9,14 @@ import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 const USAGE = `Usage: surgeguard adopt --hpa FILE --requests-per-replica N (--kafka-topic T --consumer-group G | --prometheus-query Q) [options]
 
-Prints, as YAML to apply, a PredictiveScaler with actuator Hpa for the target of an existing
-HorizontalPodAutoscaler, and that HPA with SurgeGuard's metric added (its own metrics kept, for
-when SurgeGuard stops), so the HPA stays the only writer of the replicas and scales ahead of
-demand. What changed and why goes to stderr. docs/hpa.md explains the path; the controller needs
-externalMetrics on (the chart's controller.externalMetrics.enabled).
+Prints, as YAML to apply, a PredictiveScaler for the target of an existing HorizontalPodAutoscaler
+(actuator Hpa) or KEDA ScaledObject (actuator Keda), and that object with SurgeGuard's metric or
+trigger added (what it had kept, for when SurgeGuard stops), so the HPA or KEDA stays the only
+writer of the replicas and scales ahead of demand. What changed and why goes to stderr.
+docs/hpa.md explains both paths; the controller needs externalMetrics (Hpa) or keda (Keda) on.
 
-  --hpa FILE                  the HPA as kubectl prints it (kubectl get hpa NAME -o yaml), - for stdin
+  --hpa FILE                  the HPA or ScaledObject as kubectl prints it (kubectl get hpa NAME -o yaml), - for stdin
+  --scaler-address HOST:PORT  for a ScaledObject: SurgeGuard's external scaler (default the chart's Service)
   --requests-per-replica N    requests per second one ready replica serves
   --kafka-topic T --consumer-group G    demand from a Kafka consumer group's lag and rate
   --prometheus-query Q        or demand from PromQL returning requests per second
@@ -35,6 +36,7 @@ const OPTIONS = {
   'prometheus-query': { type: 'string' },
   'startup-seconds': { type: 'string' },
   'no-tolerance': { type: 'boolean' },
+  'scaler-address': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,10 +81,11 @@ async function runAdopt(argv: readonly string[], io: CommandIO): Promise<number>
   const objects = (Array.isArray(docs) ? docs : [docs]).filter((d) => d.contents !== null);
   const broken = objects.find((d) => d.errors.length > 0);
   if (broken) throw new SurgeGuardError(ErrorCode.InputInvalid, `${where}: not YAML: ${broken.errors[0]?.message ?? ''}`);
-  if (objects.length !== 1) throw new SurgeGuardError(ErrorCode.InputInvalid, `${where}: expected one HorizontalPodAutoscaler, found ${objects.length} documents`);
+  if (objects.length !== 1) throw new SurgeGuardError(ErrorCode.InputInvalid, `${where}: expected one HorizontalPodAutoscaler or ScaledObject, found ${objects.length} documents`);
+  if (v['scaler-address'] !== undefined && !/^[^\s:]+:\d{1,5}$/.test(v['scaler-address'])) throw usageError(`--scaler-address must be HOST:PORT, got ${JSON.stringify(v['scaler-address'])}`);
   let adoption;
   try {
-    adoption = adoptHpa(objects[0]?.toJS(), { signal, requestsPerSecondPerReplica: rps, ...(startup !== undefined ? { startupSeconds: startup } : {}), tolerance: !v['no-tolerance'] });
+    adoption = adoptHpa(objects[0]?.toJS(), { signal, requestsPerSecondPerReplica: rps, ...(startup !== undefined ? { startupSeconds: startup } : {}), tolerance: !v['no-tolerance'], ...(v['scaler-address'] ? { scalerAddress: v['scaler-address'] } : {}) });
   } catch (err) {
     throw new SurgeGuardError(ErrorCode.InputInvalid, `${where}: ${errorMessage(err)}`);
   }
@@ -97,6 +100,6 @@ async function runAdopt(argv: readonly string[], io: CommandIO): Promise<number>
 
 export const adoptCommand: Command = {
   name: 'adopt',
-  summary: 'Print the PredictiveScaler and the changed HPA that move an existing HPA to forecast-driven scaling',
+  summary: 'Print the PredictiveScaler and the changed HPA or ScaledObject that move it to forecast-driven scaling',
   run: runAdopt,
 };

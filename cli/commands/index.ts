@@ -11,7 +11,7 @@ function lazy(name: string, summary: string, load: () => Promise<Command>): Comm
 
 /** Every subcommand, one line each, in alphabetical order. */
 export const commands: readonly Command[] = [
-  lazy('adopt', 'Print the PredictiveScaler and the changed HPA that move an existing HPA to forecast-driven scaling', async () => (await import('./adopt.ts')).adoptCommand),
+  lazy('adopt', 'Print the PredictiveScaler and the changed HPA or ScaledObject that move it to forecast-driven scaling', async () => (await import('./adopt.ts')).adoptCommand),
   lazy('agent', 'Run the node agent (GPU, XID, network, Kafka collectors on /metrics)', async () => (await import('./agent.ts')).agentCommand),
   lazy('controller', 'Run the controller (forecast, pre-scale, leader election)', async () => (await import('./controller.ts')).controllerCommand),
   lazy('demo', 'Run the agent and the scaling loop on a recorded trace, with a live page', async () => (await import('./demo.ts')).demoCommand),

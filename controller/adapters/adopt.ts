@@ -3,6 +3,9 @@
 // `kubectl apply` away and the HPA stays the only writer. Pure: the command reads and prints.
 import { EXTERNAL_METRIC } from './hpa.ts';
 
+/** Where KEDA reaches SurgeGuard's external scaler: the chart's Service by default. */
+export const DEFAULT_SCALER_ADDRESS = 'surgeguard-controller-keda.surgeguard.svc:9444';
+
 export interface AdoptOptions {
   /** The demand signal: a Kafka topic and consumer group, or a PromQL query of requests per second. */
   readonly signal: { kafka: { topic: string; consumerGroup: string } } | { prometheus: { query: string } };
@@ -10,10 +13,13 @@ export interface AdoptOptions {
   readonly startupSeconds?: number;
   /** False for clusters before Kubernetes 1.33, whose HPA has no `tolerance` field. */
   readonly tolerance: boolean;
+  /** For a ScaledObject: the external scaler's address (HOST:PORT). */
+  readonly scalerAddress?: string;
 }
 
 export interface Adoption {
   readonly scaler: Record<string, unknown>;
+  /** The changed HPA, or the changed ScaledObject. */
   readonly hpa: Record<string, unknown>;
   /** What changed and why, one line each, for the person applying it. */
   readonly notes: string[];
@@ -25,8 +31,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Throws naming the field that is missing or wrong (`spec.scaleTargetRef.name`, ...). */
 export function adoptHpa(input: unknown, opts: AdoptOptions): Adoption {
   if (!isObj(input)) throw new Error('the input is not a Kubernetes object (expected a HorizontalPodAutoscaler in YAML or JSON)');
-  if (input.kind === 'ScaledObject') throw new Error('a KEDA ScaledObject: not supported yet (its path is a KEDA external scaler, issue 17); adopt the HPA KEDA made only if KEDA does not hold external.metrics.k8s.io');
-  if (input.kind !== 'HorizontalPodAutoscaler') throw new Error(`kind: expected HorizontalPodAutoscaler, got ${JSON.stringify(input.kind)}`);
+  if (input.kind === 'ScaledObject') return adoptScaledObject(input, opts);
+  if (input.kind !== 'HorizontalPodAutoscaler') throw new Error(`kind: expected HorizontalPodAutoscaler or ScaledObject, got ${JSON.stringify(input.kind)}`);
   if (input.apiVersion !== 'autoscaling/v2') throw new Error(`apiVersion: expected autoscaling/v2, got ${JSON.stringify(input.apiVersion)} (kubectl get hpa NAME -o yaml returns v2)`);
   const meta = isObj(input.metadata) ? input.metadata : {};
   const spec = isObj(input.spec) ? input.spec : undefined;
@@ -91,4 +97,70 @@ export function adoptHpa(input: unknown, opts: AdoptOptions): Adoption {
     spec: { ...spec, metrics: already ? metrics : [ours, ...metrics], behavior: { ...behavior, scaleUp, scaleDown } },
   };
   return { scaler, hpa, notes };
+}
+
+/** The PredictiveScaler (actuator Keda) and the ScaledObject with SurgeGuard's external trigger added. */
+function adoptScaledObject(input: Obj, opts: AdoptOptions): Adoption {
+  if (input.apiVersion !== 'keda.sh/v1alpha1') throw new Error(`apiVersion: expected keda.sh/v1alpha1, got ${JSON.stringify(input.apiVersion)}`);
+  const meta = isObj(input.metadata) ? input.metadata : {};
+  const spec = isObj(input.spec) ? input.spec : undefined;
+  if (!spec) throw new Error('spec: missing');
+  const name = meta.name;
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new Error(`metadata.name: expected a Kubernetes name, got ${JSON.stringify(name)}`);
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const ref = spec.scaleTargetRef;
+  if (!isObj(ref) || typeof ref.name !== 'string') throw new Error('spec.scaleTargetRef: needs name');
+  const minReplicas = spec.minReplicaCount ?? 0;
+  const maxReplicas = spec.maxReplicaCount ?? 100;
+  if (typeof minReplicas !== 'number' || !Number.isInteger(minReplicas) || minReplicas < 0) throw new Error(`spec.minReplicaCount: expected an integer >= 0, got ${JSON.stringify(minReplicas)}`);
+  if (typeof maxReplicas !== 'number' || !Number.isInteger(maxReplicas) || maxReplicas < Math.max(1, minReplicas)) throw new Error(`spec.maxReplicaCount: expected an integer >= max(1, minReplicaCount), got ${JSON.stringify(maxReplicas)}`);
+  if (!(opts.requestsPerSecondPerReplica > 0)) throw new Error('requests per second per replica: must be above 0');
+  const triggers = Array.isArray(spec.triggers) ? (spec.triggers as unknown[]) : [];
+  const notes: string[] = [];
+  const scaler = {
+    apiVersion: 'surgeguard.io/v1alpha1',
+    kind: 'PredictiveScaler',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    spec: {
+      // KEDA defaults the target to apps/v1 Deployment, as does this.
+      targetRef: { apiVersion: typeof ref.apiVersion === 'string' ? ref.apiVersion : 'apps/v1', kind: typeof ref.kind === 'string' ? ref.kind : 'Deployment', name: ref.name },
+      signal: opts.signal,
+      requestsPerSecondPerReplica: opts.requestsPerSecondPerReplica,
+      ...(opts.startupSeconds !== undefined ? { startupSeconds: opts.startupSeconds } : {}),
+      minReplicas,
+      maxReplicas,
+      actuator: 'Keda',
+    },
+  };
+  const already = triggers.some((t) => isObj(t) && t.type?.toString().startsWith('external') && isObj(t.metadata) && t.metadata.scaler === name);
+  const ours = { type: 'external', metadata: { scalerAddress: opts.scalerAddress ?? DEFAULT_SCALER_ADDRESS, scaler: name } };
+  if (already) notes.push('the ScaledObject already has SurgeGuard\'s external trigger; its triggers are left as they are');
+  else notes.push(`added a trigger of type external (scalerAddress ${ours.metadata.scalerAddress}, scaler ${name}): KEDA's HPA arrives at the count SurgeGuard decides, and KEDA activates from zero when SurgeGuard forecasts demand`);
+  if (triggers.length > 0 && !already) notes.push(`kept the ${triggers.length} trigger${triggers.length === 1 ? '' : 's'} it had: the HPA takes the largest, and falls back on them if SurgeGuard stops`);
+  const advanced = isObj(spec.advanced) ? structuredClone(spec.advanced) : {};
+  const hpaConfig: Obj = isObj(advanced.horizontalPodAutoscalerConfig) ? advanced.horizontalPodAutoscalerConfig : {};
+  const behavior: Obj = isObj(hpaConfig.behavior) ? hpaConfig.behavior : {};
+  const scaleUp: Obj = isObj(behavior.scaleUp) ? behavior.scaleUp : {};
+  const scaleDown: Obj = isObj(behavior.scaleDown) ? behavior.scaleDown : {};
+  if (opts.tolerance) {
+    scaleUp.tolerance = '0';
+    scaleDown.tolerance = '0';
+    notes.push('set advanced.horizontalPodAutoscalerConfig.behavior tolerances to 0 (Kubernetes 1.33+); --no-tolerance for older clusters');
+  }
+  if (scaleDown.stabilizationWindowSeconds !== 0) notes.push('set the HPA\'s scaleDown.stabilizationWindowSeconds to 0: SurgeGuard stabilizes its own scale-down');
+  scaleDown.stabilizationWindowSeconds = 0;
+  const soMeta: Obj = { name, ...(namespace ? { namespace } : {}) };
+  for (const k of ['labels', 'annotations'] as const) {
+    if (isObj(meta[k])) {
+      const kept = Object.fromEntries(Object.entries(meta[k]).filter(([key]) => key !== 'kubectl.kubernetes.io/last-applied-configuration'));
+      if (Object.keys(kept).length) soMeta[k] = kept;
+    }
+  }
+  const so = {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: soMeta,
+    spec: { ...spec, advanced: { ...advanced, horizontalPodAutoscalerConfig: { ...hpaConfig, behavior: { ...behavior, scaleUp, scaleDown } } }, triggers: already ? triggers : [ours, ...triggers] },
+  };
+  return { scaler, hpa: so, notes };
 }

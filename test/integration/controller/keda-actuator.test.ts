@@ -15,6 +15,8 @@ import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { startKafkaFleet, type KafkaFleet } from '../../helpers/kafka-fleet.ts';
 import { createScenario, deploymentReplicas, readScaler, condition, type Scenario } from '../../helpers/scenario.ts';
+import { applyManifests } from '../../helpers/kube-apply.ts';
+import { adoptHpa } from '../../../controller/adapters/adopt.ts';
 
 let kube: KubeHandle;
 let kc: KubeConfig;
@@ -103,4 +105,14 @@ test('actuator Keda: KEDA scales the target from zero on SurgeGuard\'s forecast,
   await new Promise((r) => setTimeout(r, 35_000));
   const after = await deploymentReplicas(kc, scenario);
   assert.ok(after.spec >= reached, `the fleet dropped from ${reached} to ${after.spec} when SurgeGuard went away`);
+});
+
+test('surgeguard adopt: the ScaledObject and PredictiveScaler it prints for an existing ScaledObject pass the API server (KEDA\'s CRD schema, the HPA behaviour with tolerances)', async () => {
+  const existing = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'ranker', namespace: scenario.namespace }, spec: { scaleTargetRef: { name: 'ranker' }, minReplicaCount: 1, maxReplicaCount: 30, triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '60' } }] } };
+  const a = adoptHpa(existing, { signal: { kafka: { topic: 'posts', consumerGroup: 'ranker' } }, requestsPerSecondPerReplica: 25, tolerance: true, scalerAddress: '127.0.0.1:9444' });
+  const answered = (await applyManifests(kc, [a.scaler, a.hpa] as never, { dryRun: true })) as Array<{ spec?: { actuator?: string; triggers?: Array<{ type: string }>; advanced?: { horizontalPodAutoscalerConfig?: { behavior?: { scaleUp?: { tolerance?: string } } } } } }>;
+  assert.equal(answered[0]?.spec?.actuator, 'Keda');
+  assert.deepEqual(answered[1]?.spec?.triggers?.map((t) => t.type), ['external', 'cpu']);
+  // KEDA's CRD keeps the tolerance field (a schema without it would prune it silently).
+  assert.equal(answered[1]?.spec?.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleUp?.tolerance, '0');
 });

@@ -59,7 +59,8 @@ test('adopt: twice is the same as once; --no-tolerance leaves the tolerance alon
 test('adopt: what is wrong with the input is named', () => {
   const bad: Array<[unknown, RegExp]> = [
     [[], /not a Kubernetes object/],
-    [{ kind: 'ScaledObject' }, /ScaledObject: not supported yet/],
+    [{ kind: 'ScaledObject', apiVersion: 'keda.sh/v1beta9' }, /apiVersion: expected keda.sh\/v1alpha1/],
+    [{ kind: 'Pod' }, /kind: expected HorizontalPodAutoscaler or ScaledObject, got "Pod"/],
     [{ ...HPA, apiVersion: 'autoscaling/v1' }, /apiVersion: expected autoscaling\/v2, got "autoscaling\/v1"/],
     [{ ...HPA, spec: { ...HPA.spec, scaleTargetRef: { kind: 'Deployment' } } }, /spec.scaleTargetRef: needs kind and name/],
     [{ ...HPA, spec: { ...HPA.spec, maxReplicas: 0 } }, /spec.maxReplicas: expected an integer >= 1, got 0/],
@@ -86,10 +87,33 @@ test('surgeguard adopt: YAML out on stdout, notes on stderr; a file that is not 
   assert.match(ok.err, /--capacity 1500 --actuator hpa/);
   const two = await run(['--hpa', 'two.yaml', '--requests-per-replica', '1', '--kafka-topic', 't', '--consumer-group', 'g']);
   assert.equal(two.code, 2);
-  assert.match(two.err, /two.yaml: expected one HorizontalPodAutoscaler, found 2 documents/);
+  assert.match(two.err, /two.yaml: expected one HorizontalPodAutoscaler or ScaledObject, found 2 documents/);
   const noSignal = await run(['--hpa', 'hpa.json', '--requests-per-replica', '1']);
   assert.equal(noSignal.code, 2);
   assert.match(noSignal.err, /name the demand signal/);
   const halfKafka = await run(['--hpa', 'hpa.json', '--requests-per-replica', '1', '--kafka-topic', 't']);
   assert.match(halfKafka.err, /needs both --kafka-topic and --consumer-group/);
+});
+
+const SO = {
+  apiVersion: 'keda.sh/v1alpha1',
+  kind: 'ScaledObject',
+  metadata: { name: 'ranker', namespace: 'ml' },
+  spec: { scaleTargetRef: { name: 'ranker' }, minReplicaCount: 0, maxReplicaCount: 30, triggers: [{ type: 'kafka', metadata: { topic: 'posts', lagThreshold: '50' } }] },
+};
+
+test('adopt a ScaledObject: actuator Keda, SurgeGuard\'s external trigger first, the old trigger kept, the HPA\'s behaviour set', () => {
+  const a = adoptHpa(SO, { ...opts, scalerAddress: 'sg.surgeguard.svc:9444' });
+  const s = a.scaler as { spec: Record<string, unknown> };
+  assert.equal(s.spec.actuator, 'Keda');
+  assert.deepEqual(s.spec.targetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ranker' });
+  assert.deepEqual([s.spec.minReplicas, s.spec.maxReplicas], [0, 30]);
+  const so = a.hpa as { kind: string; spec: { triggers: Array<{ type: string; metadata: Record<string, string> }>; advanced: { horizontalPodAutoscalerConfig: { behavior: Record<string, Record<string, unknown>> } } } };
+  assert.equal(so.kind, 'ScaledObject');
+  assert.deepEqual(so.spec.triggers[0], { type: 'external', metadata: { scalerAddress: 'sg.surgeguard.svc:9444', scaler: 'ranker' } });
+  assert.equal(so.spec.triggers[1]?.type, 'kafka');
+  assert.deepEqual(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown, { tolerance: '0', stabilizationWindowSeconds: 0 });
+  // Twice is once.
+  assert.deepEqual(adoptHpa(a.hpa, opts).hpa, a.hpa);
+  assert.throws(() => adoptHpa({ ...SO, spec: { ...SO.spec, maxReplicaCount: 0 } }, opts), /spec.maxReplicaCount: expected an integer >= max\(1, minReplicaCount\), got 0/);
 });
