@@ -1,3 +1,4 @@
+import { servedValue } from '../adapters/hpa.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ScalerPlan } from '../reconcile/plan.ts';
 import { splitBudget, type BudgetClaim } from './budget.ts';
@@ -57,7 +58,8 @@ export function applyGpuBudget(members: readonly BudgetMember[], cluster: { node
   for (const resource of [...new Set(members.map((m) => m.gpu.resource))].sort()) {
     const group = members.filter((m) => m.gpu.resource === resource && m.plan.currentReplicas !== undefined);
     const inv = gpuInventory(cluster.nodes, cluster.pods, resource, governed);
-    const want = (m: BudgetMember): number => (m.plan.patch || m.plan.decision === 'dry_run' ? (m.plan.desiredReplicas ?? 0) : (m.plan.currentReplicas ?? 0));
+    // What each asks: its decision where it acts on one (a patch, an HPA or KEDA asked), else its count.
+    const want = (m: BudgetMember): number => (m.plan.patch || m.plan.decision === 'dry_run' || m.plan.decision === 'hpa' ? (m.plan.desiredReplicas ?? 0) : (m.plan.currentReplicas ?? 0));
     const claims: BudgetClaim[] = group.map((m) => ({ key: m.plan.key, gpusPerReplica: m.gpu.perReplica, priority: m.gpu.priority, weight: m.gpu.weight, current: m.plan.currentReplicas ?? 0, minReplicas: m.minReplicas, want: want(m) }));
     const available = Math.max(0, inv.allocatable - inv.heldByOthers);
     const grants = splitBudget(claims, available);
@@ -79,6 +81,14 @@ function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource:
   const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods, ${b.available} for the scalers that share it; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}`;
   const message = `${p.decision === 'dry_run' ? 'dry run: would set ' : ''}${current} -> ${granted} replicas (GpuBudget; ${why})`;
   if (p.decision === 'dry_run') return { ...p, reason: 'GpuBudget', message, desiredReplicas: granted };
+  if (p.served?.tolerance) {
+    // Actuator Hpa or Keda: serve the grant. Never past it to clear the HPA's tolerance band: the
+    // GPUs for one more replica are not there, so a step inside the band is not taken.
+    const v = servedValue(granted, current, p.served.tolerance);
+    const served = { ...p.served, value: v <= granted ? v : Math.max(1, current), desiredReplicas: granted };
+    if (granted === current) return { ...p, decision: 'hold', reason: 'GpuBudget', message: `holding at ${current} replicas (GpuBudget; ${why})`, desiredReplicas: granted, served };
+    return { ...p, decision: 'hpa', reason: 'GpuBudget', message: `${message}; asked of HPA ${p.served.hpa ?? ''} by serving ${served.value}`, desiredReplicas: granted, served };
+  }
   if (granted === current) return { ...p, decision: 'hold', reason: 'GpuBudget', message: `holding at ${current} replicas (GpuBudget; ${why})`, desiredReplicas: granted, patch: undefined };
   return { ...p, decision: granted > current ? 'scale_up' : 'scale_down', reason: 'GpuBudget', message, desiredReplicas: granted, ...(p.patch ? { patch: { ...p.patch, replicas: granted } } : {}) };
 }

@@ -3,7 +3,7 @@ import { FIELD_MANAGER, type ScaleState } from '../kube/scale-target.ts';
 import type { ScalingDecision } from '../scaling/decide.ts';
 import type { SignalReading } from '../signals/signal.ts';
 import type { HpaInfo } from '../kube/cluster.ts';
-import { EXTERNAL_METRIC, servedValue } from '../adapters/hpa.ts';
+import { EXTERNAL_METRIC, servedValue, type Tolerance } from '../adapters/hpa.ts';
 
 /** The `decision` label of the decisions counter. */
 export type DecisionKind = 'scale_up' | 'scale_down' | 'hold' | 'dry_run' | 'conflict' | 'paused' | 'degraded' | 'target_missing' | 'hpa';
@@ -35,7 +35,7 @@ export interface ScalerPlan {
    * Actuator Hpa: the value to serve as surgeguard_desired_replicas (see adapters/hpa.ts). When
    * SurgeGuard holds (paused, signal missing, dry run) it is the current count: no change.
    */
-  served?: { value: number; desiredReplicas: number; currentReplicas: number; hpa?: string };
+  served?: { value: number; desiredReplicas: number; currentReplicas: number; hpa?: string; tolerance?: Tolerance };
   conditions: PlannedCondition[];
 }
 
@@ -141,7 +141,7 @@ function planFor(input: PlanInput): ScalerPlan {
   if (viaHpa && input.hpa) {
     const hpa = input.hpa;
     const value = servedValue(desired, current, hpa.tolerance);
-    const served = { value, desiredReplicas: desired, currentReplicas: current, hpa: hpa.name };
+    const served = { value, desiredReplicas: desired, currentReplicas: current, hpa: hpa.name, tolerance: hpa.tolerance };
     const why = value === desired ? '' : value > desired ? `, past the HPA's tolerance of ${hpa.tolerance.up}` : `, inside the HPA's tolerance of ${hpa.tolerance.down}: no change`;
     const asked = cond('Active', true, viaKeda ? 'ServingKeda' : 'ServingHpa', `SurgeGuard serves ${EXTERNAL_METRIC} to HorizontalPodAutoscaler ${hpa.name}${viaKeda ? ' through KEDA' : ''}, which sets the replicas`);
     if (desired === current) return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules}); serving ${value} to HPA ${hpa.name}`, desiredReplicas: desired, served, conditions: [...healthy, asked] };

@@ -384,7 +384,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       conditions,
       desiredReplicas: p.desiredReplicas,
       ...(x.applied ? { appliedReplicas: p.patch?.replicas } : p.adoptApplied !== undefined ? { appliedReplicas: p.adoptApplied } : s.status?.appliedReplicas === undefined && p.decision === 'hold' && p.currentReplicas !== undefined ? { appliedReplicas: p.currentReplicas } : {}),
-      ...(p.served ? { externalMetric: { ...p.served, time: nowIso } } : {}),
+      ...(p.served ? { externalMetric: { value: p.served.value, desiredReplicas: p.served.desiredReplicas, currentReplicas: p.served.currentReplicas, ...(p.served.hpa ? { hpa: p.served.hpa } : {}), time: nowIso } } : {}),
       ...(x.reading?.ok ? { currentDemand: round(x.reading.rate) } : {}),
       ...(x.fc ? { forecast: forecastSummary(x.fc.f, x.policy.startupSeconds, config.intervalSeconds) } : {}),
       ...(rt.stats?.startupP90Seconds !== undefined ? { observedStartupSeconds: round(rt.stats.startupP90Seconds) } : {}),

@@ -74,3 +74,16 @@ test('applyGpuBudget: one budget per resource name (MIG profiles apart from whol
   const { reports } = applyGpuBudget([member(plan('a/whole', 1, 3), 0), member(plan('a/slice', 1, 9), 0, { gpu: mig })], cluster);
   assert.deepEqual(reports.map((r) => [r.resource, r.allocatable, r.granted]), [['nvidia.com/gpu', 8, 3], ['nvidia.com/mig-1g.10gb', 7, 7]]);
 });
+
+test('applyGpuBudget, actuator Hpa or Keda: the served value is cut to the grant, and never past it to clear the tolerance band', () => {
+  const tol = { up: 0.1, down: 0.1 };
+  const viaHpa = (key: string, current: number, desired: number): ScalerPlan => ({ ...plan(key, current, desired, 'hpa'), served: { value: desired, desiredReplicas: desired, currentReplicas: current, hpa: 'h', tolerance: tol } });
+  // 20 GPUs: rank keeps 10 and grows to 14; batch runs 4 (its floor) and asks 9: 6 left for it.
+  const { plans } = applyGpuBudget([member(viaHpa('ml/rank', 10, 14), 10), member(viaHpa('ml/batch', 4, 9), 0)], { nodes: [node('n1', 20)], pods: [] });
+  const batch = plans.get('ml/batch');
+  assert.deepEqual([batch?.decision, batch?.desiredReplicas, batch?.served?.value, batch?.patch], ['hpa', 6, 6, undefined]);
+  assert.match(batch?.message ?? '', /asked 9 replicas and was granted 6\); asked of HPA h by serving 6/);
+  // A grant one above 10 is inside the band: clearing it would take 12, which the GPUs do not allow.
+  const tight = applyGpuBudget([member(viaHpa('ml/big', 10, 15), 0)], { nodes: [node('n1', 11)], pods: [] }).plans.get('ml/big');
+  assert.deepEqual([tight?.desiredReplicas, tight?.served?.value], [11, 10]);
+});

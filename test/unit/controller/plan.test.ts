@@ -111,7 +111,7 @@ test('plan, actuator Hpa: the decision is served to the HPA, nothing is patched,
   const p = plan(viaHpa());
   assert.equal(p.decision, 'hpa');
   assert.equal(p.patch, undefined);
-  assert.deepEqual(p.served, { value: 6, desiredReplicas: 6, currentReplicas: 2, hpa: 'web' });
+  assert.deepEqual(p.served, { value: 6, desiredReplicas: 6, currentReplicas: 2, hpa: 'web', tolerance: { up: 0.1, down: 0.1 } });
   assert.equal(cond(p, 'Conflict'), 'False');
   assert.equal(cond(p, 'Active'), 'True');
   assert.match(p.message, /asked of HPA web by serving 6/);
