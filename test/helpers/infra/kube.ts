@@ -56,9 +56,10 @@ export async function kubeBinDir(): Promise<string> {
 
 /**
  * Starts a control plane of the test's own. API Priority and Fairness is off unless asked for: the
- * tests that do not study it should not queue behind its bootstrap configuration.
+ * tests that do not study it should not queue behind its bootstrap configuration. `hpaSyncSeconds`
+ * shortens the HPA's sync period (15 s) for a test that compresses recorded time.
  */
-export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean } = {}): Promise<KubeHandle> {
+export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean; hpaSyncSeconds?: number } = {}): Promise<KubeHandle> {
   const t0 = Date.now();
   const binDir = await kubeBinDir();
   const dir = runSubdir(ctx, 'kube');
@@ -106,7 +107,7 @@ export async function startKube(ctx: RunContext = runContext(), opts: { priority
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, adminKubeconfig(server, pki));
   const k = ['--kubeconfig', kubeconfig, '--authentication-kubeconfig', kubeconfig, '--authorization-kubeconfig', kubeconfig, '--leader-elect=false', '--bind-address=127.0.0.1'];
-  await supervise('kube-controller-manager', [...k, `--secure-port=${kcmPort}`, `--root-ca-file=${pki}/ca.crt`, `--service-account-private-key-file=${pki}/sa.key`, '--use-service-account-credentials=false', '--controllers=*,-nodeipam,-nodelifecycle']);
+  await supervise('kube-controller-manager', [...k, `--secure-port=${kcmPort}`, `--root-ca-file=${pki}/ca.crt`, `--service-account-private-key-file=${pki}/sa.key`, '--use-service-account-credentials=false', '--controllers=*,-nodeipam,-nodelifecycle', ...(opts.hpaSyncSeconds ? [`--horizontal-pod-autoscaler-sync-period=${opts.hpaSyncSeconds}s`] : [])]);
   await supervise('kube-scheduler', [...k, `--secure-port=${schedPort}`]);
   await supervise('kwok', [
     `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
