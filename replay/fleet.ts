@@ -43,7 +43,7 @@ export function capReplicas(replicas: number, p: FleetParams): number {
  * grows with the number of groups (at most one per interval), never with the replica count, so a
  * demand spike that asks for 1e11 pods costs one number, not an array of 1e11.
  */
-class PodGroups {
+export class PodGroups {
   /** First serving interval of each group, strictly increasing. */
   private readonly starts: number[] = [];
   /** Pods in groups 0..i. */
