@@ -7,7 +7,9 @@
  * Presets write the PromQL for the servers people run, with metric names from those projects'
  * own code: vLLM's `vllm/v1/metrics/loggers.py` (the KV-cache gauge was renamed
  * `vllm:gpu_cache_usage_perc` -> `vllm:kv_cache_usage_perc` in 0.9; both are read), Hugging
- * Face TGI's router metrics, NVIDIA Triton's inference server metrics.
+ * Face TGI's router metrics, NVIDIA Triton's inference server metrics, llama.cpp's llama-server
+ * (`--metrics`; gauges `llamacpp:requests_deferred` and `llamacpp:requests_processing` in
+ * tools/server/server-task.cpp, llama.cpp as vendored in llama-cpp-python 0.3.36).
  */
 
 /**
@@ -38,6 +40,8 @@ export const GUARD_PRESETS = {
   'tgi-queue': { type: 'Total', unit: 'requests queued', query: (s) => `sum(tgi_queue_size${sel(s)})` },
   'tgi-batch': { type: 'Total', unit: 'requests in the batch', query: (s) => `sum(tgi_batch_current_size${sel(s)})` },
   'triton-pending': { type: 'Total', unit: 'requests pending', query: (s) => `sum(nv_inference_pending_request_count${sel(s)})` },
+  'llamacpp-deferred': { type: 'Total', unit: 'requests deferred', query: (s) => `sum(llamacpp:requests_deferred${sel(s)})` },
+  'llamacpp-processing': { type: 'Total', unit: 'requests processing', query: (s) => `sum(llamacpp:requests_processing${sel(s)})` },
   'vllm-ttft-p95': { type: 'Slo', unit: 's time to first token (p95)', query: (s) => `histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket${sel(s)}[1m])))` },
   'vllm-queue-time-p95': { type: 'Slo', unit: 's queue time (p95)', query: (s) => `histogram_quantile(0.95, sum by (le) (rate(vllm:request_queue_time_seconds_bucket${sel(s)}[1m])))` },
   // Triton counts queue time in microseconds as a cumulative counter: the mean over the last minute.

@@ -37,7 +37,7 @@ test('presets write PromQL with the engines\' metric names, the selector inside 
   assert.equal(resolveGuard({ name: 'a', preset: 'tgi-queue', target: 1 }).query, 'sum(tgi_queue_size{})');
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1 }).type, 'Average');
   assert.equal(resolveGuard({ name: 'a', preset: 'vllm-kv-cache', target: 1, type: 'Total' }).type, 'Total', 'the spec overrides the preset');
-  assert.deepEqual(Object.keys(GUARD_PRESETS).sort(), ['tgi-batch', 'tgi-queue', 'triton-pending', 'triton-queue-time', 'vllm-kv-cache', 'vllm-queue-time-p95', 'vllm-running', 'vllm-ttft-p95', 'vllm-waiting']);
+  assert.deepEqual(Object.keys(GUARD_PRESETS).sort(), ['llamacpp-deferred', 'llamacpp-processing', 'tgi-batch', 'tgi-queue', 'triton-pending', 'triton-queue-time', 'vllm-kv-cache', 'vllm-queue-time-p95', 'vllm-running', 'vllm-ttft-p95', 'vllm-waiting']);
 });
 
 test('the selector pattern takes label matchers and refuses what would break the query', () => {
