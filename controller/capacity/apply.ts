@@ -22,6 +22,12 @@ export interface BudgetMember {
   readonly minReplicas: number;
 }
 
+/** What a budget decision can say beyond its own numbers. */
+export interface BudgetContext {
+  /** How long new nodes take for this resource (lead-time.ts), named in each cut's reason. */
+  readonly leadTime?: (resource: string) => string;
+}
+
 /** What one resource's budget looked like this tick, for the metrics and the log. */
 export interface BudgetReport {
   readonly resource: string;
@@ -39,7 +45,7 @@ export interface BudgetReport {
  * write nothing this tick (held, conflict, paused) still claim the replicas they run. Pure: the
  * nodes and pods are the watch caches' lists.
  */
-export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
+export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }, context: BudgetContext = {}): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
   const out = new Map<string, ScalerPlan>();
   const reports: BudgetReport[] = [];
   // Decided once per pod for all resources, and only against the members of the pod's namespace:
@@ -68,17 +74,17 @@ export function applyGpuBudget(members: readonly BudgetMember[], cluster: { node
       const m = group[i] as BudgetMember;
       if (g.cut === 0) return;
       cuts.push({ key: g.key, asked: g.replicas + g.cut, granted: g.replicas });
-      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers }));
+      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, leadTime: context.leadTime?.(resource) }));
     });
     reports.push({ resource, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, asked: claims.reduce((s, c) => s + c.want * c.gpusPerReplica, 0), granted: grants.reduce((s, g, i) => s + g.replicas * (claims[i] as BudgetClaim).gpusPerReplica, 0), cuts });
   }
   return { plans: out, reports };
 }
 
-function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number }): ScalerPlan {
+function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number; leadTime?: string | undefined }): ScalerPlan {
   const p = m.plan;
   const current = p.currentReplicas ?? 0;
-  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods, ${b.available} for the scalers that share it; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}`;
+  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods, ${b.available} for the scalers that share it; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}${b.leadTime ? `; ${b.leadTime}` : ''}`;
   const message = `${p.decision === 'dry_run' ? 'dry run: would set ' : ''}${current} -> ${granted} replicas (GpuBudget; ${why})`;
   if (p.decision === 'dry_run') return { ...p, reason: 'GpuBudget', message, desiredReplicas: granted };
   if (p.served?.tolerance) {

@@ -13,6 +13,7 @@ import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../
 import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
 import { applyGpuBudget, type BudgetMember } from '../capacity/apply.ts';
+import { createLeadTimeLearner, leadTimeText, type StalledPending } from '../capacity/lead-time.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
 import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
 
@@ -82,6 +83,10 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
   const runtimes = new Map<string, ScalerRuntime>();
   let budgetUnavailableLogged = false;
   const m = scalingLoopMetrics(deps.metrics);
+  // The GPU resources whose node lead time is learned: the default and whatever the budget shares.
+  let gpuResources: readonly string[] = ['nvidia.com/gpu'];
+  const leadTimes = createLeadTimeLearner({ resources: () => gpuResources });
+  let stalledTold = new Set<string>();
   let tickNo = 0;
 
   const runtimeFor = async (s: PredictiveScaler, key: string): Promise<ScalerRuntime> => {
@@ -234,15 +239,17 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (!s.spec.gpu || !t?.ok || !plan) return;
       members.push({ plan: plan.p, namespace: s.metadata.namespace, selector: t.state.selector, minReplicas: s.spec.minReplicas, gpu: { resource: s.spec.gpu.resource ?? 'nvidia.com/gpu', perReplica: s.spec.gpu.perReplica, priority: s.spec.gpu.priority ?? 0, weight: s.spec.gpu.weight ?? 1 } });
     });
-    if (members.length === 0) return;
     const cluster = deps.gpuCluster?.();
+    if (cluster) learnLeadTimes(cluster, members);
+    if (members.length === 0) return;
     if (!cluster) {
       if (!budgetUnavailableLogged) deps.logger.warn({ scalers: members.length }, 'scalers have spec.gpu but the node and pod caches are not available (healing.enabled: false, or not synced yet); no GPU budget is applied');
       budgetUnavailableLogged = true;
       return;
     }
     budgetUnavailableLogged = false;
-    const { plans: cut, reports } = applyGpuBudget(members, cluster);
+    const pools = leadTimes.pools();
+    const { plans: cut, reports } = applyGpuBudget(members, cluster, { leadTime: (resource) => leadTimeText(pools.filter((p) => p.resources.includes(resource))) });
     plans.forEach((x) => {
       const c = cut.get(x.p.key);
       if (c) x.p = c;
@@ -256,6 +263,32 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       const c = reports.flatMap((r) => r.cuts).find((x) => x.key === mem.plan.key);
       m.gpuBudgetCut.set({ namespace, scaler }, c ? c.asked - c.granted : 0);
     }
+  }
+
+  /**
+   * Learns each node pool's lead time from the caches (capacity/lead-time.ts) and exports it, and
+   * says when GPU pods wait past twice that with no node coming: a pool no autoscaler feeds.
+   */
+  function learnLeadTimes(cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }, members: readonly BudgetMember[]): void {
+    gpuResources = [...new Set(['nvidia.com/gpu', ...members.map((x) => x.gpu.resource)])].sort();
+    leadTimes.observe(cluster.nodes, cluster.pods, deps.now());
+    for (const p of leadTimes.pools()) {
+      m.nodeLeadTime.set({ pool: p.pool, quantile: '0.5' }, p.p50Seconds);
+      m.nodeLeadTime.set({ pool: p.pool, quantile: '0.9' }, p.p90Seconds);
+      m.nodeLeadTimeSamples.set({ pool: p.pool }, p.samples);
+    }
+    const stalled = leadTimes.stalled();
+    for (const r of gpuResources) m.stalledPods.set({ resource: r }, stalled.find((x) => x.resource === r)?.pods ?? 0);
+    stalledTold = tellStalled(stalled, stalledTold);
+  }
+
+  /** A stall is logged when it starts, not every tick; returns the resources stalled now. */
+  function tellStalled(stalled: readonly StalledPending[], told: ReadonlySet<string>): Set<string> {
+    for (const x of stalled) {
+      if (told.has(x.resource)) continue;
+      deps.logger.warn({ resource: x.resource, pods: x.pods, oldestSeconds: Math.round(x.oldestSeconds), limitSeconds: Math.round(x.limitSeconds) }, 'GPU pods have waited past twice the node lead time and no node was created for them: no autoscaler seems to bring nodes for this resource');
+    }
+    return new Set(stalled.map((x) => x.resource));
   }
 
   /**
@@ -543,6 +576,9 @@ function loopMetricsOf(r: MetricRegistry) {
     demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
     gpuBudget: r.gauge('surgeguard_gpu_budget_gpus', 'The GPU budget of each resource this tick: allocatable on schedulable nodes, held by pods no scaler governs, asked and granted by the scalers that share it.', ['resource', 'kind']),
     gpuBudgetCut: r.gauge('surgeguard_gpu_budget_cut_replicas', 'Replicas a scaler asked for that the GPU budget did not grant this tick.', scaler),
+    nodeLeadTime: r.gauge('surgeguard_node_lead_time_seconds', 'Seconds from a Pending GPU pod to the Ready node made for it, per node pool, learned from node and pod timestamps (p50 and p90 of recent nodes).', ['pool', 'quantile']),
+    nodeLeadTimeSamples: r.gauge('surgeguard_node_lead_time_samples', 'Nodes each pool\'s lead time is learned from.', ['pool']),
+    stalledPods: r.gauge('surgeguard_gpu_pods_stalled', 'GPU pods Pending as unschedulable for longer than twice the node lead time (20 minutes before one is learned) while no node was created for them.', ['resource']),
     guardValue: r.gauge('surgeguard_scaler_guard_value', 'The value each saturation guard of a scaler read this tick (its unit is the guard\'s: requests waiting, KV-cache use, ...).', [...scaler, 'guard']),
     forecast: r.gauge('surgeguard_scaler_forecast_requests_per_second', 'Forecast demand one startup time ahead, by quantile.', [...scaler, 'quantile']),
     startup: r.gauge('surgeguard_scaler_startup_seconds', 'Pod startup time used: the larger of the spec and the observed p90.', scaler),

@@ -56,3 +56,31 @@ test('two scalers that want 12 GPUs of 6: the high priority grows into the free 
     return pods.length === 6 && pods.every((p) => p.spec?.nodeName) ? true : undefined;
   }, { timeoutMs: 30_000, intervalMs: 500 });
 });
+
+test('node lead time is learned from the cluster: a GPU pod left Pending, then a node made for it, Ready later', async () => {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pool = `lead-${process.pid}`;
+  const namespace = `lead-${process.pid}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  // A GPU pod only the pool's node can take: Pending until that node exists.
+  await core.createNamespacedPod({ namespace, body: { metadata: { name: 'waits' }, spec: { nodeSelector: { 'karpenter.sh/nodepool': pool }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'infer', resources: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '1' } } }] } } });
+  const podCreated = Date.now();
+  // The node an autoscaler brings for the Pending pod, 6 s later (kwok marks it Ready as it comes).
+  await new Promise((res) => setTimeout(res, 6000));
+  const name = `lead-node-${process.pid}`;
+  await addFakeNodes(kc, [name], { gpus: 8, labels: { 'karpenter.sh/nodepool': pool } });
+  await waitUntil('the Pending pod bound to the new node', async () => ((await core.readNamespacedPod({ namespace, name: 'waits' })).spec?.nodeName === name ? true : undefined), { timeoutMs: 30_000, intervalMs: 300 }).catch(async (err: unknown) => {
+    const p = await core.readNamespacedPod({ namespace, name: 'waits' });
+    throw new Error(`${String(err)}; pod: ${JSON.stringify(p.status)}`);
+  });
+  const seconds = await waitUntil('the pool\'s lead time on /metrics', async () => {
+    const m = new RegExp(`surgeguard_node_lead_time_seconds\\{pool="${pool}",quantile="0.5"\\} ([\\d.]+)`).exec((await controller?.metrics.render())?.body ?? '');
+    return m ? Number(m[1]) : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  const readyAt = (await core.readNode({ name })).status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+  const expected = (new Date(readyAt ?? 0).getTime() - podCreated) / 1000;
+  // Timestamps on the API server have whole seconds: the learned value is within one of what the
+  // test saw from its own clock, and at least the 6 s the test held the node back (5: whole seconds).
+  assert.ok(seconds >= 5 && Math.abs(seconds - expected) <= 2, `learned ${seconds} s, the test measured ${expected.toFixed(1)} s`);
+  assert.match((await controller?.metrics.render())?.body ?? '', new RegExp(`surgeguard_node_lead_time_samples\\{pool="${pool}"\\} 1`));
+});
