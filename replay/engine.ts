@@ -3,6 +3,7 @@ import type { DecisionReason, ScalingDecision } from '../controller/scaling/deci
 import { chooseForecast, policyStep, type Candidate, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
 import type { PolicySettings, ScalingPolicy } from '../controller/scaling/policy.ts';
 import { startFleet } from './fleet.ts';
+import { panicGuard } from './panic-guard.ts';
 import type { HpaActuatorSettings } from './hpa-actuator.ts';
 
 /** The fleet and policy a replay runs with. */
@@ -16,6 +17,8 @@ export interface ReplayParams {
   readonly settings: PolicySettings;
   /** Set: the decisions reach the fleet through an HPA (replay/hpa-actuator.ts), not a direct write. */
   readonly hpaActuator?: HpaActuatorSettings;
+  /** Set: a demand-per-replica guard (replay/panic-guard.ts) gives `decide` the live panic window. */
+  readonly panic?: boolean;
 }
 
 export interface ReplayEngineDeps {
@@ -81,7 +84,7 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
       const candidates: Candidate[] = batches.map((b, c) => ({ forecast: b.forecasts[t - start] as SeriesForecast, source: b.sources[t - start] ?? (forecasters[c] as Forecaster).name }));
       const { forecast: f, source: src } = chooseForecast(memory, { demand: counts[t] ?? 0, candidates, lead });
       run.sources[src] = (run.sources[src] ?? 0) + 1;
-      const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src }, policy, t * p.intervalSeconds);
+      const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src, ...(p.panic ? { guards: [panicGuard(rates[t] ?? 0, existing, policy.capacityPerReplicaPerSecond)] } : {}) }, policy, t * p.intervalSeconds);
       record(run, d, f, lead);
       existing = d.replicas;
     }

@@ -62,6 +62,8 @@ Policy:
 ${FORECASTER_HELP}
   --model FILE            ONNX model (default: the bundled one); --cpu to skip the CUDA provider
   --headroom X --quantile p50|p90 --stabilization-seconds S
+  --panic                 the live panic window on demand per replica: at 2x a replica's capacity
+                          scale at once (no scale-up limit); no scale-down while above it
 Actuator:
   --actuator direct|hpa   direct (default): the decisions are the fleet's targets; hpa: they reach
                           the fleet through an HPA reading surgeguard_desired_replicas (its
@@ -102,6 +104,7 @@ const OPTIONS = {
   'min-replicas': { type: 'string' },
   'max-replicas': { type: 'string' },
   backlog: { type: 'boolean' },
+  panic: { type: 'boolean' },
   actuator: { type: 'string' },
   'hpa-tolerance': { type: 'string' },
   'hpa-scale-down-window': { type: 'string' },
@@ -324,7 +327,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const compare = !(v.backlog || v['no-compare']);
   const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
-  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}) };
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), ...(v.panic ? { panic: true } : {}) };
   let result: ReplayResult;
   try {
     result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
@@ -410,6 +413,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     // True: max replicas capped a fleet the contract leaves uncapped, so the reference scorer may differ.
     max_replicas_capped: m.result.maxReplicasCapped,
     backlog: m.v.backlog ?? false,
+    panic: m.v.panic ?? false,
     actuator: m.v.actuator ?? 'direct',
     ...(m.v.actuator === 'hpa' ? { hpa: { tolerance: Number(m.v['hpa-tolerance'] ?? DEFAULT_HPA_ACTUATOR.tolerance.up), scale_down_window_seconds: Number(m.v['hpa-scale-down-window'] ?? DEFAULT_HPA_ACTUATOR.scaleDownWindowSeconds), sync_seconds: DEFAULT_HPA_ACTUATOR.syncSeconds } } : {}),
     policy: m.settings,
