@@ -43,8 +43,10 @@ test('replay of a real trace: summary, output file with the contract columns, JS
   assert.equal(meta.interval_seconds, 300);
   assert.equal(meta.frontier_version, 2);
   const page = readFileSync(html, 'utf8');
-  assert.match(page, /<svg/);
-  assert.doesNotMatch(page, /<script|https?:\/\//);
+  // Offline: uPlot is inlined and nothing is loaded from elsewhere (no src or href attributes).
+  assert.match(page, /var uPlot=function/);
+  assert.match(page, /<table id="comparison">/);
+  assert.doesNotMatch(page, /\s(src|href)=/);
 });
 
 test('replay accepts a ServeGen trace with empty cells: carried, warned with the line, demand column filled', async () => {
