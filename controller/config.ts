@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY_FORECASTER, POLICY_FORECASTERS } from '../inference/forecaster.ts';
 import { healingConfigSchema } from './healing/config.ts';
+import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
 import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
 
@@ -95,6 +96,12 @@ export const controllerConfigSchema = z.strictObject({
     .optional(),
   /** Decisions kept for GET /api/decisions. */
   decisionsKept: z.number().int().min(10).max(100_000).default(1000),
+  /**
+   * Where GPU health is read from in Prometheus: `agent` (surgeguard_gpu_*), `dcgm` (NVIDIA
+   * dcgm-exporter's DCGM_FI_*) or `auto` (DCGM for every GPU it reports, the agent for the rest),
+   * through the unified series of rules/gpu-source.yaml.
+   */
+  gpu: z.strictObject({ source: z.enum(GPU_SOURCES).default('auto') }).prefault({}),
   /** The second loop: health checks, safe repairs, on-call notifications. */
   healing: healingConfigSchema,
 });

@@ -178,7 +178,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const healing = createHealingLoop(
     {
       cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches), ['cordon', 'recordPhase', 'setNodeCondition', 'evict', 'setFloor', 'appendLedger'], fence),
-      checks: [...builtinChecks(config.healing.checks), intake.check()],
+      checks: [...builtinChecks(config.healing.checks, config.gpu.source), intake.check()],
       ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
       audit: remediations,
       oncall,

@@ -124,16 +124,14 @@ const SCALARS: ReadonlyArray<readonly [string, string, number]> = [
 
 /** Series with one extra label: metric, label name, label value, field, parser. */
 const LABELLED: ReadonlyArray<readonly [string, string, string, string, (c: string | undefined) => number | undefined]> = [
-  ['surgeguard_gpu_ecc_errors_total', 'type=corrected', 'scope=volatile', 'ecc.errors.corrected.volatile.total', cellNumber],
-  ['surgeguard_gpu_ecc_errors_total', 'type=corrected', 'scope=aggregate', 'ecc.errors.corrected.aggregate.total', cellNumber],
-  ['surgeguard_gpu_ecc_errors_total', 'type=uncorrected', 'scope=volatile', 'ecc.errors.uncorrected.volatile.total', cellNumber],
-  ['surgeguard_gpu_ecc_errors_total', 'type=uncorrected', 'scope=aggregate', 'ecc.errors.uncorrected.aggregate.total', cellNumber],
+  ['surgeguard_gpu_ecc_volatile_errors_total', 'type=corrected', '', 'ecc.errors.corrected.volatile.total', cellNumber],
+  ['surgeguard_gpu_ecc_aggregate_errors_total', 'type=corrected', '', 'ecc.errors.corrected.aggregate.total', cellNumber],
+  ['surgeguard_gpu_ecc_volatile_errors_total', 'type=uncorrected', '', 'ecc.errors.uncorrected.volatile.total', cellNumber],
+  ['surgeguard_gpu_ecc_aggregate_errors_total', 'type=uncorrected', '', 'ecc.errors.uncorrected.aggregate.total', cellNumber],
   ['surgeguard_gpu_retired_pages', 'cause=single_bit', '', 'retired_pages.single_bit_ecc.count', cellNumber],
   ['surgeguard_gpu_retired_pages', 'cause=double_bit', '', 'retired_pages.double_bit.count', cellNumber],
   ['surgeguard_gpu_remapped_rows', 'kind=correctable', '', 'remapped_rows.correctable', cellNumber],
   ['surgeguard_gpu_remapped_rows', 'kind=uncorrectable', '', 'remapped_rows.uncorrectable', cellNumber],
-  ['surgeguard_gpu_remapped_rows', 'kind=pending', '', 'remapped_rows.pending', cellBool],
-  ['surgeguard_gpu_remapped_rows', 'kind=failure', '', 'remapped_rows.failure', cellBool],
 ];
 
 /** The identity labels of one GPU, shared by every series of it. */
@@ -184,6 +182,8 @@ export function rowToSamples(row: GpuRow, node: string): Sample[] {
     push(name, parse(row.get(field)), labels);
   }
   push('surgeguard_gpu_retired_pages_pending', cellBool(row.get('retired_pages.pending')));
+  push('surgeguard_gpu_row_remap_pending', cellBool(row.get('remapped_rows.pending')));
+  push('surgeguard_gpu_row_remap_failure', cellBool(row.get('remapped_rows.failure')));
   const action = row.get('gpu_recovery_action');
   if (!isAbsent(action)) push('surgeguard_gpu_recovery_action', 1, { action: snake(action ?? '') });
   push('surgeguard_gpu_mig_enabled', cellBool(row.get('mig.mode.current')));

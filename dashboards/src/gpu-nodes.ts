@@ -3,13 +3,22 @@ import { dashboard, labelVariable } from './lib.ts';
 
 const sel = 'node=~"$node", gpu_model=~"$gpu_model"';
 
+/**
+ * A unified GPU series of rules/gpu-source.yaml as gpu.source `auto` reads it: dcgm-exporter for
+ * every GPU it reports, the agent for the others.
+ */
+function unified(metric: string, extra = ''): string {
+  const m = extra ? `${sel}, ${extra}` : sel;
+  return `(${metric}{source="dcgm", ${m}} or on (node, uuid) ${metric}{source="agent", ${m}})`;
+}
+
 /** GPU nodes: utilization, memory, temperature, power and hardware errors per GPU. */
 export function gpuNodes(): Dashboard {
   return dashboard({
     uid: 'surgeguard-gpu-nodes',
     title: 'SurgeGuard / GPU nodes',
-    description: 'What the SurgeGuard agents read from nvidia-smi and the kernel log on every GPU node.',
-    variables: [labelVariable('node', 'Node', 'surgeguard_gpu_info'), labelVariable('gpu_model', 'GPU model', 'surgeguard_gpu_info{node=~"$node"}')],
+    description: 'GPU health on every GPU node, from the SurgeGuard agents (nvidia-smi, kernel log) or NVIDIA dcgm-exporter (rules/gpu-source.yaml; DCGM wins for a GPU both report).',
+    variables: [labelVariable('node', 'Node', 'surgeguard:gpu_temperature_celsius'), labelVariable('gpu_model', 'GPU model', 'surgeguard:gpu_temperature_celsius{node=~"$node"}')],
     panels: [
       {
         title: 'GPU utilization by node',
@@ -41,7 +50,7 @@ export function gpuNodes(): Dashboard {
         unit: 'celsius',
         description: 'Core temperature per GPU; HBM temperature where the GPU reports it.',
         queries: [
-          { expr: `max by (node, gpu) (surgeguard_gpu_temperature_celsius{${sel}})`, legend: '{{node}} GPU {{gpu}} core' },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_temperature_celsius')}`, legend: '{{node}} GPU {{gpu}} core' },
           { expr: `max by (node, gpu) (surgeguard_gpu_memory_temperature_celsius{${sel}})`, legend: '{{node}} GPU {{gpu}} memory' },
         ],
       },
@@ -52,7 +61,7 @@ export function gpuNodes(): Dashboard {
         unit: 'watt',
         description: 'Power draw per GPU against its power limit.',
         queries: [
-          { expr: `max by (node, gpu) (surgeguard_gpu_power_watts{${sel}})`, legend: '{{node}} GPU {{gpu}}' },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_power_watts')}`, legend: '{{node}} GPU {{gpu}}' },
           { expr: `max by (node, gpu) (surgeguard_gpu_power_limit_watts{${sel}})`, legend: '{{node}} GPU {{gpu}} limit' },
         ],
       },
@@ -61,34 +70,40 @@ export function gpuNodes(): Dashboard {
         type: 'timeseries',
         unit: 'percentunit',
         description: 'Share of time a kernel ran, per GPU.',
-        queries: [{ expr: `max by (node, gpu) (surgeguard_gpu_utilization_ratio{${sel}})`, legend: '{{node}} GPU {{gpu}}' }],
+        queries: [{ expr: `max by (node, gpu) ${unified('surgeguard:gpu_utilization_ratio')}`, legend: '{{node}} GPU {{gpu}}' }],
       },
       {
         title: 'XID errors',
         type: 'table',
         required: true,
-        description: 'NVIDIA XID errors counted in the kernel log since each agent started, by GPU and code. 13, 31, 43, 45, 94 are usually the application; 48, 74, 79, 95, 119, 120 the node (SurgeGuardGpuXidCritical).',
-        queries: [{ expr: 'sum by (node, gpu, uuid, xid) (surgeguard_gpu_xid_errors_total{node=~"$node"})' }],
+        description: 'NVIDIA XID errors counted in the kernel log since each agent started, by GPU and code, and the last code dcgm-exporter saw (DCGM keeps no count). 13, 31, 43, 45, 94 are usually the application; 48, 74, 79, 95, 119, 120 the node (SurgeGuardGpuXidCritical).',
+        queries: [{ expr: 'sum by (node, gpu, uuid, xid) (surgeguard_gpu_xid_errors_total{node=~"$node"})' }, { expr: 'max by (node, gpu, uuid) (surgeguard:gpu_xid_last_code{node=~"$node"}) > 0' }],
       },
       {
         title: 'ECC errors',
         type: 'timeseries',
         required: true,
         description: 'Volatile ECC errors per interval, corrected and uncorrected. Any uncorrected error fires SurgeGuardGpuEccUncorrectable.',
-        queries: [{ expr: `sum by (node, gpu, type) (increase(surgeguard_gpu_ecc_errors_total{scope="volatile", ${sel}}[$__rate_interval]))`, legend: '{{node}} GPU {{gpu}} {{type}}' }],
+        queries: [
+          { expr: `max by (node, gpu) (increase(surgeguard:gpu_ecc_volatile_corrected_errors:total{${sel}}[$__rate_interval]))`, legend: '{{node}} GPU {{gpu}} corrected' },
+          { expr: `max by (node, gpu) (increase(surgeguard:gpu_ecc_volatile_uncorrected_errors:total{${sel}}[$__rate_interval]))`, legend: '{{node}} GPU {{gpu}} uncorrected' },
+        ],
       },
       {
         title: 'Throttle reasons',
         type: 'timeseries',
-        description: 'Active clock throttle reasons per GPU (idle left out). Thermal ones for 5 minutes fire SurgeGuardGpuThermalSlowdown.',
-        queries: [{ expr: `max by (node, gpu, reason) (surgeguard_gpu_throttle_reason{reason!="gpu_idle", ${sel}}) > 0`, legend: '{{node}} GPU {{gpu}} {{reason}}' }],
+        description: 'Active thermal and power-brake slowdowns per GPU (the reasons both sources report). Thermal ones for 5 minutes fire SurgeGuardGpuThermalSlowdown.',
+        queries: [{ expr: `max by (node, gpu, reason) ${unified('surgeguard:gpu_throttle_reason:flag')} > 0`, legend: '{{node}} GPU {{gpu}} {{reason}}' }],
       },
       {
         title: 'Remapped rows and retired pages',
         type: 'table',
-        description: 'Memory repairs per GPU: remapped rows (Ampere and later) and retired pages (older GPUs).',
+        description: 'Memory repairs per GPU: rows remapped for correctable and uncorrectable errors, a failed remap and a repair pending the next reset (Ampere and later), and retired pages (older GPUs, agent only).',
         queries: [
-          { expr: `max by (node, gpu, kind) (surgeguard_gpu_remapped_rows{${sel}})` },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_remapped_rows_correctable:count')}` },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_remapped_rows_uncorrectable:count')}` },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_row_remap_failure:flag')}` },
+          { expr: `max by (node, gpu) ${unified('surgeguard:gpu_memory_repair_pending:flag')}` },
           { expr: `max by (node, gpu, cause) (surgeguard_gpu_retired_pages{${sel}})` },
         ],
       },

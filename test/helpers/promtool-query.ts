@@ -15,15 +15,16 @@ const exec = promisify(execFile);
  * A VectorQuery answered by promtool over `series` at `evalTime`. promtool prints what an
  * expression returned when it differs from the expected (nothing), so the answer is read from
  * that line; the series here use plain label values (no commas or braces) to keep it simple.
+ * `ruleFiles` (absolute paths) are evaluated too, so a query may read their recorded series.
  */
-export function promtool(series: Record<string, string>, evalTime: string, interval = '1m'): VectorQuery & { exprs: string[] } {
+export function promtool(series: Record<string, string>, evalTime: string, interval = '1m', ruleFiles: readonly string[] = []): VectorQuery & { exprs: string[] } {
   const exprs: string[] = [];
   const query = async (expr: string): Promise<Array<{ labels: Record<string, string>; value: number }>> => {
     exprs.push(expr);
     const dir = mkdtempSync(join(tmpdir(), 'sg-promql-'));
     try {
       writeFileSync(join(dir, 'rules.yml'), 'groups: []\n');
-      const test = { rule_files: ['rules.yml'], evaluation_interval: interval, tests: [{ interval, input_series: Object.entries(series).map(([s, values]) => ({ series: s, values })), promql_expr_test: [{ expr, eval_time: evalTime, exp_samples: [] }] }] };
+      const test = { rule_files: ['rules.yml', ...ruleFiles], evaluation_interval: interval, tests: [{ interval, input_series: Object.entries(series).map(([s, values]) => ({ series: s, values })), promql_expr_test: [{ expr, eval_time: evalTime, exp_samples: [] }] }] };
       writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
       const out = await exec('promtool', ['test', 'rules', 'test.yml'], { cwd: dir }).then(
         () => '',

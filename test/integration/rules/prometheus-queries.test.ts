@@ -23,6 +23,7 @@ function exposition(): string {
   const n = ++scrapes;
   const s = 'namespace="ml",scaler="llm"';
   const gpu = 'node="gpu-a",gpu="0",uuid="GPU-1",gpu_model="H100"';
+  const dcgm = 'gpu="0",UUID="GPU-2",pci_bus_id="00000000:18:00.0",device="nvidia0",modelName="H100",Hostname="gpu-d",DCGM_FI_DRIVER_VERSION="550.90.07",container="",namespace="",pod=""';
   const part = 'consumer_group="ingest",topic="posts",partition="0"';
   return [
     `surgeguard_scaler_demand_requests_per_second{${s}} 100`,
@@ -35,7 +36,12 @@ function exposition(): string {
     `surgeguard_gpu_info{${gpu},pci_bus_id="0000:9b:00.0",driver_version="550",vbios_version="96"} 1`,
     `surgeguard_gpu_utilization_ratio{${gpu}} 0.5`,
     `surgeguard_gpu_throttle_reason{${gpu},reason="hw_thermal_slowdown"} 1`,
-    `surgeguard_gpu_ecc_errors_total{${gpu},type="uncorrected",scope="volatile"} ${n}`,
+    `surgeguard_gpu_ecc_volatile_errors_total{${gpu},type="uncorrected"} ${n}`,
+    `surgeguard_gpu_temperature_celsius{${gpu}} 60`,
+    // A second node reported by dcgm-exporter, in its names and labels (test/fixtures/dcgm).
+    `DCGM_FI_DEV_GPU_TEMP{${dcgm}} 70`,
+    `DCGM_FI_DEV_ECC_DBE_VOL_TOTAL{${dcgm}} ${n}`,
+    `DCGM_FI_DEV_CLOCKS_EVENT_REASONS{${dcgm}} 64`,
     `surgeguard_gpu_xid_last_timestamp_seconds{node="gpu-a",gpu="0",uuid="GPU-1",pci_bus_id="0000:9b:00.0",xid="79"} ${Date.now() / 1000}`,
     'surgeguard_node_info{node="gpu-a",os="linux",kernel="6.8",arch="x64",cpu_model="x"} 1',
     `surgeguard_kafka_consumer_group_lag{${part}} ${100 * n}`,
@@ -92,6 +98,10 @@ test('every rule group loads and every rule evaluates with health ok and no erro
   // needs a forecast 2m old, so it is not asked for).
   for (const record of ['surgeguard:scaler_demand_requests_per_second:sum', 'quantile:surgeguard_scaler_forecast_requests_per_second:sum', 'consumer_group:surgeguard_kafka_consumer_group_lag_seconds:estimate', 'node:surgeguard_gpu_utilization_ratio:avg']) {
     assert.ok((await promQuery(prom.url, record)).length > 0, `${record} has no data`);
+  }
+  // The unified GPU series come from both sources: gpu-a from the agent, gpu-d from dcgm-exporter.
+  for (const [record, node] of [['surgeguard:gpu_temperature_celsius{source="agent"}', 'gpu-a'], ['surgeguard:gpu_temperature_celsius{source="dcgm"}', 'gpu-d'], ['surgeguard:gpu_throttle_reason:flag{source="dcgm",reason="hw_thermal_slowdown"}', 'gpu-d']] as const) {
+    assert.equal((await promQuery(prom.url, record))[0]?.metric.node, node, record);
   }
   assert.equal(Number((await promQuery(prom.url, 'surgeguard:scaler_demand_requests_per_second:sum'))[0]?.value[1]), 100, 'two replicas reporting the same scaler are counted once');
 });

@@ -143,31 +143,33 @@ describe('gpu collector over every real capture the parser can read', () => {
         if (isAbsent(r.get('utilization.gpu'))) assert.equal(valueOf(samples, 'surgeguard_gpu_utilization_ratio', { gpu: g }), undefined);
         if (isAbsent(r.get('temperature.memory'))) assert.equal(valueOf(samples, 'surgeguard_gpu_memory_temperature_celsius', { gpu: g }), undefined);
         if (isAbsent(r.get('fan.speed'))) assert.equal(valueOf(samples, 'surgeguard_gpu_fan_ratio', { gpu: g }), undefined);
-        if (isAbsent(r.get('ecc.errors.corrected.aggregate.total'))) assert.equal(valueOf(samples, 'surgeguard_gpu_ecc_errors_total', { gpu: g, type: 'corrected', scope: 'aggregate' }), undefined);
+        if (isAbsent(r.get('ecc.errors.corrected.aggregate.total'))) assert.equal(valueOf(samples, 'surgeguard_gpu_ecc_aggregate_errors_total', { gpu: g, type: 'corrected' }), undefined);
       }
     });
   }
 
   test('ECC, retired pages and remapped rows from the -q and XML cases', async () => {
     const v100 = await collect(execFromCapture(fixture('nvidia-smi/xml/openpai_nvidia_smi_retired_pages.xml')));
-    assert.equal(valueOf(v100, 'surgeguard_gpu_ecc_errors_total', { type: 'corrected', scope: 'aggregate' }), 291);
-    assert.equal(valueOf(v100, 'surgeguard_gpu_ecc_errors_total', { type: 'uncorrected', scope: 'aggregate' }), 7627);
+    assert.equal(valueOf(v100, 'surgeguard_gpu_ecc_aggregate_errors_total', { type: 'corrected' }), 291);
+    assert.equal(valueOf(v100, 'surgeguard_gpu_ecc_aggregate_errors_total', { type: 'uncorrected' }), 7627);
     assert.equal(valueOf(v100, 'surgeguard_gpu_retired_pages', { cause: 'double_bit' }), 2);
     assert.equal(valueOf(v100, 'surgeguard_gpu_retired_pages', { cause: 'single_bit' }), 0);
-    assert.equal(valueOf(v100, 'surgeguard_gpu_remapped_rows', { kind: 'pending' }), undefined);
+    assert.equal(valueOf(v100, 'surgeguard_gpu_row_remap_pending'), undefined);
 
     const a10 = await collect(execFromCapture(fixture('nvidia-smi/query_text/gpud_nvidia-smi-query.535.129.03.out.0.valid.a10')));
     assert.equal(valueOf(a10, 'surgeguard_gpu_remapped_rows', { kind: 'uncorrectable' }), 4);
     assert.equal(valueOf(a10, 'surgeguard_gpu_remapped_rows', { kind: 'correctable' }), 0);
-    assert.equal(valueOf(a10, 'surgeguard_gpu_remapped_rows', { kind: 'pending' }), 1);
-    assert.equal(valueOf(a10, 'surgeguard_gpu_remapped_rows', { kind: 'failure' }), 0);
+    assert.equal(valueOf(a10, 'surgeguard_gpu_row_remap_pending'), 1);
+    assert.equal(valueOf(a10, 'surgeguard_gpu_row_remap_failure'), 0);
+    // Counts only under remapped_rows, so a sum over kind is the rows remapped.
+    assert.deepEqual(a10.filter((s) => s.name === 'surgeguard_gpu_remapped_rows' && s.labels.gpu === '0').map((s) => s.labels.kind).sort(), ['correctable', 'uncorrectable']);
     assert.equal(valueOf(a10, 'surgeguard_gpu_retired_pages', { cause: 'double_bit' }), undefined);
     assert.equal(valueOf(a10, 'surgeguard_gpu_throttle_reason', { reason: 'gpu_idle' }), 1);
     assert.equal(valueOf(a10, 'surgeguard_gpu_throttle_reason', { reason: 'hw_thermal_slowdown' }), 0);
 
     const h100 = await collect(execFromCapture(fixture('nvidia-smi/csv/nvidia_gpu_exporter_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01__load__query-gpu.csv')));
     assert.equal(valueOf(h100, 'surgeguard_gpu_recovery_action', { action: 'none' }), 1);
-    assert.equal(valueOf(h100, 'surgeguard_gpu_ecc_errors_total', { type: 'uncorrected', scope: 'volatile' }), 0);
+    assert.equal(valueOf(h100, 'surgeguard_gpu_ecc_volatile_errors_total', { type: 'uncorrected' }), 0);
     const info = h100.find((s) => s.name === 'surgeguard_gpu_info');
     assert.deepEqual(info?.labels, { node: 'n1', gpu: '0', uuid: 'GPU-00000000-0000-0000-0000-000000000000', gpu_model: 'NVIDIA H100 80GB HBM3', pci_bus_id: '0000:00:09.0', driver_version: '590.48.01', vbios_version: '96.00.A5.00.01' });
   });

@@ -57,3 +57,14 @@ for (const [what, yaml, key, why] of [
     assert.match(err.message, why, err.message);
   });
 }
+
+test('controller config: gpu.source is agent, dcgm or auto (default auto), frozen; anything else is a coded error naming gpu.source', () => {
+  assert.equal(loadConfig(controllerConfigSchema, {}).gpu.source, 'auto');
+  const dcgm = loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'gpu:\n  source: dcgm\n' });
+  assert.equal(dcgm.gpu.source, 'dcgm');
+  assert.ok(Object.isFrozen(dcgm.gpu), 'the gpu section is frozen');
+  const err = errorOf('gpu:\n  source: nvml\n');
+  assert.equal(err.code, ErrorCode.ConfigInvalid);
+  assert.match(err.message, /controller\.yaml line \d+: gpu\.source: /);
+  assert.match(errorOf('gpu:\n  sources: dcgm\n').message, /gpu/);
+});

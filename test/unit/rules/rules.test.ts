@@ -11,6 +11,8 @@ import { allRules, durationSeconds, metricNames, panelQueries, RUNBOOK_BASE, rul
 
 /** Series that Prometheus itself makes: scrape health and the alert state. */
 const STANDARD_METRICS = new Set(['up', 'ALERTS', 'ALERTS_FOR_STATE']);
+/** dcgm-exporter's names, as its exposition in test/fixtures/dcgm (NOTICE there) declares them. */
+const DCGM_METRICS = new Set([...readFileSync(join(REPO_ROOT, 'test/fixtures/dcgm/dcgm-exporter.prom'), 'utf8').matchAll(/^# TYPE (DCGM_\w+) /gm)].map((m) => m[1] ?? ''));
 
 interface AlertCase {
   eval_time: string;
@@ -89,7 +91,7 @@ test('the promtool tests check every recording rule at least once', () => {
   }
 });
 
-test('every metric the rules and dashboards name is defined by SurgeGuard, a recording rule or Prometheus', () => {
+test('every metric the rules and dashboards name is defined by SurgeGuard, a recording rule, dcgm-exporter (its fixture) or Prometheus', () => {
   const defined = sourceMetricNames();
   const recorded = new Set(records.map((r) => r.record ?? ''));
   const exprs = [...allRules().map((r) => ({ where: `rule ${r.alert ?? r.record}`, expr: r.expr })), ...panelQueries().map((q) => ({ where: `${q.dashboard} / ${q.panel}`, expr: q.expr })), ...variableSelectors().map((s) => ({ where: 'a dashboard variable', expr: s }))];
@@ -97,11 +99,12 @@ test('every metric the rules and dashboards name is defined by SurgeGuard, a rec
   for (const { where, expr } of exprs) {
     for (const name of metricNames(expr)) {
       const base = name.replace(/_(bucket|sum|count)$/, '');
-      const ok = name.includes(':') ? recorded.has(name) : name.startsWith('surgeguard_') ? defined.has(name) || defined.has(base) : STANDARD_METRICS.has(name);
+      const ok = name.includes(':') ? recorded.has(name) : name.startsWith('surgeguard_') ? defined.has(name) || defined.has(base) : name.startsWith('DCGM_') ? DCGM_METRICS.has(name) : STANDARD_METRICS.has(name);
       if (!ok) missing.push(`${name} (${where})`);
     }
   }
   assert.deepEqual([...new Set(missing)], [], 'metrics named in rules/ or dashboards/ that nothing defines');
+  assert.ok(DCGM_METRICS.has('DCGM_FI_DEV_XID_ERRORS') && DCGM_METRICS.size >= 10, `the DCGM fixture declares ${DCGM_METRICS.size} metrics`);
 });
 
 test('the metric-name lexer finds metrics and skips functions, keywords, labels and strings', () => {

@@ -12,6 +12,8 @@ import { healingConfigSchema } from '../../../../controller/healing/config.ts';
 import type { Finding, VectorQuery } from '../../../../controller/healing/types.ts';
 import { ensurePrometheusInstalled } from '../../../helpers/infra/prometheus.ts';
 import { promtool } from '../../../helpers/promtool-query.ts';
+import { REPO_ROOT } from '../../../helpers/infra/process.ts';
+import { join } from 'node:path';
 
 
 before(async () => {
@@ -21,7 +23,9 @@ before(async () => {
 const byTarget = (findings: readonly Finding[]): Record<string, string> => Object.fromEntries(findings.map((f) => [f.target.name, `${f.fault}/${f.severity}`]));
 const ctx = (query: VectorQuery) => ({ nowMs: 0, nodes: [], pods: [], query });
 
-const ecc = (type: string, scope: string, node: string): string => `surgeguard_gpu_ecc_errors_total{type="${type}",scope="${scope}",node="${node}",gpu="0",uuid="GPU-${node}"}`;
+const ecc = (type: string, scope: string, node: string): string => `surgeguard_gpu_ecc_${scope}_errors_total{type="${type}",node="${node}",gpu="0",uuid="GPU-${node}"}`;
+/** The checks read the unified series that rules/gpu-source.yaml records; promtool evaluates it too. */
+const GPU_RULES = [join(REPO_ROOT, 'rules/gpu-source.yaml')];
 
 test('gpu-ecc: uncorrected errors rising in the window and failed remaps are fatal; pending repair and corrected errors over the threshold degrade', async () => {
   const checks = healingConfigSchema.parse({ checks: { eccWindowSeconds: 600, correctableEccPerWindow: 1000 } }).checks;
@@ -35,13 +39,15 @@ test('gpu-ecc: uncorrected errors rising in the window and failed remaps are fat
       [ecc('corrected', 'volatile', 'corrected-high')]: '0+500x15', // ~5000 per 10 min
       [ecc('corrected', 'volatile', 'both')]: '0+500x15',
       [ecc('uncorrected', 'volatile', 'both')]: '0x10 2x5',
-      'surgeguard_gpu_remapped_rows{kind="failure",node="remap-failed",gpu="1",uuid="GPU-r"}': '0x5 1x10',
-      'surgeguard_gpu_remapped_rows{kind="failure",node="remap-fine",gpu="1",uuid="GPU-f"}': '0x15',
-      'surgeguard_gpu_remapped_rows{kind="pending",node="remap-pending",gpu="2",uuid="GPU-p"}': '1x15',
+      'surgeguard_gpu_row_remap_failure{node="remap-failed",gpu="1",uuid="GPU-r"}': '0x5 1x10',
+      'surgeguard_gpu_row_remap_failure{node="remap-fine",gpu="1",uuid="GPU-f"}': '0x15',
+      'surgeguard_gpu_row_remap_pending{node="remap-pending",gpu="2",uuid="GPU-p"}': '1x15',
       'surgeguard_gpu_retired_pages_pending{node="pages-pending",gpu="3",uuid="GPU-q"}': '1x15',
       'surgeguard_gpu_retired_pages_pending{node="pages-done",gpu="3",uuid="GPU-d"}': '0x15',
     },
     '15m',
+    '1m',
+    GPU_RULES,
   );
   const findings = await gpuEccCheck({}, checks).run(ctx(q));
   assert.deepEqual(byTarget(findings), {
@@ -57,7 +63,7 @@ test('gpu-ecc: uncorrected errors rising in the window and failed remaps are fat
 
   // The threshold is the configured one: at 100 per window the slower node counts too.
   const strict = healingConfigSchema.parse({ checks: { correctableEccPerWindow: 100 } }).checks;
-  const again = await gpuEccCheck({}, strict).run(ctx(promtool({ [ecc('corrected', 'volatile', 'corrected-low')]: '0+50x15' }, '15m')));
+  const again = await gpuEccCheck({}, strict).run(ctx(promtool({ [ecc('corrected', 'volatile', 'corrected-low')]: '0+50x15' }, '15m', '1m', GPU_RULES)));
   assert.deepEqual(byTarget(again), { 'corrected-low': 'degraded/warning' });
 });
 
@@ -73,14 +79,40 @@ test('gpu-thermal: a hardware slowdown in every sample of the window degrades th
       [throttle('hw_thermal_slowdown', 'blip')]: '1x16 0 1 1 1', // cooled once inside the window
       [throttle('sw_power_cap', 'capped')]: '1x20', // policy, not a fault
       [throttle('hw_thermal_slowdown', 'cold')]: '0x20',
-      [throttle('hw_thermal_slowdown', 'new')]: '_x18 1 1', // two samples: one scrape cannot trigger it
+      // One scrape cannot trigger it. The check reads the recorded series, whose samples are rule
+      // evaluations: this one scrape is recorded at the 9m30s and 10m evaluations, two of the three.
+      [throttle('hw_thermal_slowdown', 'new')]: '_x19 1',
     },
     '10m',
     '30s',
+    GPU_RULES,
   );
   const findings = await gpuThermalCheck({}, checks).run(ctx(q));
   assert.deepEqual(byTarget(findings), { hot: 'degraded/warning', brake: 'degraded/warning' });
   assert.deepEqual((findings.find((f) => f.target.name === 'hot')?.evidence.gpus as string[]).sort(), ['0:hw_thermal_slowdown', '1:hw_thermal_slowdown'], 'one finding per node, every GPU in it');
+});
+
+/** dcgm-exporter's labels (test/fixtures/dcgm/dcgm-exporter.prom), without the commas-free-value limit broken. */
+const dcgm = (metric: string, node: string, uuid: string): string => `${metric}{gpu="0",UUID="${uuid}",device="nvidia0",modelName="H100",Hostname="${node}",container="",namespace="",pod=""}`;
+
+test('gpu.source: with dcgm or auto the ECC and thermal checks read dcgm-exporter\'s series; auto takes DCGM for a GPU both report; agent ignores DCGM', async () => {
+  const checks = healingConfigSchema.parse({ checks: { eccWindowSeconds: 600, thermalSustainSeconds: 120 } }).checks;
+  const series = {
+    [dcgm('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'dcgm-only', 'GPU-d')]: '0x10 2x5',
+    [dcgm('DCGM_FI_DEV_ROW_REMAP_FAILURE', 'dcgm-remap', 'GPU-r')]: '0x5 1x10',
+    [dcgm('DCGM_FI_DEV_CLOCKS_EVENT_REASONS', 'dcgm-hot', 'GPU-h')]: '64x15', // 0x40: hardware thermal slowdown
+    // Both report this GPU: DCGM says healthy, the agent says uncorrected errors rose.
+    [dcgm('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'both', 'GPU-both')]: '0x15',
+    [ecc('uncorrected', 'volatile', 'both')]: '0x10 1x5',
+    [ecc('uncorrected', 'volatile', 'agent-only')]: '0x10 1x5',
+  };
+  const run = async (source: 'agent' | 'dcgm' | 'auto'): Promise<Record<string, string>> => {
+    const q = promtool(series, '15m', '1m', GPU_RULES);
+    return byTarget([...(await gpuEccCheck({}, checks, source).run(ctx(q))), ...(await gpuThermalCheck({}, checks, source).run(ctx(q)))]);
+  };
+  assert.deepEqual(await run('dcgm'), { 'dcgm-only': 'fatal/critical', 'dcgm-remap': 'fatal/critical', 'dcgm-hot': 'degraded/warning' });
+  assert.deepEqual(await run('agent'), { both: 'fatal/critical', 'agent-only': 'fatal/critical' });
+  assert.deepEqual(await run('auto'), { 'dcgm-only': 'fatal/critical', 'dcgm-remap': 'fatal/critical', 'dcgm-hot': 'degraded/warning', 'agent-only': 'fatal/critical' });
 });
 
 const committed = (group: string, partition: string): string => `surgeguard_kafka_consumer_group_committed_offset{consumer_group="${group}",topic="t",partition="${partition}"}`;
