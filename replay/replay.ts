@@ -4,6 +4,8 @@ import { runPolicy, type PolicyRun, type ReplayParams } from './engine.ts';
 import { actuateThroughHpa } from './hpa-actuator.ts';
 import { mayCapBaselines } from './baselines.ts';
 import { computeBaselines, scoreTargets, type Score } from './summary.ts';
+import { nodeHorizonNeed } from './node-need.ts';
+import { simulateNodes, type NodeRunResult, type NodeSettings } from './nodes.ts';
 
 export interface ReplayDeps {
   /** The policy's forecaster, as the live controller runs it (Holt-Winters by default, or the model with its fallback). */
@@ -34,10 +36,29 @@ export interface ReplayResult {
    * reactive baselines, or the starting fleet): the reference scorer may then differ from this run.
    */
   readonly maxReplicasCapped: boolean;
+  /** With node settings: the policy's targets on GPU nodes, without and with forecast-sized placeholders (replay/nodes.ts). */
+  readonly nodes?: NodeRuns;
+}
+
+/** The same targets on GPU nodes: the cluster autoscaler alone, and with SurgeGuard's placeholders. */
+export interface NodeRuns {
+  readonly settings: NodeSettings;
+  readonly without: NodeRunResult;
+  readonly with: NodeRunResult;
+}
+
+/** Runs the policy's targets on the node model twice: without placeholders, and with them sized at the node horizon. */
+export async function replayOnNodes(forecaster: Forecaster, demand: readonly number[], x: { params: ReplayParams; fleet: FleetParams; run: PolicyRun; nodes: NodeSettings }): Promise<NodeRuns> {
+  const { placeholders, ...plain } = x.nodes;
+  const input = { demand, targets: x.run.targets, intervalSeconds: x.params.intervalSeconds };
+  const without = simulateNodes(input, { ...x.fleet, ...plain });
+  if (!placeholders) return { settings: x.nodes, without, with: without };
+  const need = await nodeHorizonNeed(forecaster, demand, { params: x.params, nodeLeadSteps: x.nodes.nodeLeadSteps, targets: x.run.targets });
+  return { settings: x.nodes, without, with: simulateNodes({ ...input, need }, { ...x.fleet, ...x.nodes }) };
 }
 
 /** Replays a demand series with the policy, simulates the fleet, and scores it and the comparisons. */
-export async function replayDemand(deps: ReplayDeps, demand: readonly number[], params: ReplayParams, backlog: boolean): Promise<ReplayResult> {
+export async function replayDemand(deps: ReplayDeps, demand: readonly number[], params: ReplayParams & { readonly nodes?: NodeSettings }, backlog: boolean): Promise<ReplayResult> {
   const total = demand.length * (1 + (backlog ? 0 : deps.comparisons.length));
   let offset = 0;
   const progress = (done: number): void => deps.onProgress?.(offset + done, total);
@@ -45,8 +66,9 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
   const run = actuated(await runPolicy({ forecaster: deps.forecaster, ...(deps.shadows ? { shadows: deps.shadows } : {}), onProgress: progress, signal: deps.signal }, demand, params), demand, fleetParams, params);
   const fleet = simulateFleet(demand, run.targets, fleetParams, backlog);
   const maxReplicasCapped = mayCapBaselines(demand, fleetParams);
+  const nodes = params.nodes ? { nodes: await replayOnNodes(deps.forecaster, demand, { params, fleet: fleetParams, run, nodes: params.nodes }) } : {};
   // With a backlog the contract asks for queue figures only: the baselines drop work instead.
-  if (backlog) return { run, fleet, comparisons: [], maxReplicasCapped };
+  if (backlog) return { run, fleet, comparisons: [], maxReplicasCapped, ...nodes };
   const baselines = computeBaselines(demand, fleetParams, params.intervalSeconds);
   const score = scoreTargets(demand, run.targets, fleetParams, baselines);
   const comparisons: ScoredRun[] = [];
@@ -55,7 +77,7 @@ export async function replayDemand(deps: ReplayDeps, demand: readonly number[], 
     const other = actuated(await runPolicy({ forecaster: f, onProgress: progress, signal: deps.signal }, demand, params), demand, fleetParams, params);
     comparisons.push({ name: f.name, run: other, score: scoreTargets(demand, other.targets, fleetParams, baselines) });
   }
-  return { run, fleet, score, comparisons, maxReplicasCapped };
+  return { run, fleet, score, comparisons, maxReplicasCapped, ...nodes };
 }
 
 /**

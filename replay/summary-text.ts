@@ -1,4 +1,5 @@
-import type { ReplayResult, ScoredRun } from './replay.ts';
+import type { NodeRunResult } from './nodes.ts';
+import type { NodeRuns, ReplayResult, ScoredRun } from './replay.ts';
 import type { Score } from './summary.ts';
 import type { TraceChanges } from './trace.ts';
 
@@ -61,6 +62,7 @@ export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   if (!result.score) {
     lines.push(`backlog: max ${f.maxBacklog ?? 0}, sum over intervals ${f.backlogIntervalSum ?? 0}, left at the end ${f.unserved}`);
     lines.push(`intervals with work left over: ${f.unservedIntervals}; cost ${f.cost} pod-intervals`);
+    if (result.nodes) lines.push(...nodesText(result.nodes));
     return `${lines.join('\n')}\n`;
   }
   const s = result.score;
@@ -73,7 +75,24 @@ export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   lines.push('');
   lines.push('quality = unserved demand / best reactive baseline\'s at equal cost (lower is better; 1 = no better than reactive);');
   lines.push('unserved = fraction of demand dropped; cost = pod-intervals (starting pods included).');
+  if (result.nodes) lines.push('', ...nodesText(result.nodes));
   return `${lines.join('\n')}\n`;
+}
+
+function nodeRow(name: string, r: NodeRunResult): string {
+  return `  ${name.padEnd(22)} ${(r.unserved / (r.demand || 1)).toFixed(PRINT_PRECISION.fraction).padStart(10)} ${String(r.pendingPodIntervals).padStart(9)} ${r.meanPendingSeconds.toFixed(0).padStart(8)} ${r.p95PendingSeconds.toFixed(0).padStart(8)} ${r.gpuNodeHours.toFixed(2).padStart(10)}`;
+}
+
+/** The node model's lines (replay/nodes.ts): the same targets on GPU nodes, without and with placeholders. */
+export function nodesText(n: NodeRuns): string[] {
+  const s = n.settings;
+  return [
+    `on GPU nodes: new nodes Ready ${s.nodeLeadSteps} interval(s) after their request; ${s.gpusFree} GPUs free at the start; ${s.gpusPerNode} per node, ${s.gpusPerReplica} per replica; empty nodes removed after ${s.scaleDownDelaySteps} interval(s)`,
+    `  ${'nodes'.padEnd(22)} ${'unserved'.padStart(10)} ${'Pending'.padStart(9)} ${'mean s'.padStart(8)} ${'p95 s'.padStart(8)} ${'node-hours'.padStart(10)}`,
+    nodeRow('autoscaler alone', n.without),
+    nodeRow('with placeholders', n.with),
+    `Pending = pod-intervals Pending; mean/p95 s = Pending time per pod created; placeholders: cap ${s.placeholders?.capGpus ?? 0} GPUs, released ${s.placeholders?.stabilizationSteps ?? 0} interval(s) after the need falls.`,
+  ];
 }
 
 function comparisonLabel(c: ScoredRun): string {

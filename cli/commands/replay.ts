@@ -18,6 +18,7 @@ import { readPrometheusTrace } from '../../replay/prometheus-source.ts';
 import { createProgressBar } from '../../replay/progress.ts';
 import { replayDemand, type ReplayResult } from '../../replay/replay.ts';
 import { htmlReport } from '../../replay/report.ts';
+import type { NodeSettings } from '../../replay/nodes.ts';
 import { DEFAULT_HPA_ACTUATOR, type HpaActuatorSettings } from '../../replay/hpa-actuator.ts';
 import { summaryText } from '../../replay/summary-text.ts';
 import { parseWeights, type RequestWeight, type Trace } from '../../replay/trace.ts';
@@ -70,6 +71,14 @@ Actuator:
                           tolerance, scale-down window, scale-up rate limit and sync lag)
   --hpa-tolerance X       the HPA's tolerance (default 0.1, the controller-manager's)
   --hpa-scale-down-window S   the HPA's scale-down stabilization (default 0, as docs/hpa.md sets it)
+GPU nodes (issue 18; the summary adds Pending time, unserved demand and GPU-node-hours on nodes,
+without and with SurgeGuard's forecast-sized placeholders; docs/capacity.md says the model):
+  --node-lead-time D      time from a node requested to Ready (3m, 10m); turns the node model on
+  --gpus-free N           GPUs free at the start besides the starting fleet's (default 0)
+  --gpus-per-node N       default 8; --gpu-per-replica N default 1
+  --placeholder-cap-gpus N   the most GPUs placeholders hold or ask for (default: max replicas' GPUs)
+  --placeholder-stabilization D  how long a higher need holds placeholders (default 10m)
+  --node-scale-down-delay D      how long a node stays empty before it is removed (default 10m)
 Output:
   --out FILE              per-interval CSV, and FILE.json with the run's parameters
   --report FILE.html      a page to open offline: demand, forecast band, replicas, unserved
@@ -114,6 +123,13 @@ const OPTIONS = {
   headroom: { type: 'string' },
   quantile: { type: 'string' },
   'stabilization-seconds': { type: 'string' },
+  'node-lead-time': { type: 'string' },
+  'gpus-free': { type: 'string' },
+  'gpus-per-node': { type: 'string' },
+  'gpu-per-replica': { type: 'string' },
+  'placeholder-cap-gpus': { type: 'string' },
+  'placeholder-stabilization': { type: 'string' },
+  'node-scale-down-delay': { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
   'no-compare': { type: 'boolean' },
@@ -291,6 +307,40 @@ function fleetOptions(v: Values, trace: Trace, defaultTrace: boolean): { capacit
   return { capacity: capacity as number, startupSteps, minReplicas, maxReplicas };
 }
 
+const NODE_FLAGS = ['gpus-free', 'gpus-per-node', 'gpu-per-replica', 'placeholder-cap-gpus', 'placeholder-stabilization', 'node-scale-down-delay'] as const;
+
+/** A duration flag in whole intervals (rounded up); a bad one is a usage error naming the flag. */
+function durationSteps(v: Values, name: 'node-lead-time' | 'placeholder-stabilization' | 'node-scale-down-delay', fallback: string, intervalSeconds: number): number {
+  const raw = v[name] ?? fallback;
+  const seconds = parseDurationSeconds(raw);
+  if (seconds === undefined) throw usageError(`--${name} must be a duration above 0 such as 5m, got "${raw}"`);
+  return Math.ceil(seconds / intervalSeconds - 1e-9);
+}
+
+/** The node model's flags (replay/nodes.ts); undefined without --node-lead-time. */
+function nodeOptions(v: Values, intervalSeconds: number, maxReplicas: number): NodeSettings | undefined {
+  if (v['node-lead-time'] === undefined) {
+    const stray = NODE_FLAGS.find((f) => v[f] !== undefined);
+    if (stray) throw usageError(`--${stray} needs --node-lead-time`);
+    return undefined;
+  }
+  if (v.backlog) throw usageError('--node-lead-time runs without --backlog (the node model drops unserved work, as the contract fleet does)');
+  const int = (min: number) => (n: number): boolean => Number.isInteger(n) && n >= min;
+  const gpusPerReplica = numberOption(v, 'gpu-per-replica', int(1), 'an integer >= 1') ?? 1;
+  const gpusPerNode = numberOption(v, 'gpus-per-node', int(gpusPerReplica), `an integer >= --gpu-per-replica (${gpusPerReplica})`) ?? 8;
+  return {
+    nodeLeadSteps: durationSteps(v, 'node-lead-time', '', intervalSeconds),
+    gpusPerReplica,
+    gpusPerNode,
+    gpusFree: numberOption(v, 'gpus-free', int(0), 'an integer >= 0') ?? 0,
+    scaleDownDelaySteps: durationSteps(v, 'node-scale-down-delay', '10m', intervalSeconds),
+    placeholders: {
+      capGpus: numberOption(v, 'placeholder-cap-gpus', int(0), 'an integer >= 0') ?? maxReplicas * gpusPerReplica,
+      stabilizationSteps: durationSteps(v, 'placeholder-stabilization', '10m', intervalSeconds),
+    },
+  };
+}
+
 function printWarnings(io: CommandIO, warnings: readonly string[]): void {
   for (const w of warnings.slice(0, 10)) io.stderr.write(`warning: ${w}\n`);
   if (warnings.length > 10) io.stderr.write(`warning: ... and ${warnings.length - 10} more gaps filled\n`);
@@ -317,6 +367,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const fleet = fleetOptions(v, trace, defaultTrace);
   const settings = policySettings(v);
   const hpaActuator = hpaActuatorOptions(v);
+  const nodes = nodeOptions(v, trace.intervalSeconds, fleet.maxReplicas);
   const logger = createLogger({ component: 'replay', level: io.env.SURGEGUARD_LOG_LEVEL ?? 'warn', destination: io.stderr as unknown as DestinationStream });
   const metrics = createMetricRegistry();
   const modelPath = v.model ?? defaultModelPath();
@@ -327,7 +378,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const compare = !(v.backlog || v['no-compare']);
   const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
-  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), ...(v.panic ? { panic: true } : {}) };
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), ...(nodes ? { nodes } : {}), ...(v.panic ? { panic: true } : {}) };
   let result: ReplayResult;
   try {
     result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
@@ -422,6 +473,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     runs_on: m.forecaster.runsOn,
     forecast_sources: m.result.run.sources,
     decision_reasons: m.result.run.reasons,
+    nodes: m.result.nodes ? nodesJson(m.result.nodes) : undefined,
     // Which reactive grid the quality figure was measured against; a backlog run has no comparison.
     frontier_version: s ? FRONTIER_VERSION : undefined,
     summary: s
@@ -437,6 +489,34 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
           comparisons: Object.fromEntries(m.result.comparisons.map((c) => [c.name, { quality_figure: Number.isFinite(c.score.qualityFigure) ? c.score.qualityFigure : 'inf', cost_vs_default_hpa: c.score.costVsDefaultHpa }])),
         }
       : { max_backlog: m.result.fleet.maxBacklog, backlog_interval_sum: m.result.fleet.backlogIntervalSum, unserved: m.result.fleet.unserved, unserved_intervals: m.result.fleet.unservedIntervals, cost: m.result.fleet.cost },
+  };
+}
+
+/** The node model's settings and figures for the JSON, without and with placeholders. */
+function nodesJson(n: NonNullable<ReplayResult['nodes']>): Record<string, unknown> {
+  const figures = (r: NonNullable<ReplayResult['nodes']>['with']): Record<string, number> => ({
+    unserved: r.unserved,
+    unserved_fraction: r.unserved / (r.demand || 1),
+    unserved_intervals: r.unservedIntervals,
+    pending_pod_intervals: r.pendingPodIntervals,
+    pods_created: r.podsCreated,
+    pods_pending: r.podsPending,
+    mean_pending_seconds: r.meanPendingSeconds,
+    p95_pending_seconds: r.p95PendingSeconds,
+    gpu_node_hours: r.gpuNodeHours,
+    cost: r.cost,
+  });
+  const s = n.settings;
+  return {
+    node_lead_steps: s.nodeLeadSteps,
+    gpus_per_replica: s.gpusPerReplica,
+    gpus_per_node: s.gpusPerNode,
+    gpus_free: s.gpusFree,
+    scale_down_delay_steps: s.scaleDownDelaySteps,
+    placeholder_cap_gpus: s.placeholders?.capGpus,
+    placeholder_stabilization_steps: s.placeholders?.stabilizationSteps,
+    without_placeholders: figures(n.without),
+    with_placeholders: figures(n.with),
   };
 }
 
