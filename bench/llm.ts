@@ -163,7 +163,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const old = readFileSync(resultsPath, 'utf8');
   const re = /<!-- llm:begin[\s\S]*<!-- llm:end -->/;
   const prevReading = /### Reading these numbers\n\n([\s\S]*?)\n<!-- llm:end -->/.exec(old)?.[1];
-  const out = md.replace('READING_PLACEHOLDER', prevReading ?? '(written by hand after a run)');
+  const out = md.replace('READING_PLACEHOLDER', () => prevReading ?? '(written by hand after a run)');
   writeFileSync(resultsPath, re.test(old) ? old.replace(re, () => out) : `${old.trimEnd()}\n\n${out}\n`);
 }
 
