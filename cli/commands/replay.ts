@@ -378,7 +378,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const compare = !(v.backlog || v['no-compare']);
   const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
-  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), ...(nodes ? { nodes } : {}), ...(v.panic ? { panic: true } : {}) };
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), nodes, ...(v.panic ? { panic: true } : {}) };
   let result: ReplayResult;
   try {
     result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
@@ -473,7 +473,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     runs_on: m.forecaster.runsOn,
     forecast_sources: m.result.run.sources,
     decision_reasons: m.result.run.reasons,
-    nodes: m.result.nodes ? nodesJson(m.result.nodes) : undefined,
+    nodes: nodesJson(m.result.nodes),
     // Which reactive grid the quality figure was measured against; a backlog run has no comparison.
     frontier_version: s ? FRONTIER_VERSION : undefined,
     summary: s
@@ -493,7 +493,8 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
 }
 
 /** The node model's settings and figures for the JSON, without and with placeholders. */
-function nodesJson(n: NonNullable<ReplayResult['nodes']>): Record<string, unknown> {
+function nodesJson(n: ReplayResult['nodes']): Record<string, unknown> | undefined {
+  if (!n) return undefined;
   const figures = (r: NonNullable<ReplayResult['nodes']>['with']): Record<string, number> => ({
     unserved: r.unserved,
     unserved_fraction: r.unserved / (r.demand || 1),
