@@ -4,7 +4,8 @@
 // and healing loops managing a PredictiveScaler, all scraped by a Prometheus that loads every
 // rule file. Then every recording rule and every required dashboard panel must return data.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { addFakeNodes, kubeConfigFrom, startKube, type KubeHandle } from '../../helpers/infra/kube.ts';
 import { sharedKafka } from '../../helpers/infra/kafka.ts';
-import { runCleanups } from '../../helpers/infra/process.ts';
+import { REPO_ROOT, runCleanups } from '../../helpers/infra/process.ts';
 import { startAgentProcess } from '../../helpers/e2e.ts';
 import { addScrapeTarget, promQuery, startPrometheus, type PrometheusInfo } from '../../helpers/infra/prometheus.ts';
 import { runContext } from '../../helpers/infra/run.ts';
@@ -82,6 +83,14 @@ before(async () => {
   });
   cleanups.push({ what: 'agent', run: () => agent.stop() });
   addScrapeTarget(prom, 'scn-agent', agent.address, { job: 'surgeguard-agent' });
+
+  // dcgm-exporter needs a GPU: its exposition is served from the fixture (test/fixtures/dcgm, NOTICE
+  // there), so the DCGM half of rules/gpu-source.yaml records too.
+  const dcgmBody = readFileSync(join(REPO_ROOT, 'test/fixtures/dcgm/dcgm-exporter.prom'));
+  const dcgm = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(dcgmBody));
+  await new Promise<void>((r) => dcgm.listen(0, '127.0.0.1', r));
+  cleanups.push({ what: 'dcgm-exporter fixture', run: () => new Promise((r) => dcgm.close(r)) });
+  addScrapeTarget(prom, 'scn-dcgm', `127.0.0.1:${(dcgm.address() as { port: number }).port}`, { job: 'dcgm-exporter' });
 
   // A node-fault XID on one of the agent's GPUs: GPU and XID series, a finding, a remediation.
   appendFileSync(kernLog, `[${new Date().toUTCString()}] NVRM: Xid (PCI:0000:00:09): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n`);
