@@ -23,7 +23,7 @@ python3 -m pip download -q --no-binary :all: --no-deps "llama-cpp-python==$V" -d
 tar xzf "$T"/sdist/llama_cpp_python-*.tar.gz -C "$T"
 SRC=$(echo "$T"/llama_cpp_python-*/vendor/llama.cpp)
 [ -f "$SRC/tools/server/CMakeLists.txt" ] || die "no tools/server in the vendored llama.cpp of llama-cpp-python $V"
-log "building llama-server (a quarter of an hour on 2 cores the first time)"
+log "building llama-server (8 to 12 minutes on 2 cores the first time)"
 cmake -S "$SRC" -B "$T/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
 cmake --build "$T/build" --target llama-server -j "$(nproc)" >/dev/null
