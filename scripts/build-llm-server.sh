@@ -13,6 +13,8 @@ V=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
 GGUF_V=${GGUF_VERSION:-0.19.0}
 OUT="$SG_CACHE/llm-server/llama-cpp-python-$V"
 if [ -f "$OUT/.complete" ]; then echo "$OUT"; exit 0; fi
+# A fresh machine may lack the compilers: the Debian packages, installed only when missing.
+apt_ensure cmake g++ make python3 python3-venv python3-pip
 for t in cmake g++ make python3; do command -v "$t" >/dev/null || die "$t is required to build llama-server"; done
 mkdir -p "$OUT/bin"
 t0=$(date +%s)

@@ -53,6 +53,7 @@ step "install: kafka jars" scripts/install-kafka.sh
 step "install: kubernetes binaries (go build)" scripts/build-k8s.sh
 step "install: helm (go build)" scripts/build-helm.sh
 step "install: keda (go build)" scripts/build-keda.sh
+step "install: llama-server (cmake build)" scripts/build-llm-server.sh
 step "install: prometheus-operator CRDs" scripts/fetch-monitoring-crds.sh
 step "install: chromium (browser test)" scripts/install-chromium.sh
 step "typecheck" npx tsc -p tsconfig.json
