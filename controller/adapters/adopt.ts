@@ -83,13 +83,7 @@ export function adoptHpa(input: unknown, opts: AdoptOptions): Adoption {
   if (scaleDown.stabilizationWindowSeconds !== 0) notes.push(`set behavior.scaleDown.stabilizationWindowSeconds to 0 (was ${scaleDown.stabilizationWindowSeconds === undefined ? 'the default 300' : JSON.stringify(scaleDown.stabilizationWindowSeconds)}): SurgeGuard stabilizes its own scale-down`);
   scaleDown.stabilizationWindowSeconds = 0;
 
-  const hpaMeta: Obj = { name, ...(namespace ? { namespace } : {}) };
-  for (const k of ['labels', 'annotations'] as const) {
-    if (isObj(meta[k])) {
-      const kept = Object.fromEntries(Object.entries(meta[k]).filter(([key]) => key !== 'kubectl.kubernetes.io/last-applied-configuration'));
-      if (Object.keys(kept).length) hpaMeta[k] = kept;
-    }
-  }
+  const hpaMeta = keptMetadata(meta, name, namespace);
   const hpa = {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
@@ -149,13 +143,7 @@ function adoptScaledObject(input: Obj, opts: AdoptOptions): Adoption {
   }
   if (scaleDown.stabilizationWindowSeconds !== 0) notes.push('set the HPA\'s scaleDown.stabilizationWindowSeconds to 0: SurgeGuard stabilizes its own scale-down');
   scaleDown.stabilizationWindowSeconds = 0;
-  const soMeta: Obj = { name, ...(namespace ? { namespace } : {}) };
-  for (const k of ['labels', 'annotations'] as const) {
-    if (isObj(meta[k])) {
-      const kept = Object.fromEntries(Object.entries(meta[k]).filter(([key]) => key !== 'kubectl.kubernetes.io/last-applied-configuration'));
-      if (Object.keys(kept).length) soMeta[k] = kept;
-    }
-  }
+  const soMeta = keptMetadata(meta, name, namespace);
   const so = {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
@@ -163,4 +151,19 @@ function adoptScaledObject(input: Obj, opts: AdoptOptions): Adoption {
     spec: { ...spec, advanced: { ...advanced, horizontalPodAutoscalerConfig: { ...hpaConfig, behavior: { ...behavior, scaleUp, scaleDown } } }, triggers: already ? triggers : [ours, ...triggers] },
   };
   return { scaler, hpa: so, notes };
+}
+
+/**
+ * The metadata an adopted object is printed with: its name, namespace, labels and annotations,
+ * less kubectl's last-applied copy (it would describe the object before the change).
+ */
+function keptMetadata(meta: Obj, name: unknown, namespace: unknown): Obj {
+  const out: Obj = { name, ...(namespace ? { namespace } : {}) };
+  for (const k of ['labels', 'annotations'] as const) {
+    if (isObj(meta[k])) {
+      const kept = Object.fromEntries(Object.entries(meta[k]).filter(([key]) => key !== 'kubectl.kubernetes.io/last-applied-configuration'));
+      if (Object.keys(kept).length) out[k] = kept;
+    }
+  }
+  return out;
 }
