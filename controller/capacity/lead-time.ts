@@ -184,8 +184,11 @@ function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? 0;
 }
 
-/** How a budget decision names the lead time of the pools that serve a resource. */
+/**
+ * How a budget decision names the lead time of the pools that serve a resource; empty when none is
+ * learned (a decision says what is known, not what is missing).
+ */
 export function leadTimeText(pools: readonly PoolLeadTime[]): string {
-  if (pools.length === 0) return 'no node lead time learned yet';
+  if (pools.length === 0) return '';
   return `new nodes take ${pools.map((p) => `${Math.round(p.p50Seconds)} s (p90 ${Math.round(p.p90Seconds)} s) in pool ${p.pool}`).join(', ')} from a Pending GPU pod to Ready`;
 }

@@ -52,6 +52,7 @@ test('each node is learned once; p50 and p90 are lead times that were seen, per 
   assert.deepEqual(gpu, { pool: 'gpu', p50Seconds: 100, p90Seconds: 140, samples: 10, resources: ['nvidia.com/gpu'] });
   assert.equal(p5?.pool, 'p5.48xlarge');
   assert.equal(p5?.p50Seconds, 400);
+  assert.equal(leadTimeText([]), '');
   assert.match(leadTimeText(l.pools()), /new nodes take 100 s \(p90 140 s\) in pool gpu, 400 s \(p90 400 s\) in pool p5\.48xlarge from a Pending GPU pod to Ready/);
 });
 

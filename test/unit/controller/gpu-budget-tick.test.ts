@@ -46,3 +46,22 @@ test('two scalers asking for more GPUs than the cluster has: the higher priority
   assert.equal(replicas.get('rank'), replicas.get('batch'));
   assert.ok((replicas.get('batch') ?? 0) >= 4);
 });
+
+test('a cut names the lead time of the node pools that serve its resource, once one is learned', async () => {
+  const replicas = new Map<string, number>([['rank', 1], ['batch', 1]]);
+  // The node was made for the job's pod: created 60 s after it and Ready 240 s after it.
+  const t = (s: number): Date => new Date(Date.parse('2026-12-06T10:00:00Z') + s * 1000);
+  const nodes: V1Node[] = [{ metadata: { name: 'n1', creationTimestamp: t(60), labels: { 'karpenter.sh/nodepool': 'h100' } }, spec: {}, status: { allocatable: { 'nvidia.com/gpu': '8' }, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: t(240) }] } }];
+  const pods: V1Pod[] = [{ metadata: { name: 'job', namespace: 'jobs', creationTimestamp: t(0) }, spec: { nodeName: 'n1', containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': '2' } } }] }, status: { phase: 'Running' } }];
+  const loop = standInLoop({
+    scalers: () => [scaler('rank', 10), scaler('batch', 0)],
+    signal: { read: async (reqs) => new Map(reqs.map((r) => [r.key, { ok: true as const, rate: 40, detail: {} }])), close: async () => undefined },
+    scale: memoryScale(replicas),
+    gpuCluster: () => ({ nodes, pods }),
+  });
+  let last;
+  for (let i = 0; i < 3; i++) last = await loop.tick();
+  const batch = last?.plans.find((p) => p.key === 'ml/batch');
+  assert.match(batch?.message ?? '', /was granted 1; new nodes take 240 s \(p90 240 s\) in pool h100 from a Pending GPU pod to Ready\)$/);
+  assert.match((await loop.metrics.render()).body, /surgeguard_node_lead_time_seconds\{pool="h100",quantile="0.9"\} 240/);
+});

@@ -29,6 +29,8 @@ test('every preset returns one value on its engine\'s series, only from the sele
     ['tgi-queue', { ...pods('tgi_queue_size', { a: 7, b: 0 }), ...other('tgi_queue_size') }, 7],
     ['tgi-batch', { ...pods('tgi_batch_current_size', { a: 4, b: 6 }), ...other('tgi_batch_current_size') }, 10],
     ['triton-pending', { ...pods('nv_inference_pending_request_count', { a: 2, b: 9 }), ...other('nv_inference_pending_request_count') }, 11],
+    ['llamacpp-deferred', { ...pods('llamacpp:requests_deferred', { a: 4, b: 1 }), ...other('llamacpp:requests_deferred') }, 5],
+    ['llamacpp-processing', { ...pods('llamacpp:requests_processing', { a: 2, b: 2 }), ...other('llamacpp:requests_processing') }, 4],
   ];
   // Latency histograms: per minute 10 requests under 0.1 s, 50 under 0.5 s, 80 under 1 s, 95 under 2.5 s, all under 5 s.
   const histogram = (metric: string): Record<string, string> => {
