@@ -3,6 +3,7 @@ import { wantsOpenMetrics, type MetricRegistry } from '../common/metrics.ts';
 import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
 import { listLimit } from '../controller/list-limit.ts';
 import { DEMO_PAGE } from './page.ts';
+import { chartAssets } from '../replay/report-assets.ts';
 import type { RunningDemo } from './demo.ts';
 
 /**
@@ -11,7 +12,11 @@ import type { RunningDemo } from './demo.ts';
  */
 export function buildDemoServer(deps: { registry: MetricRegistry; decisions: DecisionLog; demo: RunningDemo; about: string; agentUrl?: string }): FastifyInstance {
   const app = Fastify({ logger: false }) as unknown as FastifyInstance;
+  // uPlot from node_modules, read once at start: the page needs no CDN.
+  const assets = chartAssets();
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DEMO_PAGE));
+  app.get('/assets/uplot.iife.min.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
+  app.get('/assets/uplot.min.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (req, reply) => {
     const { contentType, body } = await deps.registry.render(wantsOpenMetrics(req.headers.accept));

@@ -49,7 +49,7 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   // Read what the page shows, then the API, and compare the decision the page names by its time.
   const shown = await page.evaluate(() => {
     const t = (id: string): string => document.getElementById(id)?.textContent ?? '';
-    return { time: t('latest-time'), decision: t('latest-decision'), reason: t('latest-reason'), current: t('latest-current'), desired: t('latest-desired'), demand: t('latest-demand'), p50: t('latest-p50'), p90: t('latest-p90'), rows: document.querySelectorAll('#log tr').length, chart: document.querySelector('#chart path')?.getAttribute('d')?.length ?? 0 };
+    return { time: t('latest-time'), decision: t('latest-decision'), reason: t('latest-reason'), current: t('latest-current'), desired: t('latest-desired'), demand: t('latest-demand'), p50: t('latest-p50'), p90: t('latest-p90'), rows: document.querySelectorAll('#log tr').length, chart: document.querySelectorAll('#chart canvas').length };
   });
   const api = (await (await fetch(`${url}/api/decisions?limit=2000`)).json()) as { decisions: Decision[] };
   const same = api.decisions.find((d) => d.time === shown.time);
@@ -58,19 +58,36 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
     { decision: shown.decision, reason: shown.reason, current: shown.current, desired: shown.desired, demand: shown.demand, p50: shown.p50, p90: shown.p90 },
     { decision: same.decision, reason: same.reason, current: String(same.currentReplicas), desired: String(same.desiredReplicas), demand: same.demandPerSecond.toFixed(3), p50: same.forecast.p50.toFixed(3), p90: same.forecast.p90.toFixed(3) },
   );
-  assert.ok(shown.chart > 100, 'the demand chart is drawn');
-  // A time axis in recorded time and the unit of each chart.
-  const axis = await page.evaluate(() => ({ ticks: Array.from(document.querySelectorAll('#chart text.tick')).map((t) => t.textContent ?? ''), top: document.querySelector('#chart text')?.textContent ?? '', replicas: document.querySelector('#replicas text')?.textContent ?? '' }));
-  assert.equal(axis.ticks.length, 3);
-  assert.ok(axis.ticks.every((t) => /^\d\d-\d\d \d\d:\d\d UTC$/.test(t)), axis.ticks.join(' | '));
-  assert.match(axis.top, /requests\/s$/);
-  assert.match(axis.replicas, /replicas$/);
+  assert.equal(shown.chart, 1, 'the demand chart is drawn (uPlot)');
+  // Time axes in recorded time (UTC) with tick labels, and the unit of each chart.
+  const axis = await page.evaluate(() => Array.from(document.querySelectorAll('.chart')).map((c) => ({ id: c.id, axes: c.querySelectorAll('.u-axis').length, x: (c as HTMLElement).dataset.xTicks ?? '', y: (c as HTMLElement).dataset.yTicks ?? '', unit: (c as HTMLElement).dataset.unit ?? '' })));
+  assert.deepEqual(axis.map((a) => [a.id, a.unit]), [['chart', 'requests/s'], ['replicas', 'replicas'], ['waiting', 'requests']]);
+  for (const a of axis) {
+    assert.ok(a.axes >= 2 && a.y.length > 0, JSON.stringify(a));
+    assert.ok(a.x.split('|').length >= 2 && a.x.split('|').every((t) => /^\d\d-\d\d \d\d:\d\d$/.test(t)), a.x);
+  }
+  // Hover reads values out; a drag zooms all charts together.
+  const box = await page.locator('#chart .u-over').boundingBox();
+  assert.ok(box);
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  const readout = await page.evaluate(() => Array.from(document.querySelectorAll('#chart .u-legend .u-value')).map((v) => v.textContent ?? ''));
+  assert.match(readout[0] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  assert.match(readout[1] ?? '', /^[\d.,]+ requests\/s$/);
+  const span = (): Promise<number[]> => page.evaluate(() => Object.values((window as unknown as { charts: Record<string, { scales: { x: { min: number; max: number } } }> }).charts).map((c) => c.scales.x.max - c.scales.x.min));
+  const wide = await span();
+  await page.mouse.move(box.x + box.width * 0.2, box.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.4, box.y + 20, { steps: 5 });
+  await page.mouse.up();
+  const narrow = await span();
+  assert.ok((narrow[0] ?? Infinity) < (wide[0] ?? 0) / 2 && narrow.every((v) => v === narrow[0]), `zoom: ${wide.join(',')} -> ${narrow.join(',')}`);
+  await page.dblclick('#chart .u-over');
 
   // The comparison with the default HPA on the same stream: the cards show what /api/demo/state says.
   const compare = await page.evaluate(async () => {
     const state = (await (await fetch('/api/demo/state')).json()) as { totals: { surgeguard: { podIntervals: number }; defaultHpa: { podIntervals: number } } };
     const t = (id: string): string => document.getElementById(id)?.textContent ?? '';
-    return { api: state.totals, sg: t('cost-sg'), hpa: t('cost-hpa'), hpaLine: document.querySelectorAll('#replicas path[stroke="#cf222e"]').length };
+    return { api: state.totals, sg: t('cost-sg'), hpa: t('cost-hpa'), hpaLine: Array.from(document.querySelectorAll('#replicas .u-legend .u-label')).filter((l) => l.textContent === 'default HPA target').length };
   });
   const num = (s: string): number => Number(s.replace(/,/g, ''));
   assert.ok(num(compare.hpa) > 0 && num(compare.sg) > 0, JSON.stringify(compare));
@@ -83,6 +100,12 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   const dir = join(REPO_ROOT, 'test-results');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, 'demo-page.png'), fullPage: true });
+  mkdirSync(join(dir, 'img'), { recursive: true });
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  await page.waitForFunction(() => Math.abs((document.querySelector('#chart .uplot') as HTMLElement | null)?.getBoundingClientRect().width ?? 0) > 1400, undefined, { timeout: 10_000 });
+  const wideFit = await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+  assert.ok(wideFit, 'no sideways scroll at 1600 px');
+  await page.screenshot({ path: join(dir, 'img', 'demo-page-1600.png'), fullPage: false });
   const metrics = await (await fetch(`${url}/metrics`)).text();
   assert.match(metrics, /surgeguard_scaler_desired_replicas\{namespace="demo",scaler="demo\/inference"\} \d+/);
   const agent = /agent (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
@@ -98,6 +121,8 @@ test('at 1024 px the page fits the window: the charts take the width they are gi
   const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, chart: document.getElementById('chart')?.getBoundingClientRect().width ?? 0 }));
   assert.ok(fit.scroll <= fit.client, `the page scrolls sideways: ${fit.scroll} > ${fit.client}`);
   assert.ok(fit.chart > 800, `the chart uses the width: ${fit.chart}`);
+  mkdirSync(join(REPO_ROOT, 'test-results', 'img'), { recursive: true });
+  await page.screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-page-1024.png'), fullPage: false });
   await page.close();
 });
 
