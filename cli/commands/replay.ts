@@ -411,7 +411,7 @@ function writeOutputs(io: CommandIO, paths: { out?: string; report?: string }, m
     io.stderr.write(`wrote ${m.v.out} and ${m.v.out}.json\n`);
   }
   if (paths.report) {
-    writeFileSync(paths.report, htmlReport({ title: m.label, timestamps: trace.timestamps, demand: trace.demand, capacity: m.fleet.capacity, leadSteps: m.fleet.startupSteps + 1, result, forecaster: m.forecaster.version }));
+    writeFileSync(paths.report, htmlReport({ title: m.label, timestamps: trace.timestamps, demand: trace.demand, capacity: m.fleet.capacity, leadSteps: m.fleet.startupSteps + 1, result, forecaster: m.forecaster.version, minReplicas: m.fleet.minReplicas, maxReplicas: m.fleet.maxReplicas, unit: demandUnit(m.v) }));
     io.stderr.write(`wrote ${m.v.report}\n`);
   }
 }
