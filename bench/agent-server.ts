@@ -1,7 +1,7 @@
 // The agent as the scrape benchmark serves it: 8 GPUs from the fake nvidia-smi, 2,000 Kafka
 // partitions cached, the network collector on the namespace's interfaces. It samples once
 // and then only serves, so that the CPU measured is the cost of scrapes alone.
-//   node bench/agent-server.ts PORT
+//   node bench/agent-server.ts PORT [PARTITIONS]   (default 2,000: about 6,900 series)
 import { fileURLToPath } from 'node:url';
 import { createAgent } from '../agent/agent.ts';
 import { agentConfigSchema } from '../agent/config.ts';
@@ -11,16 +11,17 @@ import { silentLogger } from '../common/logger.ts';
 import { staticPodIps } from '../agent/pod-ips.ts';
 
 const port = Number(process.argv[2] ?? 9402);
+const partitions = Number(process.argv[3] ?? 2000);
 const fake = fileURLToPath(new URL('../test/fakes/nvidia-smi', import.meta.url));
 process.env.FAKE_NVIDIA_SMI_GPUS = '8';
 
-/** 2,000 partitions: 10 groups x 200 partitions, all owned by a pod on this node. */
+/** PARTITIONS partitions in 10 groups, all owned by a pod on this node. */
 function snapshot(): LagSnapshot {
   const groups: GroupLag[] = Array.from({ length: 10 }, (_, g) => ({
     groupId: `group-${g}`,
     state: 'Stable',
     members: 4,
-    partitions: Array.from({ length: 200 }, (_, p) => ({ topic: `topic-${g}`, partition: p, committed: 1000 + p, logEnd: 2000 + p, lag: 1000, ownerHost: '10.0.0.5' })),
+    partitions: Array.from({ length: Math.ceil(partitions / 10) }, (_, p) => ({ topic: `topic-${g}`, partition: p, committed: 1000 + p, logEnd: 2000 + p, lag: 1000, ownerHost: '10.0.0.5' })),
   }));
   return { groups, requests: 14 };
 }

@@ -55,7 +55,7 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
-async function scrapeLoad(url: string, pid: number, n: number): Promise<{ series: number; cpuPerScrape: number; p50: number; p99: number; curlP50: number; curlP99: number }> {
+async function scrapeLoad(url: string, pid: number, n: number): Promise<{ series: number; cpuPerScrape: number; p50: number; p99: number; curlP50: number; curlP99: number; rssMiB: number }> {
   const body = await (await fetch(url)).text();
   const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
   for (let i = 0; i < 5; i++) await (await fetch(url)).text(); // warm up
@@ -73,7 +73,7 @@ async function scrapeLoad(url: string, pid: number, n: number): Promise<{ series
   }
   const cpu = cpuSeconds(pid).self - c0;
   const c = curlLatency(url, n);
-  return { series, cpuPerScrape: cpu / n, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), curlP50: c ? quantile(c, 0.5) : NaN, curlP99: c ? quantile(c, 0.99) : NaN };
+  return { series, cpuPerScrape: cpu / n, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), curlP50: c ? quantile(c, 0.5) : NaN, curlP99: c ? quantile(c, 0.99) : NaN, rssMiB: rssBytes(pid) / 2 ** 20 };
 }
 
 /**
@@ -152,26 +152,31 @@ async function scrapeInside(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
-  process.stdout.write(`${n} scrapes each at 10/s\n\n| target | beside it | series | CPU s per scrape | CPU s per scrape per 1,000 series | p50 ms | p99 ms | p99 / CPU per scrape | curl p50 ms | curl p99 ms |\n|---|---|---|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`${n} scrapes each at 10/s\n\n| target | beside it | series | CPU s per scrape | CPU s per scrape per 1,000 series | p50 ms | p99 ms | p99 / CPU per scrape | curl p50 ms | curl p99 ms | RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n`);
   for (const [name, beside, r] of rows) {
-    process.stdout.write(`| ${name} | ${beside} | ${r.series} | ${r.cpuPerScrape.toFixed(5)} | ${((r.cpuPerScrape * 1000) / r.series).toFixed(5)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / 1000 / Math.max(r.cpuPerScrape, 1e-6)).toFixed(1)} | ${r.curlP50.toFixed(2)} | ${r.curlP99.toFixed(2)} |\n`);
+    process.stdout.write(`| ${name} | ${beside} | ${r.series} | ${r.cpuPerScrape.toFixed(5)} | ${((r.cpuPerScrape * 1000) / r.series).toFixed(5)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / 1000 / Math.max(r.cpuPerScrape, 1e-6)).toFixed(1)} | ${r.curlP50.toFixed(2)} | ${r.curlP99.toFixed(2)} | ${r.rssMiB.toFixed(1)} |\n`);
   }
   for (const beside of new Set(rows.map((r) => r[1]))) {
-    const [a, b] = rows.filter((r) => r[1] === beside).map((r) => r[2]);
-    if (a && b) {
-      const ratio = a.cpuPerScrape / a.series / (b.cpuPerScrape / b.series);
-      process.stdout.write(`\n${beside}: ratio agent / node_exporter, CPU per 1,000 series: ${ratio.toFixed(2)} (goal <= 1); p99 agent ${a.p99.toFixed(2)} ms, node_exporter ${b.p99.toFixed(2)} ms (agent / node_exporter ${(a.p99 / b.p99).toFixed(2)}); from curl: agent ${a.curlP99.toFixed(2)} ms, node_exporter ${b.curlP99.toFixed(2)} ms (goal for the agent < 10 ms)\n`);
+    const here = rows.filter((r) => r[1] === beside);
+    const ne = here.find((r) => r[0].startsWith('node_exporter'))?.[2];
+    for (const [name, , a] of here.filter((r) => !r[0].startsWith('node_exporter'))) {
+      const vsNe = ne ? `CPU per 1,000 series / node_exporter's ${(a.cpuPerScrape / a.series / (ne.cpuPerScrape / ne.series)).toFixed(3)} (goal <= 1); ` : '';
+      process.stdout.write(`\n${beside}, ${name}: ${vsNe}p99 from curl ${a.curlP99.toFixed(2)} ms${ne ? ` (node_exporter ${ne.curlP99.toFixed(2)} ms)` : ''}, from Node ${a.p99.toFixed(2)} ms (goal < 10 ms)`);
     }
   }
+  process.stdout.write('\n');
 }
 
 /** Starts the agent and, where installed, node_exporter; returns [name, url, pid] of each. */
 async function startScrapeTargets(children: ChildProcess[]): Promise<Array<[string, string, number]>> {
   const out: Array<[string, string, number]> = [];
-  const agent = spawn(process.execPath, [join(ROOT, 'bench/agent-server.ts'), '19402'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(agent);
-  await started(agent, 'http://127.0.0.1:19402/readyz');
-  out.push(['surgeguard agent (8 GPUs, 2,000 partitions, 50 links)', 'http://127.0.0.1:19402/metrics', agent.pid ?? 0]);
+  // About 1,000, 6,900 and 10,000 series: the issue's two sizes and the one measured before.
+  for (const [port, partitions] of [[19401, 200], [19402, 2000], [19403, 3000]] as const) {
+    const agent = spawn(process.execPath, [join(ROOT, 'bench/agent-server.ts'), String(port), String(partitions)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(agent);
+    await started(agent, `http://127.0.0.1:${port}/readyz`);
+    out.push([`surgeguard agent (8 GPUs, ${partitions.toLocaleString('en')} partitions, 50 links)`, `http://127.0.0.1:${port}/metrics`, agent.pid ?? 0]);
+  }
   const ne = process.env.SG_BENCH_NODE_EXPORTER;
   if (ne) {
     const nex = spawn(ne, ['--web.listen-address=127.0.0.1:19100', '--collector.disable-defaults', '--collector.netdev', '--collector.netclass', '--collector.netstat'], { stdio: 'ignore' });
