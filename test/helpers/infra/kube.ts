@@ -29,6 +29,13 @@ export interface KubeInfo {
   readonly startSeconds: number;
 }
 
+/**
+ * Flags added to a component's own, by binary name: the scale benchmark raises the client QPS of
+ * kube-controller-manager and kube-scheduler (20 and 50 by default), which would otherwise take
+ * many minutes to create and bind tens of thousands of pods.
+ */
+export type ExtraArgs = Partial<Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok', readonly string[]>>;
+
 /** A control plane a test owns, whose API server it can stop and start again. */
 export interface KubeHandle extends KubeInfo {
   stopApiserver(): Promise<void>;
@@ -59,7 +66,7 @@ export async function kubeBinDir(): Promise<string> {
  * tests that do not study it should not queue behind its bootstrap configuration. `hpaSyncSeconds`
  * shortens the HPA's sync period (15 s) for a test that compresses recorded time.
  */
-export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean; hpaSyncSeconds?: number } = {}): Promise<KubeHandle> {
+export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean; hpaSyncSeconds?: number; extraArgs?: ExtraArgs } = {}): Promise<KubeHandle> {
   const t0 = Date.now();
   const binDir = await kubeBinDir();
   const dir = runSubdir(ctx, 'kube');
@@ -68,7 +75,7 @@ export async function startKube(ctx: RunContext = runContext(), opts: { priority
   const [etcdPort, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const pids: Record<string, number> = {};
   const supervise = async (name: string, args: string[]): Promise<number> => {
-    const { pid } = await startSupervised({ cmd: join(binDir, name), args, log: join(dir, `${name}.log`), pidFile: join(dir, `${name}-${Date.now()}.pid`), ownerPid: ctx.ownerPid });
+    const { pid } = await startSupervised({ cmd: join(binDir, name), args: [...args, ...(opts.extraArgs?.[name as keyof ExtraArgs] ?? [])], log: join(dir, `${name}.log`), pidFile: join(dir, `${name}-${Date.now()}.pid`), ownerPid: ctx.ownerPid });
     pids[name] = pid;
     return pid;
   };
