@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY_FORECASTER, POLICY_FORECASTERS } from '../inference/forecaster.ts';
+import { placeholderConfigSchema } from './capacity/placeholder-config.ts';
 import { healingConfigSchema } from './healing/config.ts';
 import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
@@ -102,6 +103,11 @@ export const controllerConfigSchema = z.strictObject({
    * through the unified series of rules/gpu-source.yaml.
    */
   gpu: z.strictObject({ source: z.enum(GPU_SOURCES).default('auto') }).prefault({}),
+  /**
+   * Capacity ahead of the forecast (docs/capacity.md). `placeholders`: forecast-sized placeholder
+   * pods per GPU node pool, off by default; on, the controller watches nodes and pods as healing does.
+   */
+  capacity: z.strictObject({ placeholders: placeholderConfigSchema }).prefault({}),
   /** The second loop: health checks, safe repairs, on-call notifications. */
   healing: healingConfigSchema,
 });

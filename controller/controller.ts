@@ -14,6 +14,9 @@ import type { Forecaster } from '../inference/forecaster.ts';
 import type { ControllerConfig } from './config.ts';
 import type { PredictiveScaler } from './crd/predictive-scaler.ts';
 import { kubeClusterReader, kubeClusterWriter } from './kube/cluster.ts';
+import { createPlaceholderActuator } from './capacity/placeholder-actuator.ts';
+import { kubePlaceholderClient } from './capacity/placeholder-client.ts';
+import { createPlaceholderStage, type PlaceholderStage } from './capacity/placeholder-stage.ts';
 import { kubeScaleClient } from './kube/scale-target.ts';
 import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
 import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
@@ -152,6 +155,9 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     nodes: watchCache<V1Node>(kc, logger, { what: 'Node', path: '/api/v1/nodes', list: () => core.listNode({}) as Promise<KubernetesListObject<KubernetesObject>> }),
     pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
   };
+  // The node and pod caches serve healing, the GPU budget and the placeholders: started when either is on.
+  const watchCluster = config.healing.enabled || config.capacity.placeholders.enabled;
+  const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer, fence, logger, metrics }, config.capacity.placeholders) : undefined;
   const loop = createScalingLoop(
     {
       scalers: () => cache.list(),
@@ -166,7 +172,8 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       metrics,
       decisions,
       ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
-      ...(config.healing.enabled ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list() } : undefined) } : {}),
+      ...(placeholders ? { placeholders } : {}),
+      ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list() } : undefined) } : {}),
     },
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
   );
@@ -200,7 +207,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     decisions,
     token,
     // Ready once every cache this replica needs has listed, not when a watch merely connected.
-    ready: () => cache.synced() && (!config.healing.enabled || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
+    ready: () => cache.synced() && (!watchCluster || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
     leader: () => elector.isLeader(),
     healing: {
       audit: remediations,
@@ -229,7 +236,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const stopper = new AbortController();
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
-  if (config.healing.enabled) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
+  if (watchCluster) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
   // The lease outlives the loops at shutdown: released only after the tick in flight has made
   // its last write (the scale and then the status that records it), so the next leader never
   // reads a target this replica set while its status still says otherwise.
@@ -284,7 +291,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
     await released;
     await step('scaler cache', 3_000, () => cache.stop());
-    if (config.healing.enabled) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
+    if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
     for (const s of signals) await step('demand signal', 3_000, () => s.close());
     await step('forecaster', 3_000, () => forecaster.close());
     await step('http server', 5_000, () => server.close());
@@ -305,6 +312,16 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       await done;
     },
   };
+}
+
+/**
+ * The placeholder stage with its API client: creates and deletes are fenced like every other write,
+ * and its Events go through the scaling loop's (fenced) writer.
+ */
+function placeholderStage(kc: KubeConfig, x: { forecaster: Forecaster; writer: ReturnType<typeof kubeClusterWriter>; fence: Parameters<typeof fenceWrites>[3]; logger: Logger; metrics: MetricRegistry }, config: ControllerConfig['capacity']['placeholders']): PlaceholderStage {
+  const client = fenceWrites('placeholders', kubePlaceholderClient(kc), ['create', 'delete'], x.fence);
+  const actuator = createPlaceholderActuator({ client, event: (obj, type, reason, message) => x.writer.event(obj, type, reason, message), logger: x.logger, metrics: x.metrics }, config);
+  return createPlaceholderStage({ client, actuator, forecaster: x.forecaster, logger: x.logger, metrics: x.metrics }, config);
 }
 
 function alwaysLeader(identity: string): LeaderElector {

@@ -3,6 +3,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ScalerPlan } from '../reconcile/plan.ts';
 import { splitBudget, type BudgetClaim } from './budget.ts';
 import { gpuInventory, selectorMatches } from './inventory.ts';
+import { isPlaceholderPod } from './placeholder-pods.ts';
 
 /** A scaler's GPU settings (spec.gpu, defaults applied). */
 export interface GpuSpec {
@@ -56,7 +57,8 @@ export function applyGpuBudget(members: readonly BudgetMember[], cluster: { node
   const governed = (pod: V1Pod): boolean => {
     let v = verdicts.get(pod);
     if (v === undefined) {
-      v = (selectors.get(pod.metadata?.namespace ?? '') ?? []).some((sel) => selectorMatches(sel, pod.metadata?.labels ?? {}));
+      // A placeholder's GPUs are the scalers' to take (real pods preempt it): never held by others.
+      v = isPlaceholderPod(pod) || (selectors.get(pod.metadata?.namespace ?? '') ?? []).some((sel) => selectorMatches(sel, pod.metadata?.labels ?? {}));
       verdicts.set(pod, v);
     }
     return v;

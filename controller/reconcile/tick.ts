@@ -14,6 +14,7 @@ import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
 import { applyGpuBudget, type BudgetMember } from '../capacity/apply.ts';
 import { createLeadTimeLearner, leadTimeText, type StalledPending } from '../capacity/lead-time.ts';
+import type { PlaceholderMember, PlaceholderStage } from '../capacity/placeholder-stage.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
 import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
 
@@ -36,6 +37,8 @@ export interface TickDeps {
    * undefined while they have not synced, and absent without them: scalers then have no budget.
    */
   gpuCluster?: () => { nodes: readonly V1Node[]; pods: readonly V1Pod[] } | undefined;
+  /** Forecast-sized placeholder pods (capacity/placeholder-stage.ts); absent unless configured on. */
+  placeholders?: PlaceholderStage;
 }
 
 export interface TickConfig {
@@ -82,6 +85,7 @@ const tracer = trace.getTracer('surgeguard-controller');
 export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport> } {
   const runtimes = new Map<string, ScalerRuntime>();
   let budgetUnavailableLogged = false;
+  let placeholdersUnavailableLogged = false;
   const m = scalingLoopMetrics(deps.metrics);
   // The GPU resources whose node lead time is learned: the default and whatever the budget shares.
   let gpuResources: readonly string[] = ['nvidia.com/gpu'];
@@ -222,6 +226,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
         explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready });
       });
     });
+    // 6. Placeholders for the GPUs the forecasts need at the node lead time, after the real pods' own writes.
+    if (deps.placeholders) await holdAhead(deps.placeholders, { scalers, targets: targets as TargetResult[], plans, rts, nowMs, leader });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
   }
@@ -263,6 +269,28 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       const c = reports.flatMap((r) => r.cuts).find((x) => x.key === mem.plan.key);
       m.gpuBudgetCut.set({ namespace, scaler }, c ? c.asked - c.granted : 0);
     }
+  }
+
+  /**
+   * Runs the placeholder stage over the scalers with `spec.gpu`. It needs the node and pod caches;
+   * without them (not synced yet) nothing changes, said once in the log.
+   */
+  async function holdAhead(stage: PlaceholderStage, x: { scalers: readonly PredictiveScaler[]; targets: readonly TargetResult[]; plans: ReadonlyArray<{ p: ScalerPlan; policy: ReturnType<typeof policyFor> }>; rts: readonly ScalerRuntime[]; nowMs: number; leader: boolean }): Promise<void> {
+    const cluster = deps.gpuCluster?.();
+    if (!cluster) {
+      if (!placeholdersUnavailableLogged) deps.logger.warn('placeholders are on but the node and pod caches have not synced; no placeholder changes until they have');
+      placeholdersUnavailableLogged = true;
+      return;
+    }
+    placeholdersUnavailableLogged = false;
+    const members: PlaceholderMember[] = [];
+    x.scalers.forEach((s, i) => {
+      const t = x.targets[i];
+      const pl = x.plans[i];
+      if (!s.spec.gpu || !t?.ok || !pl) return;
+      members.push({ key: pl.p.key, namespace: s.metadata.namespace, selector: t.state.selector, gpu: { resource: s.spec.gpu.resource ?? 'nvidia.com/gpu', perReplica: s.spec.gpu.perReplica }, policy: pl.policy, history: (x.rts[i] as ScalerRuntime).history, desiredReplicas: pl.p.desiredReplicas ?? pl.p.currentReplicas });
+    });
+    await stage.run({ members, cluster, leadTimes: leadTimes.pools(), leader: x.leader, nowMs: x.nowMs, intervalSeconds: config.intervalSeconds, forecastTimeScale: config.forecastTimeScale });
   }
 
   /**

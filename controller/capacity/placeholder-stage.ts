@@ -1,0 +1,178 @@
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../../common/logger.ts';
+import type { MetricRegistry } from '../../common/metrics.ts';
+import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
+import { startupSteps } from '../scaling/decide.ts';
+import type { ScalingPolicy } from '../scaling/policy.ts';
+import type { PoolLeadTime } from './lead-time.ts';
+import type { PlaceholderActuator } from './placeholder-actuator.ts';
+import type { PlaceholderClient } from './placeholder-client.ts';
+import type { PlaceholderConfig, PlaceholderPoolConfig } from './placeholder-config.ts';
+import { decidePool, orphans, type LeadSource, type PoolPlan } from './placeholder-plan.ts';
+import { PLACEHOLDER_SELECTOR, asPlaceholder, type PlaceholderPod } from './placeholder-pods.ts';
+import { readPool, type PoolMember } from './placeholder-pool.ts';
+import { forecastNeedGpus } from './placeholders.ts';
+
+/** A scaler with spec.gpu as this tick saw it: what its pool's need is forecast from. */
+export interface PlaceholderMember extends PoolMember {
+  readonly gpu: { readonly resource: string; readonly perReplica: number };
+  readonly policy: Pick<ScalingPolicy, 'startupSeconds' | 'capacityPerReplicaPerSecond' | 'headroom' | 'quantile' | 'minReplicas' | 'maxReplicas'>;
+  /** Demand rates per interval, oldest first (the scaling loop's history). */
+  readonly history: readonly number[];
+  /** Replicas its plan asks for this tick, after the GPU budget; the need is never below it. */
+  readonly desiredReplicas: number | undefined;
+}
+
+export interface PlaceholderTick {
+  readonly members: readonly PlaceholderMember[];
+  readonly cluster: { readonly nodes: readonly V1Node[]; readonly pods: readonly V1Pod[] };
+  readonly leadTimes: readonly PoolLeadTime[];
+  readonly leader: boolean;
+  readonly nowMs: number;
+  readonly intervalSeconds: number;
+  /** Recorded seconds per wall second, as the scaling loop's forecast call uses. */
+  readonly forecastTimeScale: number;
+}
+
+export interface PlaceholderStageDeps {
+  client: PlaceholderClient;
+  actuator: PlaceholderActuator;
+  forecaster: Forecaster;
+  logger: Logger;
+  metrics: MetricRegistry;
+}
+
+export interface PlaceholderStage {
+  /** One pass: gather, forecast at the node lead time, decide, act (leader only), record. Returns the plans. */
+  run(tick: PlaceholderTick): Promise<PoolPlan[]>;
+}
+
+/**
+ * The live placeholders: each tick, per configured pool, the GPUs the member scalers' forecasts
+ * need at the pool's node lead time, less what real pods ask for, held by placeholder pods in the
+ * controller's namespace (placeholder-plan.ts decides, placeholder-actuator.ts applies). A failed
+ * read or forecast changes nothing: the placeholders that exist stay, bounded by the cap.
+ */
+export function createPlaceholderStage(deps: PlaceholderStageDeps, config: PlaceholderConfig): PlaceholderStage {
+  const m = placeholderMetrics(deps.metrics);
+  const histories = new Map<string, readonly number[]>();
+  let stalled = new Set<string>();
+
+  return {
+    async run(tick) {
+      let placeholders: PlaceholderPod[];
+      let needs: Map<string, number>;
+      try {
+        placeholders = await gather();
+        needs = await forecastNeeds(tick);
+      } catch (err) {
+        m.stageErrors.inc();
+        deps.logger.warn({ err: (err as Error).message }, 'placeholders: could not read the placeholders or forecast the node horizon; they stay as they are this tick');
+        return [];
+      }
+      const plans = config.pools.map((pool) => decide(pool, tick, placeholders, needs.get(pool.name) ?? 0));
+      if (tick.leader) await act(plans, placeholders);
+      record(plans, tick.leader);
+      return plans;
+    },
+  };
+
+  async function gather(): Promise<PlaceholderPod[]> {
+    const pods = await deps.client.list(config.namespace, PLACEHOLDER_SELECTOR);
+    const resourceOf = (pool: string): string | undefined => config.pools.find((p) => p.name === pool)?.resource;
+    return pods.map((p) => asPlaceholder(p, resourceOf)).filter((p): p is PlaceholderPod => p !== undefined);
+  }
+
+  /** Per pool, the summed need of its members at the node horizon, from one batched forecast call. */
+  async function forecastNeeds(tick: PlaceholderTick): Promise<Map<string, number>> {
+    const rows = tick.members.flatMap((mem) => {
+      const pool = poolOf(mem, config.pools);
+      if (!pool) return [];
+      const k = startupSteps(mem.policy, tick.intervalSeconds);
+      const n = Math.ceil(leadOf(pool, tick.leadTimes, config.defaultNodeLeadTimeSeconds).seconds / tick.intervalSeconds - 1e-9);
+      return [{ mem, pool, k, n }];
+    });
+    const withHistory = rows.filter((r) => r.mem.history.length > 0);
+    const forecasts: SeriesForecast[] = [];
+    if (withHistory.length > 0) {
+      const horizonSteps = Math.max(...withHistory.map((r) => r.k + 1 + r.n));
+      const batch = await deps.forecaster.forecast({ histories: withHistory.map((r) => Float64Array.from(r.mem.history)), intervalSeconds: tick.intervalSeconds * tick.forecastTimeScale, horizonSteps });
+      forecasts.push(...batch.forecasts);
+    }
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      const f = forecasts[withHistory.indexOf(r)];
+      const asked = (r.mem.desiredReplicas ?? 0) * r.mem.gpu.perReplica;
+      const p = r.mem.policy;
+      // From the pod lead K (a pod decided now serves from K + 1) to the node horizon N + K, as replay sizes it.
+      const need = f ? forecastNeedGpus(p.quantile === 'p50' ? f.p50 : f.p90, { fromStep: r.k, toStep: r.k + r.n, perReplicaCapacity: p.capacityPerReplicaPerSecond, headroom: p.headroom, minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, gpusPerReplica: r.mem.gpu.perReplica }) : 0;
+      out.set(r.pool.name, (out.get(r.pool.name) ?? 0) + Math.max(need, asked));
+    }
+    return out;
+  }
+
+  function decide(pool: PlaceholderPoolConfig, tick: PlaceholderTick, placeholders: readonly PlaceholderPod[], needGpus: number): PoolPlan {
+    const members = tick.members.filter((mem) => poolOf(mem, config.pools)?.name === pool.name);
+    const view = readPool(pool, tick.cluster, members, placeholders);
+    const lead = leadOf(pool, tick.leadTimes, config.defaultNodeLeadTimeSeconds);
+    const stabilizationSteps = Math.max(1, Math.ceil(config.stabilizationSeconds / tick.intervalSeconds - 1e-9));
+    const plan = decidePool({ pool, view, needGpus, leadSeconds: lead.seconds, leadSource: lead.source, history: histories.get(pool.name), stabilizationSteps, nowMs: tick.nowMs });
+    histories.set(pool.name, plan.history);
+    return plan;
+  }
+
+  async function act(plans: readonly PoolPlan[], placeholders: readonly PlaceholderPod[]): Promise<void> {
+    await deps.actuator.deleteOrphans(orphans(placeholders, config.pools.map((p) => p.name)));
+    const nowStalled = new Set<string>();
+    for (const plan of plans) {
+      if (plan.stall) {
+        nowStalled.add(plan.pool);
+        const oldest = placeholders.filter((p) => p.pool === plan.pool && !p.bound && !p.terminating).sort((a, b) => a.createdMs - b.createdMs)[0];
+        if (!stalled.has(plan.pool) && oldest) await deps.actuator.tellStall(plan, oldest.name);
+      } else if (stalled.has(plan.pool)) {
+        deps.logger.info({ pool: plan.pool }, 'placeholders: a node came to the pool; it grows with the forecast again');
+      }
+      if (plan.create.length > 0 || plan.delete.length > 0) await deps.actuator.apply(plan);
+    }
+    stalled = nowStalled;
+  }
+
+  function record(plans: readonly PoolPlan[], leader: boolean): void {
+    for (const p of plans) {
+      const decision = p.create.length > 0 ? 'create' : p.delete.length > 0 ? 'delete' : 'hold';
+      m.decisions.inc({ pool: p.pool, decision, reason: p.reason });
+      if (decision !== 'hold') deps.logger.info({ pool: p.pool, decision, reason: p.reason, leader, want: p.wantPods, live: p.livePods, create: p.create, delete: p.delete.map((d) => d.name) }, p.message);
+      else deps.logger.debug({ pool: p.pool, decision, reason: p.reason, leader }, p.message);
+      m.need.set({ pool: p.pool }, p.sizing.stabilizedNeedGpus);
+      m.pods.set({ pool: p.pool, state: 'wanted' }, p.wantPods);
+      m.pods.set({ pool: p.pool, state: 'bound' }, p.boundPods);
+      m.pods.set({ pool: p.pool, state: 'pending' }, p.livePods - p.boundPods);
+      m.provision.set({ pool: p.pool }, p.sizing.provisionGpus);
+      m.stalled.set({ pool: p.pool }, p.stall ? 1 : 0);
+    }
+  }
+}
+
+/** The pool a scaler's forecast sizes: the one that lists it, else the one of its resource that lists none. */
+export function poolOf(mem: Pick<PlaceholderMember, 'key' | 'gpu'>, pools: readonly PlaceholderPoolConfig[]): PlaceholderPoolConfig | undefined {
+  return pools.find((p) => p.scalers?.includes(mem.key)) ?? pools.find((p) => p.scalers === undefined && p.resource === mem.gpu.resource);
+}
+
+/** The pool's node lead time: its learned p90 (the pool's name is the node label's value), else its own setting, else the default. */
+export function leadOf(pool: PlaceholderPoolConfig, learned: readonly PoolLeadTime[], defaultSeconds: number): { seconds: number; source: LeadSource } {
+  const l = learned.find((p) => p.pool === pool.name && p.samples > 0);
+  if (l) return { seconds: Math.max(1, l.p90Seconds), source: 'learned' };
+  if (pool.nodeLeadTimeSeconds !== undefined) return { seconds: pool.nodeLeadTimeSeconds, source: 'configured' };
+  return { seconds: defaultSeconds, source: 'default' };
+}
+
+function placeholderMetrics(r: MetricRegistry) {
+  return {
+    decisions: r.counter('surgeguard_placeholder_decisions_total', 'Placeholder decisions per pool and tick: create, delete or hold, with the sizing reason (Forecast, Stabilized, PlaceholderCap, NoGap, NoAutoscaler).', ['pool', 'decision', 'reason']),
+    need: r.gauge('surgeguard_placeholder_need_gpus', 'GPUs the pool\'s scalers are forecast to need within the node lead time, held by the stabilization window.', ['pool']),
+    pods: r.gauge('surgeguard_placeholder_pods', 'Placeholder pods per pool: wanted by the last decision, bound to a node (holding GPUs), pending (asking the autoscaler for nodes).', ['pool', 'state']),
+    provision: r.gauge('surgeguard_placeholder_provision_gpus', 'Of the placeholders\' GPUs, those no free or coming GPU covers: what new nodes must bring.', ['pool']),
+    stalled: r.gauge('surgeguard_placeholder_pool_stalled', '1 while a pool\'s placeholders wait past twice the node lead time with no node created for them (no autoscaler behind the pool); it is then not grown.', ['pool']),
+    stageErrors: r.counter('surgeguard_placeholder_stage_errors_total', 'Ticks in which the placeholders could not be listed or the node horizon not forecast; nothing changed those ticks.'),
+  };
+}
