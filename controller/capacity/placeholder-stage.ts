@@ -27,7 +27,8 @@ export interface PlaceholderTick {
   readonly members: readonly PlaceholderMember[];
   readonly cluster: { readonly nodes: readonly V1Node[]; readonly pods: readonly V1Pod[] };
   readonly leadTimes: readonly PoolLeadTime[];
-  readonly leader: boolean;
+  /** This replica leads and actuation is not paused (a pause that cannot be read counts as paused). */
+  readonly act: boolean;
   readonly nowMs: number;
   readonly intervalSeconds: number;
   /** Recorded seconds per wall second, as the scaling loop's forecast call uses. */
@@ -43,7 +44,7 @@ export interface PlaceholderStageDeps {
 }
 
 export interface PlaceholderStage {
-  /** One pass: gather, forecast at the node lead time, decide, act (leader only), record. Returns the plans. */
+  /** One pass: gather, forecast at the node lead time, decide, act (leader, not paused), record. Returns the plans. */
   run(tick: PlaceholderTick): Promise<PoolPlan[]>;
 }
 
@@ -71,8 +72,8 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
         return [];
       }
       const plans = config.pools.map((pool) => decide(pool, tick, placeholders, needs.get(pool.name) ?? 0));
-      if (tick.leader) await act(plans, placeholders);
-      record(plans, tick.leader);
+      if (tick.act) await act(plans, placeholders);
+      record(plans, tick.act);
       return plans;
     },
   };
@@ -137,12 +138,12 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     stalled = nowStalled;
   }
 
-  function record(plans: readonly PoolPlan[], leader: boolean): void {
+  function record(plans: readonly PoolPlan[], acting: boolean): void {
     for (const p of plans) {
       const decision = p.create.length > 0 ? 'create' : p.delete.length > 0 ? 'delete' : 'hold';
       m.decisions.inc({ pool: p.pool, decision, reason: p.reason });
-      if (decision !== 'hold') deps.logger.info({ pool: p.pool, decision, reason: p.reason, leader, want: p.wantPods, live: p.livePods, create: p.create, delete: p.delete.map((d) => d.name) }, p.message);
-      else deps.logger.debug({ pool: p.pool, decision, reason: p.reason, leader }, p.message);
+      if (decision !== 'hold') deps.logger.info({ pool: p.pool, decision, reason: p.reason, acting, want: p.wantPods, live: p.livePods, create: p.create, delete: p.delete.map((d) => d.name) }, p.message);
+      else deps.logger.debug({ pool: p.pool, decision, reason: p.reason, acting }, p.message);
       m.need.set({ pool: p.pool }, p.sizing.stabilizedNeedGpus);
       m.pods.set({ pool: p.pool, state: 'wanted' }, p.wantPods);
       m.pods.set({ pool: p.pool, state: 'bound' }, p.boundPods);

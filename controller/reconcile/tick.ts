@@ -227,7 +227,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       });
     });
     // 6. Placeholders for the GPUs the forecasts need at the node lead time, after the real pods' own writes.
-    if (deps.placeholders) await holdAhead(deps.placeholders, { scalers, targets: targets as TargetResult[], plans, rts, nowMs, leader });
+    // Paused (or a pause that cannot be read) holds them as they are, like every other write.
+    if (deps.placeholders) await holdAhead(deps.placeholders, { scalers, targets: targets as TargetResult[], plans, rts, nowMs, act: leader && paused === false });
     span.setAttributes({ scalers: scalers.length, patched, leader });
     return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
   }
@@ -275,7 +276,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
    * Runs the placeholder stage over the scalers with `spec.gpu`. It needs the node and pod caches;
    * without them (not synced yet) nothing changes, said once in the log.
    */
-  async function holdAhead(stage: PlaceholderStage, x: { scalers: readonly PredictiveScaler[]; targets: readonly TargetResult[]; plans: ReadonlyArray<{ p: ScalerPlan; policy: ReturnType<typeof policyFor> }>; rts: readonly ScalerRuntime[]; nowMs: number; leader: boolean }): Promise<void> {
+  async function holdAhead(stage: PlaceholderStage, x: { scalers: readonly PredictiveScaler[]; targets: readonly TargetResult[]; plans: ReadonlyArray<{ p: ScalerPlan; policy: ReturnType<typeof policyFor> }>; rts: readonly ScalerRuntime[]; nowMs: number; act: boolean }): Promise<void> {
     const cluster = deps.gpuCluster?.();
     if (!cluster) {
       if (!placeholdersUnavailableLogged) deps.logger.warn('placeholders are on but the node and pod caches have not synced; no placeholder changes until they have');
@@ -290,7 +291,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (!s.spec.gpu || !t?.ok || !pl) return;
       members.push({ key: pl.p.key, namespace: s.metadata.namespace, selector: t.state.selector, gpu: { resource: s.spec.gpu.resource ?? 'nvidia.com/gpu', perReplica: s.spec.gpu.perReplica }, policy: pl.policy, history: (x.rts[i] as ScalerRuntime).history, desiredReplicas: pl.p.desiredReplicas ?? pl.p.currentReplicas });
     });
-    await stage.run({ members, cluster, leadTimes: leadTimes.pools(), leader: x.leader, nowMs: x.nowMs, intervalSeconds: config.intervalSeconds, forecastTimeScale: config.forecastTimeScale });
+    await stage.run({ members, cluster, leadTimes: leadTimes.pools(), act: x.act, nowMs: x.nowMs, intervalSeconds: config.intervalSeconds, forecastTimeScale: config.forecastTimeScale });
   }
 
   /**
