@@ -91,8 +91,10 @@ export function followFile(path: string): KernelLineSource {
       offset = 0; // truncated in place (copytruncate)
       partial = '';
     }
+    // Nothing new (the usual case): no buffer to allocate, so an idle log costs a stat only.
+    if (offset >= size) return;
     let budget = MAX_READ_BYTES;
-    const buf = Buffer.alloc(Math.min(1 << 20, budget));
+    const buf = Buffer.alloc(Math.min(1 << 20, budget, size - offset));
     while (offset < size && budget > 0) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset, budget), offset);
       if (n <= 0) break;
