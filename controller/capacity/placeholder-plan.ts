@@ -62,7 +62,9 @@ export function decidePool(x: PoolPlanInput): PoolPlan {
   // After a restart the window is empty: seed it with what the adopted placeholders and real pods
   // stand for, so a forecast that fell while the controller was down still waits out the window.
   const history = x.history ?? [view.realGpus + liveGpus];
-  const sizing = sizePlaceholders({ needGpus: x.needGpus, realGpus: view.realGpus, freeGpus: view.freeGpus, comingGpus: view.comingGpus }, { capGpus: pool.capGpus, stabilizationSteps: x.stabilizationSteps }, history);
+  // GPUs the placeholders hold already need no new node: for what nodes must bring, they count as free.
+  const heldGpus = live.filter((p) => p.bound).reduce((s, p) => s + p.gpus, 0);
+  const sizing = sizePlaceholders({ needGpus: x.needGpus, realGpus: view.realGpus, freeGpus: view.freeGpus + heldGpus, comingGpus: view.comingGpus }, { capGpus: pool.capGpus, stabilizationSteps: x.stabilizationSteps }, history);
   const maxPods = Math.floor(pool.capGpus / pool.gpusPerPod);
   const sized = Math.min(maxPods, Math.ceil(sizing.gpus / pool.gpusPerPod));
   const stall = stallOf(live, view.newestNodeMs, x);

@@ -142,7 +142,8 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     for (const p of plans) {
       const decision = p.create.length > 0 ? 'create' : p.delete.length > 0 ? 'delete' : 'hold';
       m.decisions.inc({ pool: p.pool, decision, reason: p.reason });
-      if (decision !== 'hold') deps.logger.info({ pool: p.pool, decision, reason: p.reason, acting, want: p.wantPods, live: p.livePods, create: p.create, delete: p.delete.map((d) => d.name) }, p.message);
+      // A replica that does not act would say the same create every tick: only the acting one tells it.
+      if (decision !== 'hold' && acting) deps.logger.info({ pool: p.pool, decision, reason: p.reason, acting, want: p.wantPods, live: p.livePods, create: p.create, delete: p.delete.map((d) => d.name) }, p.message);
       else deps.logger.debug({ pool: p.pool, decision, reason: p.reason, acting }, p.message);
       m.need.set({ pool: p.pool }, p.sizing.stabilizedNeedGpus);
       m.pods.set({ pool: p.pool, state: 'wanted' }, p.wantPods);

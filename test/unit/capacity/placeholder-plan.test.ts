@@ -92,3 +92,10 @@ test('placeholders of pools no longer configured are orphans', () => {
   const pods = [ph(0), { ...ph(0), name: 'surgeguard-placeholder-old-0', pool: 'old' }, { ...ph(1), name: 'surgeguard-placeholder-old-1', pool: 'old', terminating: true }];
   assert.deepEqual(orphans(pods, ['a100']), ['surgeguard-placeholder-old-0']);
 });
+
+test('what new nodes must bring: the gap less what placeholders already hold, free and coming GPUs', () => {
+  const p = decidePool(input({ need: 6, free: 1, placeholders: [ph(0), ph(1), ph(2, { bound: false })] }));
+  assert.equal(p.sizing.gpus, 6);
+  // 6 - 2 held by bound placeholders - 1 free.
+  assert.equal(p.sizing.provisionGpus, 3);
+});
