@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { KafkaLagOptions, KafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricRegistry, type MetricRegistry } from '../common/metrics.ts';
+import { startOtlpMetrics, type OtlpMetricsExport } from '../common/otlp/exporter.ts';
+import { concatSources, registryFamilies } from '../common/otlp/families.ts';
 import type { AgentConfig } from './config.ts';
 import { createCollectors, type CollectorDeps } from './collectors/index.ts';
 import { systemFacts } from './collectors/node-info.ts';
@@ -12,6 +14,7 @@ import { execProcess } from './exec.ts';
 import { GpuInventory } from './gpu-inventory.ts';
 import { followFile, followKmsg } from './kernel-log.ts';
 import { loadBearerCheck } from './metrics-auth.ts';
+import { AGENT_OTEL_RENAMES } from './otel-names.ts';
 import { podResourcesClient } from './pod-resources.ts';
 import { CollectorRunner, type CycleObserver } from './runner.ts';
 import { build } from './server.ts';
@@ -36,6 +39,8 @@ export interface Agent {
   readonly runner: CollectorRunner;
   readonly server: FastifyInstance;
   readonly node: string;
+  /** The OTLP metrics export, when `otlp.metrics.endpoint` is set. */
+  readonly otlp: OtlpMetricsExport | undefined;
   stop(): Promise<void>;
 }
 
@@ -44,6 +49,8 @@ export interface AgentOverrides extends Partial<CollectorDeps> {
   readonly observer?: CycleObserver;
   /** process_* and nodejs_* metrics; on by default, off for the golden exposition (their values vary by run). */
   readonly processMetrics?: boolean;
+  /** `service.version` of the OTLP export (the package version, from the CLI). */
+  readonly version?: string;
 }
 
 /** Wires the agent from a frozen config; every side effect can be replaced for tests. */
@@ -79,12 +86,27 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
   const token = config.metricsAuth.bearerTokenFile;
   const metricsAuth = token ? loadBearerCheck(token, deps.readFile) : undefined;
   const server = await build({ registry, runner, logger, ...(metricsAuth ? { metricsAuth } : {}) });
+  // The same two places /metrics reads: the registry (runner and process metrics) and the
+  // runner's cache of collector samples.
+  const otlp = await startOtlpMetrics(config.otlp.metrics, {
+    source: concatSources(registryFamilies(registry.registry), { families: () => Promise.resolve(runner.families()) }),
+    renames: AGENT_OTEL_RENAMES,
+    logger,
+    registry,
+    serviceName: 'surgeguard-agent',
+    serviceVersion: overrides.version ?? 'unknown',
+    resource: { 'k8s.node.name': node },
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
   return {
     registry,
     runner,
     server,
     node,
+    otlp,
     async stop() {
+      // The export goes first: its shutdown sends the last values while the runner still holds them.
+      await otlp?.shutdown();
       await runner.stop();
       await server.close();
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { otlpConfigSchema } from '../common/otlp/config.ts';
 
 /**
  * A regular expression, checked at start: a bad pattern is a config error naming the key and
@@ -116,6 +117,8 @@ export const agentConfigSchema = z.strictObject({
   collectors: z
     .strictObject({ gpu, xid, network, kafka, podResources })
     .prefault({}),
+  /** `otlp.metrics.endpoint`: also push the metrics over OTLP/HTTP, GPU series under hw.* names (docs/agent.md, "OTLP"). */
+  otlp: otlpConfigSchema,
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -2,6 +2,7 @@ import type client from '@prometheus-io/client';
 import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
+import type { BridgeFamily } from '../common/otlp/families.ts';
 import { BlindError, DISABLED, isUnavailable, type Collector, type Sample, type Unavailable } from './collector.ts';
 import { checkFamily, renderFamilies } from './exposition.ts';
 import { createRepeatLimiter, type RepeatLimiter } from './repeat-limiter.ts';
@@ -130,6 +131,29 @@ export class CollectorRunner {
   expositionBuffer(openMetrics: boolean): Buffer {
     if (openMetrics) return (this.joined.openMetrics ??= Buffer.concat(this.expositionBuffers(true)));
     return (this.joined.text ??= Buffer.concat(this.expositionBuffers(false)));
+  }
+
+  /**
+   * The collectors' cached series as metric families, with exactly the labels and values that
+   * /metrics renders from the same cache; the OTLP export reads these.
+   */
+  families(): BridgeFamily[] {
+    const out: BridgeFamily[] = [];
+    for (const c of this.collectors) {
+      const entry = this.cache.get(c.name);
+      if (!entry) continue;
+      const byName = new Map<string, Sample[]>();
+      for (const s of entry.samples) {
+        const list = byName.get(s.name);
+        if (list) list.push(s);
+        else byName.set(s.name, [s]);
+      }
+      for (const f of c.families) {
+        const samples = byName.get(f.name);
+        if (samples) out.push({ name: f.name, help: f.help, type: f.type, points: samples.map((s) => ({ labels: Object.fromEntries(f.labelNames.map((l) => [l, s.labels[l] ?? ''])), value: s.value })) });
+      }
+    }
+    return out;
   }
 
   /** The same as text, for tests and tools. */

@@ -5,6 +5,7 @@ import { healingConfigSchema } from './healing/config.ts';
 import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
 import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
+import { otlpConfigSchema } from '../common/otlp/config.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -110,6 +111,8 @@ export const controllerConfigSchema = z.strictObject({
   capacity: z.strictObject({ placeholders: placeholderConfigSchema }).prefault({}),
   /** The second loop: health checks, safe repairs, on-call notifications. */
   healing: healingConfigSchema,
+  /** `otlp.metrics.endpoint`: also push the metrics over OTLP/HTTP (docs/controller.md, "OTLP"). */
+  otlp: otlpConfigSchema,
 });
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;

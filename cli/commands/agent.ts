@@ -5,6 +5,7 @@ import { createLogger } from '../../common/logger.ts';
 import { agentConfigSchema } from '../../agent/config.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { listenOn, parseListen } from '../listen.ts';
+import { packageVersion } from './version.ts';
 
 const HELP = `Usage: surgeguard agent [options]
 
@@ -21,6 +22,7 @@ Options:
 
 Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_COLLECTORS__KAFKA__BROKERS),
 NODE_NAME (the node, from the downward API), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per cycle).
+Metrics go over OTLP too when otlp.metrics.endpoint is set (SURGEGUARD_OTLP__METRICS__ENDPOINT).
 
 ${EXIT_CODES_HELP}`;
 
@@ -68,6 +70,7 @@ export const agentCommand: Command = {
     const agent = await createAgent(config, logger, {
       ...(observer ? { observer } : {}),
       ...(podIps ? { podIps: () => podIps } : {}),
+      version: packageVersion(),
     });
     agent.runner.start();
     const address = await listenOn(agent.server, '--listen (or listen in the config)', listen).catch(async (err: unknown) => {

@@ -3,11 +3,14 @@ import { parseFlags } from '../flags.ts';
 import { configFileFrom, loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
+import { startOtlpMetrics } from '../../common/otlp/exporter.ts';
+import { registryFamilies } from '../../common/otlp/families.ts';
 import { controllerConfigSchema } from '../../controller/config.ts';
 import { startController } from '../../controller/controller.ts';
 import { startTracing } from '../../controller/tracing.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { listenOn, parseListen } from '../listen.ts';
+import { packageVersion } from './version.ts';
 
 const HELP = `Usage: surgeguard controller [options]
 
@@ -25,6 +28,7 @@ Options:
 
 Environment: SURGEGUARD_* (nested keys joined by __, e.g. SURGEGUARD_KAFKA__BROKERS='[kafka:9092]'),
 POD_NAME (the Lease identity), OTEL_EXPORTER_OTLP_ENDPOINT (one trace per tick).
+Metrics go over OTLP too when otlp.metrics.endpoint is set (SURGEGUARD_OTLP__METRICS__ENDPOINT).
 
 ${EXIT_CODES_HELP}`;
 
@@ -58,12 +62,22 @@ export const controllerCommand: Command = {
     const tracing = await startTracing(io.env, 'surgeguard-controller');
     const metrics = createMetricRegistry({ processMetrics: true });
     const controller = await startController({ logger, metrics, env: io.env }, config, io.stopSignal);
+    const otlp = await startOtlpMetrics(config.otlp.metrics, {
+      source: registryFamilies(metrics.registry),
+      logger,
+      registry: metrics,
+      serviceName: 'surgeguard-controller',
+      serviceVersion: packageVersion(),
+      resource: { 'service.instance.id': controller.elector.identity() },
+    });
     const address = await listenOn(controller.server, '--listen (or listen in the config)', listen);
     logger.info({ address, identity: controller.elector.identity() }, 'controller serving');
     io.stdout.write(`surgeguard controller listening on ${address}\n`);
     if (controller.externalMetricsAddress) io.stdout.write(`surgeguard external metrics listening on ${controller.externalMetricsAddress}\n`);
     if (controller.kedaScalerAddress) io.stdout.write(`surgeguard KEDA external scaler listening on ${controller.kedaScalerAddress}\n`);
     await controller.done;
+    // After the controller stopped: the last export carries its final counts.
+    await otlp?.shutdown();
     await tracing?.shutdown();
     logger.info('stopped');
     return 0;
