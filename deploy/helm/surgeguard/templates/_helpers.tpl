@@ -62,6 +62,15 @@ only reader of the API server in the agent, cli/commands/agent.ts). Else "false"
 {{- and $kafka.enabled (eq (toString $kafka.scope) "node") | toString -}}
 {{- end -}}
 
+{{/*
+"true" when values.controller.config turns the placeholders on (capacity.placeholders.enabled): the
+chart then ships their PriorityClass and the Role that lets the controller create and delete pods in
+its own namespace. Else "false", and neither exists.
+*/}}
+{{- define "surgeguard.controller.placeholders" -}}
+{{- dig "capacity" "placeholders" "enabled" false (.Values.controller.config | default dict) | toString -}}
+{{- end -}}
+
 {{/* The controller's config before values.controller.config is merged over it. */}}
 {{- define "surgeguard.controller.defaultConfig" -}}
 {{- $name := include "surgeguard.componentName" (dict "root" . "component" "controller") -}}
@@ -80,6 +89,12 @@ externalMetrics:
   tls:
     certFile: /var/run/surgeguard/external-metrics/tls.crt
     keyFile: /var/run/surgeguard/external-metrics/tls.key
+{{- end }}
+{{- if eq (include "surgeguard.controller.placeholders" .) "true" }}
+capacity:
+  placeholders:
+    namespace: {{ .Release.Namespace }}
+    priorityClassName: {{ include "surgeguard.fullname" . }}-placeholder
 {{- end }}
 {{- if .Values.controller.keda.enabled }}
 keda:
