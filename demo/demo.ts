@@ -7,11 +7,13 @@ import { scalingLoopMetrics } from '../controller/reconcile/tick.ts';
 import { hpaTargets } from '../replay/baselines.ts';
 import { asRates } from '../replay/engine.ts';
 import { startFleet } from '../replay/fleet.ts';
+import { defaultSurgeSettings, findSurges, type SurgeFleetParams } from '../replay/surges.ts';
 import { policyStep, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
 import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
 import type { ScalingDecision } from '../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../controller/scaling/policy.ts';
 import { createSimulatedFleet, type FleetInterval } from './simulated-fleet.ts';
+import type { DemoHealing } from './healing.ts';
 
 /** One recorded interval as the demo page draws it (rates in requests per recorded second). */
 export interface DemoPoint {
@@ -74,7 +76,7 @@ export interface RunningDemo {
  * one interval per tick, against the embedded fleet. Each decision goes to the same decision
  * log the controller serves at /api/decisions, with the same fields.
  */
-export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metrics: MetricRegistry; decisions: DecisionLog }, c: DemoConfig, signal: AbortSignal): RunningDemo {
+export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metrics: MetricRegistry; decisions: DecisionLog; healing?: DemoHealing }, c: DemoConfig, signal: AbortSignal): RunningDemo {
   const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: c.capacity / c.intervalSeconds, startupSeconds: c.startupSteps * c.intervalSeconds, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
   const labels = { namespace: 'demo', scaler: c.scaler };
   // The controller's own metric names, so its dashboards read the demo too.
@@ -82,9 +84,9 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   const backlogGauge = deps.metrics.gauge('surgeguard_demo_backlog_requests', 'Requests the simulated fleet has not served yet (its consumer lag).', ['namespace', 'scaler']);
   const counts = Float64Array.from(c.demand);
   const rates = counts.map((d) => d / c.intervalSeconds);
-  // Capped like every fleet: one huge first value must not ask for more pods than max replicas.
-  const initial = Math.min(c.maxReplicas, Math.max(c.minReplicas, Math.ceil((counts[0] ?? 0) / c.capacity)));
-  const fleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
+  const initial = initialReplicas(c);
+  // With healing, SurgeGuard's pods run on the demo's GPU nodes (faults, cordons and drains act on them).
+  const fleet = deps.healing?.cluster.fleet ?? createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
   // The default HPA on the same stream: its targets are causal, so they are computed once up front
   // (replay's own baseline) and applied one interval at a time to a fleet of its own.
   const params = { capacity: c.capacity, startupSteps: c.startupSteps, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
@@ -102,6 +104,11 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   const pending = new Map<number, { p50: number; p90: number }>();
   let target = initial;
   let next = 0;
+  // A replica floor the healing loop raised for a make-before-break drain binds like the controller's.
+  const policyNow = (): ScalingPolicy => {
+    const floor = deps.healing?.floor();
+    return floor ? { ...policy, floor } : policy;
+  };
 
   const step = async (t: number): Promise<void> => {
     const served: FleetInterval = fleet.serve(counts[t] ?? 0, t);
@@ -114,7 +121,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     const f = batch.forecasts[0] as SeriesForecast;
     const source = batch.sources[0] ?? deps.forecaster.name;
     const perSecond = asRates(f, c.intervalSeconds);
-    const d: ScalingDecision = policyStep(memory, { intervalSeconds: c.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: target, forecast: perSecond, source }, policy, (c.timestamps[t] ?? t * c.intervalSeconds));
+    const d: ScalingDecision = policyStep(memory, { intervalSeconds: c.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: target, forecast: perSecond, source }, policyNow(), (c.timestamps[t] ?? t * c.intervalSeconds));
     const prior = pending.get(t);
     pending.delete(t);
     pending.set(t + lead, { p50: perSecond.p50[lead - 1] ?? 0, p90: perSecond.p90[lead - 1] ?? 0 });
@@ -141,6 +148,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);
     fleet.scaleTo(d.replicas, t);
     target = d.replicas;
+    await deps.healing?.step(t, (c.timestamps[t] ?? t * c.intervalSeconds) * 1000);
   };
 
   const done = (async () => {
@@ -154,16 +162,19 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), totals: () => structuredClone(totals), done };
 }
 
+/** The replicas the fleets start with: what the first interval needs, within the bounds. */
+export function initialReplicas(c: Pick<DemoConfig, 'demand' | 'capacity' | 'minReplicas' | 'maxReplicas'>): number {
+  // Capped like every fleet: one huge first value must not ask for more pods than max replicas.
+  return Math.min(c.maxReplicas, Math.max(c.minReplicas, Math.ceil((c.demand[0] ?? 0) / c.capacity)));
+}
+
 /**
- * Where the live part starts: `lead` intervals before the first surge after the model's
- * history window (demand above four times the median of the 48 intervals before it), so the
- * surge arrives `lead` ticks after the page opens.
+ * Where the live part starts: `lead` intervals before the first surge after the model's history
+ * window, found as the replay report finds surges (replay/surges.ts: demand above twice the median
+ * of the 48 intervals before it, and above one pod's capacity), so the surge the report would
+ * name arrives `lead` ticks after the page opens. No surge: the live part starts after the history.
  */
-export function liveStart(demand: readonly number[], history: number, lead: number): number {
-  for (let i = history; i < demand.length; i++) {
-    const window = [...demand.slice(i - history, i)].sort((a, b) => a - b);
-    const median = window[Math.floor(window.length / 2)] ?? 0;
-    if ((demand[i] ?? 0) > 4 * median && (demand[i] ?? 0) > 0) return Math.max(history, i - lead);
-  }
-  return history;
+export function liveStart(demand: readonly number[], history: number, lead: number, fleet: SurgeFleetParams): number {
+  const first = findSurges(demand, defaultSurgeSettings(fleet)).find((s) => s.onset >= history);
+  return first ? Math.max(history, first.onset - lead) : history;
 }

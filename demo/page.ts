@@ -2,7 +2,8 @@ import { CHART_SCRIPT, WORDS } from '../replay/report-charts.ts';
 
 /**
  * The demo's page: one HTML file and uPlot served by the demo server (no CDN: it must work offline), polling
- * /api/demo/state for the series and /api/decisions for the log every second. The latest
+ * /api/demo/state for the series, /api/decisions for the log, /api/demo/healing and /api/demo/agent
+ * for the healing and agent panels every second. The latest
  * decision is shown in elements with stable ids, which the browser test reads.
  */
 export const DEMO_PAGE = `<!doctype html>
@@ -24,11 +25,23 @@ export const DEMO_PAGE = `<!doctype html>
   .hint { color: #5b6475; }
   #stale { display: none; background: #fff4e5; border: 1px solid #f0b72f; border-radius: 6px; padding: 8px 12px; margin: 8px 0; font-weight: 600; }
   body.stale #stale { display: block; }
-  body.stale .cards, body.stale .chart, body.stale table { opacity: 0.45; }
+  body.stale .cards, body.stale .chart, body.stale table, body.stale .nodes, body.stale .hint { opacity: 0.45; }
   table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; }
   th, td { border-bottom: 1px solid #eceff3; padding: 4px 8px; text-align: left; white-space: nowrap; }
   td.msg { white-space: normal; }
   .legend span { margin-right: 14px; }
+  .scroll { overflow-x: auto; max-width: 100%; }
+  td.wrap { white-space: normal; overflow-wrap: anywhere; }
+  .panel { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: 8px 12px; margin: 6px 0; }
+  .nodes { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; }
+  .node { border: 1px solid #dde1e8; border-radius: 4px; padding: 2px 6px; font-size: 12px; background: #fff; }
+  .node.cordoned { background: #fff4e5; border-color: #f0b72f; }
+  .node.lost { background: #ffebe9; border-color: #cf222e; }
+  .node.thermal { outline: 2px solid #bf8700; }
+  .node.idle { color: #8c959f; }
+  .sev-critical { color: #cf222e; font-weight: 600; }
+  .sev-warning { color: #9a6700; font-weight: 600; }
+  .ok { color: #1a7f37; }
   .sw { display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 4px; }
 </style>
 </head>
@@ -56,8 +69,34 @@ export const DEMO_PAGE = `<!doctype html>
 <div class="chart" id="replicas"></div>
 <h2>Requests waiting: SurgeGuard and the default HPA</h2>
 <div class="chart" id="waiting"></div>
+<section id="healing">
+<h2>GPU faults and healing (the controller's healing loop on the demo's GPU nodes)</h2>
+<div class="hint" id="faults">–</div>
+<div class="nodes" id="nodes" aria-label="GPU nodes: one pod per GPU"></div>
+<div class="cards">
+  <div class="card" title="Safety limits: how many nodes may be cordoned at once, repairs in flight, actions per hour, and the share of unhealthy nodes above which nothing is touched">safety gate: nodes cordoned (limit)<b><span id="gate-cordoned">–</span> of <span id="gate-nodes">–</span> (<span id="gate-limit">–</span>)</b></div>
+  <div class="card">repairs in flight (limit)<b><span id="gate-inflight">–</span> (<span id="gate-maxinflight">–</span>)</b></div>
+  <div class="card">actions in the last hour (limit)<b><span id="gate-actions">–</span> (<span id="gate-maxactions">–</span>)</b></div>
+  <div class="card">unhealthy nodes (fleet-wide above <span id="gate-fleetpct">–</span>%)<b><span id="gate-unhealthy">–</span> <span id="gate-fleetwide"></span></b></div>
+  <div class="card" title="Make before break: before draining a degraded node, the scaler's floor is raised so that replacements are ready first">replica floor for the drain<b id="floor">none</b></div>
+</div>
+<h2>Findings now</h2>
+<div class="scroll"><table><thead><tr><th>check</th><th>severity</th><th>fault</th><th>target</th><th>what was seen</th></tr></thead><tbody id="findings"></tbody></table></div>
+<h2>Repairs: cordon, capacity first, then drain (newest first)</h2>
+<div class="scroll"><table><thead><tr><th>recorded time</th><th>node</th><th>step</th><th>decision</th><th>reason</th><th>what SurgeGuard did</th></tr></thead><tbody id="remediations"></tbody></table></div>
+<h2>On-call messages and their delivery (newest first)</h2>
+<div class="hint">Signed JSON webhooks sent by the healing loop's on-call sender to a receiver the demo runs at <span id="oncall-receiver">–</span>.</div>
+<div class="scroll"><table><thead><tr><th>recorded time</th><th>status</th><th>problem</th><th>SurgeGuard's decision</th><th>delivery</th></tr></thead><tbody id="oncall"></tbody></table></div>
+</section>
+<section id="agent">
+<h2>The agent on <span id="agent-node">–</span></h2>
+<div class="hint" id="agent-source">–</div>
+<div class="scroll"><table><thead><tr><th>GPU</th><th>model</th><th>utilization (%)</th><th>memory used / total (GiB)</th><th>temperature (°C)</th><th>power (W)</th><th>clock slowdowns active</th></tr></thead><tbody id="agent-gpus"></tbody></table></div>
+<div class="scroll"><table><thead><tr><th>interface</th><th>receive (bytes/s)</th><th>transmit (bytes/s)</th><th>link</th></tr></thead><tbody id="agent-net"></tbody></table></div>
+<div class="hint">collectors: <span id="agent-collectors">–</span>; read at <span id="agent-at">–</span></div>
+</section>
 <h2 style="font-size:16px">Decisions (newest first)</h2>
-<table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand (requests/s)</th><th>why</th></tr></thead><tbody id="log"></tbody></table>
+<div class="scroll"><table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand (requests/s)</th><th>why</th></tr></thead><tbody id="log"></tbody></table></div>
 <script>${CHART_SCRIPT}
 let charts;
 // Series in recorded time (epoch seconds of each interval), one array per line.
@@ -83,13 +122,65 @@ function draw(pts) {
   } else for (const k of Object.keys(charts)) sgUpdate(charts[k], data[k]);
 }
 function set(id, v) { document.getElementById(id).textContent = v; }
+// Rows from values, each cell's text set with textContent (messages are data, not markup).
+function rows(id, list, cells) {
+  const body = document.getElementById(id);
+  body.replaceChildren(...list.map((item) => {
+    const tr = document.createElement('tr');
+    for (const c of cells(item)) {
+      const td = document.createElement('td');
+      const [text, cls] = Array.isArray(c) ? c : [c, ''];
+      td.textContent = String(text);
+      if (cls) td.className = cls;
+      tr.appendChild(td);
+    }
+    return tr;
+  }));
+}
+const hhmm = (iso) => (iso ? iso.slice(0, 16).replace('T', ' ') : '–');
+function drawHealing(h, progress) {
+  set('faults', h.faults.length === 0 ? 'No GPU faults in this run.' : h.faults.map((f) => f.what + ' on ' + f.node + ': ' + (f.happened ? 'happened at ' + hhmm(f.at) + ' UTC' : 'in ' + (f.atInterval - progress.next + 1) + ' ticks')).join(' · '));
+  document.getElementById('nodes').replaceChildren(...h.nodes.map((n) => {
+    const d = document.createElement('span');
+    d.className = 'node' + (n.cordoned ? ' cordoned' : '') + (n.gpu === 'lost' ? ' lost' : '') + (n.gpu === 'thermal' ? ' thermal' : '') + (n.pods === 0 ? ' idle' : '');
+    d.dataset.node = n.name;
+    d.textContent = n.name.replace('gpu-node-', '') + ': ' + (n.pods === 0 ? 'no pod' : n.readyPods === n.pods ? 'pod ready' : 'pod starting') + (n.cordoned ? ', cordoned' + (n.phase ? ' (' + n.phase + ')' : '') : '') + (n.gpu !== 'ok' ? ', GPU ' + n.gpu : '');
+    d.title = n.name + (n.condition ? ': ' + n.condition : '');
+    return d;
+  }));
+  const g = h.gate;
+  set('gate-cordoned', g.cordoned); set('gate-nodes', g.nodes); set('gate-limit', g.cordonLimit);
+  set('gate-inflight', g.inFlight); set('gate-maxinflight', g.maxInFlight);
+  set('gate-actions', g.actionsLastHour); set('gate-maxactions', g.maxActionsPerHour);
+  set('gate-unhealthy', g.unhealthyNodes); set('gate-fleetpct', g.fleetUnhealthyPercent); set('gate-fleetwide', g.fleetWide ? '(fleet-wide: nothing is touched)' : '');
+  set('floor', h.floor ? h.floor.replicas + ' replicas until ' + hhmm(h.floor.expiresAt) + ' (' + h.floor.reason + ')' : 'none');
+  rows('findings', h.findings, (f) => [f.check, [f.severity, 'sev-' + f.severity], f.fault, f.target, [f.summary, 'wrap']]);
+  if (h.findings.length === 0) rows('findings', [{}], () => [['nothing found now', 'wrap'], '', '', '', '']);
+  rows('remediations', h.remediations, (r) => [hhmm(r.at), r.target.name, r.step, [r.decision, r.decision === 'acted' ? 'ok' : 'sev-warning'], r.reason, [r.message, 'wrap']]);
+  set('oncall-receiver', h.oncall.receiver);
+  rows('oncall', h.oncall.deliveries, (d) => [hhmm(d.at), d.status, [d.summary, 'wrap'], [d.decision, 'wrap'], [d.result, /delivered/.test(d.result) ? 'ok' : 'sev-critical']]);
+}
+function drawAgent(a) {
+  set('agent-node', a.node); set('agent-source', a.source);
+  rows('agent-gpus', a.gpus, (g) => [g.gpu, g.model, g.utilizationPercent, g.memoryUsedGiB + ' / ' + g.memoryTotalGiB, g.temperatureC, g.powerW, [g.throttle.join(', ') || 'none', g.throttle.some((t) => t.startsWith('hw_')) ? 'sev-warning' : '']]);
+  rows('agent-net', a.network, (n) => [n.interface, n.receiveBytesPerSecond.toLocaleString('en-US'), n.transmitBytesPerSecond.toLocaleString('en-US'), n.up ? 'up' : 'down']);
+  set('agent-collectors', Object.entries(a.collectors).map(([k, v]) => k + ' ' + v).join(', ')); set('agent-at', a.collectedAt || '–');
+}
 async function refresh() {
   try {
     const ok = (r) => { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); };
-    const [state, decisions] = await Promise.all([
+    // Healing and agent are absent (404) only in a demo started without them.
+    const optional = (r) => (r.status === 404 ? null : ok(r));
+    const [state, decisions, healing, agent] = await Promise.all([
       fetch('/api/demo/state').then(ok),
       fetch('/api/decisions?limit=40').then(ok),
+      fetch('/api/demo/healing').then(optional),
+      fetch('/api/demo/agent').then(optional),
     ]);
+    document.getElementById('healing').hidden = !healing;
+    document.getElementById('agent').hidden = !agent;
+    if (healing) drawHealing(healing, state.progress);
+    if (agent) drawAgent(agent);
     const pts = state.points;
     set('about', state.about + ' — interval ' + state.progress.next + ' of ' + state.progress.total + (state.progress.next < state.progress.total ? '' : ' (trace finished)'));
     if (pts.length) draw(pts);

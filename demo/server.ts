@@ -5,12 +5,14 @@ import { listLimit } from '../controller/list-limit.ts';
 import { DEMO_PAGE } from './page.ts';
 import { chartAssets } from '../replay/report-assets.ts';
 import type { RunningDemo } from './demo.ts';
+import type { DemoHealing } from './healing.ts';
 
 /**
- * The demo's HTTP server: the page, /metrics, /api/decisions (the controller's shape) and
- * /api/demo/state. No token: the demo listens on loopback by default and holds no secrets.
+ * The demo's HTTP server: the page, /metrics, /api/decisions (the controller's shape),
+ * /api/demo/state, and with healing /api/demo/healing (findings, gate, drains, on-call) and
+ * /api/demo/agent (the demo node's agent readings). No token: the demo listens on loopback by default and holds no secrets.
  */
-export function buildDemoServer(deps: { registry: MetricRegistry; decisions: DecisionLog; demo: RunningDemo; about: string; agentUrl?: string }): FastifyInstance {
+export function buildDemoServer(deps: { registry: MetricRegistry; decisions: DecisionLog; demo: RunningDemo; about: string; agentUrl?: string; healing?: Pick<DemoHealing, 'state' | 'agent'> }): FastifyInstance {
   const app = Fastify({ logger: false }) as unknown as FastifyInstance;
   // uPlot from node_modules, read once at start: the page needs no CDN.
   const assets = chartAssets();
@@ -28,6 +30,8 @@ export function buildDemoServer(deps: { registry: MetricRegistry; decisions: Dec
     return { leader: true, decisions: deps.decisions.list({ limit: l.limit }) };
   });
   app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), totals: deps.demo.totals(), points: deps.demo.points().slice(-400) }));
+  app.get('/api/demo/healing', async (_req, reply) => (deps.healing ? deps.healing.state() : reply.code(404).send({ error: 'not_found', message: 'this demo runs without healing' })));
+  app.get('/api/demo/agent', async (_req, reply) => (deps.healing ? deps.healing.agent() : reply.code(404).send({ error: 'not_found', message: 'this demo runs without the demo nodes\' agents' })));
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
     // A path that exists with another method is 405 with Allow (RFC 9110), not 404.

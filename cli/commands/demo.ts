@@ -12,17 +12,29 @@ import { listenOn, parseListen } from '../listen.ts';
 import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits } from '../trace-input.ts';
 import { defaultModelPath, loadPolicyForecaster } from '../../inference/load.ts';
 import { FORECASTER_HELP, parseForecaster } from '../forecaster-flag.ts';
-import { liveStart, startDemo } from '../../demo/demo.ts';
+import { initialReplicas, liveStart, startDemo } from '../../demo/demo.ts';
+import { startDemoHealing, type FaultPlan } from '../../demo/healing.ts';
 import { buildDemoServer } from '../../demo/server.ts';
 import { sampleTracePath } from './replay.ts';
+
+/**
+ * The demo's default trace: a real flash crowd the forecasting model never read (it is under
+ * never_scored_here in inference/models/training-corpus.json), 1-minute intervals, so that at one
+ * interval a second the surge comes within a minute and the 300 s stabilization spans 5 ticks.
+ */
+export const DEMO_TRACE = 'wc98_1998-07-03_12-22Z.csv';
 
 const HELP = `Usage: surgeguard demo [options]
 
 Runs SurgeGuard's main job with nothing installed: the agent on this machine, and the
-controller's forecast and scaling loop against an embedded simulated GPU fleet fed by a real
-recorded trace (NAB Twitter volume for AAPL, MIT License), sped up so that a surge arrives
-within a minute. Serves a live page with demand, the forecast band, target and ready replicas
-and every decision with its reason; also /metrics and /api/decisions. Ctrl-C stops it.
+controller's forecast and scaling loop against an embedded simulated fleet of GPU nodes fed by
+a real recorded trace the forecasting model never read (requests per minute to the 1998 World
+Cup web site on 3 July 1998, 12:00 to 22:00 GMT: a quarter-final's flash crowd), sped up so
+that the surge arrives within a minute. Midway, one node's kernel log gets an XID 79 line and
+another node's GPU a thermal slowdown: the healing loop's checks, safety gate, drain and on-call
+message run on them. Serves a live page with demand, the forecast band, replicas, every decision
+with its reason, the healing and the agent's readings; also /metrics, /api/decisions,
+/api/demo/state, /api/demo/healing and /api/demo/agent. Ctrl-C stops it.
 
 Options:
   --listen HOST:PORT     where to serve the page (default 127.0.0.1:9480)
@@ -30,6 +42,9 @@ Options:
 ${TRACE_LIMITS_HELP}
   --speed N              recorded seconds per wall second (default: one interval per second)
   --lead N               ticks between opening the page and the first surge (default 30)
+  --gpu-fault-at N       ticks between opening the page and the XID 79 (default: lead + 45);
+                         the thermal slowdown follows 30 ticks later
+  --no-gpu-fault         no GPU faults (the healing loop still runs)
 ${FORECASTER_HELP}
   --no-agent             do not start the agent
   --agent-listen H:P     where the agent serves /metrics (default 127.0.0.1:0, any free port)
@@ -49,6 +64,8 @@ export const demoCommand: Command = {
         trace: { type: 'string' },
         speed: { type: 'string' },
         lead: { type: 'string' },
+        'gpu-fault-at': { type: 'string' },
+        'no-gpu-fault': { type: 'boolean' },
         'no-agent': { type: 'boolean' },
         'agent-listen': { type: 'string' },
         'exit-at-end': { type: 'boolean' },
@@ -67,12 +84,13 @@ export const demoCommand: Command = {
     parseListen('--agent-listen', agentListen);
     const limits = traceLimits(v);
     const choice = parseForecaster(v.forecaster);
-    const file = v.trace ?? sampleTracePath();
+    const file = v.trace ?? sampleTracePath(DEMO_TRACE);
     const trace = await readTraceFile({ file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
     const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
     if (!(speed > 0)) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--speed must be a positive number, got "${v.speed}"`);
     const lead = v.lead !== undefined ? Number(v.lead) : 30;
     if (!Number.isInteger(lead) || lead < 0) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--lead must be a whole number of ticks, got "${v.lead}"`);
+    const faultAt = faultTick(v['gpu-fault-at'], lead);
 
     const logger = createLogger({ level: io.env.SURGEGUARD_LOG_LEVEL ?? 'info', component: 'demo' });
     const metrics = createMetricRegistry({ processMetrics: true });
@@ -84,19 +102,28 @@ export const demoCommand: Command = {
     });
     const capacity = conventionCapacity(trace.demand);
     const startupSteps = conventionStartupSteps(trace.intervalSeconds);
-    const liveFrom = liveStart(trace.demand, 48, lead);
+    const liveFrom = liveStart(trace.demand, 48, lead, { capacity, startupSteps });
+    // One GPU per node, enough nodes for half again the peak: the gate's limits (10% cordoned) then allow two repairs at once.
+    const nodes = Math.max(20, Math.ceil((1.5 * Math.max(...trace.demand)) / capacity));
+    const fleet = { demand: trace.demand, capacity, minReplicas: 1, maxReplicas: nodes };
+    const faults: FaultPlan = v['no-gpu-fault'] ? {} : { xid: { node: 'gpu-node-01', atInterval: liveFrom + faultAt }, thermal: { node: 'gpu-node-02', atInterval: liveFrom + faultAt + 30 } };
+    const healing = await startDemoHealing({ logger, metrics }, { nodes, capacity, startupSteps, initialReplicas: initialReplicas(fleet), intervalSeconds: trace.intervalSeconds, faults, agentNode: 'gpu-node-02' }).catch(async (err: unknown) => {
+      await forecaster.close();
+      await agent?.stop();
+      throw err;
+    });
     // The demo loop stops on Ctrl-C, or when the page cannot be served.
     const stop = new AbortController();
     const onStop = (): void => stop.abort(io.stopSignal.reason);
     if (io.stopSignal.aborted) onStop();
     else io.stopSignal.addEventListener('abort', onStop, { once: true });
     const demo = startDemo(
-      { forecaster, logger, metrics, decisions },
-      { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity, startupSteps, minReplicas: 1, maxReplicas: 10_000, liveFrom, tickMs: (trace.intervalSeconds / speed) * 1000, scaler: 'demo/inference' },
+      { forecaster, logger, metrics, decisions, healing },
+      { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity, startupSteps, minReplicas: 1, maxReplicas: nodes, liveFrom, tickMs: (trace.intervalSeconds / speed) * 1000, scaler: 'demo/inference' },
       stop.signal,
     );
-    const about = `${file.split('/').pop()}: ${trace.intervalSeconds} s intervals at ${speed}× (one interval every ${(trace.intervalSeconds / speed).toFixed(2)} s); each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
-    const server = buildDemoServer({ registry: metrics, decisions, demo, about, ...(agent ? { agentUrl: agent.url } : {}) });
+    const about = `${file.split('/').pop()}${v.trace ? '' : ' (World Cup 98 web site, requests per minute; never read by the model)'}: ${trace.intervalSeconds} s intervals at ${speed}× (one interval every ${(trace.intervalSeconds / speed).toFixed(2)} s); ${nodes} GPU nodes, one pod per GPU; each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
+    const server = buildDemoServer({ registry: metrics, decisions, demo, about, healing, ...(agent ? { agentUrl: agent.url } : {}) });
     let address: string;
     try {
       address = await listenOn(server, '--listen', listen);
@@ -104,11 +131,12 @@ export const demoCommand: Command = {
       // Nothing may keep running once the command has failed: the loop, the model session, the agent.
       stop.abort(err);
       await demo.done;
+      await healing.close();
       await forecaster.close();
       await agent?.stop();
       throw err;
     }
-    io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions${agent ? `, agent ${agent.url}/metrics` : ''})\n`);
+    io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions, healing ${address}/api/demo/healing${agent ? `, agent ${agent.url}/metrics` : ''})\n`);
     io.stdout.write(`${about}; the first surge arrives in about ${lead} ticks. Ctrl-C stops.\n`);
     await demo.done;
     if (!v['exit-at-end'] && !io.stopSignal.aborted) {
@@ -116,11 +144,19 @@ export const demoCommand: Command = {
       await new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }));
     }
     await server.close();
+    await healing.close();
     await forecaster.close();
     await agent?.stop();
     return 0;
   },
 };
+
+/** --gpu-fault-at: ticks after the page opens (default: 45 after the surge's lead). */
+function faultTick(flag: string | undefined, lead: number): number {
+  const at = flag !== undefined ? Number(flag) : lead + 45;
+  if (!Number.isInteger(at) || at < 0) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--gpu-fault-at must be a whole number of ticks, got "${flag}"`);
+  return at;
+}
 
 /** The real agent, in this process, with its defaults (collectors with nothing to read report so). */
 async function startLocalAgent(listen: string, env: Readonly<Record<string, string | undefined>>, logger: ReturnType<typeof createLogger>): Promise<{ url: string; stop(): Promise<void> }> {

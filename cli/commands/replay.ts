@@ -138,9 +138,9 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
 
-/** The bundled trace `surgeguard replay` runs without arguments. */
-export function sampleTracePath(): string {
-  for (const rel of ['../../inference/models/sample-traces/Twitter_volume_AAPL.csv', '../../../inference/models/sample-traces/Twitter_volume_AAPL.csv']) {
+/** A bundled trace by file name: `surgeguard replay` runs the AAPL one without arguments, `surgeguard demo` DEMO_TRACE. */
+export function sampleTracePath(name = 'Twitter_volume_AAPL.csv'): string {
+  for (const rel of [`../../inference/models/sample-traces/${name}`, `../../../inference/models/sample-traces/${name}`]) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     try {
       readFileSync(p, { flag: 'r' }).subarray(0, 1);
@@ -149,7 +149,7 @@ export function sampleTracePath(): string {
       // Sources and dist/ sit at different depths; try the next.
     }
   }
-  return fileURLToPath(new URL('../../inference/models/sample-traces/Twitter_volume_AAPL.csv', import.meta.url));
+  return fileURLToPath(new URL(`../../inference/models/sample-traces/${name}`, import.meta.url));
 }
 
 function usageError(message: string): SurgeGuardError {

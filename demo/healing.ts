@@ -1,0 +1,328 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlindError, isUnavailable, DISABLED, type Collector, type Sample } from '../agent/collector.ts';
+import { agentConfigSchema } from '../agent/config.ts';
+import { createCollectors } from '../agent/collectors/index.ts';
+import { GpuInventory } from '../agent/gpu-inventory.ts';
+import { followFile } from '../agent/kernel-log.ts';
+import { errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { MetricRegistry } from '../common/metrics.ts';
+import { createRemediationAudit, type RemediationEntry } from '../controller/healing/audit.ts';
+import { gpuThermalCheck } from '../controller/healing/checks/gpu-thermal.ts';
+import { gpuXidCheck } from '../controller/healing/checks/gpu-xid.ts';
+import { healingConfigSchema, type HealingConfig } from '../controller/healing/config.ts';
+import { createGate } from '../controller/healing/gate.ts';
+import { createHealingLoop } from '../controller/healing/loop.ts';
+import { createOnCall } from '../controller/healing/oncall.ts';
+import { isCordoned, remediationOf } from '../controller/healing/state.ts';
+import type { Finding } from '../controller/healing/types.ts';
+import { floorOf } from '../controller/reconcile/scaler-policy.ts';
+import type { ReplicaFloor } from '../controller/scaling/policy.ts';
+import { createGpuCluster, type GpuCluster } from './gpu-cluster.ts';
+import { capturedNvidiaSmi, H100_CAPTURES, readCapture, type CapturedGpu } from './nvidia-smi-replay.ts';
+import { startOnCallReceiver, type ReceivedNotice } from './oncall-receiver.ts';
+import { createSeriesStore } from './series-query.ts';
+
+/** When the demo's GPU faults happen, in intervals of the trace; undefined: never. */
+export interface FaultPlan {
+  /** An XID 79 line is written to this node's kernel log at the end of this interval. */
+  xid?: { node: string; atInterval: number };
+  /** This node's GPU reports a hardware thermal slowdown from this interval on. */
+  thermal?: { node: string; atInterval: number };
+}
+
+export interface DemoHealingConfig {
+  nodes: number;
+  capacity: number;
+  startupSteps: number;
+  initialReplicas: number;
+  intervalSeconds: number;
+  faults: FaultPlan;
+  /** The node whose agent readings the page shows. */
+  agentNode: string;
+}
+
+/** One delivery attempt of the real on-call sender, as its injected fetch saw it. */
+export interface Delivery {
+  at: string;
+  key: string;
+  status: string;
+  summary: string;
+  decision: string;
+  result: string;
+}
+
+/** What /api/demo/healing serves. */
+export interface HealingState {
+  faults: Array<{ what: string; node: string; atInterval: number; at: string | null; happened: boolean }>;
+  nodes: Array<{ name: string; gpu: string; pods: number; readyPods: number; cordoned: boolean; phase: string | null; condition: string | null }>;
+  findings: Array<Pick<Finding, 'check' | 'severity' | 'fault' | 'summary'> & { target: string }>;
+  gate: { nodes: number; cordoned: number; cordonLimit: number; inFlight: number; maxInFlight: number; unhealthyNodes: number; fleetWide: boolean; fleetUnhealthyPercent: number; actionsLastHour: number; maxActionsPerHour: number; nodeCooldownSeconds: number };
+  floor: (ReplicaFloor & { expiresAt: string }) | null;
+  remediations: RemediationEntry[];
+  oncall: { receiver: string; deliveries: Delivery[]; received: ReceivedNotice[] };
+  checkErrors: Record<string, string>;
+}
+
+/** The demo node's GPU and network readings, from its agent collectors' last samples. */
+export interface AgentState {
+  node: string;
+  collectedAt: string | null;
+  source: string;
+  gpus: Array<{ gpu: string; model: string; uuid: string; utilizationPercent: number; memoryUsedGiB: number; memoryTotalGiB: number; temperatureC: number; powerW: number; throttle: string[] }>;
+  network: Array<{ interface: string; receiveBytesPerSecond: number; transmitBytesPerSecond: number; up: boolean }>;
+  collectors: Record<string, string>;
+}
+
+export interface DemoHealing {
+  readonly cluster: GpuCluster;
+  /** The healing floor now on the scaler, for the scaling loop. */
+  floor(): ReplicaFloor | undefined;
+  /** After interval t's scaling decision: inject the faults due, run the agents' collectors, run one healing tick. */
+  step(t: number, endMs: number): Promise<void>;
+  state(): HealingState;
+  agent(): AgentState;
+  close(): Promise<void>;
+}
+
+interface NodeAgent {
+  node: string;
+  kernelLog: string;
+  collectors: Collector[];
+  errors: Record<string, string>;
+  last: readonly Sample[];
+  /** The network samples of the collection before the last, and wall-clock times of both (for rates). */
+  previous: readonly Sample[];
+  lastWallMs: number;
+  previousWallMs: number;
+}
+
+const XID79 = 'NVRM: Xid (PCI:0000:00:09): 79, pid=\'<unknown>\', name=<unknown>, GPU has fallen off the bus.';
+/** nvidia-smi's answer once a GPU has fallen off the bus. */
+const GPU_LOST = 'Unable to determine the device handle for GPU0000:00:09.0: GPU is lost.  Reboot the system to recover this GPU';
+
+/**
+ * Healing in the demo: the product's healing loop (controller/healing: the gpu-xid and
+ * gpu-thermal checks, the safety gate, cordon, the make-before-break drain and on-call) run once
+ * per interval against the demo's GPU cluster. Each node runs the agent's own collectors (gpu,
+ * xid; network on the node the page shows): nvidia-smi answers from a real H100 capture (idle or
+ * under load, as the node's pod is), the kernel log is a file the xid collector follows, and
+ * their samples go to a small in-process series store that answers the checks' PromQL. The
+ * faults are injected into those inputs only: an XID 79 line appended to one node's kernel log,
+ * and the thermal-slowdown flag of another node's GPU. On-call is a signed webhook to a
+ * receiver on 127.0.0.1.
+ */
+export async function startDemoHealing(deps: { logger: Logger; metrics: MetricRegistry }, c: DemoHealingConfig): Promise<DemoHealing> {
+  const cluster = createGpuCluster({ nodes: c.nodes, capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: c.initialReplicas, thermalCapacity: 0.6 });
+  const dir = mkdtempSync(join(tmpdir(), 'surgeguard-demo-'));
+  const key = randomBytes(16).toString('hex');
+  const receiver = await startOnCallReceiver(key);
+  const config: HealingConfig = healingConfigSchema.parse({
+    oncall: { receivers: [{ name: 'demo-oncall', url: receiver.url, format: 'json', severities: ['critical', 'warning'], hmacKeyFile: 'demo-oncall.key' }], attempts: 3, initialBackoffMs: 200, timeoutMs: 2000 },
+  });
+  const idle = readCapture(H100_CAPTURES.idle);
+  const load = readCapture(H100_CAPTURES.load);
+  const logger = deps.logger.child({ component: 'healing' });
+  const store = createSeriesStore();
+  let nowMs = 0;
+  let interval = 0;
+  let ledger: Array<{ atUnix: number }> = [];
+  let lastTick: { findings: Finding[]; checkErrors: Record<string, string> } = { findings: [], checkErrors: {} };
+  const happened = new Map<string, string>();
+  const deliveries: Delivery[] = [];
+
+  // The GPU a node's nvidia-smi reports: busy while a pod serves there, with the fault injected.
+  const gpuOf = (node: string): CapturedGpu => {
+    const busy = cluster.pods().some((p) => p.node === node && p.readyFrom <= interval);
+    const base = busy ? load : idle;
+    if (cluster.gpuState(node) !== 'thermal') return base;
+    return new Map([...base, ['clocks_event_reasons.hw_slowdown', 'Active'], ['clocks_event_reasons.hw_thermal_slowdown', 'Active'], ['temperature.gpu', '88']]);
+  };
+
+  const agents: NodeAgent[] = cluster.nodes().map((n) => {
+    const node = n.metadata?.name ?? '';
+    const kernelLog = join(dir, `${node}-kern.log`);
+    writeFileSync(kernelLog, '');
+    const ac = agentConfigSchema.parse({ nodeName: node, collectors: { xid: { kernelLogPath: kernelLog }, network: { enabled: node === c.agentNode }, kafka: { enabled: false }, podResources: { enabled: false } } });
+    const smi = capturedNvidiaSmi(() => gpuOf(node));
+    const collectors = createCollectors(
+      {
+        logger: logger.child({ node }),
+        node,
+        exec: (file, args, opts) => (cluster.gpuState(node) === 'lost' ? Promise.resolve({ stdout: `${GPU_LOST}\n`, stderr: '', exitCode: 15 }) : smi(file, args, opts)),
+        inventory: new GpuInventory(),
+        kernelLog: () => followFile(kernelLog),
+        podIps: () => undefined,
+        podResources: () => ({ list: () => Promise.resolve([]), close: () => undefined }),
+        nodeFacts: () => Promise.resolve({ os: 'demo', kernel: 'demo', arch: 'x64', cpuModel: 'demo', cpus: 1, memoryBytes: 0 }),
+        readFile: (p) => readFileSync(p, 'utf8'),
+        kafkaLagReader: () => ({ read: () => Promise.reject(new Error('no Kafka in the demo')), close: () => Promise.resolve() }),
+      },
+      ac.collectors,
+    ).filter((x) => x.name !== 'node');
+    return { node, kernelLog, collectors, errors: {}, last: [], previous: [], lastWallMs: 0, previousWallMs: 0 };
+  });
+
+  const collect = async (a: NodeAgent, atMs: number): Promise<void> => {
+    const samples: Sample[] = [];
+    for (const col of a.collectors) {
+      try {
+        const r = await col.collect({ signal: AbortSignal.timeout(col.timeoutMs), nowMs: atMs });
+        if (r !== DISABLED) samples.push(...(isUnavailable(r) ? r.samples : r));
+        delete a.errors[col.name];
+      } catch (err) {
+        // A failing collector (nvidia-smi on a lost GPU) is what the agent would report: its error, and any samples it kept.
+        a.errors[col.name] = errorMessage(err);
+        if (err instanceof BlindError) samples.push(...err.samples);
+      }
+    }
+    a.last = samples;
+    a.lastWallMs = Date.now();
+    store.add(samples, atMs);
+  };
+
+  const audit = createRemediationAudit({ logger, metrics: deps.metrics, writer: { patchScalerStatus: () => Promise.resolve(), event: () => Promise.resolve() }, eventNamespace: 'demo' }, config.entriesKept);
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const body = JSON.parse(String(init?.body ?? '{}')) as { key?: string; status?: string; summary?: string; decision?: string };
+    const d: Delivery = { at: new Date(nowMs).toISOString(), key: body.key ?? '', status: body.status ?? '', summary: body.summary ?? '', decision: body.decision ?? '', result: 'sending' };
+    deliveries.push(d);
+    if (deliveries.length > 200) deliveries.shift();
+    try {
+      const res = await fetch(input, init);
+      d.result = `HTTP ${res.status}${res.ok ? ' (delivered)' : ''}`;
+      return res;
+    } catch (err) {
+      d.result = `failed: ${errorMessage(err)}`;
+      throw err;
+    }
+  };
+  const oncall = createOnCall({ logger, metrics: deps.metrics, fetch: recordingFetch, readSecret: () => key }, config.oncall);
+  const loop = createHealingLoop(
+    { cluster: cluster.healing, checks: [gpuXidCheck({}, config.checks), gpuThermalCheck({}, config.checks, 'agent')], query: store.query(() => nowMs), audit, oncall, isLeader: () => true, now: () => nowMs, logger, metrics: deps.metrics, scalers: () => [cluster.scaler()], scale: cluster.scale, readyPods: cluster.readyPods },
+    config,
+  );
+  const gate = createGate(config.gate);
+  // At least three samples inside the thermal check's sustain window: the agents collect every 30 recorded seconds.
+  const samplesPerInterval = Math.min(10, Math.max(2, Math.ceil(c.intervalSeconds / 30)));
+
+  const inject = (t: number, endMs: number): void => {
+    const at = new Date(endMs).toISOString();
+    if (c.faults.xid && t === c.faults.xid.atInterval) {
+      appendFileSync(agents.find((a) => a.node === c.faults.xid?.node)?.kernelLog ?? join(dir, 'none'), `[${at}] ${XID79}\n`);
+      cluster.setGpuState(c.faults.xid.node, 'lost');
+      happened.set('xid', at);
+      logger.warn({ node: c.faults.xid.node, xid: 79 }, `demo fault: an XID 79 line was written to the kernel log of ${c.faults.xid.node}`);
+    }
+    if (c.faults.thermal && t === c.faults.thermal.atInterval) {
+      cluster.setGpuState(c.faults.thermal.node, 'thermal');
+      happened.set('thermal', at);
+      logger.warn({ node: c.faults.thermal.node }, `demo fault: the GPU of ${c.faults.thermal.node} reports a hardware thermal slowdown`);
+    }
+  };
+
+  return {
+    cluster,
+    floor: () => floorOf(cluster.scaler()),
+    async step(t, endMs) {
+      inject(t, endMs);
+      const stepMs = (c.intervalSeconds * 1000) / samplesPerInterval;
+      // Network rates on the page are per wall-clock second between this tick's collection and the last one's.
+      for (const a of agents) Object.assign(a, { previous: a.last, previousWallMs: a.lastWallMs });
+      for (let s = samplesPerInterval - 1; s >= 0; s--) for (const a of agents) await collect(a, endMs - s * stepMs);
+      nowMs = endMs;
+      interval = t;
+      try {
+        const r = await loop.tick();
+        lastTick = { findings: r.findings, checkErrors: r.checkErrors };
+        ledger = await cluster.healing.readLedger();
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, 'healing tick failed');
+      }
+    },
+    state() {
+      const nodes = cluster.nodes();
+      const fleetSize = nodes.length;
+      const nowUnix = Math.floor(nowMs / 1000);
+      const view = {
+        nodes: fleetSize,
+        cordoned: nodes.filter(isCordoned).length,
+        unhealthyNodes: new Set(lastTick.findings.filter((f) => f.target.kind === 'Node' && (f.fault === 'fatal' || f.fault === 'degraded')).map((f) => f.target.name)).size,
+        inFlight: nodes.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length,
+      };
+      const floor = floorOf(cluster.scaler());
+      const pods = cluster.pods();
+      return {
+        faults: [
+          ...(c.faults.xid ? [{ what: 'XID 79 (GPU has fallen off the bus) in the kernel log', node: c.faults.xid.node, atInterval: c.faults.xid.atInterval, at: happened.get('xid') ?? null, happened: happened.has('xid') }] : []),
+          ...(c.faults.thermal ? [{ what: 'hardware thermal slowdown on the GPU', node: c.faults.thermal.node, atInterval: c.faults.thermal.atInterval, at: happened.get('thermal') ?? null, happened: happened.has('thermal') }] : []),
+        ],
+        nodes: nodes.map((n) => {
+          const name = n.metadata?.name ?? '';
+          const here = pods.filter((p) => p.node === name);
+          const cond = n.status?.conditions?.find((x) => x.type === config.nodeCondition.type);
+          return { name, gpu: cluster.gpuState(name), pods: here.length, readyPods: here.filter((p) => p.readyFrom <= interval).length, cordoned: isCordoned(n), phase: remediationOf(n)?.phase ?? null, condition: cond ? `${cond.type}=${cond.status} (${cond.reason})` : null };
+        }),
+        findings: lastTick.findings.map((f) => ({ check: f.check, severity: f.severity, fault: f.fault, summary: f.summary, target: `${f.target.kind}/${f.target.name}` })),
+        gate: { ...view, cordonLimit: gate.cordonLimit(fleetSize), maxInFlight: config.gate.maxInFlight, fleetWide: gate.fleetWide({ ...view, actionsLastHour: 0 }), fleetUnhealthyPercent: Math.round(config.gate.fleetUnhealthyFraction * 100), actionsLastHour: ledger.filter((e) => e.atUnix > nowUnix - 3600).length, maxActionsPerHour: config.gate.maxActionsPerHour, nodeCooldownSeconds: config.gate.nodeCooldownSeconds },
+        floor: floor ? { ...floor, expiresAt: new Date(floor.expiresAtSeconds * 1000).toISOString() } : null,
+        remediations: audit.list({ limit: 200 }),
+        oncall: { receiver: receiver.url, deliveries: [...deliveries].reverse(), received: [...receiver.received()].reverse() },
+        checkErrors: lastTick.checkErrors,
+      };
+    },
+    agent() {
+      const a = agents.find((x) => x.node === c.agentNode) ?? agents[0];
+      return agentState(a);
+    },
+    async close() {
+      await oncall.flush(2000);
+      for (const a of agents) for (const col of a.collectors) await col.close?.();
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const GiB = 2 ** 30;
+
+/** The page's agent panel from one node agent's last two collections: GPU readings as read, network counters as rates. */
+function agentState(a: NodeAgent | undefined): AgentState {
+  if (!a) return { node: '', collectedAt: null, source: '', gpus: [], network: [], collectors: {} };
+  const pick = (samples: readonly Sample[], name: string, labels: Record<string, string>): number | undefined => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  const gpus = a.last.filter((s) => s.name === 'surgeguard_gpu_info').map((info) => {
+    const l = { gpu: info.labels.gpu ?? '', uuid: info.labels.uuid ?? '' };
+    const v = (name: string): number => pick(a.last, name, l) ?? NaN;
+    return {
+      gpu: l.gpu,
+      uuid: l.uuid,
+      model: info.labels.gpu_model ?? '',
+      utilizationPercent: Math.round(v('surgeguard_gpu_utilization_ratio') * 100),
+      memoryUsedGiB: Math.round((v('surgeguard_gpu_memory_used_bytes') / GiB) * 10) / 10,
+      memoryTotalGiB: Math.round((v('surgeguard_gpu_memory_total_bytes') / GiB) * 10) / 10,
+      temperatureC: v('surgeguard_gpu_temperature_celsius'),
+      powerW: v('surgeguard_gpu_power_watts'),
+      throttle: a.last.filter((s) => s.name === 'surgeguard_gpu_throttle_reason' && s.labels.gpu === l.gpu && s.value === 1).map((s) => s.labels.reason ?? ''),
+    };
+  });
+  const seconds = (a.lastWallMs - a.previousWallMs) / 1000;
+  const rate = (name: string, iface: string): number => {
+    const now = pick(a.last, name, { interface: iface });
+    const before = pick(a.previous, name, { interface: iface });
+    return now === undefined || before === undefined || seconds <= 0 ? 0 : Math.max(0, Math.round((now - before) / seconds));
+  };
+  const network = a.last.filter((s) => s.name === 'surgeguard_network_up').map((s) => {
+    const iface = s.labels.interface ?? '';
+    return { interface: iface, receiveBytesPerSecond: rate('surgeguard_network_receive_bytes_total', iface), transmitBytesPerSecond: rate('surgeguard_network_transmit_bytes_total', iface), up: s.value === 1 };
+  });
+  return {
+    node: a.node,
+    collectedAt: a.lastWallMs > 0 ? new Date(a.lastWallMs).toISOString() : null,
+    source: 'the agent\'s gpu and network collectors on this node: nvidia-smi answers from a recorded H100 capture (idle, or under load while a pod serves here); the network counters are this machine\'s /proc/net/dev',
+    gpus,
+    network,
+    collectors: { ...Object.fromEntries(a.collectors.map((col) => [col.name, 'ok'])), ...a.errors },
+  };
+}
