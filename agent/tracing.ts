@@ -7,7 +7,8 @@ export interface TracingObserver extends CycleObserver {
 
 /**
  * One OTLP trace per collector cycle, when OTEL_EXPORTER_OTLP_ENDPOINT is set. The SDK reads
- * the standard OTEL_* variables itself; metrics stay on Prometheus (docs/dependencies.md).
+ * the standard OTEL_* variables itself. Metrics go over OTLP through the agent's own
+ * `otlp.metrics` settings (common/otlp/exporter.ts), not through this SDK.
  */
 export async function otelObserver(env: Readonly<Record<string, string | undefined>>): Promise<TracingObserver> {
   const [{ NodeSDK }, { OTLPTraceExporter }, api] = await Promise.all([
