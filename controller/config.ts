@@ -27,6 +27,11 @@ export const controllerConfigSchema = z.strictObject({
    * daily seasons and the model's interval line up. Everything else stays in wall time.
    */
   forecastTimeScale: z.number().min(1).max(100_000).default(1),
+  /**
+   * Read the scale of Deployment targets from a watch cache of Deployments (one list and a watch)
+   * instead of one GET of the scale subresource per scaler per tick; false goes back to the GETs.
+   */
+  targetCache: z.boolean().default(true),
   /** Seconds between scaling ticks. */
   intervalSeconds: z.number().min(1).max(600).default(15),
   /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */

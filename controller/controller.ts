@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
@@ -18,6 +18,7 @@ import { createPlaceholderActuator } from './capacity/placeholder-actuator.ts';
 import { kubePlaceholderClient } from './capacity/placeholder-client.ts';
 import { createPlaceholderStage, type PlaceholderStage } from './capacity/placeholder-stage.ts';
 import { kubeScaleClient } from './kube/scale-target.ts';
+import { cachedScaleClient } from './kube/cached-scale.ts';
 import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
 import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
 import { fenceWrites } from './leader/fence.ts';
@@ -145,7 +146,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       logger.warn({ client, method, identity }, 'write refused: this replica lost the Lease during the tick');
     },
   };
-  const scale = fenceWrites('scale', kubeScaleClient(kc), ['setReplicas'], fence);
+  // Deployment targets' scale from a watch cache: a tick then costs requests for the targets it
+  // changes, not a GET per scaler (docs/scale.md).
+  const apps = kc.makeApiClient(AppsV1Api);
+  const deployments = config.targetCache ? watchCache<V1Deployment>(kc, logger, { what: 'Deployment', path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }) : undefined;
+  const scale = fenceWrites('scale', deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc), ['setReplicas'], fence);
   const reader = kubeClusterReader(kc);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
   // Nodes and pods from watches, started only when healing is on (the scaling loop lists pods per
@@ -207,7 +212,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     decisions,
     token,
     // Ready once every cache this replica needs has listed, not when a watch merely connected.
-    ready: () => cache.synced() && (!watchCluster || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
+    ready: () => cache.synced() && (deployments?.synced() ?? true) && (!watchCluster || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
     leader: () => elector.isLeader(),
     healing: {
       audit: remediations,
@@ -236,6 +241,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const stopper = new AbortController();
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
+  await deployments?.start();
   if (watchCluster) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
   // The lease outlives the loops at shutdown: released only after the tick in flight has made
   // its last write (the scale and then the status that records it), so the next leader never
@@ -291,6 +297,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
     await released;
     await step('scaler cache', 3_000, () => cache.stop());
+    if (deployments) await step('deployment cache', 3_000, () => deployments.stop());
     if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
     for (const s of signals) await step('demand signal', 3_000, () => s.close());
     await step('forecaster', 3_000, () => forecaster.close());
