@@ -110,6 +110,12 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     return floor ? { ...policy, floor } : policy;
   };
 
+  // The healing loop starts a quarter of an hour (recorded) before the live part: faults come only
+  // in the live part, and no check looks further back (the XID window is 900 s), so the backfill
+  // before that would only cost start-up time.
+  const heal = async (t: number): Promise<void> => {
+    if (deps.healing && t >= c.liveFrom - Math.ceil(900 / c.intervalSeconds)) await deps.healing.step(t, (c.timestamps[t] ?? t * c.intervalSeconds) * 1000);
+  };
   const step = async (t: number): Promise<void> => {
     const served: FleetInterval = fleet.serve(counts[t] ?? 0, t);
     const hpaServed = hpaFleet.serve(counts[t] ?? 0, t);
@@ -148,7 +154,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);
     fleet.scaleTo(d.replicas, t);
     target = d.replicas;
-    await deps.healing?.step(t, (c.timestamps[t] ?? t * c.intervalSeconds) * 1000);
+    await heal(t);
   };
 
   const done = (async () => {
