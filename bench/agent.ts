@@ -4,8 +4,10 @@
 //     latency at 10 scrapes/s, the agent holding 8 fake GPUs and 2,000 Kafka partitions, quiet and
 //     with one busy process per core beside both (a node running inference is busy);
 //  2. idle overhead of `./surgeguard agent` over 60 s at default intervals: share of one core, RSS;
-//  3. one Kafka cycle for 10,000 partitions in 20 groups on a real broker: wall time, requests.
-//   npm run bench:agent [-- --only scrape|idle|kafka] [--scrapes N] [--idle-seconds N]
+//  3. one Kafka cycle for 10,000 partitions in 20 groups on a real broker: wall time, requests;
+//  4. CPU per OTLP metrics export to a real OpenTelemetry Collector against CPU per scrape of the
+//     same agent in the same process (bench/agent-otlp.ts).
+//   npm run bench:agent [-- --only scrape|idle|kafka|otlp] [--scrapes N] [--idle-seconds N]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -321,4 +323,5 @@ else {
   if (!only || only === 'scrape') await scrapeStage();
   if (!only || only === 'idle') await idleBench();
   if (!only || only === 'kafka') await kafkaBench();
+  if (!only || only === 'otlp') await (await import('./agent-otlp.ts')).otlpBench(Math.min(Number(args.scrapes), 50));
 }
