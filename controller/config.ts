@@ -6,6 +6,7 @@ import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
 import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
 import { otlpConfigSchema } from '../common/otlp/config.ts';
+import { shardingConfigSchema } from './sharding/config.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -49,6 +50,11 @@ export const controllerConfigSchema = z.strictObject({
     })
     .refine((l) => l.renewDeadlineSeconds < l.leaseDurationSeconds, { message: 'renewDeadlineSeconds must be below leaseDurationSeconds', path: ['renewDeadlineSeconds'] })
     .prefault({}),
+  /**
+   * Scalers split over the replicas (docs/sharding.md): off by default, and then (or with
+   * `shards: 1`) the holder of the controller Lease acts for every scaler, as before.
+   */
+  sharding: shardingConfigSchema,
   kafka: z
     .strictObject({
       brokers: z.array(hostPort).min(1),

@@ -23,6 +23,10 @@ import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
 import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
 import { fenceWrites } from './leader/fence.ts';
 import { kubeLeaseStore } from './leader/kube-lease-store.ts';
+import { shardingActive } from './sharding/config.ts';
+import type { ShardCoordinator } from './sharding/coordinator.ts';
+import { shardFencedScale, shardFencedWriter, type ShardFenceDeps } from './sharding/fence.ts';
+import { kubeShardCoordinator } from './sharding/kube-sharding.ts';
 import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
 import { buildControllerServer } from './server.ts';
@@ -110,6 +114,12 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       )
     : alwaysLeader(identity);
   if (!config.leaderElection.enabled) leaderGauge.set(1);
+  // Sharded, each replica writes for the scalers of the shards it holds; healing (and the leader
+  // gauge) stays with the controller Lease above (docs/sharding.md).
+  if (shardingActive(config.sharding) && config.capacity.placeholders.enabled) {
+    throw new SurgeGuardError(ErrorCode.ConfigInvalid, 'sharding.enabled with capacity.placeholders.enabled: placeholders size one pool from every scaler\'s forecast, which no single shard sees; turn one of them off', { details: { key: 'sharding.enabled' } });
+  }
+  const sharding = shardingActive(config.sharding) ? kubeShardCoordinator(kc, { identity, logger, metrics }, config.sharding) : undefined;
 
   const cache = kubeScalerCache(kc, logger, config.scalerSelector);
   const decisions = createDecisionLog(config.decisionsKept);
@@ -150,9 +160,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   // changes, not a GET per scaler (docs/scale.md).
   const apps = kc.makeApiClient(AppsV1Api);
   const deployments = config.targetCache ? watchCache<V1Deployment>(kc, logger, { what: 'Deployment', path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }) : undefined;
-  const scale = fenceWrites('scale', deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc), ['setReplicas'], fence);
+  const baseScale = deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc);
+  const scale = fenceWrites('scale', baseScale, ['setReplicas'], fence);
   const reader = kubeClusterReader(kc);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
+  const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics }) : undefined;
   // Nodes and pods from watches, started only when healing is on (the scaling loop lists pods per
   // target, not all of them); the healing loop and the GPU budget read them.
   const core = kc.makeApiClient(CoreV1Api);
@@ -165,13 +177,14 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer, fence, logger, metrics }, config.capacity.placeholders) : undefined;
   const loop = createScalingLoop(
     {
-      scalers: () => cache.list(),
+      scalers: sharded ? sharded.scalers : () => cache.list(),
       signals,
       forecaster,
-      scale,
+      scale: sharded?.scale ?? scale,
       reader,
-      writer,
-      isLeader: () => elector.isLeader(),
+      writer: sharded?.writer ?? writer,
+      // Sharded, the loop acts for the scalers it is given (those of the shards held); each write is fenced per shard.
+      isLeader: sharded ? () => true : () => elector.isLeader(),
       now: Date.now,
       logger,
       metrics,
@@ -248,6 +261,8 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   // reads a target this replica set while its status still says otherwise.
   const electionStop = new AbortController();
   const electing = elector.run(electionStop.signal);
+  const shardingStop = new AbortController();
+  const sharing = sharding?.run(shardingStop.signal);
   const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
   const ticking = (async () => {
     while (!stopSignal.aborted) {
@@ -293,9 +308,12 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await step('scaling loop', 10_000, () => ticking);
     await step('healing loop', 10_000, () => healingLoop);
     electionStop.abort();
+    shardingStop.abort();
     const released = step('leader election', 5_000, () => electing);
+    const shardsReleased = sharing ? step('shard leases', 5_000, () => sharing) : Promise.resolve();
     await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
     await released;
+    await shardsReleased;
     await step('scaler cache', 3_000, () => cache.stop());
     if (deployments) await step('deployment cache', 3_000, () => deployments.stop());
     if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
@@ -329,6 +347,39 @@ function placeholderStage(kc: KubeConfig, x: { forecaster: Forecaster; writer: R
   const client = fenceWrites('placeholders', kubePlaceholderClient(kc), ['create', 'delete'], x.fence);
   const actuator = createPlaceholderActuator({ client, event: (obj, type, reason, message) => x.writer.event(obj, type, reason, message), logger: x.logger, metrics: x.metrics }, config);
   return createPlaceholderStage({ client, actuator, forecaster: x.forecaster, logger: x.logger, metrics: x.metrics }, config);
+}
+
+/**
+ * The scaling loop's view and clients when sharded: only the scalers of the shards this replica
+ * holds, and the scale and status writes fenced per shard instead of by the controller Lease.
+ */
+function shardedLoopClients(
+  sharding: ShardCoordinator,
+  x: { cache: ScalerCache; scale: ReturnType<typeof kubeScaleClient>; writer: ReturnType<typeof kubeClusterWriter>; fencedWrites: ReturnType<MetricRegistry['counter']>; logger: Logger; identity: string; metrics: MetricRegistry },
+): { scalers: () => PredictiveScaler[]; scale: ReturnType<typeof kubeScaleClient>; writer: ReturnType<typeof kubeClusterWriter> } {
+  const owned = x.metrics.gauge('surgeguard_sharding_scalers_owned', 'Scalers in the shards this replica holds (it acts for these only), at the last tick.');
+  const keyOf = (s: PredictiveScaler): string => `${s.metadata.namespace}/${s.metadata.name}`;
+  const deps: ShardFenceDeps = {
+    coordinator: sharding,
+    scalerOfTarget: (ref) => {
+      const named = x.cache.list().filter((s) => s.metadata.namespace === ref.namespace && s.spec.targetRef.kind === ref.kind && s.spec.targetRef.name === ref.name);
+      const s = named.find((n) => sharding.owns(keyOf(n))) ?? named[0];
+      return s && keyOf(s);
+    },
+    refused: (client, method, scaler) => {
+      x.fencedWrites.inc({ client, method });
+      x.logger.warn({ client, method, scaler, shard: sharding.shardOf(scaler), identity: x.identity }, 'write refused: this replica does not hold the shard');
+    },
+  };
+  return {
+    scalers: () => {
+      const mine = x.cache.list().filter((s) => sharding.owns(keyOf(s)));
+      owned.set(mine.length);
+      return mine;
+    },
+    scale: shardFencedScale(x.scale, deps),
+    writer: shardFencedWriter(x.writer, deps),
+  };
 }
 
 function alwaysLeader(identity: string): LeaderElector {
