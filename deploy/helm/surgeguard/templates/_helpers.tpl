@@ -71,6 +71,16 @@ its own namespace. Else "false", and neither exists.
 {{- dig "capacity" "placeholders" "enabled" false (.Values.controller.config | default dict) | toString -}}
 {{- end -}}
 
+{{/*
+"true" when values.controller.config turns sharding on (sharding.enabled with more than one shard,
+docs/sharding.md): the chart then ships a Role to list the Leases in its namespace (each replica
+lists the membership Leases). Else "false".
+*/}}
+{{- define "surgeguard.controller.sharding" -}}
+{{- $s := dig "sharding" dict (.Values.controller.config | default dict) -}}
+{{- and (dig "enabled" false $s) (gt (int (dig "shards" 32 $s)) 1) | toString -}}
+{{- end -}}
+
 {{/* The controller's config before values.controller.config is merged over it. */}}
 {{- define "surgeguard.controller.defaultConfig" -}}
 {{- $name := include "surgeguard.componentName" (dict "root" . "component" "controller") -}}
@@ -89,6 +99,12 @@ externalMetrics:
   tls:
     certFile: /var/run/surgeguard/external-metrics/tls.crt
     keyFile: /var/run/surgeguard/external-metrics/tls.key
+{{- end }}
+{{- if eq (include "surgeguard.controller.sharding" .) "true" }}
+sharding:
+  namespace: {{ .Release.Namespace }}
+  memberLeasePrefix: {{ $name }}-member-
+  shardLeasePrefix: {{ $name }}-shard-
 {{- end }}
 {{- if eq (include "surgeguard.controller.placeholders" .) "true" }}
 capacity:
