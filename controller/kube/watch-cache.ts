@@ -4,7 +4,8 @@ import { errorMessage } from '../../common/errors.ts';
 
 /** Objects of one kind kept current by a list-watch, read without a request. */
 export interface WatchCache<T> {
-  list(): readonly T[];
+  /** Every object, or those of one namespace (the cache indexes by namespace). */
+  list(namespace?: string): readonly T[];
   /** One object by name (and namespace for a namespaced kind), from the cache's index. */
   get(name: string, namespace?: string): T | undefined;
   /** True once the first list has arrived; until then readers list from the API server. */
@@ -70,7 +71,7 @@ export function watchCache<T>(
   };
   informer.on('error', restartLater);
   return {
-    list: () => informer.list() as unknown as T[],
+    list: (namespace) => informer.list(namespace) as unknown as T[],
     get: (name, namespace) => informer.get(name, namespace) as T | undefined,
     synced: () => synced,
     async start() {
