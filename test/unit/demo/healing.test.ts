@@ -51,7 +51,7 @@ test('XID 79 drains its node at once; a thermal slowdown drains only after the r
     assert.equal(thermal.find((r) => r.step === 'drain')?.reason, 'ReplacementsReady');
     // Nothing but the pods of the two faulty nodes was evicted, and both stay cordoned.
     assert.equal(log.filter((r) => r.step === 'evict').length, 2);
-    assert.deepEqual(h.nodes.filter((n) => n.cordoned).map((n) => [n.name, n.phase]), [['gpu-node-01', 'drained'], ['gpu-node-02', 'drained']]);
+    assert.deepEqual(h.nodes.filter((n) => n.cordoned).map((n) => [n.name, n.phase, n.pods]), [['gpu-node-01', 'drained', 0], ['gpu-node-02', 'drained', 0]], 'no pod was placed on a cordoned node');
     assert.deepEqual({ cordoned: h.gate.cordoned, limit: h.gate.cordonLimit, nodes: h.gate.nodes }, { cordoned: 2, limit: 2, nodes: 20 });
     assert.equal(h.floor?.reason, 'drain gpu-node-02');
 
