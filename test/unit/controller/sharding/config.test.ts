@@ -1,0 +1,42 @@
+// sharding in the controller's schema: off by default, bad values a coded error naming the key.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../../../common/config.ts';
+import { ErrorCode, SurgeGuardError } from '../../../../common/errors.ts';
+import { controllerConfigSchema } from '../../../../controller/config.ts';
+import { shardingActive } from '../../../../controller/sharding/config.ts';
+
+function errorOf(fileText: string): SurgeGuardError {
+  try {
+    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText });
+  } catch (err) {
+    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected an error');
+}
+
+test('sharding is off by default, and with one shard changes nothing', () => {
+  const c = loadConfig(controllerConfigSchema, {});
+  assert.equal(c.sharding.enabled, false);
+  assert.equal(shardingActive(c.sharding), false);
+  assert.equal(shardingActive(loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true, shards: 1 }\n' }).sharding), false);
+  const on = loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true }\n' }).sharding;
+  assert.equal(shardingActive(on), true);
+  assert.deepEqual([on.shards, on.leaseDurationSeconds, on.renewDeadlineSeconds, on.retryPeriodSeconds], [32, 30, 20, 5]);
+  assert.ok(Object.isFrozen(loadConfig(controllerConfigSchema, {})), 'the config is frozen');
+});
+
+for (const [key, yaml] of [
+  ['sharding.shards', 'sharding: { enabled: true, shards: 0 }\n'],
+  ['sharding.shards', 'sharding: { enabled: true, shards: 2.5 }\n'],
+  ['sharding.renewDeadlineSeconds', 'sharding: { enabled: true, leaseDurationSeconds: 10, renewDeadlineSeconds: 10 }\n'],
+  ['sharding.memberLeasePrefix', 'sharding: { memberLeasePrefix: "Members_" }\n'],
+  ['sharding.replicas', 'sharding: { replicas: 3 }\n'],
+] as const) {
+  test(`sharding config: ${yaml.trim()} is a coded error naming ${key}`, () => {
+    const err = errorOf(yaml);
+    assert.equal(err.code, ErrorCode.ConfigInvalid);
+    assert.match(err.message, new RegExp(key.split('.')[1] as string));
+  });
+}
