@@ -42,6 +42,12 @@ export interface ElectorDeps {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Called with true when this process starts leading and false when it stops. */
   onChange?: (leading: boolean) => void;
+  /**
+   * The lease as this process already saw it before the elector started, and when (on this
+   * process's clock): a candidate that has been watching a lease, as a sharded replica watches the
+   * shard Leases in its lists, then waits out the duration from that sighting, not again from start.
+   */
+  seen?: { record: LeaseRecord; atMs: number };
 }
 
 export interface LeaderElector {
@@ -72,8 +78,8 @@ export function createLeaderElector(deps: ElectorDeps, config: ElectorConfig): L
   const wait = deps.sleep ?? ((ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined));
   let leading = false;
   let lastRenewAt = 0;
-  let observed: LeaseRecord | undefined;
-  let observedAt = 0;
+  let observed: LeaseRecord | undefined = deps.seen?.record;
+  let observedAt = deps.seen?.atMs ?? 0;
 
   const setLeading = (value: boolean, reason: string): void => {
     if (leading === value) return;

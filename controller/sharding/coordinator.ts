@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import { errorMessage } from '../../common/errors.ts';
-import type { LeaderElector } from '../leader/elector.ts';
+import type { LeaderElector, LeaseRecord } from '../leader/elector.ts';
 import type { MemberLease } from './member-view.ts';
 import { createMemberView } from './member-view.ts';
 import { assignShards, shardOf } from './rendezvous.ts';
@@ -17,10 +17,14 @@ export interface CoordinatorConfig {
 export interface CoordinatorDeps {
   /** This replica's own membership Lease (it is the only candidate for it). */
   membership: LeaderElector;
-  /** The membership Leases of every replica, this one's included. */
-  listMembers(): Promise<MemberLease[]>;
-  /** An elector for shard N's Lease; one is made each time the shard is assigned here. */
-  shardElector(shard: number): LeaderElector;
+  /** One list of the Leases: the membership Leases of every replica (this one's included) and the shard Leases by shard. */
+  listLeases(): Promise<{ members: MemberLease[]; shards: ReadonlyMap<number, MemberLease> }>;
+  /**
+   * An elector for shard N's Lease; one is made each time the shard is assigned here, told when
+   * this replica first saw the Lease as it is now, so that a dead owner's Lease is waited out from
+   * then and not for a whole duration more.
+   */
+  shardElector(shard: number, seen?: { record: LeaseRecord; atMs: number }): LeaderElector;
   logger: Logger;
   metrics: MetricRegistry;
   now?: () => number;
@@ -63,6 +67,7 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
   const wait = deps.sleep ?? ((ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined));
   const view = createMemberView(now, config.leaseDurationSeconds);
   const held = new Map<number, Held>();
+  const shardSeen = new Map<number, { record: LeaseRecord; atMs: number }>();
   let members: string[] = [];
   const m = {
     members: deps.metrics.gauge('surgeguard_sharding_members', 'Live controller replicas this replica sees through the membership Leases.'),
@@ -77,7 +82,7 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
   };
 
   const acquire = (shard: number): void => {
-    const elector = deps.shardElector(shard);
+    const elector = deps.shardElector(shard, shardSeen.get(shard));
     const stop = new AbortController();
     held.set(shard, { elector, stop, running: elector.run(stop.signal), inFlight: 0, dropping: false });
   };
@@ -94,10 +99,23 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
     if (held.get(shard) === h) held.delete(shard);
   };
 
+  /** Keeps when each shard Lease was first seen as it is now (the elector's rule for expiry). */
+  const see = (shards: ReadonlyMap<number, MemberLease>): void => {
+    for (const [shard, l] of shards) {
+      const prev = shardSeen.get(shard);
+      if (!prev || prev.record.holderIdentity !== l.holderIdentity || prev.record.renewTime !== l.renewTime) {
+        shardSeen.set(shard, { record: { holderIdentity: l.holderIdentity, renewTime: l.renewTime, leaseDurationSeconds: l.leaseDurationSeconds }, atMs: now() });
+      }
+    }
+    for (const shard of [...shardSeen.keys()]) if (!shards.has(shard)) shardSeen.delete(shard);
+  };
+
   const rebalance = async (): Promise<void> => {
     let leases: MemberLease[];
     try {
-      leases = await deps.listMembers();
+      const listed = await deps.listLeases();
+      leases = listed.members;
+      see(listed.shards);
     } catch (err) {
       m.listErrors.inc();
       deps.logger.warn({ err: errorMessage(err), identity: config.identity }, 'could not list the membership Leases; keeping the shards as they are');

@@ -48,15 +48,16 @@ interface Replica {
 const replicas = new Map<string, Replica>();
 
 function start(id: string): Replica {
-  const elector = (lease: string) => createLeaderElector({ store: store(lease, id), logger: silentLogger() }, { identity: id, ...timing });
+  const elector = (lease: string, seen?: { record: LeaseRecord; atMs: number }) => createLeaderElector({ store: store(lease, id), logger: silentLogger(), ...(seen ? { seen } : {}) }, { identity: id, ...timing });
   const c = createShardCoordinator(
     {
       membership: elector(`member-${id}`),
-      async listMembers() {
+      async listLeases() {
         if (cut.has(id)) throw new Error('connection refused');
-        return [...leases.entries()].filter(([n]) => n.startsWith('member-')).map(([name, r]) => ({ name, holderIdentity: r.holderIdentity, renewTime: r.renewTime, leaseDurationSeconds: r.leaseDurationSeconds }));
+        const all = [...leases.entries()].map(([name, r]) => ({ name, holderIdentity: r.holderIdentity, renewTime: r.renewTime, leaseDurationSeconds: r.leaseDurationSeconds }));
+        return { members: all.filter((l) => l.name.startsWith('member-')), shards: new Map(all.filter((l) => l.name.startsWith('shard-')).map((l) => [Number(l.name.slice(6)), l])) };
       },
-      shardElector: (shard) => elector(`shard-${shard}`),
+      shardElector: (shard, seen) => elector(`shard-${shard}`, seen),
       logger: silentLogger(),
       metrics: createMetricRegistry(),
     },
