@@ -127,9 +127,10 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
     m.members.set(live.length);
     const owners = assignShards(config.shards, live);
     const mine = new Set(owners.flatMap((o, i) => (o === config.identity ? [i] : [])));
-    const gained = [...mine].filter((s) => !held.has(s) || held.get(s)?.dropping);
+    // A shard assigned back while it is still being given up is campaigned for once that finished.
+    const gained = [...mine].filter((s) => !held.has(s));
     const lost = [...held.keys()].filter((s) => !mine.has(s) && !held.get(s)?.dropping);
-    for (const s of gained) if (!held.has(s)) acquire(s);
+    for (const s of gained) acquire(s);
     for (const s of lost) void drop(s);
     m.assigned.set(mine.size);
     if (gained.length > 0 || lost.length > 0) {
