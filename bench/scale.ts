@@ -15,7 +15,8 @@
 //   options: --ticks N (default 7), --interval SECONDS (default 15), --out FILE (JSON of every tick),
 //            --reads get,cache (default both: each size runs with the scale read by a GET per scaler
 //            per tick, `targetCache: false`, and from the Deployment watch cache, the peer in the same run),
-//            --nodes 200,2000 and --scalers 100,1000 (one or two sizes each; one size builds only that cluster)
+//            --nodes 200,2000 and --scalers 100,1000 (one or two sizes each; one size builds only that cluster),
+//            --pods-per-node N (default 15) and --replicas N (GPU pods per Deployment) for a lighter cluster
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,11 +32,13 @@ import { BENCH_LABEL, TIER_LABEL, addFillerPods, addGpuNodes, addScalers, podsSe
 import { startDemandExporter } from './scale-exporter.ts';
 import { auditReader, cpuSampler, lineTail, queryLogReader, sampleOf, type ApiCall, type LoggedQuery } from './scale-probe.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, nodes: { type: 'string' }, scalers: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' } } });
 const QUICK = args.quick === true;
 const SCALERS = sizes(args.scalers, QUICK ? [10, 40] : [100, 1000], '--scalers');
 const NODES = sizes(args.nodes, QUICK ? [20, 80] : [200, 2000], '--nodes');
-const PODS_PER_NODE = 15;
+const PODS_PER_NODE = Number(args['pods-per-node'] ?? 15);
+/** GPU pods per scaler's Deployment; by default half the cluster's GPUs shared out (1 to 8). */
+const REPLICAS = args.replicas === undefined ? undefined : Number(args.replicas);
 const TICKS = Number(args.ticks ?? (QUICK ? 5 : 7));
 const INTERVAL = Number(args.interval ?? (QUICK ? 5 : 15));
 const S_ALL = SCALERS[SCALERS.length - 1] ?? 0;
@@ -54,6 +57,7 @@ function sizes(flag: string | undefined, dflt: number[], name: string): number[]
 
 /** Replicas per scaler at a node count: half the cluster's GPUs for the scalers, at least 1. */
 function replicasAt(nodes: number): number {
+  if (REPLICAS !== undefined) return REPLICAS;
   return Math.max(1, Math.min(8, Math.floor((0.5 * 8 * nodes) / S_ALL)));
 }
 
