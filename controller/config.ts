@@ -6,7 +6,7 @@ import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
 import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
 import { otlpConfigSchema } from '../common/otlp/config.ts';
-import { shardingConfigSchema } from './sharding/config.ts';
+import { shardingActive, shardingConfigSchema } from './sharding/config.ts';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -124,6 +124,11 @@ export const controllerConfigSchema = z.strictObject({
   healing: healingConfigSchema,
   /** `otlp.metrics.endpoint`: also push the metrics over OTLP/HTTP (docs/controller.md, "OTLP"). */
   otlp: otlpConfigSchema,
+}).superRefine((c, ctx) => {
+  // Placeholders size one pool from every scaler's forecast, which no single shard sees.
+  if (shardingActive(c.sharding) && c.capacity.placeholders.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['sharding', 'enabled'], message: 'cannot be true with capacity.placeholders.enabled: placeholders size one pool from every scaler\'s forecast, which no single shard sees' });
+  }
 });
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;

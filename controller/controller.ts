@@ -115,10 +115,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     : alwaysLeader(identity);
   if (!config.leaderElection.enabled) leaderGauge.set(1);
   // Sharded, each replica writes for the scalers of the shards it holds; healing (and the leader
-  // gauge) stays with the controller Lease above (docs/sharding.md).
-  if (shardingActive(config.sharding) && config.capacity.placeholders.enabled) {
-    throw new SurgeGuardError(ErrorCode.ConfigInvalid, 'sharding.enabled with capacity.placeholders.enabled: placeholders size one pool from every scaler\'s forecast, which no single shard sees; turn one of them off', { details: { key: 'sharding.enabled' } });
-  }
+  // gauge) stays with the controller Lease above (docs/sharding.md). The schema refused placeholders with it.
   const sharding = shardingActive(config.sharding) ? kubeShardCoordinator(kc, { identity, logger, metrics }, config.sharding) : undefined;
 
   const cache = kubeScalerCache(kc, logger, config.scalerSelector);

@@ -33,6 +33,7 @@ for (const [key, yaml] of [
   ['sharding.renewDeadlineSeconds', 'sharding: { enabled: true, leaseDurationSeconds: 10, renewDeadlineSeconds: 10 }\n'],
   ['sharding.memberLeasePrefix', 'sharding: { memberLeasePrefix: "Members_" }\n'],
   ['sharding.replicas', 'sharding: { replicas: 3 }\n'],
+  ['sharding.enabled', 'sharding: { enabled: true }\ncapacity:\n  placeholders:\n    enabled: true\n    pools: [{ name: a100, capGpus: 8, nodeSelector: { pool: a100 } }]\n'],
 ] as const) {
   test(`sharding config: ${yaml.trim()} is a coded error naming ${key}`, () => {
     const err = errorOf(yaml);
