@@ -33,6 +33,12 @@ export const controllerConfigSchema = z.strictObject({
    * instead of one GET of the scale subresource per scaler per tick; false goes back to the GETs.
    */
   targetCache: z.boolean().default(true),
+  /**
+   * Seconds after which an unchanged PredictiveScaler status is written again (its demand and
+   * forecast), spread per scaler over half to one and a half times this; a status whose value an
+   * HPA or KEDA reads is refreshed every 60 s regardless.
+   */
+  statusRefreshSeconds: z.number().min(60).max(86_400).default(600),
   /** Seconds between scaling ticks. */
   intervalSeconds: z.number().min(1).max(600).default(15),
   /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */

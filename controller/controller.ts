@@ -19,6 +19,7 @@ import { kubePlaceholderClient } from './capacity/placeholder-client.ts';
 import { createPlaceholderStage, type PlaceholderStage } from './capacity/placeholder-stage.ts';
 import { kubeScaleClient } from './kube/scale-target.ts';
 import { cachedScaleClient } from './kube/cached-scale.ts';
+import { cachedPodStatsReader } from './kube/cached-pod-stats.ts';
 import { kubeScalerCache, type ScalerCache } from './kube/scaler-cache.ts';
 import { createLeaderElector, type LeaderElector } from './leader/elector.ts';
 import { fenceWrites } from './leader/fence.ts';
@@ -159,7 +160,6 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const deployments = config.targetCache ? watchCache<V1Deployment>(kc, logger, { what: 'Deployment', path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }) : undefined;
   const baseScale = deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc);
   const scale = fenceWrites('scale', baseScale, ['setReplicas'], fence);
-  const reader = kubeClusterReader(kc);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
   const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics }) : undefined;
   // Nodes and pods from watches, started only when healing is on (the scaling loop lists pods per
@@ -171,6 +171,9 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   };
   // The node and pod caches serve healing, the GPU budget and the placeholders: started when either is on.
   const watchCluster = config.healing.enabled || config.capacity.placeholders.enabled;
+  // With the pod cache, a target's pod statistics are counted from it rather than listed per
+  // scaler every few ticks (docs/scale.md).
+  const reader = watchCluster ? cachedPodStatsReader(kubeClusterReader(kc), healingCaches.pods) : kubeClusterReader(kc);
   const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer, fence, logger, metrics }, config.capacity.placeholders) : undefined;
   const loop = createScalingLoop(
     {
@@ -190,7 +193,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       ...(placeholders ? { placeholders } : {}),
       ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list() } : undefined) } : {}),
     },
-    { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale },
+    { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale, statusRefreshSeconds: config.statusRefreshSeconds },
   );
 
   const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);

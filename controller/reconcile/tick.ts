@@ -52,6 +52,11 @@ export interface TickConfig {
   forecasting: boolean;
   /** Recorded seconds per wall second (see ControllerConfig.forecastTimeScale). */
   forecastTimeScale: number;
+  /**
+   * Seconds after which an unchanged status is written again to keep its demand and forecast
+   * current (600 when absent); a scaler whose value an HPA or KEDA reads is refreshed every 60 s.
+   */
+  statusRefreshSeconds?: number;
 }
 
 /** Seconds each phase of the last tick took, for the benchmark and the tick histogram. */
@@ -438,8 +443,12 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     const changed = p.conditions.filter((c) => previous.find((o) => o.type === c.type)?.status !== c.status);
     const statusKey = JSON.stringify([p.decision, p.reason, p.desiredReplicas, p.served?.value, p.conditions.map((c) => c.status)]);
     // A status write per scaler per tick would be a thousand writes every 15 s: write on change,
-    // and otherwise once a minute to keep demand and forecast current.
-    if (!x.applied && p.adoptApplied === undefined && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < 60_000) return;
+    // and otherwise refresh it. Once a minute for a value an HPA or KEDA reads from the status
+    // (they call it stale after 120 s); for the others every statusRefreshSeconds, each scaler at
+    // its own point in that span, so that a thousand refreshes do not come due in one tick
+    // (docs/scale.md: with a refresh every minute, every fourth tick rewrote every status).
+    const refreshMs = p.served ? 60_000 : (config.statusRefreshSeconds ?? 600) * 1000 * (0.5 + spreadOf(p.key));
+    if (!x.applied && p.adoptApplied === undefined && statusKey === rt.lastStatusKey && x.nowMs - rt.lastStatusAt < refreshMs) return;
     if (p.adoptApplied !== undefined) deps.logger.info({ scaler: p.key, replicas: p.adoptApplied, recorded: s.status?.appliedReplicas }, 'the target\'s replicas were last set by SurgeGuard but the status missed that write; recording them as applied');
     const status: PredictiveScalerStatus = {
       observedGeneration: s.metadata.generation,
@@ -471,6 +480,9 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     } else if (p.reason !== 'GpuBudget') rt.budgetToldAt = undefined;
     for (const c of changed) {
       const bad = (c.type === 'Ready' && c.status === 'False') || (c.type !== 'Ready' && c.type !== 'Active' && c.status === 'True');
+      // A scaler's first status tells only conditions that start away from healthy: 1,000 new
+      // scalers would otherwise write five Normal Events each in one tick (docs/scale.md).
+      if (!previous.some((o) => o.type === c.type) && c.status === (c.type === 'Ready' || c.type === 'Active' ? 'True' : 'False')) continue;
       events.push([bad ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`]);
     }
     for (const [type, reason, message] of events) await deps.writer.event(obj, type, reason, message).catch((err: unknown) => deps.logger.warn({ err: errorMessage(err) }, 'event not recorded'));
@@ -523,6 +535,13 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       ...(x.decision ? rulesRecord(x.decision) : {}),
     });
   }
+}
+
+/** A number in [0, 1) fixed by the key (FNV-1a), to spread per-scaler work over time. */
+export function spreadOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
 }
 
 function applySchedule(s: PredictiveScaler, rt: ScalerRuntime, f: SeriesForecast, nowSeconds: number, startupSeconds: number): SeriesForecast {

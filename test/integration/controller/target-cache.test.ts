@@ -1,7 +1,8 @@
-// Scale reads from the Deployment watch cache on the real control plane (issue 21): over many
-// ticks the controller sends no GET of deployments/scale, patches the scale only when the replicas
-// change, and still scales the Deployment up on its Prometheus demand (real Prometheus scraping a
-// demand series).
+// Target reads from watch caches on the real control plane (issue 21): over many ticks the
+// controller sends no GET of deployments/scale and no LIST of the target's pods (its statistics
+// come from the pod cache that healing keeps), patches the scale only when the replicas change,
+// and still scales the Deployment up on its Prometheus demand (real Prometheus scraping a demand
+// series).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../../controller/crd/predictive-scaler.ts';
 import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
-import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
+import { READY_DELAY_ANNOTATION, addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { addScrapeTarget, promQuery, sharedPrometheus } from '../../helpers/infra/prometheus.ts';
 
@@ -31,7 +32,7 @@ before(async () => {
 });
 after(() => runCleanups([{ what: 'controller', run: async () => controller?.stop() }, { what: 'exporter', run: () => new Promise((r) => exporter?.close(r)) }]));
 
-test('scale reads come from the watch cache: no GET of the scale per tick, a patch only when the replicas change', async () => {
+test('targets are read from the watch caches: no GET of the scale and no LIST of pods per tick, a patch only when the replicas change', async () => {
   const prom = await sharedPrometheus();
   addScrapeTarget(prom, id, `127.0.0.1:${(exporter?.address() as AddressInfo).port}`);
   const query = `sum(sg_it_demand{ns="${namespace}"})`;
@@ -40,7 +41,7 @@ test('scale reads come from the watch cache: no GET of the scale per tick, a pat
   const labels = { app: 'infer' };
   await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace,
-    body: { metadata: { name: 'infer' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'm', image: 'registry.invalid/m:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }] } } } },
+    body: { metadata: { name: 'infer' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels, annotations: { [READY_DELAY_ANNOTATION]: '1s' } }, spec: { containers: [{ name: 'm', image: 'registry.invalid/m:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }] } } } },
   });
   await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     group: GROUP,
@@ -54,7 +55,7 @@ test('scale reads come from the watch cache: no GET of the scale per tick, a pat
       spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'infer' }, signal: { prometheus: { query } }, requestsPerSecondPerReplica: 10, startupSeconds: 2, minReplicas: 1, maxReplicas: 8 },
     },
   });
-  controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: id, prometheusUrl: prom.url, overrides: { scalerSelector: `sg-test=${id}`, leaderElection: { namespace: 'default', leaseName: id, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } } });
+  controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: id, prometheusUrl: prom.url, overrides: { healing: { enabled: true, dryRun: true }, scalerSelector: `sg-test=${id}`, leaderElection: { namespace: 'default', leaseName: id, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } } });
   const tickCount = async (): Promise<number> => Number(/surgeguard_controller_tick_duration_seconds_count (\d+)/.exec((await controller?.metrics.render())?.body ?? '')?.[1] ?? 0);
   const apps = kc.makeApiClient(AppsV1Api);
   await waitUntil('scaled up to at least 5 replicas on 45 requests/s', async () => (((await apps.readNamespacedDeployment({ name: 'infer', namespace })).spec?.replicas ?? 0) >= 5 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
@@ -68,6 +69,11 @@ test('scale reads come from the watch cache: no GET of the scale per tick, a pat
   // A GET follows each patch (the patched scale is read back); none is left for the ticks themselves.
   assert.ok(gets.length <= patches.length, `${gets.length} GETs of the scale over ${ticks} ticks with ${patches.length} patches: the ticks read the scale from the API server, not the cache`);
   assert.ok(patches.length >= 1 && patches.length <= 4, `${patches.length} scale patches over ${ticks} ticks: patched when nothing changed`);
+  // Pod statistics are due every 4 ticks: from the pod cache, not a LIST in the target's namespace.
+  const podLists = readAudit(kube, (e) => e.objectRef?.namespace === namespace && e.objectRef.resource === 'pods' && e.verb === 'list');
+  assert.equal(podLists.length, 0, `${podLists.length} LISTs of the target's pods over ${ticks} ticks`);
+  const ready = /surgeguard_scaler_ready_replicas\{namespace="[^"]+",scaler="infer"\} (\d+)/.exec((await controller.metrics.render()).body);
+  assert.ok(Number(ready?.[1]) >= 1, `the ready pods were counted from the cache: ${ready?.[0]}`);
   // The cache sees the controller's own write: the next tick did not decide the same step again.
   assert.ok(!controller.logs.some((l) => l.msg === 'scale patch failed; retrying next tick'), 'a scale patch failed');
   const reads = Number(/surgeguard_controller_scale_patches_total\{result="conflict"\} (\d+)/.exec((await controller.metrics.render()).body)?.[1] ?? 0);
