@@ -30,7 +30,22 @@ const identity = (id: string): string => `shard-replica-${id}-${process.pid}`;
 // Longer than failover.test.ts's 4 s: three controller processes on a loaded 2-core machine missed 4 s renewals.
 const timing = { leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 0.5, intervalSeconds: 1 };
 const prefixes = { memberLeasePrefix: `sgm-${process.pid}-`, shardLeasePrefix: `sgs-${process.pid}-` };
-const namespaces = Array.from({ length: SCALERS }, (_, i) => `shard-${i}-${process.pid}`);
+const keyOf = (namespace: string): string => `${namespace}/infer`;
+// Scalers chosen so that the assignment gives each replica four: names hashed at random could leave
+// one replica none (it did: 2/10/0), and then the kill would show little.
+const namespaces: string[] = [];
+{
+  const owners = assignShards(SHARDS, IDS.map(identity));
+  const per = new Map<string | undefined, number>();
+  for (let k = 0; namespaces.length < SCALERS; k++) {
+    const ns = `shard-${k}-${process.pid}`;
+    const o = owners[shardOf(keyOf(ns), SHARDS)];
+    if ((per.get(o) ?? 0) < SCALERS / IDS.length) {
+      per.set(o, (per.get(o) ?? 0) + 1);
+      namespaces.push(ns);
+    }
+  }
+}
 let kube: KubeInfo;
 let kc: KubeConfig;
 let chartRoles: unknown[];
@@ -123,7 +138,6 @@ after(async () => {
 });
 
 const exited = (p: ChildProcess): Promise<number> => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(Date.now()) : p.once('exit', () => r(Date.now()))));
-const keyOf = (namespace: string): string => `${namespace}/infer`;
 const isWrite = (e: AuditEvent): boolean =>
   (e.responseStatus?.code ?? 0) < 300 && namespaces.includes(e.objectRef?.namespace ?? '') && e.verb === 'patch' && ((e.objectRef?.resource === 'deployments' && e.objectRef.subresource === 'scale') || (e.objectRef?.resource === 'predictivescalers' && e.objectRef.subresource === 'status'));
 
