@@ -16,7 +16,8 @@ export interface CachedScaleStats {
  * GETs every 15 s at 1,000 scalers; bench/scale.ts). The Deployment carries everything the scale
  * subresource shows (spec.replicas, status.replicas, the selector, and the same
  * resourceVersion, so a patch guarded by it still fails with 409 if anyone wrote in between),
- * and its managedFields name the last writer without a second request.
+ * and its managedFields name the last writer without a second request (so the role needs no GET
+ * on Deployments).
  *
  * Reads fall through to `live` for other kinds, for a Deployment the cache does not hold yet, and
  * for a target whose write failed with a conflict (the cache may not have seen the other writer).
@@ -49,9 +50,12 @@ export function cachedScaleClient(live: ScaleClient, deployments: Pick<WatchCach
       return deploymentScale(d);
     },
     async writerOf(ref) {
-      const d = cachedDeployment(ref);
-      if (!d) return live.writerOf(ref);
-      return replicasManager(d.metadata?.managedFields);
+      if (ref.apiVersion !== 'apps/v1' || ref.kind !== 'Deployment' || !deployments.synced()) return live.writerOf(ref);
+      // From the cache even right after a conflict, and nothing for a Deployment it has not seen
+      // yet: the role lists and watches Deployments but has no GET on them, and the next tick
+      // names the writer from a cache that has caught up.
+      const d = deployments.get(ref.name, ref.namespace);
+      return d ? replicasManager(d.metadata?.managedFields) : undefined;
     },
     async setReplicas(ref, replicas, resourceVersion) {
       const key = keyOf(ref);

@@ -111,6 +111,19 @@ test('a conflict sends the retry and later reads to the API server until one suc
   assert.equal(live.calls.read, 1);
 });
 
+test('the writer is always named from the cache for a Deployment (the role has no GET on them), live for other kinds', async () => {
+  const objects = new Map([['d0', deployment('d0', 2, '5')]]);
+  const live = liveClient(objects);
+  const c = cachedScaleClient(live.client, laggingCache(objects).cache);
+  objects.set('d0', deployment('d0', 4, '6', 'kubectl'));
+  await assert.rejects(c.setReplicas(ref('d0'), 3, '5'));
+  // Right after the conflict, before any live read: still the cache (stale until it catches up).
+  assert.equal((await c.writerOf(ref('d0')))?.manager, 'surgeguard-controller');
+  assert.equal(await c.writerOf(ref('unseen')), undefined);
+  assert.equal((await c.writerOf(ref('d0', 'StatefulSet')))?.manager, 'live');
+  assert.equal(live.calls.writerOf, 1);
+});
+
 test('selectors are written as the scale subresource writes them, requirements sorted by key', () => {
   assert.equal(formatSelector({ matchLabels: { tier: 'gpu', app: 'x' } }), 'app=x,tier=gpu');
   assert.equal(
