@@ -31,8 +31,10 @@ after(() => runCleanups(cleanups));
 before(async () => {
   const chromiumPath = (await run('bash', [join(REPO_ROOT, 'scripts/install-chromium.sh')])).trim().split('\n').pop() ?? '';
   const port = await freePort();
-  // 600x: one 5-minute interval every half second, so the surge comes within the test's minute.
-  demo = spawn(join(REPO_ROOT, 'surgeguard'), ['demo', '--listen', `127.0.0.1:${port}`, '--speed', '600', '--lead', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // 120x: one 1-minute interval of the embedded World Cup trace every half second, so the surge
+  // comes within the test's minute; the XID 79 comes 30 ticks after the page opens, the thermal
+  // slowdown 30 ticks later.
+  demo = spawn(join(REPO_ROOT, 'surgeguard'), ['demo', '--listen', `127.0.0.1:${port}`, '--speed', '120', '--lead', '20', '--gpu-fault-at', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push({ what: 'demo', run: async () => (demo.exitCode === null ? (demo.kill('SIGKILL'), await new Promise((r) => demo.once('exit', r))) : undefined) });
   demo.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   url = await waitUntil('the demo to print its address', async () => /open (http:\/\/\S+)\//.exec(stdout)?.[1], { timeoutMs: 120_000, intervalMs: 200 });
@@ -111,6 +113,92 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   const agent = /agent (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
   assert.ok(agent, 'the agent runs beside the demo');
   assert.match(await (await fetch(`${agent}/metrics`)).text(), /surgeguard_collector_success\{collector="node"\} 1/);
+  await page.close();
+});
+
+/** What the healing and agent panels show, read beside the API's answer at the same moment. */
+interface PanelCheck {
+  page: Record<string, unknown>;
+  api: Record<string, unknown>;
+}
+
+/**
+ * Reads /api/demo/healing and /api/demo/agent from inside the page, then the panels, and maps both
+ * to the same shape. The page refreshes every second and the demo ticks every half second, so a
+ * caller retries until they agree (a page that shows other numbers never does).
+ */
+function readPanels(): Promise<PanelCheck> {
+  return (async () => {
+    const h = (await (await fetch('/api/demo/healing')).json()) as {
+      gate: Record<string, number | boolean>;
+      floor: { replicas: number } | null;
+      findings: Array<{ target: string; summary: string }>;
+      remediations: Array<{ target: { name: string }; step: string; decision: string; reason: string; message: string }>;
+      oncall: { deliveries: Array<{ status: string; summary: string; result: string }> };
+    };
+    const a = (await (await fetch('/api/demo/agent')).json()) as { node: string; gpus: Array<{ temperatureC: number; powerW: number; throttle: string[] }>; network: Array<{ interface: string }> };
+    const t = (id: string): string => document.getElementById(id)?.textContent ?? '';
+    const cells = (id: string, cols: number[]): string[][] => Array.from(document.querySelectorAll(`#${id} tr`)).map((tr) => cols.map((c) => tr.children[c]?.textContent ?? ''));
+    const g = h.gate;
+    return {
+      api: {
+        gate: [g.cordoned, g.nodes, g.cordonLimit, g.inFlight, g.maxInFlight, g.actionsLastHour, g.maxActionsPerHour, g.unhealthyNodes].map(String),
+        floor: h.floor ? String(h.floor.replicas) : 'none',
+        findings: h.findings.map((f) => [f.target, f.summary]),
+        remediations: h.remediations.map((r) => [r.target.name, r.step, r.decision, r.reason, r.message]),
+        oncall: h.oncall.deliveries.map((d) => [d.status, d.summary, d.result]),
+        cordonedNodes: String(g.cordoned),
+        agent: [a.node, ...a.gpus.flatMap((x) => [String(x.temperatureC), String(x.powerW), x.throttle.join(', ') || 'none'])],
+        interfaces: a.network.map((n) => n.interface),
+      },
+      page: {
+        gate: ['gate-cordoned', 'gate-nodes', 'gate-limit', 'gate-inflight', 'gate-maxinflight', 'gate-actions', 'gate-maxactions', 'gate-unhealthy'].map(t),
+        floor: t('floor').split(' ')[0],
+        findings: cells('findings', [0, 3, 4]).filter((r) => r[0] !== 'nothing found now').map((r) => r.slice(1)),
+        remediations: cells('remediations', [1, 2, 3, 4, 5]),
+        oncall: cells('oncall', [1, 2, 4]),
+        cordonedNodes: String(document.querySelectorAll('#nodes .node.cordoned').length),
+        agent: [t('agent-node'), ...cells('agent-gpus', [4, 5, 6]).flat()],
+        interfaces: cells('agent-net', [0]).flat(),
+      },
+    };
+  })();
+}
+
+test('the GPU faults on the page: finding, gate, make-before-break drain and on-call delivery, as /api/demo/healing says; the agent panel as /api/demo/agent says', async () => {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 900 } });
+  await page.goto(`${url}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  // Both repairs done: the XID node drained at once, the thermal node after its replacements.
+  await waitUntil('both faulty nodes drained', async () => {
+    const h = (await (await fetch(`${url}/api/demo/healing`)).json()) as { nodes: Array<{ name: string; phase: string | null }> };
+    return h.nodes.filter((n) => n.phase === 'drained').length === 2 ? true : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 500 });
+  let last: PanelCheck | undefined;
+  await waitUntil('the panels to show what the API says', async () => {
+    last = await page.evaluate(readPanels);
+    return JSON.stringify(last.page) === JSON.stringify(last.api) ? true : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(() => assert.deepEqual(last?.page, last?.api));
+  const api = last?.api as { remediations: string[][]; oncall: string[][]; gate: string[]; agent: string[] };
+  // What happened, in the product's words: the XID node cordoned and drained at once; the thermal
+  // node cordoned, the floor raised, then drained once the replacements were ready.
+  const steps = api.remediations.map((r) => `${r[0]} ${r[1]} ${r[3]}`).reverse();
+  for (const want of ['gpu-node-01 cordon NodeCordoned', 'gpu-node-01 evict PodEvicted', 'gpu-node-02 cordon NodeCordoned', 'gpu-node-02 raise-floors ReplicaFloorRaised', 'gpu-node-02 drain ReplacementsReady', 'gpu-node-02 evict PodEvicted']) assert.ok(steps.includes(want), `${want} in ${steps.join('; ')}`);
+  assert.ok(steps.indexOf('gpu-node-02 drain ReplacementsReady') > steps.indexOf('gpu-node-02 raise-floors ReplicaFloorRaised'), 'capacity first, then the drain');
+  assert.deepEqual(api.gate.slice(0, 3), ['2', '20', '2'], 'two of 20 nodes cordoned, the limit being 2');
+  assert.ok(api.oncall.some((d) => d[0] === 'firing' && /XID 79/.test(d[1] ?? '') && d[2] === 'HTTP 200 (delivered)'), JSON.stringify(api.oncall));
+  assert.ok(api.oncall.some((d) => d[0] === 'firing' && /thermal/.test(d[1] ?? '') && d[2] === 'HTTP 200 (delivered)'), JSON.stringify(api.oncall));
+  assert.deepEqual(api.agent.slice(0, 2), ['gpu-node-02', '88'], 'the agent panel shows the slowed GPU as its collector read it');
+  // Filled with long messages, the page still fits at 1024 px, and at 1600 px.
+  const fits = (): Promise<boolean> => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+  assert.ok(await fits(), 'no sideways scroll at 1024 px with the healing panel filled');
+  mkdirSync(join(REPO_ROOT, 'test-results', 'img'), { recursive: true });
+  await page.locator('#healing').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-healing-1024.png') });
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  await page.waitForFunction(() => Math.abs((document.querySelector('#chart .uplot') as HTMLElement | null)?.getBoundingClientRect().width ?? 0) > 1400, undefined, { timeout: 10_000 });
+  assert.ok(await fits(), 'no sideways scroll at 1600 px with the healing panel filled');
+  await page.locator('#healing').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-healing-1600.png') });
+  await page.locator('#agent').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-agent-1600.png') });
   await page.close();
 });
 
