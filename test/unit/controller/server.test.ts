@@ -63,3 +63,28 @@ test('serves TLS from certificate files', async () => {
   assert.equal(status, 200);
   await app.close();
 });
+
+test('while the event loop lags, /api answers 503 but /healthz and /metrics still answer (a slow controller is not restarted by its liveness probe)', async () => {
+  const app = await buildControllerServer({
+    registry: createMetricRegistry(), decisions, token: 't', ready: () => true, leader: () => true,
+    pressure: { maxEventLoopDelayMs: 20, sampleIntervalMs: 300 },
+  });
+  const api = () => app.inject({ url: '/api/decisions', headers: { authorization: 'Bearer t' } });
+  assert.equal((await api()).statusCode, 200);
+  // Stall the loop well past the limit, then wait for the sampler to see it.
+  let underPressure = false;
+  for (let attempt = 0; attempt < 5 && !underPressure; attempt++) {
+    const until = Date.now() + 1500;
+    while (Date.now() < until) { /* busy: the lag under test */ }
+    for (let i = 0; i < 40 && !underPressure; i++) {
+      if ((await api()).statusCode === 503) underPressure = true;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  assert.ok(underPressure, 'the stall never put the server under pressure');
+  const [health, metrics, again] = await Promise.all([app.inject({ url: '/healthz' }), app.inject({ url: '/metrics' }), api()]);
+  assert.equal(again.statusCode, 503, 'still under pressure while the probes were answered');
+  assert.equal(health.statusCode, 200);
+  assert.equal(metrics.statusCode, 200);
+  await app.close();
+});
