@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TOptional, type TSchema, type TString } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { GUARD_PRESET_NAMES, SELECTOR_PATTERN } from '../signals/guards.ts';
 
@@ -23,6 +23,21 @@ const TargetRef = Type.Object(
   { description: 'The workload whose scale subresource this scaler sets.' },
 );
 
+const labelName = (fallback: string, what: string): TOptional<TString> =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', default: fallback, description: `The query's label that holds ${what}` }));
+
+const PrometheusBatch = Type.Object(
+  {
+    query: Type.String({ minLength: 1, maxLength: 4096, description: 'PromQL returning one series per target, e.g. sum by (namespace, deployment) (rate(requests_total[1m])): requests per second. Scalers that give the same batch query share one query per tick' }),
+    namespaceLabel: labelName('namespace', 'the scaler\'s namespace'),
+    nameLabel: labelName('deployment', 'the name of the scaler\'s target (targetRef.name)'),
+  },
+  {
+    description: 'A query shared by many scalers: it runs once per tick and each scaler reads the one series whose namespaceLabel is its namespace and whose nameLabel is its target\'s name.',
+    'x-kubernetes-validations': [cel("(has(self.namespaceLabel) ? self.namespaceLabel : 'namespace') != (has(self.nameLabel) ? self.nameLabel : 'deployment')", 'signal.prometheus.batch.nameLabel must differ from namespaceLabel')],
+  },
+);
+
 const Signal = Type.Object(
   {
     kafka: Type.Optional(
@@ -31,7 +46,15 @@ const Signal = Type.Object(
         { description: 'Demand = ingress rate (log-end offsets over time) plus draining the current lag within the startup time. Brokers come from the controller config.' },
       ),
     ),
-    prometheus: Type.Optional(Type.Object({ query: Type.String({ minLength: 1, description: 'PromQL returning one value: requests per second' }) })),
+    prometheus: Type.Optional(
+      Type.Object(
+        {
+          query: Type.Optional(Type.String({ minLength: 1, description: 'PromQL returning one value: requests per second' })),
+          batch: Type.Optional(PrometheusBatch),
+        },
+        { 'x-kubernetes-validations': [cel('has(self.query) != has(self.batch)', 'set exactly one of signal.prometheus.query or signal.prometheus.batch')] },
+      ),
+    ),
   },
   { 'x-kubernetes-validations': [cel('has(self.kafka) != has(self.prometheus)', 'exactly one of signal.kafka or signal.prometheus must be set')] },
 );

@@ -1,7 +1,7 @@
 import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { ErrorCode, errorMessage, hasCode } from '../../common/errors.ts';
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive-scaler.ts';
@@ -9,6 +9,7 @@ import type { ClusterReader, ClusterWriter, HpaInfo, PodStats } from '../kube/cl
 import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
 import { startupSteps, type ScalingDecision } from '../scaling/decide.ts';
 import { guardNeed, resolveGuard, type GuardNeed } from '../signals/guards.ts';
+import { prometheusSignalOf } from '../signals/prometheus-batch.ts';
 import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
@@ -582,7 +583,12 @@ function guardRequests(s: PredictiveScaler, key: string, startupSeconds: number)
 
 export function signalOf(s: PredictiveScaler): SignalSpec {
   if (s.spec.signal.kafka) return { kind: 'kafka', topic: s.spec.signal.kafka.topic, consumerGroup: s.spec.signal.kafka.consumerGroup };
-  return { kind: 'prometheus', query: s.spec.signal.prometheus?.query ?? '' };
+  try {
+    return prometheusSignalOf(s.spec.signal.prometheus, s.metadata.namespace, s.spec.targetRef.name);
+  } catch (err) {
+    // The source reports a spec error as this scaler's failed read (Degraded), not the tick's.
+    return { kind: 'prometheus', query: '', invalid: `${hasCode(err, ErrorCode.InputInvalid) ? `${ErrorCode.InputInvalid} ` : ''}${errorMessage(err)}` };
+  }
 }
 
 export function targetOf(s: PredictiveScaler): TargetRef {

@@ -1,6 +1,7 @@
 import { errorMessage } from '../../common/errors.ts';
 import { authenticatedFetch, type HttpAuth } from '../../common/http-auth.ts';
 import type { Logger } from '../../common/logger.ts';
+import { groupQueries, pickSeries, readingOfValues, type QueryGroup } from './prometheus-batch.ts';
 import type { SignalReading, SignalSource } from './signal.ts';
 
 /** Runs PromQL through Prometheus's HTTP API; injected so tests can count requests. */
@@ -55,28 +56,39 @@ export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fe
   };
 }
 
-/** Demand from a PromQL query that returns one value: requests per second. */
+/**
+ * Demand from PromQL. Each distinct query runs once per tick (prometheus-batch.ts): a plain query
+ * must return one value; a batch query returns every scaler's series and each scaler picks its own
+ * by its labels, so 1,000 scalers sharing one batch query cost Prometheus one query, not 1,000.
+ */
 export function prometheusDemandSource(api: PrometheusApi | undefined): SignalSource {
   return {
     async read(requests) {
       const out = new Map<string, SignalReading>();
-      const prom = requests.filter((r) => r.signal.kind === 'prometheus');
-      await Promise.all(
-        prom.map(async (r) => {
-          if (r.signal.kind !== 'prometheus') return;
-          if (!api) return void out.set(r.key, { ok: false, error: 'prometheus: the controller has no prometheus.url configured' });
-          try {
-            const values = await api.query(r.signal.query);
-            if (values.length !== 1) return void out.set(r.key, { ok: false, error: `prometheus: query returned ${values.length} series; it must return one` });
-            const v = values[0] ?? NaN;
-            out.set(r.key, Number.isFinite(v) && v >= 0 ? { ok: true, rate: v, detail: { query: v } } : { ok: false, error: `prometheus: query returned ${v}` });
-          } catch (err) {
-            out.set(r.key, { ok: false, error: `prometheus: ${errorMessage(err)}` });
-          }
-        }),
-      );
+      for (const r of requests) {
+        if (r.signal.kind !== 'prometheus') continue;
+        if (r.signal.invalid !== undefined) out.set(r.key, { ok: false, error: `prometheus: ${r.signal.invalid}` });
+        else if (!api) out.set(r.key, { ok: false, error: 'prometheus: the controller has no prometheus.url configured' });
+      }
+      if (!api) return out;
+      await Promise.all(groupQueries(requests).map((g) => readGroup(api, g, out)));
       return out;
     },
     close: () => Promise.resolve(),
   };
+}
+
+/** Runs one group's query and sets a reading for every request in it (the same error for all on failure). */
+async function readGroup(api: PrometheusApi, g: QueryGroup, out: Map<string, SignalReading>): Promise<void> {
+  try {
+    if (g.vector) {
+      const series = await api.queryVector(g.query);
+      for (const r of g.requests) out.set(r.key, pickSeries(series, r.signal.kind === 'prometheus' ? (r.signal.match ?? {}) : {}));
+    } else {
+      const reading = readingOfValues(await api.query(g.query));
+      for (const r of g.requests) out.set(r.key, reading);
+    }
+  } catch (err) {
+    for (const r of g.requests) out.set(r.key, { ok: false, error: `prometheus: ${errorMessage(err)}` });
+  }
 }

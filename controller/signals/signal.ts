@@ -1,5 +1,17 @@
 /** What one scaler asks to measure. */
-export type SignalSpec = { kind: 'kafka'; topic: string; consumerGroup: string } | { kind: 'prometheus'; query: string };
+export type SignalSpec = { kind: 'kafka'; topic: string; consumerGroup: string } | PrometheusSignalSpec;
+
+/**
+ * A PromQL read. Without `match` the query must return one value. With `match` the query is a
+ * batch query shared by many scalers (run once per tick) and this scaler's value is the one series
+ * whose labels equal `match`. `invalid` carries a spec error: the source reports it without querying.
+ */
+export interface PrometheusSignalSpec {
+  readonly kind: 'prometheus';
+  readonly query: string;
+  readonly match?: Readonly<Record<string, string>>;
+  readonly invalid?: string;
+}
 
 export interface SignalRequest {
   /** namespace/name of the scaler. */

@@ -58,6 +58,10 @@ const rejected: Array<{ name: string; spec: Record<string, unknown>; message: Re
   { name: 'negative-capacity', spec: { ...valid, requestsPerSecondPerReplica: -5 }, message: /spec\.requestsPerSecondPerReplica: Invalid value: -5: .*should be greater than 0/ },
   { name: 'min-above-max', spec: { ...valid, minReplicas: 30, maxReplicas: 20 }, message: /minReplicas must not exceed maxReplicas/ },
   { name: 'two-signals', spec: { ...valid, signal: { kafka: { topic: 't', consumerGroup: 'g' }, prometheus: { query: 'up' } } }, message: /exactly one of signal\.kafka or signal\.prometheus/ },
+  { name: 'query-and-batch', spec: { ...valid, signal: { prometheus: { query: 'up', batch: { query: 'sum by (namespace, deployment) (x)' } } } }, message: /set exactly one of signal\.prometheus\.query or signal\.prometheus\.batch/ },
+  { name: 'no-query-no-batch', spec: { ...valid, signal: { prometheus: {} } }, message: /set exactly one of signal\.prometheus\.query or signal\.prometheus\.batch/ },
+  { name: 'batch-bad-label', spec: { ...valid, signal: { prometheus: { batch: { query: 'sum by (ns, app) (x)', nameLabel: 'app-name' } } } }, message: /spec\.signal\.prometheus\.batch\.nameLabel: Invalid value/ },
+  { name: 'batch-same-labels', spec: { ...valid, signal: { prometheus: { batch: { query: 'sum by (app) (x)', namespaceLabel: 'app', nameLabel: 'app' } } } }, message: /batch\.nameLabel must differ from namespaceLabel/ },
   { name: 'bad-mode', spec: { ...valid, mode: 'Aggressive' }, message: /spec\.mode: Unsupported value: "Aggressive"/ },
   { name: 'guard-preset-and-query', spec: { ...valid, guards: [{ name: 'q', preset: 'vllm-waiting', query: 'sum(x)', target: 4 }] }, message: /set exactly one of preset or query/ },
   { name: 'guard-selector-without-preset', spec: { ...valid, guards: [{ name: 'q', query: 'sum(x)', selector: 'a="b"', target: 4 }] }, message: /selector filters a preset/ },
@@ -79,6 +83,12 @@ test('a PredictiveScaler with guards is accepted as written', async () => {
   const r = await create('guarded', { ...valid, guards });
   assert.ok(r.ok, !r.ok ? r.message : '');
   assert.deepEqual(r.obj.spec.guards, guards);
+});
+
+test('a batch prometheus signal is accepted and its label names defaulted by the API server', async () => {
+  const r = await create('batch', { ...valid, signal: { prometheus: { batch: { query: 'sum by (namespace, deployment) (rate(requests_total[1m]))' } } } });
+  assert.ok(r.ok, !r.ok ? r.message : '');
+  assert.deepEqual((r.obj.spec.signal as { prometheus?: { batch?: unknown } }).prometheus?.batch, { query: 'sum by (namespace, deployment) (rate(requests_total[1m]))', namespaceLabel: 'namespace', nameLabel: 'deployment' });
 });
 
 for (const c of rejected) {
