@@ -59,7 +59,7 @@ export async function startLlmServer(ctx: RunContext = runContext(), opts: LlmSe
  * One completion of exactly `generate` tokens (end of sequence ignored) after a prompt of about
  * `prompt` tokens; resolves when the server has answered.
  */
-export async function complete(server: LlmServer, prompt: number, generate: number): Promise<void> {
+export async function complete(server: Pick<LlmServer, 'url'>, prompt: number, generate: number): Promise<void> {
   // In the tiny model's vocabulary "a" is a token and "aa" is not: one token per letter (and BOS).
   const text = 'a'.repeat(Math.max(1, prompt));
   const res = await fetch(`${server.url}/completion`, {
