@@ -42,6 +42,7 @@ import { createHealingLoop } from './healing/loop.ts';
 import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
 import { prometheusApi, prometheusDemandSource, prometheusFetch, type PrometheusApi } from './signals/prometheus-demand.ts';
+import { seriesQuery } from './signals/prometheus-batch.ts';
 
 export interface ControllerDeps {
   logger: Logger;
@@ -400,13 +401,15 @@ function escapeRegExp(s: string): string {
 }
 
 /**
- * Demand history for a scaler from Prometheus: its own PromQL for a Prometheus signal, or the
+ * Demand history for a scaler from Prometheus: its own PromQL for a Prometheus signal (its own series
+ * of the shared query for a batch signal, see seriesQuery), or the
  * demand gauge the controller exported earlier (any replica) for a Kafka signal. Gaps are
  * filled with the previous value, as replay does.
  */
 async function backfill(prom: PrometheusApi, s: PredictiveScaler, intervalSeconds: number, intervals: number): Promise<number[]> {
   const sig = signalOf(s);
-  const expr = sig.kind === 'prometheus' ? sig.query : `max(surgeguard_scaler_demand_requests_per_second{namespace="${s.metadata.namespace}",scaler="${s.metadata.name}"})`;
+  const own = sig.kind === 'prometheus' && sig.match ? seriesQuery(sig.query, sig.match) : sig.kind === 'prometheus' ? sig.query : undefined;
+  const expr = own ?? `max(surgeguard_scaler_demand_requests_per_second{namespace="${s.metadata.namespace}",scaler="${s.metadata.name}"})`;
   const end = Math.floor(Date.now() / 1000);
   const start = end - intervals * intervalSeconds;
   const points = await prom.queryRange(expr, start, end, intervalSeconds);

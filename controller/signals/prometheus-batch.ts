@@ -79,3 +79,14 @@ export function pickSeries(series: ReadonlyArray<{ labels: Readonly<Record<strin
   if (hits.length > 1) return { ok: false, error: `prometheus: the batch query returned ${hits.length} series with {${sel}}; aggregate it by (${entries.map(([k]) => k).join(', ')}) so each scaler has one` };
   return readingOfValues([hits[0]?.value ?? NaN]);
 }
+
+/**
+ * A query for one scaler's series of a batch query, for the range query that backfills its
+ * history: the batch result joined on the match labels with a one-series vector that carries
+ * them (label_replace on vector(1)), so no matcher has to be spliced into the user's PromQL.
+ */
+export function seriesQuery(query: string, match: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(match);
+  const labelled = entries.reduce((expr, [k, v]) => `label_replace(${expr}, ${JSON.stringify(k)}, ${JSON.stringify(v)}, "", "")`, 'vector(1)');
+  return `sum((${query}) and on(${entries.map(([k]) => k).join(', ')}) ${labelled})`;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hasCode, ErrorCode, type SurgeGuardError } from '../../../common/errors.ts';
-import { groupQueries, pickSeries, prometheusSignalOf, type PrometheusSignalField } from '../../../controller/signals/prometheus-batch.ts';
+import { groupQueries, pickSeries, prometheusSignalOf, seriesQuery, type PrometheusSignalField } from '../../../controller/signals/prometheus-batch.ts';
 import { prometheusDemandSource, type PrometheusApi } from '../../../controller/signals/prometheus-demand.ts';
 import type { SignalRequest } from '../../../controller/signals/signal.ts';
 
@@ -100,4 +100,11 @@ test('prometheusDemandSource: a failed batch query fails every scaler on it, and
   assert.equal(n, 1);
   assert.deepEqual([out.get('a'), out.get('b')], [{ ok: false, error: 'prometheus: parse error' }, { ok: false, error: 'prometheus: parse error' }]);
   assert.deepEqual(out.get('bad'), { ok: false, error: 'prometheus: SG_INPUT_INVALID spec.signal.prometheus: set exactly one of query or batch' });
+});
+
+test('seriesQuery: one scaler\'s series of a batch query, joined on its labels without editing the query', () => {
+  assert.equal(
+    seriesQuery(BATCH, { namespace: 'shop', deployment: 'we"b' }),
+    `sum((${BATCH}) and on(namespace, deployment) label_replace(label_replace(vector(1), "namespace", "shop", "", ""), "deployment", "we\\"b", "", ""))`,
+  );
 });
