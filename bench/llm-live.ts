@@ -82,6 +82,10 @@ interface Follow { ns: string; desired: number; ready: number }
 async function followDeployment(kc: KubeConfig, f: Follow, stop: AbortSignal): Promise<void> {
   const apps = kc.makeApiClient(AppsV1Api);
   while (!stop.aborted) {
+    if (f.ns === '') {
+      await sleep(SAMPLE_MS);
+      continue;
+    }
     try {
       const d = await apps.readNamespacedDeployment({ namespace: f.ns, name: 'llm' });
       f.desired = d.spec?.replicas ?? 0;
@@ -177,7 +181,8 @@ async function replay(router: LlmRouter, reqs: readonly Req[], speedup: number, 
   const start = Date.now();
   const sampling = (async () => {
     while (!stop.signal.aborted) {
-      await onSample((Date.now() - start) / 1000);
+      // A sample that fails (a server slow to answer /metrics) is a gap in the series, said on stderr, not a failed run.
+      await onSample((Date.now() - start) / 1000).catch((err: unknown) => console.error(`bench/llm-live: sample missed: ${String(err)}`));
       await sleep(SAMPLE_MS);
     }
   })();
@@ -199,8 +204,8 @@ async function replay(router: LlmRouter, reqs: readonly Req[], speedup: number, 
   return { start, lastArrival, drained, latencies: results as number[] };
 }
 
-async function oneRun(x: { kc: KubeConfig; kubeconfig: string; promUrl: string; router: LlmRouter; servers: readonly LlmServer[]; follow: Follow; reqs: readonly Req[]; speedup: number; capacity: number }, mode: Mode): Promise<RunResult> {
-  const ns = `llm-live-${mode}-${process.pid}`;
+async function oneRun(x: { kc: KubeConfig; kubeconfig: string; promUrl: string; router: LlmRouter; servers: readonly LlmServer[]; follow: Follow; reqs: readonly Req[]; speedup: number; capacity: number }, mode: Mode, n: number): Promise<RunResult> {
+  const ns = `llm-live-${n}-${mode}-${process.pid}`;
   await createTarget(x.kc, ns, x.capacity, mode === 'guard');
   x.follow.ns = ns;
   await waitUntil(`deployment ${ns}/llm with 1 ready replica`, async () => (x.follow.ns === ns && x.follow.ready === 1 ? true : undefined), { timeoutMs: 60_000 });
@@ -244,9 +249,8 @@ async function oneRun(x: { kc: KubeConfig; kubeconfig: string; promUrl: string; 
       decisions,
     };
   } finally {
+    // The next run has a Deployment of its own (one ready pod) that the router follows instead.
     await controller.stop();
-    // Back to one pod, so the next run's endpoints start from one server.
-    await x.kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ namespace: ns, name: 'llm', body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] }).catch((err: unknown) => console.error(`bench/llm-live: scaling ${ns}/llm to 0 failed: ${String(err)}`));
   }
 }
 
@@ -272,15 +276,23 @@ function section(x: { cal: number[]; speedup: number; capacity: number; results:
   ].join('\n');
 }
 
-/** The behaviour the guard is for, with margins: it scales out at least 1 s sooner, or its queue peaks at most 0.8x as high. */
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The behaviour the guard is for, with margins, over the mean of each mode's runs: it scales out at
+ * least 1 s sooner (a run that never scaled out counts as the whole replay), or its queue peaks at
+ * most 0.8x as high.
+ */
 function verdict(results: RunResult[]): { ok: boolean; text: string } {
-  const g = results.find((r) => r.mode === 'guard');
-  const o = results.find((r) => r.mode === 'off');
-  if (!g || !o) return { ok: true, text: 'One mode only: no comparison.' };
-  const sooner = g.firstScaleOut !== undefined && (o.firstScaleOut === undefined || g.firstScaleOut + 1 <= o.firstScaleOut);
-  const lower = g.peakQueue <= 0.8 * o.peakQueue;
-  const ok = sooner || lower;
-  return { ok, text: `Check (guard scales out >= 1 s sooner, or its peak <= 0.8x): sooner ${sooner}, lower peak ${lower} (${(g.peakQueue / Math.max(1, o.peakQueue)).toFixed(2)}x): ${ok ? 'passed' : 'FAILED'}.` };
+  const g = results.filter((r) => r.mode === 'guard');
+  const o = results.filter((r) => r.mode === 'off');
+  if (g.length === 0 || o.length === 0) return { ok: true, text: 'One mode only: no comparison.' };
+  const scaleOut = (rs: RunResult[]): number => mean(rs.map((r) => r.firstScaleOut ?? r.drained));
+  const peak = (rs: RunResult[]): number => mean(rs.map((r) => r.peakQueue));
+  const sooner = scaleOut(g) + 1 <= scaleOut(o);
+  const ratio = peak(g) / Math.max(1, peak(o));
+  const ok = sooner || ratio <= 0.8;
+  return { ok, text: `Means over the runs: first scale-out ${scaleOut(g).toFixed(1)} s with the guard, ${scaleOut(o).toFixed(1)} s without; queue peak ${peak(g).toFixed(0)} vs ${peak(o).toFixed(0)} (${ratio.toFixed(2)}x). Check (the guard scales out >= 1 s sooner, or its peak <= 0.8x): ${ok ? 'passed' : 'FAILED'}.` };
 }
 
 async function main(): Promise<void> {
@@ -323,8 +335,8 @@ async function main(): Promise<void> {
     const speedup = (LOAD * capacity) / (reqs.length / 60);
     console.error(`bench/llm-live: replaying ${reqs.length} requests at ${speedup.toFixed(2)}x; capacity ${capacity.toFixed(2)} req/s per replica`);
     const results: RunResult[] = [];
-    for (const mode of ORDER) {
-      const r = await oneRun({ kc, kubeconfig: kube.kubeconfig, promUrl: prom.url, router, servers, follow, reqs, speedup, capacity }, mode);
+    for (const [n, mode] of ORDER.entries()) {
+      const r = await oneRun({ kc, kubeconfig: kube.kubeconfig, promUrl: prom.url, router, servers, follow, reqs, speedup, capacity }, mode, n);
       console.error(JSON.stringify(r));
       results.push(r);
     }
