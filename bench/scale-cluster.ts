@@ -31,6 +31,26 @@ export function demandQuery(s: BenchScaler): string {
   return `sum(sg_bench_demand_rps{namespace="${s.namespace}",deployment="${s.deployment}"})`;
 }
 
+/** The one query every scaler shares in the batch form (issue 21): every scaler's series at once. */
+export const BATCH_DEMAND_QUERY = 'sum by (namespace, deployment) (sg_bench_demand_rps)';
+
+/** How the scalers' demand signal is written: a query per scaler, or the shared batch query. */
+export type SignalForm = 'single' | 'batch';
+
+/** A scaler's `spec.signal.prometheus` in the given form; `null` removes the other form in a merge patch. */
+export function demandSignal(s: BenchScaler, form: SignalForm): Record<string, unknown> {
+  return form === 'batch' ? { query: null, batch: { query: BATCH_DEMAND_QUERY, namespaceLabel: 'namespace', nameLabel: 'deployment' } } : { query: demandQuery(s), batch: null };
+}
+
+/** Rewrites the first `count` scalers' demand signal into `form` (a merge patch each). */
+export async function setSignalForm(kc: KubeConfig, count: number, form: SignalForm): Promise<void> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  await forEachLimit(Array.from({ length: count }, (_, i) => benchScaler(i)), 24, async (s) => {
+    await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: s.namespace, plural: PLURAL, name: s.scaler, body: { spec: { signal: { prometheus: demandSignal(s, form) } } } }, merge);
+  });
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -16,7 +16,9 @@
 //            --reads get,cache (default both: each size runs with the scale read by a GET per scaler
 //            per tick, `targetCache: false`, and from the Deployment watch cache, the peer in the same run),
 //            --nodes 200,2000 and --scalers 100,1000 (one or two sizes each; one size builds only that cluster),
-//            --pods-per-node N (default 15) and --replicas N (GPU pods per Deployment) for a lighter cluster
+//            --pods-per-node N (default 15) and --replicas N (GPU pods per Deployment) for a lighter cluster,
+//            --signals single,batch (default single: a PromQL query per scaler; batch: every scaler gives the
+//            one shared `sum by (namespace, deployment)` query, spec.signal.prometheus.batch; both: each size runs both)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,11 +30,11 @@ import { ensureNamespace, kubeConfigFrom, serviceAccountKubeconfig, startKube, t
 import { REPO_ROOT, freePort, stopPid } from '../test/helpers/infra/process.ts';
 import { addScrapeTarget, startPrometheus } from '../test/helpers/infra/prometheus.ts';
 import { runContext } from '../test/helpers/infra/run.ts';
-import { BENCH_LABEL, TIER_LABEL, addFillerPods, addGpuNodes, addScalers, podsSettled, resetScalers } from './scale-cluster.ts';
+import { BENCH_LABEL, TIER_LABEL, addFillerPods, addGpuNodes, addScalers, podsSettled, resetScalers, setSignalForm, type SignalForm } from './scale-cluster.ts';
 import { startDemandExporter } from './scale-exporter.ts';
 import { auditReader, cpuSampler, lineTail, queryLogReader, sampleOf, type ApiCall, type LoggedQuery } from './scale-probe.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, signals: { type: 'string', default: 'single' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' } } });
 const QUICK = args.quick === true;
 const SCALERS = sizes(args.scalers, QUICK ? [10, 40] : [100, 1000], '--scalers');
 const NODES = sizes(args.nodes, QUICK ? [20, 80] : [200, 2000], '--nodes');
@@ -46,6 +48,10 @@ const S_SMALL = SCALERS[0] ?? 0;
 const MIB = 1024 * 1024;
 const READS = (args.reads ?? '').split(',').filter((r): r is 'get' | 'cache' => r === 'get' || r === 'cache');
 if (READS.length === 0) throw new Error(`--reads ${args.reads}: expected get, cache or get,cache`);
+const SIGNALS = (args.signals ?? '').split(',').filter((r): r is SignalForm => r === 'single' || r === 'batch');
+if (SIGNALS.length === 0) throw new Error(`--signals ${args.signals}: expected single, batch or single,batch`);
+/** Each size runs once per way of reading targets and per signal form, peers in the same run. */
+const VARIANTS = READS.flatMap((reads) => SIGNALS.map((signals) => ({ reads, signals })));
 
 /** A list of sizes from a flag (`200,2000`), ascending, or the default. */
 function sizes(flag: string | undefined, dflt: number[], name: string): number[] {
@@ -92,6 +98,8 @@ interface SizeResult {
   size: string;
   /** How the controller read targets' scale: `get` (targetCache: false) or `cache`. */
   reads: 'get' | 'cache';
+  /** How the scalers' demand signal was written: a query each, or one shared batch query. */
+  signals: SignalForm;
   scalers: number;
   nodes: number;
   pods: number;
@@ -144,15 +152,16 @@ async function main(): Promise<void> {
         await podsSettled(kc, podsNow, 600_000);
         // Let the series of the size before settle out of the rate windows and the caches.
         await sleep(10_000);
-        for (const reads of READS) {
-          if (reads !== READS[0]) {
+        for (const [k, { reads, signals }] of VARIANTS.entries()) {
+          if (k > 0) {
             await resetScalers(kc, S_ALL, r);
             await podsSettled(kc, podsNow, 600_000);
           }
-          const size = `${scalers} scalers / ${nodes} nodes, reads ${reads}`;
+          await setSignalForm(kc, S_ALL, signals);
+          const size = `${scalers} scalers / ${nodes} nodes, reads ${reads}, signals ${signals}`;
           say(`measuring ${size}`);
-          const res = await measureSize({ kube, kc, promUrl: prom.url, queryLog, saKubeconfig: sa.kubeconfig, username: sa.username, size, reads, scalers, nodes, selector: scalers === S_ALL ? `${BENCH_LABEL}=1` : `${TIER_LABEL}=small`, dir: ctx.dir });
-          results.push({ ...res, size, reads, scalers, nodes, pods: podsNow });
+          const res = await measureSize({ kube, kc, promUrl: prom.url, queryLog, saKubeconfig: sa.kubeconfig, username: sa.username, size, reads, signals, scalers, nodes, selector: scalers === S_ALL ? `${BENCH_LABEL}=1` : `${TIER_LABEL}=small`, dir: ctx.dir });
+          results.push({ ...res, size, reads, signals, scalers, nodes, pods: podsNow });
           printSize(results[results.length - 1] as SizeResult);
         }
       }
@@ -178,9 +187,9 @@ async function enableQueryLog(url: string, dir: string): Promise<string> {
   return log;
 }
 
-async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: string; queryLog: string; saKubeconfig: string; username: string; size: string; reads: 'get' | 'cache'; scalers: number; nodes: number; selector: string; dir: string }): Promise<Omit<SizeResult, 'size' | 'reads' | 'scalers' | 'nodes' | 'pods'>> {
+async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: string; queryLog: string; saKubeconfig: string; username: string; size: string; reads: 'get' | 'cache'; signals: SignalForm; scalers: number; nodes: number; selector: string; dir: string }): Promise<Omit<SizeResult, 'size' | 'reads' | 'signals' | 'scalers' | 'nodes' | 'pods'>> {
   // A Lease name must be an RFC 1123 subdomain: digits, letters and dashes.
-  const id = `${o.scalers}-${o.nodes}-${o.reads}`;
+  const id = `${o.scalers}-${o.nodes}-${o.reads}-${o.signals}`;
   const port = await freePort();
   const config = {
     listen: `127.0.0.1:${port}`,
@@ -372,16 +381,17 @@ function printSummary(results: readonly SizeResult[]): void {
     const s = st.get(r.size) as Record<string, number>;
     out.write(`| ${r.size} | ${r.pods} | ${s.firstWall?.toFixed(2)} | ${s.firstRequests} | ${s.wall?.toFixed(2)} | ${s.requests} | ${s.patched} | ${s.queries} | ${s.querySeconds?.toFixed(2)} | ${s.ctlCpu?.toFixed(3)} | ${s.ctlRss?.toFixed(0)} | ${s.apiCpu?.toFixed(3)} | ${s.apiRss?.toFixed(0)} |\n`);
   }
-  const find = (sc: number, n: number, reads: string): Record<string, number> | undefined => {
-    const r = results.find((x) => x.scalers === sc && x.nodes === n && x.reads === reads);
+  const find = (sc: number, n: number, reads: string, signals: string): Record<string, number> | undefined => {
+    const r = results.find((x) => x.scalers === sc && x.nodes === n && x.reads === reads && x.signals === signals);
     return r ? st.get(r.size) : undefined;
   };
   const pairs: Array<[string, Record<string, number> | undefined, Record<string, number> | undefined]> = [];
-  for (const reads of READS) {
-    if (S_SMALL !== S_ALL) for (const n of NODES) pairs.push([`${S_ALL} vs ${S_SMALL} scalers at ${n} nodes, reads ${reads}`, find(S_ALL, n, reads), find(S_SMALL, n, reads)]);
-    if (NODES.length > 1) for (const sc of SCALERS) pairs.push([`${NODES[1]} vs ${NODES[0]} nodes at ${sc} scalers, reads ${reads}`, find(sc, NODES[1] ?? 0, reads), find(sc, NODES[0] ?? 0, reads)]);
+  for (const { reads, signals: sg } of VARIANTS) {
+    if (S_SMALL !== S_ALL) for (const n of NODES) pairs.push([`${S_ALL} vs ${S_SMALL} scalers at ${n} nodes, reads ${reads}, signals ${sg}`, find(S_ALL, n, reads, sg), find(S_SMALL, n, reads, sg)]);
+    if (NODES.length > 1) for (const sc of SCALERS) pairs.push([`${NODES[1]} vs ${NODES[0]} nodes at ${sc} scalers, reads ${reads}, signals ${sg}`, find(sc, NODES[1] ?? 0, reads, sg), find(sc, NODES[0] ?? 0, reads, sg)]);
   }
-  if (READS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`cache vs get at ${sc} scalers / ${n} nodes`, find(sc, n, 'cache'), find(sc, n, 'get')]);
+  for (const sg of SIGNALS) if (READS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`cache vs get at ${sc} scalers / ${n} nodes, signals ${sg}`, find(sc, n, 'cache', sg), find(sc, n, 'get', sg)]);
+  for (const reads of READS) if (SIGNALS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`batch vs single at ${sc} scalers / ${n} nodes, reads ${reads}`, find(sc, n, reads, 'batch'), find(sc, n, reads, 'single')]);
   out.write('\n## Growth ratios\n\n| comparison | wall | tick 1 wall | requests in tick | demand queries | Prometheus s | controller CPU | controller RSS | API server CPU | API server RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : 'n/a');
   for (const [name, a, b] of pairs) {
