@@ -3,18 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../../common/errors.ts';
+import { ErrorCode } from '../../../common/errors.ts';
 import { controllerConfigSchema } from '../../../controller/config.ts';
+import { controllerConfigError } from '../../helpers/thrown.ts';
 
-function errorOf(fileText: string): SurgeGuardError {
-  try {
-    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText });
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 const on = (pools: string): string => `capacity:\n  placeholders:\n    enabled: true\n    pools:\n${pools}`;
 
@@ -47,7 +39,7 @@ for (const [key, yaml, message] of [
   ['capacity.placeholders.pools.0.speed', on('      - {name: a, capGpus: 4, speed: 3}\n'), /./],
 ] as const) {
   test(`placeholders config: a coded error naming ${key}`, () => {
-    const err = errorOf(yaml);
+    const err = controllerConfigError(yaml);
     assert.equal(err.code, ErrorCode.ConfigInvalid);
     assert.match(err.message, new RegExp(`${key.replace(/\./g, '\\.')}\\b`));
     assert.match(err.message, message);

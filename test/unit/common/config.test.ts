@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { loadConfig } from '../../../common/config.ts';
-import { SurgeGuardError } from '../../../common/errors.ts';
+import { thrownError } from '../../helpers/thrown.ts';
 
 // A schema shaped like a component's: nested objects, units in names, bounds and enums.
 const schema = z.strictObject({
@@ -27,15 +27,6 @@ function loadYaml(text: string, extra: Parameters<typeof loadConfig>[1] = {}) {
   return loadConfig(schema, { file, ...extra });
 }
 
-function errorOf(fn: () => unknown): SurgeGuardError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 const cases: { name: string; yaml: string; env?: Record<string, string>; flags?: Record<string, unknown>; expect: RegExp[] }[] = [
   {
@@ -120,7 +111,7 @@ const cases: { name: string; yaml: string; env?: Record<string, string>; flags?:
 
 for (const c of cases) {
   test(`config error: ${c.name}`, () => {
-    const err = errorOf(() => loadYaml(c.yaml, { env: c.env, flags: c.flags }));
+    const err = thrownError(() => loadYaml(c.yaml, { env: c.env, flags: c.flags }));
     assert.match(err.code, /^SG_CONFIG_INVALID$/);
     for (const re of c.expect) assert.match(err.message, re);
   });
@@ -139,7 +130,7 @@ test('config: defaults, then file, then environment, then flags; result is froze
 });
 
 test('config: an unreadable file is its own error naming the path', () => {
-  const err = errorOf(() => loadConfig(schema, { file: '/nonexistent/sg.yaml' }));
+  const err = thrownError(() => loadConfig(schema, { file: '/nonexistent/sg.yaml' }));
   assert.equal(err.code, 'SG_CONFIG_UNREADABLE');
   assert.match(err.message, /\/nonexistent\/sg\.yaml/);
 });

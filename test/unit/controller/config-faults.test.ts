@@ -2,18 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../../common/errors.ts';
+import { ErrorCode } from '../../../common/errors.ts';
 import { controllerConfigSchema } from '../../../controller/config.ts';
+import { controllerConfigError } from '../../helpers/thrown.ts';
 
-function errorOf(fileText: string): SurgeGuardError {
-  try {
-    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText });
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 for (const [key, yaml] of [
   ['prometheus.url', 'prometheus:\n  url: localhost:9090\n'],
@@ -23,7 +15,7 @@ for (const [key, yaml] of [
   ['healing.oncall.externalUrl', 'healing:\n  oncall:\n    externalUrl: surgeguard:9403\n'],
 ] as const) {
   test(`controller config: ${yaml.trim().split('\n').pop()?.trim()} is a coded error naming ${key}`, () => {
-    const err = errorOf(yaml);
+    const err = controllerConfigError(yaml);
     assert.equal(err.code, ErrorCode.ConfigInvalid);
     assert.match(err.message, new RegExp(`controller\\.yaml line \\d+: ${key.replace(/\./g, '\\.')}: must be an absolute http:// or https:// URL`));
     assert.ok(!err.message.includes('secret'), `the error echoes the URL's path: ${err.message}`);
@@ -39,7 +31,7 @@ test('controller config: http and https URLs with a host, IPv6 too, are taken', 
 test('forecaster: Holt-Winters by default (it measured better out of sample), the model on request, anything else named', () => {
   assert.equal(loadConfig(controllerConfigSchema, {}).forecaster, 'holt-winters');
   assert.equal(loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'forecaster: model\n' }).forecaster, 'model');
-  assert.match(errorOf('forecaster: prophet\n').message, /controller\.yaml line 1: forecaster: .*"holt-winters".*"model"|forecaster/);
+  assert.match(controllerConfigError('forecaster: prophet\n').message, /controller\.yaml line 1: forecaster: .*"holt-winters".*"model"|forecaster/);
 });
 
 for (const [what, yaml, key, why] of [
@@ -51,7 +43,7 @@ for (const [what, yaml, key, why] of [
   ['an unknown auth key', 'prometheus:\n  url: https://p:9090\n  bearerToken: abc\n', 'prometheus.bearerToken', /unknown key/],
 ] as const) {
   test(`controller config: prometheus auth with ${what} is a coded error naming ${key}`, () => {
-    const err = errorOf(yaml);
+    const err = controllerConfigError(yaml);
     assert.equal(err.code, ErrorCode.ConfigInvalid);
     assert.match(err.message, new RegExp(`controller\\.yaml line \\d+: ${key.replace(/\./g, '\\.')}`), err.message);
     assert.match(err.message, why, err.message);
@@ -63,8 +55,8 @@ test('controller config: gpu.source is agent, dcgm or auto (default auto), froze
   const dcgm = loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'gpu:\n  source: dcgm\n' });
   assert.equal(dcgm.gpu.source, 'dcgm');
   assert.ok(Object.isFrozen(dcgm.gpu), 'the gpu section is frozen');
-  const err = errorOf('gpu:\n  source: nvml\n');
+  const err = controllerConfigError('gpu:\n  source: nvml\n');
   assert.equal(err.code, ErrorCode.ConfigInvalid);
   assert.match(err.message, /controller\.yaml line \d+: gpu\.source: /);
-  assert.match(errorOf('gpu:\n  sources: dcgm\n').message, /gpu/);
+  assert.match(controllerConfigError('gpu:\n  sources: dcgm\n').message, /gpu/);
 });

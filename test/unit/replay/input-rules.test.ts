@@ -3,22 +3,14 @@
 // filled with invented demand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SurgeGuardError } from '../../../common/errors.ts';
+import type { SurgeGuardError } from '../../../common/errors.ts';
 import { DEFAULT_MAX_GAP_INTERVALS, parseTrace, type TraceOptions } from '../../../replay/trace.ts';
 import { readPrometheusTrace } from '../../../replay/prometheus-source.ts';
 import { inputChangesText } from '../../../replay/summary-text.ts';
+import { thrownError } from '../../helpers/thrown.ts';
 
 const opts = (o: Partial<TraceOptions> = {}): TraceOptions => ({ file: 't.csv', timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', ...o });
 
-function errorOf(fn: () => unknown): SurgeGuardError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, String(err));
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 const rows = (n: number, from = 0, step = 60): string => Array.from({ length: n }, (_, i) => `${from + i * step},${i + 1}`).join('\n');
 
@@ -40,7 +32,7 @@ test('a clean trace says so; per-request mode counts the empty buckets it reads 
 
 test('a gap of 100,000 intervals is refused by default: coded error naming file, line, gap length and the flag', () => {
   const csv = `timestamp,value\n${rows(10)}\n${9 * 60 + 100_001 * 60},7\n`;
-  const err = errorOf(() => parseTrace(csv, opts()));
+  const err = thrownError(() => parseTrace(csv, opts()));
   assert.equal(err.code, 'SG_INPUT_INVALID');
   assert.match(err.message, /^t\.csv:12: gap of 100000 intervals of 60s before this row \(no rows since 1970-01-01T00:09:00\.000Z\), longer than 288;/);
   assert.match(err.message, /pass --max-gap-intervals 100000 to fill it anyway/);
@@ -59,10 +51,10 @@ test('asked with maxGapIntervals, the same gap is filled, per the contract, and 
 test('the limit is inclusive, and a run of empty values is the same kind of gap: refused naming its first line', () => {
   const at = (gap: number): string => `timestamp,value\n${rows(10)}\n${9 * 60 + (gap + 1) * 60},7\n`;
   assert.equal(parseTrace(at(288), opts()).changes?.gapIntervalsFilled, 288);
-  assert.match(errorOf(() => parseTrace(at(289), opts())).message, /^t\.csv:12: gap of 289 intervals/);
+  assert.match(thrownError(() => parseTrace(at(289), opts())).message, /^t\.csv:12: gap of 289 intervals/);
   const empties = `timestamp,value\n${rows(10)}\n${Array.from({ length: 6 }, (_, i) => `${(10 + i) * 60},`).join('\n')}\n${16 * 60},3\n`;
   assert.equal(parseTrace(empties, opts({ maxGapIntervals: 6 })).changes?.emptyValuesFilled, 6);
-  const err = errorOf(() => parseTrace(empties, opts({ maxGapIntervals: 5 })));
+  const err = thrownError(() => parseTrace(empties, opts({ maxGapIntervals: 5 })));
   assert.match(err.message, /^t\.csv:12: a run of empty values \(no data\) longer than 5 intervals starts at this row;.*--max-gap-intervals/);
 });
 

@@ -3,22 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SurgeGuardError } from '../../../common/errors.ts';
 import { parseTrace, parseWeights, type TraceOptions } from '../../../replay/trace.ts';
 import { parseTimestamp } from '../../../replay/timestamp.ts';
+import { thrownError } from '../../helpers/thrown.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
 const opts = (o: Partial<TraceOptions> = {}): TraceOptions => ({ file: 't.csv', timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', ...o });
 
-function errorOf(fn: () => unknown): SurgeGuardError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, String(err));
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: number[]; interval?: number; warn?: RegExp; warnings?: RegExp[]; error?: RegExp }[] = [
   { name: 'plain rows', csv: 'timestamp,value\n2015-02-26 21:40:00,1\n2015-02-26 21:45:00,2\n2015-02-26 21:50:00,3\n', demand: [1, 2, 3], interval: 300 },
@@ -54,7 +45,7 @@ const cases: { name: string; csv: string; o?: Partial<TraceOptions>; demand?: nu
 for (const c of cases) {
   test(`parseTrace: ${c.name}`, () => {
     if (c.error) {
-      const err = errorOf(() => parseTrace(c.csv, opts(c.o)));
+      const err = thrownError(() => parseTrace(c.csv, opts(c.o)));
       assert.equal(err.code, 'SG_INPUT_INVALID');
       assert.match(err.message, c.error);
       return;
@@ -143,7 +134,7 @@ for (const [name, csv, w, error] of [
   ['a missing weight column', 'T,ContextTokens\n0,4\n', 'ContextTokens,Tokens', /^t\.csv:1: no column "Tokens" \(--weight-columns\); the header has: "T", "ContextTokens"/],
 ] as const) {
   test(`per-request weights: ${name} is an error naming file and line`, () => {
-    const err = errorOf(() => parseTrace(csv, opts({ timeColumn: 'T', bucketSeconds: 15, weights: parseWeights(w) })));
+    const err = thrownError(() => parseTrace(csv, opts({ timeColumn: 'T', bucketSeconds: 15, weights: parseWeights(w) })));
     assert.match(err.message, error);
   });
 }

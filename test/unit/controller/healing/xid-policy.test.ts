@@ -2,13 +2,12 @@
 // escalate, and configuration mistakes refused with the key path.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../../../common/errors.ts';
-import { controllerConfigSchema } from '../../../../controller/config.ts';
+import { ErrorCode } from '../../../../common/errors.ts';
 import { healingConfigSchema } from '../../../../controller/healing/config.ts';
 import { gpuXidCheck } from '../../../../controller/healing/checks/gpu-xid.ts';
 import { compileXidPolicy, DEFAULT_XID_RULES } from '../../../../controller/healing/xid-policy.ts';
 import type { VectorQuery } from '../../../../controller/healing/types.ts';
+import { controllerConfigError } from '../../../helpers/thrown.ts';
 
 type Series = Array<{ labels: Record<string, string>; value: number }>;
 
@@ -76,15 +75,6 @@ test('a page and a watch on one node: the node\'s finding is the page', async ()
   assert.deepEqual(by, { 'Node/n1': 'notice/critical' });
 });
 
-function errorOf(yaml: string): SurgeGuardError {
-  try {
-    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: yaml });
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, String(err));
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 const head = 'healing:\n  checks:\n    xidPolicy:\n';
 for (const [what, body, key, why] of [
@@ -99,7 +89,7 @@ for (const [what, body, key, why] of [
   ['a bad otherXids', '      otherXids: drain\n', 'healing.checks.xidPolicy.otherXids', /ignore/],
 ] as const) {
   test(`xidPolicy: ${what} is refused with its key path`, () => {
-    const err = errorOf(head + body);
+    const err = controllerConfigError(head + body);
     assert.equal(err.code, ErrorCode.ConfigInvalid);
     assert.match(err.message, new RegExp(`controller\\.yaml line \\d+: ${key.replace(/\./g, '\\.')}`), err.message);
     assert.match(err.message, why, err.message);

@@ -2,19 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../../common/config.ts';
-import { ErrorCode, SurgeGuardError } from '../../../../common/errors.ts';
+import { ErrorCode } from '../../../../common/errors.ts';
 import { controllerConfigSchema } from '../../../../controller/config.ts';
 import { shardingActive } from '../../../../controller/sharding/config.ts';
+import { controllerConfigError } from '../../../helpers/thrown.ts';
 
-function errorOf(fileText: string): SurgeGuardError {
-  try {
-    loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText });
-  } catch (err) {
-    assert.ok(err instanceof SurgeGuardError, `expected a SurgeGuardError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 test('sharding is off by default, and with one shard changes nothing', () => {
   const c = loadConfig(controllerConfigSchema, {});
@@ -36,7 +28,7 @@ for (const [key, yaml] of [
   ['sharding.enabled', 'sharding: { enabled: true }\ncapacity:\n  placeholders:\n    enabled: true\n    pools: [{ name: a100, capGpus: 8, nodeSelector: { pool: a100 } }]\n'],
 ] as const) {
   test(`sharding config: ${yaml.trim()} is a coded error naming ${key}`, () => {
-    const err = errorOf(yaml);
+    const err = controllerConfigError(yaml);
     assert.equal(err.code, ErrorCode.ConfigInvalid);
     assert.match(err.message, new RegExp(key.split('.')[1] as string));
   });
