@@ -374,7 +374,10 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     };
   }
 
-  /** Drops the memory and the per-scaler series of scalers that were deleted, so nothing goes stale. */
+  /**
+   * Drops the memory and the per-scaler series of scalers this replica no longer acts for (deleted,
+   * or, sharded, their shard moved to another replica), so nothing goes stale.
+   */
   function forgetDeleted(present: ReadonlySet<string>): void {
     for (const key of runtimes.keys()) {
       if (present.has(key)) continue;
@@ -383,7 +386,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       for (const g of [m.desired, m.current, m.demand, m.startup, m.unschedulable, m.ready, m.minReplicas, m.maxReplicas, m.gpuBudgetCut]) g.remove({ namespace, scaler });
       for (const quantile of ['p50', 'p90']) m.forecast.remove({ namespace, scaler, quantile });
       for (const condition of ['Ready', 'Active', 'Degraded', 'Unschedulable', 'Conflict']) m.condition.remove({ namespace, scaler, condition });
-      deps.logger.info({ scaler: key }, 'scaler deleted; its history and series are dropped');
+      deps.logger.info({ scaler: key }, 'scaler no longer handled here (deleted, or its shard moved to another replica); its history and series are dropped');
     }
   }
 
