@@ -28,9 +28,25 @@ export async function applyManifests(kc: KubeConfig, objects: readonly Kubernete
       out.push(await api.create(obj, undefined, dryRun));
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw new Error(`${obj.kind}/${obj.metadata?.name}: ${(err as { body?: string }).body ?? (err as Error).message}`, { cause: err });
-      const current = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } } as KubernetesObject & { metadata: { name: string } });
-      out.push(await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } }, undefined, dryRun));
+      out.push(await replaceCurrent(api, obj, dryRun));
     }
   }
   return out;
+}
+
+/**
+ * Replaces an existing object at its current resourceVersion. Test files that share a control plane
+ * apply the same manifests at the same moment (the CRD), so a replace can lose to another file's
+ * replace of the same content: read again and retry (409 Conflict), a few times.
+ */
+async function replaceCurrent(api: KubernetesObjectApi, obj: KubernetesObject, dryRun: string | undefined): Promise<KubernetesObject> {
+  const ref = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } } as KubernetesObject & { metadata: { name: string } };
+  for (let attempt = 1; ; attempt++) {
+    const current = await api.read(ref);
+    try {
+      return await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } }, undefined, dryRun);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+    }
+  }
 }
