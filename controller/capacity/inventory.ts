@@ -1,4 +1,5 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { parseLabelSelector, type LabelMatcher } from '../kube/label-selector.ts';
 
 /**
  * What a GPU budget can spend, read from the cluster's nodes and pods (the controller's watch
@@ -46,43 +47,18 @@ function quantity(v: unknown): number {
 }
 
 /**
- * Matches a label selector as the scale subresource prints it (`app=llm,tier in (a,b),!canary`):
- * =, ==, !=, in, notin, exists and !exists, the forms a Deployment's selector can take.
- * An unreadable selector matches nothing (a pod is then counted as another's: the safe side).
+ * Matches a label selector as the scale subresource prints it (`app=llm,tier in (a,b),!canary`),
+ * read by the same parser as the pod-statistics cache (controller/kube/label-selector.ts). Unlike
+ * the API server, an empty or unreadable selector matches nothing here: a pod is then counted as
+ * another's, the safe side for the budget.
  */
 export function selectorMatches(selector: string, labels: Readonly<Record<string, string>>): boolean {
-  const terms = splitTerms(selector);
-  if (terms === undefined || terms.length === 0) return false;
-  return terms.every((t) => {
-    let m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(t);
-    if (m) {
-      const values = (m[3] ?? '').split(',').map((v) => v.trim());
-      const v = labels[m[1] as string];
-      return m[2] === 'in' ? v !== undefined && values.includes(v) : v === undefined || !values.includes(v);
-    }
-    m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(t);
-    if (m) return m[2] === '!=' ? labels[m[1] as string] !== m[3] : labels[m[1] as string] === m[3];
-    m = /^(!?)([\w./-]+)$/.exec(t);
-    if (m) return m[1] === '!' ? !((m[2] as string) in labels) : (m[2] as string) in labels;
+  if (!selector.trim()) return false;
+  let match: LabelMatcher;
+  try {
+    match = parseLabelSelector(selector);
+  } catch {
     return false;
-  });
-}
-
-/** Splits on the commas outside parentheses; undefined when the parentheses do not balance. */
-function splitTerms(selector: string): string[] | undefined {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of selector) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (depth < 0) return undefined;
-    if (ch === ',' && depth === 0) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
   }
-  if (depth !== 0) return undefined;
-  if (cur.trim()) out.push(cur.trim());
-  return out;
+  return match(labels);
 }

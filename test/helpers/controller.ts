@@ -7,8 +7,8 @@ import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry, type MetricRegistry } from '../../common/metrics.ts';
 import type { Forecaster } from '../../inference/forecaster.ts';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, PLURAL } from '../../controller/crd/predictive-scaler.ts';
+import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../../controller/crd/predictive-scaler.ts';
 import { REPO_ROOT, waitUntil } from './infra/process.ts';
 import { applyManifests, parseManifests } from './kube-apply.ts';
 
@@ -23,6 +23,17 @@ export async function installCrd(kc: KubeConfig): Promise<void> {
   }, { timeoutMs: 30_000 });
 }
 
+
+/** Creates a PredictiveScaler (metadata and spec as given) through the API server. */
+export async function createScaler(kc: KubeConfig, metadata: { name: string; namespace: string; labels?: Record<string, string> }, spec: Record<string, unknown>): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: metadata.namespace,
+    plural: PLURAL,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PredictiveScaler', metadata, spec },
+  });
+}
 
 export interface TestController extends RunningController {
   metrics: MetricRegistry;

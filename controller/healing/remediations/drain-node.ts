@@ -6,6 +6,7 @@ import { targetOf } from '../../reconcile/tick.ts';
 import type { HealingConfig } from '../config.ts';
 import type { HealingCluster } from '../cluster.ts';
 import type { NodeRemediation } from '../state.ts';
+import { parseLabelSelector } from '../../kube/label-selector.ts';
 
 /** One thing a drain step did, for the audit. */
 export interface DrainEvent {
@@ -35,12 +36,13 @@ export function evictable(p: V1Pod): boolean {
 /** The reason a drain writes into a scaler's floor annotation; it names the node being drained. */
 const floorReason = (node: string): string => `drain ${node}`;
 
+/** The scale subresource's selector (matchExpressions included); an unreadable one matches no pod. */
 function matches(selector: string, labels: Record<string, string>): boolean {
-  // The scale subresource's selector is the serialized form `a=b,c=d` for Deployments.
-  return selector.split(',').filter(Boolean).every((kv) => {
-    const [k, v] = kv.split('=');
-    return k !== undefined && labels[k.trim()] === (v ?? '').trim();
-  });
+  try {
+    return parseLabelSelector(selector)(labels);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../../controller/crd/predictive-scaler.ts';
-import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
+import { createScaler, installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { ensureNamespace, kubeConfigFrom, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { addScrapeTarget, promQuery, startPrometheus } from '../../helpers/infra/prometheus.ts';
@@ -77,24 +77,13 @@ after(() =>
   ]),
 );
 
-async function createScaler(name: string, target: string, prometheus: Record<string, unknown>): Promise<void> {
+async function addScaler(name: string, target: string, prometheus: Record<string, unknown>): Promise<void> {
   const labels = { app: target };
   await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace,
     body: { metadata: { name: target }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'm', image: 'registry.invalid/m:1' }] } } } },
   });
-  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'PredictiveScaler',
-      metadata: { name, namespace, labels: { 'sg-test': id } },
-      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, signal: { prometheus }, requestsPerSecondPerReplica: 100, startupSeconds: 2, minReplicas: 1, maxReplicas: 4, mode: 'DryRun' },
-    },
-  });
+  await createScaler(kc, { name, namespace, labels: { 'sg-test': id } }, { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, signal: { prometheus }, requestsPerSecondPerReplica: 100, startupSeconds: 2, minReplicas: 1, maxReplicas: 4, mode: 'DryRun' });
 }
 
 interface ScalerStatus {
@@ -112,10 +101,10 @@ test('scalers that share a batch query cost one query per tick and each reads it
   const p = prom;
   await waitUntil('the demand series in Prometheus', async () => ((await promQuery(p.url, BATCH)).length === N ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
   await ensureNamespace(kc.makeApiClient(CoreV1Api), namespace);
-  for (let i = 0; i < N; i++) await createScaler(`s${i}`, `d${i}`, { batch: { query: BATCH } });
-  await createScaler('orphan', 'd8', { batch: { query: BATCH } });
-  await createScaler('p0', 'p0', { query: PLAIN });
-  await createScaler('p1', 'p1', { query: PLAIN });
+  for (let i = 0; i < N; i++) await addScaler(`s${i}`, `d${i}`, { batch: { query: BATCH } });
+  await addScaler('orphan', 'd8', { batch: { query: BATCH } });
+  await addScaler('p0', 'p0', { query: PLAIN });
+  await addScaler('p1', 'p1', { query: PLAIN });
   controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: id, prometheusUrl: p.url, overrides: { scalerSelector: `sg-test=${id}`, leaderElection: { namespace: 'default', leaseName: id, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } } });
   const c = controller;
   const tickCount = async (): Promise<number> => Number(/surgeguard_controller_tick_duration_seconds_count (\d+)/.exec((await c.metrics.render()).body)?.[1] ?? 0);

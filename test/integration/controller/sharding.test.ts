@@ -9,15 +9,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { GROUP, PLURAL, VERSION } from '../../../controller/crd/predictive-scaler.ts';
 import { assignShards, shardOf } from '../../../controller/sharding/rendezvous.ts';
 import { CHART, helmBinary, helmTemplate } from '../../../scripts/render-manifests.ts';
 import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, serviceAccountKubeconfig, sharedKube, type AuditEvent, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { sharedPrometheus } from '../../helpers/infra/prometheus.ts';
 import { REPO_ROOT, waitUntil } from '../../helpers/infra/process.ts';
-import { installCrd } from '../../helpers/controller.ts';
+import { createScaler, installCrd } from '../../helpers/controller.ts';
 import { applyManifests, parseManifests } from '../../helpers/kube-apply.ts';
 import { rbacRulesAllUsed, untilRolesEffective } from '../../helpers/rbac.ts';
 import { startControllerProcess } from '../../helpers/controller-process.ts';
@@ -98,7 +97,6 @@ before(async () => {
   // Demand that swings between 8 and 40 requests/s every 10 s (PromQL with no series), so every
   // scaler keeps scaling up and down across the kill and the writes of each replica show in the log.
   const apps = kc.makeApiClient(AppsV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   for (const [i, namespace] of namespaces.entries()) {
     await ensureNamespace(core, namespace);
     const labels = { app: 'infer' };
@@ -109,26 +107,15 @@ before(async () => {
         spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'model', image: 'registry.invalid/model:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }] } } },
       },
     });
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'PredictiveScaler',
-        metadata: { name: 'infer', namespace, labels: { 'sg-test': `sharding-${process.pid}` } },
-        spec: {
-          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'infer' },
-          signal: { prometheus: { query: `8 + 32 * (floor((vector(time()) + ${i}) / 10) % 2)` } },
-          requestsPerSecondPerReplica: 10,
-          startupSeconds: 2,
-          minReplicas: 1,
-          maxReplicas: 6,
-          mode: 'Active',
-          behavior: { scaleDown: { stabilizationSeconds: 2 } },
-        },
-      },
+    await createScaler(kc, { name: 'infer', namespace, labels: { 'sg-test': `sharding-${process.pid}` } }, {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'infer' },
+        signal: { prometheus: { query: `8 + 32 * (floor((vector(time()) + ${i}) / 10) % 2)` } },
+        requestsPerSecondPerReplica: 10,
+        startupSeconds: 2,
+        minReplicas: 1,
+        maxReplicas: 6,
+        mode: 'Active',
+        behavior: { scaleDown: { stabilizationSeconds: 2 } },
     });
   }
 });

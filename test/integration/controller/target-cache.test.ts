@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../../../controller/crd/predictive-scaler.ts';
-import { installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { createScaler, installCrd, startTestController, type TestController } from '../../helpers/controller.ts';
 import { READY_DELAY_ANNOTATION, addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, sharedKube, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { runCleanups, waitUntil } from '../../helpers/infra/process.ts';
 import { addScrapeTarget, promQuery, sharedPrometheus } from '../../helpers/infra/prometheus.ts';
@@ -43,18 +42,7 @@ test('targets are read from the watch caches: no GET of the scale and no LIST of
     namespace,
     body: { metadata: { name: 'infer' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels, annotations: { [READY_DELAY_ANNOTATION]: '1s' } }, spec: { containers: [{ name: 'm', image: 'registry.invalid/m:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }], tolerations: [{ operator: 'Exists' }] } } } },
   });
-  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'PredictiveScaler',
-      metadata: { name: 'infer', namespace, labels: { 'sg-test': id } },
-      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'infer' }, signal: { prometheus: { query } }, requestsPerSecondPerReplica: 10, startupSeconds: 2, minReplicas: 1, maxReplicas: 8 },
-    },
-  });
+  await createScaler(kc, { name: 'infer', namespace, labels: { 'sg-test': id } }, { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'infer' }, signal: { prometheus: { query } }, requestsPerSecondPerReplica: 10, startupSeconds: 2, minReplicas: 1, maxReplicas: 8 });
   controller = await startTestController({ kubeconfig: kube.kubeconfig, namespace: 'default', identity: id, prometheusUrl: prom.url, overrides: { healing: { enabled: true, dryRun: true }, scalerSelector: `sg-test=${id}`, leaderElection: { namespace: 'default', leaseName: id, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 } } });
   const tickCount = async (): Promise<number> => Number(/surgeguard_controller_tick_duration_seconds_count (\d+)/.exec((await controller?.metrics.render())?.body ?? '')?.[1] ?? 0);
   const apps = kc.makeApiClient(AppsV1Api);
