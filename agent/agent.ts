@@ -11,6 +11,7 @@ import type { AgentConfig } from './config.ts';
 import { createCollectors, type CollectorDeps } from './collectors/index.ts';
 import { systemFacts } from './collectors/node-info.ts';
 import { execProcess } from './exec.ts';
+import { GpuHolders } from './gpu-holders.ts';
 import { GpuInventory } from './gpu-inventory.ts';
 import { followFile, followKmsg } from './kernel-log.ts';
 import { loadBearerCheck } from './metrics-auth.ts';
@@ -69,6 +70,7 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
     node,
     exec: execProcess,
     inventory: new GpuInventory(),
+    holders: new GpuHolders(),
     kernelLog: () => (c.xid.source === 'kmsg' ? followKmsg() : followFile(c.xid.kernelLogPath)),
     podIps: () => {
       logger.warn('kafka scope node without a pod IP source attributes no partitions');

@@ -12,6 +12,11 @@ export interface MetricFamily {
   readonly help: string;
   readonly type: 'gauge' | 'counter';
   readonly labelNames: readonly string[];
+  /**
+   * Labels a sample may leave out (the holder of a GPU no pod holds): written only when the sample
+   * has a non-empty value, as dcgm-exporter leaves them out, so a series without them costs nothing.
+   */
+  readonly optionalLabels?: readonly string[];
 }
 
 /** One value of one series. Labels must be the family's label names, all of them. */
@@ -83,4 +88,20 @@ export interface Collector {
 /** Builds a family declaration; a small helper so collector files read as a table. */
 export function family(name: string, type: MetricFamily['type'], help: string, labelNames: readonly string[]): MetricFamily {
   return { name, type, help, labelNames };
+}
+
+/** The family with labels its samples may leave out (see {@link MetricFamily.optionalLabels}). */
+export function withOptionalLabels(f: MetricFamily, optionalLabels: readonly string[]): MetricFamily {
+  return { ...f, optionalLabels };
+}
+
+/** A sample's labels as the family declares them: every required one (empty when missing), then the optional ones it has. */
+export function sampleLabels(f: MetricFamily, s: Sample): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of f.labelNames) out[l] = s.labels[l] ?? '';
+  for (const l of f.optionalLabels ?? []) {
+    const v = s.labels[l];
+    if (v) out[l] = v;
+  }
+  return out;
 }

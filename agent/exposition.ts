@@ -8,7 +8,7 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function checkFamily(f: MetricFamily): void {
   if (!f.name.startsWith(METRIC_PREFIX) || !NAME.test(f.name)) throw new Error(`metric name ${JSON.stringify(f.name)} must be a valid name starting with ${METRIC_PREFIX}`);
   if (f.type === 'counter' && !f.name.endsWith('_total')) throw new Error(`counter ${f.name} must end in _total`);
-  for (const l of f.labelNames) if (!LABEL.test(l) || l.startsWith('__')) throw new Error(`label ${JSON.stringify(l)} of ${f.name} is not a valid label name`);
+  for (const l of [...f.labelNames, ...(f.optionalLabels ?? [])]) if (!LABEL.test(l) || l.startsWith('__')) throw new Error(`label ${JSON.stringify(l)} of ${f.name} is not a valid label name`);
 }
 
 function escapeLabel(v: string): string {
@@ -25,6 +25,16 @@ function formatValue(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
+}
+
+/** `a="x",b="y"`: every label the family declares, then each optional one the sample has a value for. */
+function labelText(f: MetricFamily, s: Sample): string {
+  let text = f.labelNames.map((l) => `${l}="${escapeLabel(s.labels[l] ?? '')}"`).join(',');
+  for (const l of f.optionalLabels ?? []) {
+    const v = s.labels[l];
+    if (v) text += `${text ? ',' : ''}${l}="${escapeLabel(v)}"`;
+  }
+  return text;
 }
 
 /**
@@ -47,7 +57,7 @@ export function renderFamilies(families: readonly MetricFamily[], samples: reado
     const family = openMetrics && f.type === 'counter' ? f.name.slice(0, -'_total'.length) : f.name;
     out.push(`# HELP ${family} ${escapeHelp(f.help, openMetrics)}`, `# TYPE ${family} ${f.type}`);
     for (const s of list) {
-      const labels = f.labelNames.map((l) => `${l}="${escapeLabel(s.labels[l] ?? '')}"`).join(',');
+      const labels = labelText(f, s);
       out.push(`${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}`);
     }
   }

@@ -13,6 +13,14 @@ import type { OtelRename, RenameTable } from '../common/otlp/to-otlp.ts';
 
 type Labels = Readonly<Record<string, string>>;
 
+/**
+ * The pod holding the GPU, in the semantic conventions' Kubernetes names; absent when no one
+ * container holds it (the labels are absent then too).
+ */
+function holder(l: Labels): Attributes {
+  return l.pod ? { 'k8s.pod.name': l.pod, 'k8s.namespace.name': l.namespace ?? '', 'k8s.container.name': l.container ?? '' } : {};
+}
+
 /** The GPU itself: `hw.id` is its UUID (unique on the host and stable across reboots). */
 function gpu(l: Labels): Attributes {
   return {
@@ -22,12 +30,13 @@ function gpu(l: Labels): Attributes {
     ...(l.gpu_model ? { 'hw.model': l.gpu_model } : {}),
     // nvidia-smi sees NVIDIA GPUs only.
     'hw.vendor': 'NVIDIA',
+    ...holder(l),
   };
 }
 
 /** A sensor on the GPU (temperature, fan): its own component, whose parent is the GPU. */
 function part(l: Labels, type: 'temperature' | 'fan', where: string): Attributes {
-  return { 'hw.type': type, 'hw.id': `${l.uuid}/${where}`, 'hw.parent': l.uuid ?? '', ...(l.gpu ? { 'hw.name': `gpu${l.gpu} ${where}` } : {}) };
+  return { 'hw.type': type, 'hw.id': `${l.uuid}/${where}`, 'hw.parent': l.uuid ?? '', ...(l.gpu ? { 'hw.name': `gpu${l.gpu} ${where}` } : {}), ...holder(l) };
 }
 
 const GPU_ERRORS = { name: 'hw.errors', instrument: 'counter', unit: '{error}', description: 'Errors the GPU reported, by error.type: ecc_corrected, ecc_uncorrected (since the driver loaded), pcie_replay (since the GPU was reset), xid_<code> (seen in the kernel log since the agent started).' } as const;

@@ -3,7 +3,7 @@ import type { Logger } from '../common/logger.ts';
 import type { MetricRegistry } from '../common/metrics.ts';
 import { ErrorCode, SurgeGuardError, errorMessage } from '../common/errors.ts';
 import type { BridgeFamily } from '../common/otlp/families.ts';
-import { BlindError, DISABLED, isUnavailable, type Collector, type Sample, type Unavailable } from './collector.ts';
+import { BlindError, DISABLED, isUnavailable, sampleLabels, type Collector, type Sample, type Unavailable } from './collector.ts';
 import { checkFamily, renderFamilies } from './exposition.ts';
 import { createRepeatLimiter, type RepeatLimiter } from './repeat-limiter.ts';
 
@@ -150,7 +150,7 @@ export class CollectorRunner {
       }
       for (const f of c.families) {
         const samples = byName.get(f.name);
-        if (samples) out.push({ name: f.name, help: f.help, type: f.type, points: samples.map((s) => ({ labels: Object.fromEntries(f.labelNames.map((l) => [l, s.labels[l] ?? ''])), value: s.value })) });
+        if (samples) out.push({ name: f.name, help: f.help, type: f.type, points: samples.map((s) => ({ labels: sampleLabels(f, s), value: s.value })) });
       }
     }
     return out;

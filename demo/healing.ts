@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BlindError, isUnavailable, DISABLED, type Collector, type Sample } from '../agent/collector.ts';
 import { agentConfigSchema } from '../agent/config.ts';
 import { createCollectors } from '../agent/collectors/index.ts';
+import { GpuHolders } from '../agent/gpu-holders.ts';
 import { GpuInventory } from '../agent/gpu-inventory.ts';
 import { followFile } from '../agent/kernel-log.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -154,6 +155,7 @@ export async function startDemoHealing(deps: { logger: Logger; metrics: MetricRe
         node,
         exec: (file, args, opts) => (cluster.gpuState(node) === 'lost' ? Promise.resolve({ stdout: `${GPU_LOST}\n`, stderr: '', exitCode: 15 }) : smi(file, args, opts)),
         inventory: new GpuInventory(),
+        holders: new GpuHolders(),
         kernelLog: () => followFile(kernelLog),
         podIps: () => undefined,
         podResources: () => ({ list: () => Promise.resolve([]), close: () => undefined }),

@@ -1,6 +1,7 @@
 import { DISABLED, family, type Collector, type Sample } from '../collector.ts';
+import type { GpuHolders } from '../gpu-holders.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
-import type { PodResourcesClient } from '../pod-resources.ts';
+import type { DeviceAllocation, PodResourcesClient } from '../pod-resources.ts';
 
 export interface GpuAllocationConfig {
   readonly intervalSeconds: number;
@@ -11,6 +12,8 @@ export interface GpuAllocationConfig {
 export interface GpuAllocationDeps {
   readonly client: PodResourcesClient;
   readonly inventory: GpuInventory;
+  /** Filled from each List for the gpu collector, which puts the holder's labels on the GPU's own series. */
+  readonly holders: GpuHolders;
   readonly node: string;
 }
 
@@ -20,7 +23,8 @@ export const GPU_ALLOCATION_FAMILIES = [
 
 /**
  * The gpu_allocation collector: asks the kubelet's pod-resources API (gRPC v1 List) which
- * container holds each GPU. Disabled when the socket is not mounted.
+ * container holds each GPU, exports it as `surgeguard_gpu_allocation` and hands it to the gpu
+ * collector's series through {@link GpuHolders}. Disabled when the socket is not mounted.
  */
 export function createGpuAllocationCollector(deps: GpuAllocationDeps, config: GpuAllocationConfig): Collector {
   const wanted = new Set(config.resourceNames);
@@ -30,11 +34,23 @@ export function createGpuAllocationCollector(deps: GpuAllocationDeps, config: Gp
     timeoutMs: config.timeoutSeconds * 1000 + 500,
     families: GPU_ALLOCATION_FAMILIES,
     async collect() {
-      const allocations = await deps.client.list(config.timeoutSeconds * 1000);
-      if (allocations === undefined) return DISABLED;
+      let allocations: DeviceAllocation[] | undefined;
+      try {
+        allocations = await deps.client.list(config.timeoutSeconds * 1000);
+      } catch (err) {
+        // Not knowing the holders is not knowing them: the GPU series lose their pod labels
+        // at their next cycle rather than keep a holder that may have gone.
+        deps.holders.clear();
+        throw err;
+      }
+      if (allocations === undefined) {
+        deps.holders.clear();
+        return DISABLED;
+      }
+      const gpus = allocations.filter((a) => wanted.has(a.resourceName));
+      deps.holders.update(gpus);
       const samples: Sample[] = [];
-      for (const a of allocations) {
-        if (!wanted.has(a.resourceName)) continue;
+      for (const a of gpus) {
         // The NVIDIA device plugin names GPUs by UUID (MIG devices by MIG UUID).
         const gpu = deps.inventory.byUuidOf(a.deviceId);
         samples.push({ name: 'surgeguard_gpu_allocation', labels: { node: deps.node, gpu: gpu?.index ?? '', uuid: a.deviceId, namespace: a.namespace, pod: a.pod, container: a.container }, value: 1 });

@@ -161,11 +161,11 @@ function snake(s: string): string {
   return s.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
 }
 
-/** Turns one GPU row into samples. Absent cells give no sample at all. */
-export function rowToSamples(row: GpuRow, node: string): Sample[] {
+/** Turns one GPU row into samples, with `holder` (its pod's labels, or none) on each. Absent cells give no sample at all. */
+export function rowToSamples(row: GpuRow, node: string, holder: Readonly<Record<string, string>> = {}): Sample[] {
   const id = gpuIdentity(row);
   if (!id) throw new CsvShapeError(`a row has no GPU index: ${truncate([...row.values()].join(', '))}`);
-  const base = { node, gpu: id.index, uuid: id.uuid, gpu_model: id.model };
+  const base = { node, gpu: id.index, uuid: id.uuid, gpu_model: id.model, ...holder };
   const out: Sample[] = [];
   const push = (name: string, value: number | undefined, extra: Record<string, string> = {}): void => {
     if (value !== undefined && Number.isFinite(value)) out.push({ name, labels: { ...base, ...extra }, value });

@@ -1,10 +1,11 @@
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode, SurgeGuardError } from '../../common/errors.ts';
-import { family, unavailable, type Collector, type CollectContext, type Sample, type Unavailable } from '../collector.ts';
+import { family, unavailable, withOptionalLabels, type Collector, type CollectContext, type Sample, type Unavailable } from '../collector.ts';
 import type { ExecFn } from '../exec.ts';
+import { HOLDER_LABELS, type GpuHolders } from '../gpu-holders.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
 import { normalizePciBusId } from '../pci.ts';
-import { GPU_FIELDS, cellBool, gpuIdentity, parseGpuCsv, rowToSamples, type GpuIdentity } from './gpu-csv.ts';
+import { GPU_FIELDS, cellBool, gpuIdentity, parseGpuCsv, rowToSamples, type GpuIdentity, type GpuRow } from './gpu-csv.ts';
 import { parseMigDevices, type MigDevice } from './mig.ts';
 
 export interface GpuCollectorConfig {
@@ -23,10 +24,15 @@ export interface GpuCollectorDeps {
   readonly logger: Logger;
   readonly node: string;
   readonly inventory: GpuInventory;
+  /** Who holds each GPU, from the gpu_allocation collector; a held GPU's series carry `pod`, `namespace`, `container`. */
+  readonly holders: GpuHolders;
 }
 
 const GPU_LABELS = ['node', 'gpu', 'uuid', 'gpu_model'] as const;
-const g = (name: string, help: string, extra: readonly string[] = []): ReturnType<typeof family> => family(name, 'gauge', help, [...GPU_LABELS, ...extra]);
+/** A series of one whole GPU: its holder's labels when one container holds it. */
+const g = (name: string, help: string, extra: readonly string[] = []): ReturnType<typeof family> => withOptionalLabels(family(name, 'gauge', help, [...GPU_LABELS, ...extra]), HOLDER_LABELS);
+/** A series of one MIG instance: no holder labels, since the GPU's holder is not the instance's. */
+const migFamily = (name: string, help: string): ReturnType<typeof family> => family(name, 'gauge', help, [...GPU_LABELS, 'gpu_instance', 'compute_instance', 'mig_device']);
 
 export const GPU_FAMILIES = [
   g('surgeguard_gpu_utilization_ratio', 'Share of time a kernel ran on the GPU over the last sample period (utilization.gpu).'),
@@ -40,8 +46,8 @@ export const GPU_FAMILIES = [
   g('surgeguard_gpu_sm_clock_hertz', 'Current SM clock.'),
   g('surgeguard_gpu_memory_clock_hertz', 'Current memory clock.'),
   g('surgeguard_gpu_throttle_reason', 'Clock event (throttle) reason: 1 while active.', ['reason']),
-  family('surgeguard_gpu_ecc_volatile_errors_total', 'counter', 'ECC errors since the driver loaded, by type (corrected, uncorrected).', [...GPU_LABELS, 'type']),
-  family('surgeguard_gpu_ecc_aggregate_errors_total', 'counter', 'ECC errors over the GPU\'s lifetime (includes the volatile ones), by type.', [...GPU_LABELS, 'type']),
+  withOptionalLabels(family('surgeguard_gpu_ecc_volatile_errors_total', 'counter', 'ECC errors since the driver loaded, by type (corrected, uncorrected).', [...GPU_LABELS, 'type']), HOLDER_LABELS),
+  withOptionalLabels(family('surgeguard_gpu_ecc_aggregate_errors_total', 'counter', 'ECC errors over the GPU\'s lifetime (includes the volatile ones), by type.', [...GPU_LABELS, 'type']), HOLDER_LABELS),
   g('surgeguard_gpu_retired_pages', 'Device memory pages retired, by cause (pre-Ampere GPUs).', ['cause']),
   g('surgeguard_gpu_retired_pages_pending', '1 when a page retirement waits for the next driver reload.'),
   g('surgeguard_gpu_remapped_rows', 'Rows remapped (Ampere and later), by the kind of error that caused it (correctable, uncorrectable).', ['kind']),
@@ -50,12 +56,12 @@ export const GPU_FAMILIES = [
   g('surgeguard_gpu_recovery_action', 'The recovery action the driver recommends (1 for the current one).', ['action']),
   g('surgeguard_gpu_pcie_link_generation', 'Current PCIe link generation.'),
   g('surgeguard_gpu_pcie_link_width', 'Current PCIe link width (lanes).'),
-  family('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).', GPU_LABELS),
+  withOptionalLabels(family('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).', GPU_LABELS), HOLDER_LABELS),
   g('surgeguard_gpu_fan_ratio', 'Fan speed as a share of its maximum.'),
   g('surgeguard_gpu_mig_enabled', '1 when MIG mode is enabled.'),
-  g('surgeguard_gpu_mig_memory_used_bytes', 'Memory in use on a MIG instance (nvidia-smi -q, read at the PCIe replay interval).', ['gpu_instance', 'compute_instance', 'mig_device']),
-  g('surgeguard_gpu_mig_memory_total_bytes', 'Memory of a MIG instance.', ['gpu_instance', 'compute_instance', 'mig_device']),
-  g('surgeguard_gpu_mig_multiprocessors', 'Streaming multiprocessors of a MIG instance.', ['gpu_instance', 'compute_instance', 'mig_device']),
+  migFamily('surgeguard_gpu_mig_memory_used_bytes', 'Memory in use on a MIG instance (nvidia-smi -q, read at the PCIe replay interval).'),
+  migFamily('surgeguard_gpu_mig_memory_total_bytes', 'Memory of a MIG instance.'),
+  migFamily('surgeguard_gpu_mig_multiprocessors', 'Streaming multiprocessors of a MIG instance.'),
   g('surgeguard_gpu_info', 'GPU inventory; the value is always 1.', ['pci_bus_id', 'driver_version', 'vbios_version']),
   family('surgeguard_gpu_nvidia_smi_available', 'gauge', 'Whether nvidia-smi was found at the configured path (1), or is missing and looked for again with backoff, so no GPU is seen (0).', ['node', 'path']),
 ] as const;
@@ -170,14 +176,15 @@ export function createGpuCollector(deps: GpuCollectorDeps, config: GpuCollectorC
       } catch (cause) {
         throw new SurgeGuardError(ErrorCode.CollectorFailed, `${config.nvidiaSmiPath} output is not the CSV asked for: ${(cause as Error).message}`, { cause, details: { collector: 'gpu' } });
       }
-      const samples: Sample[] = [availability(1), ...rows.flatMap((r) => rowToSamples(r, deps.node))];
+      const holderOf = (r: GpuRow): Readonly<Record<string, string>> => deps.holders.labelsOf(gpuIdentity(r)?.uuid ?? '');
+      const samples: Sample[] = [availability(1), ...rows.flatMap((r) => rowToSamples(r, deps.node, holderOf(r)))];
       const gpus = rows.map(gpuIdentity).filter((x): x is GpuIdentity => x !== undefined);
       deps.inventory.update(gpus);
       if (gpus.length > 0) await refreshReplays(ctx, rows.some((r) => cellBool(r.get('mig.mode.current')) === 1));
       for (const id of gpus) {
         const labels = { node: deps.node, gpu: id.index, uuid: id.uuid, gpu_model: id.model };
         const v = replays.get(id.pciBusId);
-        if (v !== undefined) samples.push({ name: 'surgeguard_gpu_pcie_replays_total', labels, value: v });
+        if (v !== undefined) samples.push({ name: 'surgeguard_gpu_pcie_replays_total', labels: { ...labels, ...deps.holders.labelsOf(id.uuid) }, value: v });
         samples.push(...migSamples(labels, mig.get(id.pciBusId) ?? []));
       }
       return samples;

@@ -3,6 +3,7 @@ import type { KafkaLagOptions, KafkaLagReader } from '../../common/kafka-lag.ts'
 import type { AgentConfig } from '../config.ts';
 import type { Collector } from '../collector.ts';
 import type { ExecFn } from '../exec.ts';
+import type { GpuHolders } from '../gpu-holders.ts';
 import type { GpuInventory } from '../gpu-inventory.ts';
 import type { KernelLineSource } from '../kernel-log.ts';
 import type { PodIpSource } from '../pod-ips.ts';
@@ -20,6 +21,7 @@ export interface CollectorDeps {
   readonly node: string;
   readonly exec: ExecFn;
   readonly inventory: GpuInventory;
+  readonly holders: GpuHolders;
   readonly kernelLog: () => KernelLineSource;
   readonly podIps: () => PodIpSource | undefined;
   readonly podResources: (socketPath: string) => PodResourcesClient;

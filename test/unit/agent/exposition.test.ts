@@ -11,6 +11,9 @@ let agent: Agent;
 
 before(async () => {
   agent = await fixtureAgent();
+  // Twice: the gpu collector runs before gpu_allocation, so the pod holding the GPU (ranker-7d9f)
+  // is on the GPU's series from the second cycle on.
+  await agent.runner.runOnce();
   await agent.runner.runOnce();
 });
 after(() => agent.stop());

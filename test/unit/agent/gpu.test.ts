@@ -5,6 +5,7 @@ import { DISABLED, isUnavailable, type Sample } from '../../../agent/collector.t
 import { createGpuCollector, parsePcieReplays } from '../../../agent/collectors/gpu.ts';
 import { parseMigDevices } from '../../../agent/collectors/mig.ts';
 import { GPU_FIELDS, isAbsent, parseGpuCsv } from '../../../agent/collectors/gpu-csv.ts';
+import { GpuHolders } from '../../../agent/gpu-holders.ts';
 import { GpuInventory } from '../../../agent/gpu-inventory.ts';
 import { normalizePciBusId } from '../../../agent/pci.ts';
 import { hasCode } from '../../../common/errors.ts';
@@ -17,7 +18,7 @@ const CONFIG = { nvidiaSmiPath: 'nvidia-smi', intervalSeconds: 5, timeoutSeconds
 const MIB = 1024 * 1024;
 
 async function collect(exec: ExecFn, inventory = new GpuInventory()): Promise<Sample[]> {
-  const c = createGpuCollector({ exec, logger: silentLogger(), node: 'n1', inventory }, CONFIG);
+  const c = createGpuCollector({ exec, logger: silentLogger(), node: 'n1', inventory, holders: new GpuHolders() }, CONFIG);
   const out = await c.collect(ctx());
   assert.notEqual(out, DISABLED);
   return out as Sample[];
@@ -185,7 +186,7 @@ describe('gpu collector behaviour', () => {
   test('a field the driver does not know is dropped once and never asked again', async () => {
     const calls: string[][] = [];
     const exec = execFromCapture(h100, { unknown: ['power.draw.instant', 'gpu_recovery_action'], calls });
-    const c = createGpuCollector({ exec, logger: silentLogger(), node: 'n1', inventory: new GpuInventory() }, CONFIG);
+    const c = createGpuCollector({ exec, logger: silentLogger(), node: 'n1', inventory: new GpuInventory(), holders: new GpuHolders() }, CONFIG);
     const first = (await c.collect(ctx())) as Sample[];
     assert.equal(valueOf(first, 'surgeguard_gpu_power_watts'), 631.95);
     assert.equal(valueOf(first, 'surgeguard_gpu_recovery_action', { action: 'none' }), undefined);
@@ -213,7 +214,7 @@ describe('gpu collector behaviour', () => {
     const base = execFromCapture(h100);
     const exec: ExecFn = (f, a, o) => (installed ? base(f, a, o) : Promise.reject(Object.assign(new Error('spawn /usr/bin/nvidia-smi ENOENT'), { code: 'ENOENT' })));
     const { logger, lines } = captureLogger();
-    const c = createGpuCollector({ exec, logger, node: 'n1', inventory: new GpuInventory() }, { ...CONFIG, nvidiaSmiPath: '/usr/bin/nvidia-smi' });
+    const c = createGpuCollector({ exec, logger, node: 'n1', inventory: new GpuInventory(), holders: new GpuHolders() }, { ...CONFIG, nvidiaSmiPath: '/usr/bin/nvidia-smi' });
     const retries: number[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await c.collect(ctx());

@@ -82,3 +82,21 @@ test('GPU series under hw.* names with hw.id, hw.model, hw.type; the rest keep S
     await agent.stop();
   }
 });
+
+test('a GPU a pod holds: its hw.* points carry k8s.pod.name, k8s.namespace.name, k8s.container.name', async () => {
+  const agent = await fixtureAgent();
+  try {
+    // The fixture's kubelet says ranker-7d9f holds the GPU; the gpu series carry it from the second cycle.
+    await agent.runner.runOnce();
+    await agent.runner.runOnce();
+    const list = toMetricDataList(agent.runner.families(), AGENT_OTEL_RENAMES, { start: toHrTime(NOW_MS - 60_000), now: toHrTime(NOW_MS) });
+    const holder = { 'k8s.pod.name': 'ranker-7d9f', 'k8s.namespace.name': 'inference', 'k8s.container.name': 'model' };
+    for (const name of ['hw.gpu.utilization', 'hw.gpu.memory.usage', 'hw.power', 'hw.temperature']) {
+      const points = list.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+      assert.ok(points.length > 0, name);
+      for (const p of points) assert.deepEqual(Object.fromEntries(Object.entries(p.attributes).filter(([k]) => k.startsWith('k8s.'))), holder, name);
+    }
+  } finally {
+    await agent.stop();
+  }
+});

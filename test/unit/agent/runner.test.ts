@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BlindError, DISABLED, family, unavailable, type Collector } from '../../../agent/collector.ts';
 import { createGpuCollector } from '../../../agent/collectors/gpu.ts';
 import type { ExecFn } from '../../../agent/exec.ts';
+import { GpuHolders } from '../../../agent/gpu-holders.ts';
 import { GpuInventory } from '../../../agent/gpu-inventory.ts';
 import { CollectorRunner } from '../../../agent/runner.ts';
 import { createMetricRegistry } from '../../../common/metrics.ts';
@@ -83,7 +84,7 @@ test('the scheduled loop runs each collector on its own interval and stops', asy
 
 test('garbage nvidia-smi every 5 s: one line without a stack naming what is wrong, repeats counted once per 5 minutes', async () => {
   const garbage: ExecFn = () => Promise.resolve({ stdout: '\u0000\u0001 garbage, not, csv\n', stderr: '', exitCode: 0 });
-  const gpu = createGpuCollector({ exec: garbage, logger: silentLogger(), node: 'n1', inventory: new GpuInventory() }, { nvidiaSmiPath: '/usr/bin/nvidia-smi', intervalSeconds: 5, timeoutSeconds: 3, pcieReplayIntervalSeconds: 60 });
+  const gpu = createGpuCollector({ exec: garbage, logger: silentLogger(), node: 'n1', inventory: new GpuInventory(), holders: new GpuHolders() }, { nvidiaSmiPath: '/usr/bin/nvidia-smi', intervalSeconds: 5, timeoutSeconds: 3, pcieReplayIntervalSeconds: 60 });
   const { logger, lines } = captureLogger('info');
   let now = 0;
   const runner = new CollectorRunner({ registry: createMetricRegistry(), logger, now: () => now }, [gpu]);
