@@ -4,6 +4,7 @@ import type { ScalerPlan } from '../reconcile/plan.ts';
 import { splitBudget, type BudgetClaim } from './budget.ts';
 import { gpuInventory, selectorMatches } from './inventory.ts';
 import { isPlaceholderPod } from './placeholder-pods.ts';
+import { remediationOf } from '../healing/state.ts';
 
 /** A scaler's GPU settings (spec.gpu, defaults applied). */
 export interface GpuSpec {
@@ -21,6 +22,12 @@ export interface BudgetMember {
   readonly selector: string;
   readonly gpu: GpuSpec;
   readonly minReplicas: number;
+  /**
+   * Replicas a node repair in progress raised this scaler's floor to (its pods on the node plus
+   * their replacements): granted before any growth, so that other scalers do not take the
+   * capacity the repair checked before cordoning (healing/capacity-wait.ts).
+   */
+  readonly reservedReplicas?: number;
 }
 
 /** What a budget decision can say beyond its own numbers. */
@@ -68,25 +75,27 @@ export function applyGpuBudget(members: readonly BudgetMember[], cluster: { node
     const inv = gpuInventory(cluster.nodes, cluster.pods, resource, governed);
     // What each asks: its decision where it acts on one (a patch, an HPA or KEDA asked), else its count.
     const want = (m: BudgetMember): number => (m.plan.patch || m.plan.decision === 'dry_run' || m.plan.decision === 'hpa' ? (m.plan.desiredReplicas ?? 0) : (m.plan.currentReplicas ?? 0));
-    const claims: BudgetClaim[] = group.map((m) => ({ key: m.plan.key, gpusPerReplica: m.gpu.perReplica, priority: m.gpu.priority, weight: m.gpu.weight, current: m.plan.currentReplicas ?? 0, minReplicas: m.minReplicas, want: want(m) }));
-    const available = Math.max(0, inv.allocatable - inv.heldByOthers);
+    const claims: BudgetClaim[] = group.map((m) => ({ key: m.plan.key, gpusPerReplica: m.gpu.perReplica, priority: m.gpu.priority, weight: m.gpu.weight, current: m.plan.currentReplicas ?? 0, minReplicas: m.minReplicas, want: want(m), ...(m.reservedReplicas ? { reserved: m.reservedReplicas } : {}) }));
+    const available = Math.max(0, inv.allocatable - inv.heldByOthers + inv.governedOnCordoned);
     const grants = splitBudget(claims, available);
     const cuts: Array<{ key: string; asked: number; granted: number }> = [];
     grants.forEach((g, i) => {
       const m = group[i] as BudgetMember;
       if (g.cut === 0) return;
       cuts.push({ key: g.key, asked: g.replicas + g.cut, granted: g.replicas });
-      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, leadTime: context.leadTime?.(resource) }));
+      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, onCordoned: inv.governedOnCordoned, leadTime: context.leadTime?.(resource) }));
     });
     reports.push({ resource, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, asked: claims.reduce((s, c) => s + c.want * c.gpusPerReplica, 0), granted: grants.reduce((s, g, i) => s + g.replicas * (claims[i] as BudgetClaim).gpusPerReplica, 0), cuts });
   }
   return { plans: out, reports };
 }
 
-function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number; leadTime?: string | undefined }): ScalerPlan {
+function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number; onCordoned: number; leadTime?: string | undefined }): ScalerPlan {
   const p = m.plan;
   const current = p.currentReplicas ?? 0;
-  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods, ${b.available} for the scalers that share it; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}${b.leadTime ? `; ${b.leadTime}` : ''}`;
+  const cordoned = b.onCordoned > 0 ? `, ${b.onCordoned} held by their own pods on cordoned nodes` : '';
+  const reserved = m.reservedReplicas ? `; a node repair reserved ${m.reservedReplicas} replicas for it` : '';
+  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods${cordoned}, ${b.available} for the scalers that share it${reserved}; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}${b.leadTime ? `; ${b.leadTime}` : ''}`;
   const message = `${p.decision === 'dry_run' ? 'dry run: would set ' : ''}${current} -> ${granted} replicas (GpuBudget; ${why})`;
   if (p.decision === 'dry_run') return { ...p, reason: 'GpuBudget', message, desiredReplicas: granted };
   if (p.served?.tolerance) {
@@ -99,4 +108,19 @@ function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource:
   }
   if (granted === current) return { ...p, decision: 'hold', reason: 'GpuBudget', message: `holding at ${current} replicas (GpuBudget; ${why})`, desiredReplicas: granted, patch: undefined };
   return { ...p, decision: granted > current ? 'scale_up' : 'scale_down', reason: 'GpuBudget', message, desiredReplicas: granted, ...(p.patch ? { patch: { ...p.patch, replicas: granted } } : {}) };
+}
+
+/**
+ * The replicas node repairs in progress reserve, by scaler (`namespace/name`): the floors a
+ * degraded drain raised and recorded on its node, until the node is drained. The record lives on
+ * the node, so a new leader's budget reserves the same. Two repairs of one scaler: the higher.
+ */
+export function repairReservations(nodes: readonly V1Node[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of nodes) {
+    const r = remediationOf(n);
+    if (!r || r.phase === 'drained') continue;
+    for (const f of r.floors ?? []) out.set(f.scaler, Math.max(out.get(f.scaler) ?? 0, f.replicas));
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ export interface BudgetClaim {
   readonly minReplicas: number;
   /** Replicas the scaler's decision asks for. */
   readonly want: number;
+  /** Replicas reserved by a node repair in progress (its replacements): part of the floor. */
+  readonly reserved?: number;
 }
 
 export interface BudgetGrant {
@@ -33,7 +35,8 @@ export interface BudgetGrant {
 
 /**
  * Splits `available` GPUs (what the claims' targets may hold in all: their current pods' GPUs plus
- * the free ones) among the claims. Each gets its floor first (min(want, max(current, minReplicas))),
+ * the free ones) among the claims. Each gets its floor first (min(want, max(current, minReplicas,
+ * reserved))),
  * then, class by class from the highest priority, the rest is water-filled in proportion to weight
  * up to each one's want, in whole replicas.
  */
@@ -42,7 +45,7 @@ export function splitBudget(claims: readonly BudgetClaim[], available: number): 
   let left = available;
   // Floors first, for every class: running pods are not up for grabs.
   for (const c of claims) {
-    const floor = Math.min(c.want, Math.max(c.current, c.minReplicas));
+    const floor = Math.min(c.want, Math.max(c.current, c.minReplicas, c.reserved ?? 0));
     granted.set(c.key, floor);
     left -= floor * c.gpusPerReplica;
   }

@@ -10,17 +10,33 @@ import { parseLabelSelector, type LabelMatcher } from '../kube/label-selector.ts
 export interface GpuInventory {
   /** Allocatable on nodes that take new pods (not cordoned). */
   readonly allocatable: number;
-  /** Requested by scheduled, unfinished pods that no budgeted target selects. */
+  /** Requested by scheduled, unfinished pods that no budgeted target selects, on those nodes. */
   readonly heldByOthers: number;
+  /**
+   * Requested by the budgeted targets' own pods on cordoned nodes (a node being drained). Their
+   * scalers count those pods among the replicas they run, so the budget adds their GPUs back:
+   * without them, a drain's pods would take the place of their own replacements.
+   */
+  readonly governedOnCordoned: number;
 }
 
 /** Reads one resource's inventory; `governed` says whether a pod belongs to a budgeted target. */
 export function gpuInventory(nodes: readonly V1Node[], pods: readonly V1Pod[], resource: string, governed: (pod: V1Pod) => boolean): GpuInventory {
   let allocatable = 0;
-  for (const n of nodes) if (!n.spec?.unschedulable) allocatable += quantity(n.status?.allocatable?.[resource]);
+  const cordoned = new Set<string>();
+  for (const n of nodes) {
+    if (n.spec?.unschedulable) cordoned.add(n.metadata?.name ?? '');
+    else allocatable += quantity(n.status?.allocatable?.[resource]);
+  }
   let heldByOthers = 0;
-  for (const p of pods) if (holdsNow(p) && !governed(p)) heldByOthers += podRequest(p, resource);
-  return { allocatable, heldByOthers };
+  let governedOnCordoned = 0;
+  for (const p of pods) {
+    if (!holdsNow(p)) continue;
+    const onCordoned = cordoned.has(p.spec?.nodeName ?? '');
+    if (!governed(p)) heldByOthers += onCordoned ? 0 : podRequest(p, resource);
+    else if (onCordoned) governedOnCordoned += podRequest(p, resource);
+  }
+  return { allocatable, heldByOthers, governedOnCordoned };
 }
 
 /** A pod holds its resources once it is bound to a node and until it has finished. */

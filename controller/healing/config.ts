@@ -65,6 +65,22 @@ export const healingConfigSchema = z
         replacementTimeoutSeconds: z.number().min(1).default(600),
         /** The raised floors expire after this long, so a stuck drain cannot pin capacity. */
         floorTtlSeconds: z.number().min(60).default(3600),
+        /**
+         * Before a degraded node is cordoned, the GPUs its pods hold must be available elsewhere in
+         * its pool (free, held by placeholders, or on nodes coming within the horizon); otherwise the
+         * drain waits (capacity-wait.ts). Fatal faults never wait.
+         */
+        capacity: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** A wait this long pages on-call (critical receivers). */
+            timeoutSeconds: z.number().min(0).max(7 * 86_400).default(1800),
+            /** After the timeout: keep waiting (the node still serves, degraded) or drain anyway. */
+            onTimeout: z.enum(['wait', 'proceed']).default('wait'),
+            /** A node or Karpenter NodeClaim not Ready after this long is stuck, not coming. */
+            horizonSeconds: z.number().min(1).max(7200).default(600),
+          })
+          .prefault({}),
       })
       .prefault({}),
     oncall: z

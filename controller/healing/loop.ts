@@ -1,4 +1,4 @@
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -13,7 +13,10 @@ import { drainNode, type DrainDeps } from './remediations/drain-node.ts';
 import { notify } from './remediations/notify.ts';
 import { restartPod } from './remediations/restart-pod.ts';
 import { planConditions } from './node-condition.ts';
-import { isCordoned, lastRemediationUnix, remediationOf } from './state.ts';
+import { isCordoned, lastRemediationUnix, remediationOf, type NodeRemediation } from './state.ts';
+import { decideCapacityWait } from './capacity-wait.ts';
+import { poolOf } from '../capacity/lead-time.ts';
+import { replacementCapacity, type ComingClaim, type OutstandingClaim, type ReplacementVerdict } from '../capacity/replacement.ts';
 import { findingKey, type CheckContext, type Finding, type HealthCheck, type Remediation, type VectorQuery } from './types.ts';
 
 export interface HealingDeps extends Omit<DrainDeps, 'cluster'> {
@@ -26,6 +29,11 @@ export interface HealingDeps extends Omit<DrainDeps, 'cluster'> {
   now: () => number;
   logger: Logger;
   metrics: MetricRegistry;
+  /**
+   * Karpenter NodeClaims launched and not Ready yet, counted as coming capacity by the
+   * replacement check; absent or undefined where the CRD is not served or not read yet.
+   */
+  comingClaims?: () => readonly ComingClaim[] | undefined;
 }
 
 export interface HealingReport {
@@ -62,6 +70,10 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
   const tickDuration = deps.metrics.histogram('surgeguard_healing_tick_duration_seconds', 'Duration of healing ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10]);
   let knownKeys = new Set<string>();
   let lastSeries = new Set<string>();
+  const capacityChecks = deps.metrics.counter('surgeguard_drain_capacity_checks_total', 'Replacement-capacity checks before cordoning a node, by result (proceed, wait) and reason (NoReplacementCapacity, CapacityWaitTimeout, ReplacementCapacity, NoGpuPods, FatalFault, CapacityCheckOff); one per node and tick.', ['result', 'reason']);
+  const capacityWaiting = deps.metrics.gauge('surgeguard_drains_waiting_for_capacity', 'Degraded node repairs waiting for replacement capacity before cordoning, now.');
+  /** When each waiting node repair (by finding key) started waiting; this leader's memory (a failover restarts the timeout). */
+  let waitingSince = new Map<string, number>();
 
   const entry = (f: Finding, action: Remediation, step: string, decision: RemediationEntry['decision'], reason: string, message: string, evidence: Record<string, unknown> = f.evidence): Omit<RemediationEntry, 'at'> => ({
     key: findingKey(f), check: f.check, target: f.target, severity: f.severity, fault: f.fault, action, step, decision, reason, message, evidence,
@@ -130,6 +142,44 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
     }
   };
 
+  /**
+   * Drains admitted and still awaiting replacements: their claims are taken (replacement.ts). From
+   * the records on the nodes, and this tick's cordons in case a written node was not read back.
+   */
+  const outstandingOf = (nodes: readonly V1Node[], thisTick: readonly OutstandingClaim[]): OutstandingClaim[] => {
+    const recorded = nodes.flatMap((n) => {
+      const r = remediationOf(n);
+      return r?.phase === 'awaiting-replacements' && r.claim ? [{ node: n.metadata?.name ?? '', pool: r.pool ?? poolOf(n), gpus: r.claim }] : [];
+    });
+    return [...recorded, ...thisTick.filter((c) => !recorded.some((r) => r.node === c.node))];
+  };
+
+  const askReplacement = (node: V1Node, x: { nodes: () => readonly V1Node[]; pods: readonly V1Pod[]; claimed: OutstandingClaim[]; nowMs: number }): ReplacementVerdict => {
+    const nodes = x.nodes();
+    return replacementCapacity({ node, nodes, pods: x.pods, claims: deps.comingClaims?.() ?? [], outstanding: outstandingOf(nodes, x.claimed), horizonSeconds: config.drain.capacity.horizonSeconds, nowMs: x.nowMs });
+  };
+
+  /**
+   * Asks for replacement capacity before a cordon (capacity-wait.ts decides): returns the claim to
+   * record on the node, or `wait`. A wait is recorded (blocked, NoReplacementCapacity or
+   * CapacityWaitTimeout) and, past the timeout, paged through `pages`.
+   */
+  const askCapacity = async (f: NodeFinding, node: V1Node, x: { nodes: () => readonly V1Node[]; pods: readonly V1Pod[]; claimed: OutstandingClaim[]; nowMs: number; waiting: Map<string, number>; pages: Notice[]; record: (e: Omit<RemediationEntry, 'at'>) => Promise<void> }): Promise<'wait' | Pick<NodeRemediation, 'claim' | 'pool'>> => {
+    const key = findingKey(f);
+    const verdict = f.fault === 'degraded' && config.drain.capacity.enabled ? askReplacement(node, x) : undefined;
+    const d = decideCapacityWait({ node: f.target.name, fault: f.fault, verdict, waitingSinceMs: waitingSince.get(key), nowMs: x.nowMs }, config.drain.capacity);
+    capacityChecks.inc({ result: d.action, reason: d.reason });
+    const evidence = { ...f.evidence, capacity: verdict?.resources ?? [], pool: verdict?.pool, waitedSeconds: Math.round(d.waitedSeconds) };
+    if (d.page) x.pages.push({ finding: { check: 'drain-capacity', severity: 'critical', fault: 'notice', target: f.target, summary: `the repair of ${f.target.name} (${f.summary}) has waited ${Math.round(d.waitedSeconds)} s for replacement capacity`, evidence }, decision: d.message });
+    if (d.action === 'wait') {
+      x.waiting.set(key, d.waitingSinceMs ?? x.nowMs);
+      await x.record(entry(f, 'cordon-node', 'capacity', 'blocked', d.reason, `${f.summary}: ${d.message}`, evidence));
+      return 'wait';
+    }
+    if (d.reason === 'CapacityWaitTimeout') await x.record(entry(f, 'cordon-node', 'capacity', 'acted', d.reason, `${f.summary}: ${d.message}`, evidence));
+    return verdict && verdict.reason === 'ReplacementCapacity' ? { claim: verdict.claim, pool: verdict.pool } : {};
+  };
+
   return {
     async tick() {
       const started = performance.now();
@@ -154,6 +204,9 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
       const fleetWide = gate.fleetWide(view);
       const admitted = { cordons: 0, actions: 0 };
       const newLedger: LedgerEntry[] = [];
+      // Nodes cordoned earlier in this tick are read as written (a cordoned node's GPUs are no replacement).
+      const fresh = new Map<string, V1Node>();
+      const capacity = { nodes: () => nodes.map((n) => fresh.get(n.metadata?.name ?? '') ?? n), pods, claimed: [] as OutstandingClaim[], nowMs, waiting: new Map<string, number>(), pages: [] as Notice[], record: (e: Omit<RemediationEntry, 'at'>) => record(e) };
       const decisionOf = new Map<string, string>();
       const record = async (e: Omit<RemediationEntry, 'at'>): Promise<void> => {
         decisionOf.set(e.key, e.decision === 'acted' ? e.message : `${e.decision}: ${e.reason}: ${e.message}`);
@@ -161,7 +214,6 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
       };
 
       // 1. New node faults, through the gate.
-      const fresh = new Map<string, V1Node>();
       for (const f of nodeFindings) {
         const node = byName.get(f.target.name);
         if (!node) continue;
@@ -179,10 +231,15 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         }
         const verdict = gate.admitNode(view, admitted, lastRemediationUnix(node), nowUnix);
         if (!verdict.allow) {
+          // A repair waiting for capacity that the gate now holds keeps its wait's start.
+          const since = waitingSince.get(findingKey(f));
+          if (since !== undefined) capacity.waiting.set(findingKey(f), since);
           await record(entry(f, 'cordon-node', 'cordon', 'blocked', verdict.reason, `${f.summary}: not cordoning ${f.target.name}: ${verdict.detail}`));
           continue;
         }
-        const plan = cordon.plan(f, nowMs);
+        const claim = await askCapacity(f, node, capacity);
+        if (claim === 'wait') continue;
+        const plan = { ...cordon.plan(f, nowMs), ...claim };
         if (config.dryRun) {
           await record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
           continue;
@@ -198,8 +255,13 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         admitted.actions++;
         newLedger.push({ atUnix: nowUnix, key: findingKey(f), action: 'cordon-node' });
         fresh.set(f.target.name, written);
-        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}`));
+        if (plan.claim) capacity.claimed.push({ node: f.target.name, pool: plan.pool ?? poolOf(node), gpus: plan.claim });
+        const claimed = plan.claim ? `; claimed ${Object.entries(plan.claim).map(([r, n]) => `${n} ${r}`).join(', ')} in pool ${plan.pool} for the replacements` : '';
+        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}${claimed}`));
       }
+      // Repairs no longer waiting (admitted, or their finding gone) forget their wait.
+      waitingSince = capacity.waiting;
+      capacityWaiting.set(capacity.waiting.size);
 
       // 2. Advance every node repair in progress, from what is recorded on the nodes.
       // Nodes cordoned above are taken as written (their new resourceVersion); pods did not move.
@@ -271,6 +333,7 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         const n = tell.notice(f, decisionOf.get(findingKey(f)));
         if (n) notices.push(n);
       }
+      notices.push(...capacity.pages);
       deps.oncall.update(notices, nowMs);
 
       const keys = new Set(findings.map(findingKey));

@@ -30,6 +30,13 @@ export interface NodeRemediation {
    * drain waits for the number first asked for, not one recomputed after the scale-up.
    */
   floors?: Array<{ scaler: string; replicas: number }>;
+  /**
+   * Degraded only: the replacement capacity this drain counted on before cordoning (resource ->
+   * GPUs) and the node pool it is in; later drains of the pool count it as taken while this one
+   * awaits its replacements.
+   */
+  claim?: Record<string, number>;
+  pool?: string;
 }
 
 /** The remediation recorded on a node; undefined when none or unreadable (a hand edit). */

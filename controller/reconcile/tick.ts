@@ -13,7 +13,7 @@ import { prometheusSignalOf } from '../signals/prometheus-batch.ts';
 import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
-import { applyGpuBudget, type BudgetMember } from '../capacity/apply.ts';
+import { applyGpuBudget, repairReservations, type BudgetMember } from '../capacity/apply.ts';
 import { createLeadTimeLearner, leadTimeText, type StalledPending } from '../capacity/lead-time.ts';
 import type { PlaceholderMember, PlaceholderStage } from '../capacity/placeholder-stage.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
@@ -262,7 +262,8 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     }
     budgetUnavailableLogged = false;
     const pools = leadTimes.pools();
-    const { plans: cut, reports } = applyGpuBudget(members, cluster, { leadTime: (resource) => leadTimeText(pools.filter((p) => p.resources.includes(resource))) });
+    const withRepairs = withReservations(members, repairReservations(cluster.nodes));
+    const { plans: cut, reports } = applyGpuBudget(withRepairs, cluster, { leadTime: (resource) => leadTimeText(pools.filter((p) => p.resources.includes(resource))) });
     plans.forEach((x) => {
       const c = cut.get(x.p.key);
       if (c) x.p = c;
@@ -276,6 +277,11 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       const c = reports.flatMap((r) => r.cuts).find((x) => x.key === mem.plan.key);
       m.gpuBudgetCut.set({ namespace, scaler }, c ? c.asked - c.granted : 0);
     }
+  }
+
+  /** The members with the replicas node repairs reserved for them (capacity/apply.ts). */
+  function withReservations(members: readonly BudgetMember[], reserved: ReadonlyMap<string, number>): BudgetMember[] {
+    return members.map((mem) => (reserved.has(mem.plan.key) ? { ...mem, reservedReplicas: reserved.get(mem.plan.key) } : mem));
   }
 
   /**

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { applyGpuBudget, type BudgetMember } from '../../../controller/capacity/apply.ts';
+import { applyGpuBudget, repairReservations, type BudgetMember } from '../../../controller/capacity/apply.ts';
 import { gpuInventory, podRequest, selectorMatches } from '../../../controller/capacity/inventory.ts';
 import type { ScalerPlan } from '../../../controller/reconcile/plan.ts';
 
@@ -38,8 +38,8 @@ test('the inventory: schedulable nodes only; scheduled, unfinished pods that no 
     pod('llm-0', 'llm', { app: 'llm' }, 2),
   ];
   const inv = gpuInventory(nodes, pods, 'nvidia.com/gpu', (p) => p.metadata?.namespace === 'llm' && selectorMatches('app=llm', p.metadata?.labels ?? {}));
-  assert.deepEqual(inv, { allocatable: 16, heldByOthers: 3 });
-  assert.deepEqual(gpuInventory(nodes, [], 'nvidia.com/mig-1g.10gb', () => false), { allocatable: 14, heldByOthers: 0 });
+  assert.deepEqual(inv, { allocatable: 16, heldByOthers: 3, governedOnCordoned: 0 });
+  assert.deepEqual(gpuInventory(nodes, [], 'nvidia.com/mig-1g.10gb', () => false), { allocatable: 14, heldByOthers: 0, governedOnCordoned: 0 });
 });
 
 const plan = (key: string, current: number, desired: number, decision: ScalerPlan['decision'] = desired > current ? 'scale_up' : desired < current ? 'scale_down' : 'hold'): ScalerPlan => ({
@@ -86,4 +86,36 @@ test('applyGpuBudget, actuator Hpa or Keda: the served value is cut to the grant
   // A grant one above 10 is inside the band: clearing it would take 12, which the GPUs do not allow.
   const tight = applyGpuBudget([member(viaHpa('ml/big', 10, 15), 0)], { nodes: [node('n1', 11)], pods: [] }).plans.get('ml/big');
   assert.deepEqual([tight?.desiredReplicas, tight?.served?.value], [11, 10]);
+});
+
+test('the inventory on a cordoned node: others\' pods there are not subtracted, the scalers\' own are added back', () => {
+  const nodes = [node('n1', 8), node('cordoned', 8, true)];
+  const pods = [pod('other', 'jobs', { app: 'batch' }, 3, { node: 'cordoned' }), pod('llm-0', 'llm', { app: 'llm' }, 2, { node: 'cordoned' }), pod('llm-1', 'llm', { app: 'llm' }, 2)];
+  const inv = gpuInventory(nodes, pods, 'nvidia.com/gpu', (p) => p.metadata?.namespace === 'llm');
+  assert.deepEqual(inv, { allocatable: 8, heldByOthers: 0, governedOnCordoned: 2 });
+});
+
+// A degraded node being drained (make before break): its 2 pods of ml/llm still run there, the
+// floor asks for 2 more, and 2 GPUs are free elsewhere. A higher-priority scaler wants them too.
+const draining = (floors: Array<{ scaler: string; replicas: number }>, phase = 'awaiting-replacements'): V1Node => ({
+  ...node('sick', 4, true),
+  metadata: { name: 'sick', annotations: { 'surgeguard.io/remediation': JSON.stringify({ key: 'k', check: 'gpu-thermal', fault: 'degraded', phase, summary: 's', startedAtUnix: 1, floors }) } },
+});
+
+test('repairReservations: the floors recorded by repairs not drained yet, the higher of two', () => {
+  const r = repairReservations([draining([{ scaler: 'ml/llm', replicas: 4 }]), { ...draining([{ scaler: 'ml/llm', replicas: 6 }, { scaler: 'ml/rank', replicas: 3 }]), metadata: { ...draining([]).metadata, name: 'sick2', annotations: { 'surgeguard.io/remediation': JSON.stringify({ key: 'k2', check: 'c', fault: 'degraded', phase: 'draining', summary: 's', startedAtUnix: 1, floors: [{ scaler: 'ml/llm', replicas: 6 }, { scaler: 'ml/rank', replicas: 3 }] }) } } }, draining([{ scaler: 'ml/old', replicas: 9 }], 'drained'), node('n1', 8)]);
+  assert.deepEqual([...r].sort(), [['ml/llm', 6], ['ml/rank', 3]]);
+});
+
+test('applyGpuBudget with a drain in progress: the replacements are reserved before a higher priority grows', () => {
+  const cluster = { nodes: [draining([{ scaler: 'ml/llm', replicas: 4 }]), node('n1', 2)], pods: [pod('llm-0', 'ml', { app: 'llm' }, 1, { node: 'sick' }), pod('llm-1', 'ml', { app: 'llm' }, 1, { node: 'sick' })] };
+  const llm = (reserved?: number): BudgetMember => member(plan('ml/llm', 2, 4), 0, reserved ? { reservedReplicas: reserved } : {});
+  const rank = member(plan('ml/rank', 0, 2), 10, { minReplicas: 0 });
+  const without = applyGpuBudget([llm(), rank], cluster);
+  assert.equal(without.plans.get('ml/llm')?.desiredReplicas, 2, 'without the reservation the higher priority takes the 2 free GPUs and the drain\'s replacements are cut');
+  const { plans, reports } = applyGpuBudget([llm(repairReservations(cluster.nodes).get('ml/llm')), rank], cluster);
+  assert.equal(plans.get('ml/llm'), undefined, 'the replacements are granted');
+  assert.equal(plans.get('ml/rank')?.desiredReplicas, 0);
+  assert.match(plans.get('ml/rank')?.message ?? '', /2 allocatable, 0 held by other pods, 2 held by their own pods on cordoned nodes, 4 for the scalers that share it;/);
+  assert.equal(reports[0]?.granted, 4);
 });
