@@ -36,7 +36,7 @@ export interface PlaceholderActuator {
  * exists, so nothing is retried here.
  */
 export function createPlaceholderActuator(deps: PlaceholderActuatorDeps, config: PlaceholderConfig): PlaceholderActuator {
-  const changes = deps.metrics.counter('surgeguard_placeholder_pods_total', 'Placeholder pods created and deleted, by pool, action and reason (Forecast, Stabilized, PlaceholderCap, NoAutoscaler for creates; Released, Finished, PoolRemoved for deletes).', ['pool', 'action', 'reason']);
+  const changes = deps.metrics.counter('surgeguard_placeholder_pods_total', 'Placeholder pods created and deleted, by pool, action and reason (Forecast, Stabilized, PlaceholderCap, CostCap, NoAutoscaler for creates; Released, Finished, PoolRemoved for deletes).', ['pool', 'action', 'reason']);
   const errors = deps.metrics.counter('surgeguard_placeholder_errors_total', 'Placeholder creates and deletes the API server refused, by pool and action.', ['pool', 'action']);
   const ref = (name: string): ObjectRef => ({ apiVersion: 'v1', kind: 'Pod', name, namespace: config.namespace });
   const event = async (obj: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> => {

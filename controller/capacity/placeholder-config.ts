@@ -24,6 +24,13 @@ const pool = z.strictObject({
   tolerations: z.array(toleration).max(20).default([]),
   /** The most GPUs placeholders may hold or ask for in this pool: what a crashed controller can leave behind. */
   capGpus: z.number().int().min(0).max(10_000),
+  /**
+   * What one GPU of this pool costs an hour (any currency, the same as `capCostPerHour`): prices the
+   * placeholders for `surgeguard_placeholder_cost_per_hour` and the cost cap.
+   */
+  pricePerGpuHour: z.number().positive('a price above 0').max(1_000_000).optional(),
+  /** The most the pool's placeholders may cost an hour (bound or Pending, at pricePerGpuHour); needs pricePerGpuHour. */
+  capCostPerHour: z.number().min(0).max(1_000_000_000).optional(),
   /** GPUs one placeholder pod requests (a node's worth makes the autoscaler bring whole nodes). */
   gpusPerPod: z.number().int().min(1).max(64).default(1),
   /** Used until the pool's lead time is learned (lead-time.ts), seconds. */
@@ -60,7 +67,7 @@ export const placeholderConfigSchema = z
     c.pools.forEach((p, i) => {
       if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: `pool ${p.name} is configured twice` });
       seen.add(p.name);
-      if (p.gpusPerPod > p.capGpus && p.capGpus > 0) ctx.addIssue({ code: 'custom', path: ['pools', i, 'gpusPerPod'], message: `one placeholder pod (${p.gpusPerPod} GPUs) exceeds the pool's capGpus (${p.capGpus})` });
+      for (const issue of capIssues(p)) ctx.addIssue({ code: 'custom', path: ['pools', i, issue.key], message: issue.message });
       (p.scalers ?? []).forEach((key, j) => {
         const other = listed.get(key);
         if (other !== undefined && other !== p.name) ctx.addIssue({ code: 'custom', path: ['pools', i, 'scalers', j], message: `${key} is listed in pool ${other} too` });
@@ -72,6 +79,17 @@ export const placeholderConfigSchema = z
     });
   })
   .prefault({});
+
+/** A pool's caps that cannot hold even one placeholder pod, or a cost cap with no price to apply it. */
+function capIssues(p: z.output<typeof pool>): Array<{ key: string; message: string }> {
+  const out: Array<{ key: string; message: string }> = [];
+  if (p.gpusPerPod > p.capGpus && p.capGpus > 0) out.push({ key: 'gpusPerPod', message: `one placeholder pod (${p.gpusPerPod} GPUs) exceeds the pool's capGpus (${p.capGpus})` });
+  if (p.capCostPerHour === undefined) return out;
+  if (p.pricePerGpuHour === undefined) return [...out, { key: 'pricePerGpuHour', message: 'capCostPerHour needs the price of a GPU-hour in this pool (pricePerGpuHour) to turn GPUs into cost' }];
+  const podCost = p.gpusPerPod * p.pricePerGpuHour;
+  if (p.capCostPerHour > 0 && podCost > p.capCostPerHour) out.push({ key: 'capCostPerHour', message: `one placeholder pod (${p.gpusPerPod} GPUs at ${p.pricePerGpuHour} per GPU-hour = ${podCost} an hour) exceeds the pool's capCostPerHour (${p.capCostPerHour})` });
+  return out;
+}
 
 export type PlaceholderConfig = z.output<typeof placeholderConfigSchema>;
 export type PlaceholderPoolConfig = PlaceholderConfig['pools'][number];

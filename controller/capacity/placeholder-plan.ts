@@ -35,8 +35,10 @@ export interface PoolPlan {
   readonly pool: string;
   readonly resource: string;
   readonly sizing: PlaceholderDecision;
-  /** The sizing's reason, or NoAutoscaler when a stalled pool is kept from growing. */
-  readonly reason: PlaceholderReason | 'NoAutoscaler';
+  /** The sizing's reason; CostCap when the pool's cost cap holds it below that; NoAutoscaler when a stalled pool is kept from growing. */
+  readonly reason: PlaceholderReason | 'CostCap' | 'NoAutoscaler';
+  /** What the wanted placeholders cost an hour (wantPods x gpusPerPod x pricePerGpuHour); undefined with no price configured. */
+  readonly costPerHour: number | undefined;
   /** Placeholder pods wanted, and live now (not terminating, not finished), and of those bound. */
   readonly wantPods: number;
   readonly livePods: number;
@@ -65,16 +67,28 @@ export function decidePool(x: PoolPlanInput): PoolPlan {
   // GPUs the placeholders hold already need no new node: for what nodes must bring, they count as free.
   const heldGpus = live.filter((p) => p.bound).reduce((s, p) => s + p.gpus, 0);
   const sizing = sizePlaceholders({ needGpus: x.needGpus, realGpus: view.realGpus, freeGpus: view.freeGpus + heldGpus, comingGpus: view.comingGpus }, { capGpus: pool.capGpus, stabilizationSteps: x.stabilizationSteps }, history);
-  const maxPods = Math.floor(pool.capGpus / pool.gpusPerPod);
-  const sized = Math.min(maxPods, Math.ceil(sizing.gpus / pool.gpusPerPod));
+  const byGpus = Math.min(Math.floor(pool.capGpus / pool.gpusPerPod), Math.ceil(sizing.gpus / pool.gpusPerPod));
+  const byCost = costCapPods(pool);
+  const sized = Math.min(byGpus, byCost);
   const stall = stallOf(live, view.newestNodeMs, x);
   const wantPods = stall ? Math.min(sized, live.length) : sized;
-  const reason: PoolPlan['reason'] = stall && wantPods < sized ? 'NoAutoscaler' : sizing.reason;
+  const reason: PoolPlan['reason'] = stall && wantPods < sized ? 'NoAutoscaler' : byCost < byGpus ? 'CostCap' : sizing.reason;
+  const costPerHour = pool.pricePerGpuHour === undefined ? undefined : wantPods * pool.gpusPerPod * pool.pricePerGpuHour;
   const create = freeNames(pool.name, view.placeholders, wantPods - live.length);
   const release = surplus(live, wantPods);
   const finished = view.placeholders.filter((p) => p.finished && !p.terminating).map((p) => ({ name: p.name, reason: 'Finished' as const }));
-  const plan: Omit<PoolPlan, 'message'> = { pool: pool.name, resource: pool.resource, sizing, reason, wantPods, livePods: live.length, boundPods: live.filter((p) => p.bound).length, create, delete: [...release.map((name) => ({ name, reason: 'Released' as const })), ...finished], stall, history: sizing.history };
+  const plan: Omit<PoolPlan, 'message'> = { pool: pool.name, resource: pool.resource, sizing, reason, costPerHour, wantPods, livePods: live.length, boundPods: live.filter((p) => p.bound).length, create, delete: [...release.map((name) => ({ name, reason: 'Released' as const })), ...finished], stall, history: sizing.history };
   return { ...plan, message: messageOf(plan, x) };
+}
+
+/**
+ * The most placeholder pods the pool's cost cap allows: whole pods whose GPU-hours stay within
+ * `capCostPerHour` at `pricePerGpuHour` (Infinity with no cost cap). Rounded down: the cap is a
+ * ceiling, never exceeded by part of a pod.
+ */
+export function costCapPods(pool: Pick<PlaceholderPoolConfig, 'capCostPerHour' | 'pricePerGpuHour' | 'gpusPerPod'>): number {
+  if (pool.capCostPerHour === undefined || pool.pricePerGpuHour === undefined) return Infinity;
+  return Math.floor(pool.capCostPerHour / (pool.pricePerGpuHour * pool.gpusPerPod) + 1e-9);
 }
 
 function stallOf(live: readonly PlaceholderPod[], newestNodeMs: number, x: PoolPlanInput): PoolStall | undefined {
@@ -105,7 +119,8 @@ function index(p: PlaceholderPod): number {
 function messageOf(p: Omit<PoolPlan, 'message'>, x: PoolPlanInput): string {
   const v = x.view;
   const head = `pool ${p.pool} (${p.resource}): the forecasts need ${round(x.needGpus)} GPUs within ${Math.round(x.leadSeconds)} s (node lead time, ${x.leadSource}), ${round(p.sizing.stabilizedNeedGpus)} held by the window; real pods ask ${v.realGpus}, ${v.freeGpus} free, ${v.comingGpus} coming`;
-  const pods = `placeholders ${p.livePods} -> ${p.wantPods} pods of ${x.pool.gpusPerPod} GPU (cap ${x.pool.capGpus} GPUs; ${p.sizing.provisionGpus} GPUs for new nodes to bring)`;
+  const cost = p.costPerHour === undefined ? '' : `, ${round(p.costPerHour)} an hour at ${x.pool.pricePerGpuHour} per GPU-hour${x.pool.capCostPerHour === undefined ? '' : ` (cost cap ${x.pool.capCostPerHour})`}`;
+  const pods = `placeholders ${p.livePods} -> ${p.wantPods} pods of ${x.pool.gpusPerPod} GPU (cap ${x.pool.capGpus} GPUs${cost}; ${p.sizing.provisionGpus} GPUs for new nodes to bring)`;
   const stall = p.stall ? `; ${p.stall.pods} placeholders Pending for up to ${Math.round(p.stall.oldestSeconds)} s, past twice the lead time, and no node came: no autoscaler seems to feed this pool, so it is not grown` : '';
   return `${head}; ${pods} (${p.reason})${stall}`;
 }

@@ -151,6 +151,7 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
       m.pods.set({ pool: p.pool, state: 'pending' }, p.livePods - p.boundPods);
       m.provision.set({ pool: p.pool }, p.sizing.provisionGpus);
       m.stalled.set({ pool: p.pool }, p.stall ? 1 : 0);
+      if (p.costPerHour !== undefined) m.cost.set({ pool: p.pool }, p.costPerHour);
     }
   }
 }
@@ -170,11 +171,12 @@ export function leadOf(pool: PlaceholderPoolConfig, learned: readonly PoolLeadTi
 
 function placeholderMetrics(r: MetricRegistry) {
   return {
-    decisions: r.counter('surgeguard_placeholder_decisions_total', 'Placeholder decisions per pool and tick: create, delete or hold, with the sizing reason (Forecast, Stabilized, PlaceholderCap, NoGap, NoAutoscaler).', ['pool', 'decision', 'reason']),
+    decisions: r.counter('surgeguard_placeholder_decisions_total', 'Placeholder decisions per pool and tick: create, delete or hold, with the sizing reason (Forecast, Stabilized, PlaceholderCap, CostCap, NoGap, NoAutoscaler).', ['pool', 'decision', 'reason']),
     need: r.gauge('surgeguard_placeholder_need_gpus', 'GPUs the pool\'s scalers are forecast to need within the node lead time, held by the stabilization window.', ['pool']),
     pods: r.gauge('surgeguard_placeholder_pods', 'Placeholder pods per pool: wanted by the last decision, bound to a node (holding GPUs), pending (asking the autoscaler for nodes).', ['pool', 'state']),
     provision: r.gauge('surgeguard_placeholder_provision_gpus', 'Of the placeholders\' GPUs, those no free or coming GPU covers: what new nodes must bring.', ['pool']),
     stalled: r.gauge('surgeguard_placeholder_pool_stalled', '1 while a pool\'s placeholders wait past twice the node lead time with no node created for them (no autoscaler behind the pool); it is then not grown.', ['pool']),
+    cost: r.gauge('surgeguard_placeholder_cost_per_hour', 'What the placeholders the last decision wanted cost an hour, at the pool\'s pricePerGpuHour (pools with a price only); capCostPerHour bounds it.', ['pool']),
     stageErrors: r.counter('surgeguard_placeholder_stage_errors_total', 'Ticks in which the placeholders could not be listed or the node horizon not forecast; nothing changed those ticks.'),
   };
 }

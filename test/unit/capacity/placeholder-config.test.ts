@@ -37,6 +37,11 @@ for (const [key, yaml, message] of [
   ['capacity.placeholders.pools.0.resource', on('      - {name: a, capGpus: 4, resource: "nvidia.com/"}\n'), /resource name/],
   ['capacity.placeholders.pools.0.tolerations.0.effect', on('      - {name: a, capGpus: 4, tolerations: [{key: gpu, effect: Never}]}\n'), /./],
   ['capacity.placeholders.pools.0.speed', on('      - {name: a, capGpus: 4, speed: 3}\n'), /./],
+  ['capacity.placeholders.pools.0.pricePerGpuHour', on('      - {name: a, capGpus: 4, capCostPerHour: 20}\n'), /capCostPerHour needs the price of a GPU-hour/],
+  ['capacity.placeholders.pools.0.pricePerGpuHour', on('      - {name: a, capGpus: 4, pricePerGpuHour: 0}\n'), /a price above 0/],
+  ['capacity.placeholders.pools.0.pricePerGpuHour', on('      - {name: a, capGpus: 4, pricePerGpuHour: cheap}\n'), /./],
+  ['capacity.placeholders.pools.0.capCostPerHour', on('      - {name: a, capGpus: 4, pricePerGpuHour: 2, capCostPerHour: -5}\n'), /./],
+  ['capacity.placeholders.pools.0.capCostPerHour', on('      - {name: a, capGpus: 8, gpusPerPod: 4, pricePerGpuHour: 2.5, capCostPerHour: 9}\n'), /one placeholder pod \(4 GPUs at 2.5 per GPU-hour = 10 an hour\) exceeds the pool's capCostPerHour \(9\)/],
 ] as const) {
   test(`placeholders config: a coded error naming ${key}`, () => {
     const err = controllerConfigError(yaml);
@@ -45,6 +50,11 @@ for (const [key, yaml, message] of [
     assert.match(err.message, message);
   });
 }
+
+test('a cost cap with its price is accepted; a price alone only prices the placeholders', () => {
+  const c = loadConfig(controllerConfigSchema, { fileText: on('      - {name: a, capGpus: 8, pricePerGpuHour: 2.5, capCostPerHour: 12}\n      - {name: b, capGpus: 8, pricePerGpuHour: 1, scalers: [ns/y]}\n').replace('{name: a,', '{name: a, scalers: [ns/x],') });
+  assert.deepEqual(c.capacity.placeholders.pools.map((p) => [p.pricePerGpuHour, p.capCostPerHour]), [[2.5, 12], [1, undefined]]);
+});
 
 test('two pools of one resource are fine when each lists its scalers', () => {
   const c = loadConfig(controllerConfigSchema, { fileText: on('      - {name: a, capGpus: 4, scalers: [ns/x]}\n      - {name: b, capGpus: 4, scalers: [ns/y]}\n') });

@@ -35,6 +35,30 @@ test('the cap bounds the pods, in GPUs: 3 GPUs a pod under a cap of 8 is 2 pods'
   assert.equal(p.create.length, 2);
 });
 
+test('the cost cap bounds the pods too: whole pods whose GPU-hours stay within it, reason CostCap', () => {
+  // 2 GPUs a pod at 2.5 an hour each: a pod costs 5; a cap of 14 an hour allows 2 pods (10), not 3 (15).
+  const p = decidePool(input({ need: 8, pool: { gpusPerPod: 2, pricePerGpuHour: 2.5, capCostPerHour: 14 } }));
+  assert.equal(p.wantPods, 2);
+  assert.equal(p.reason, 'CostCap');
+  assert.equal(p.costPerHour, 10);
+  assert.match(p.message, /placeholders 0 -> 2 pods of 2 GPU \(cap 8 GPUs, 10 an hour at 2.5 per GPU-hour \(cost cap 14\); /);
+  assert.match(p.message, /\(CostCap\)$/);
+  // A cap that allows more than the need or the GPU cap does not bind: the other reasons stand.
+  assert.deepEqual([decidePool(input({ need: 4, pool: { pricePerGpuHour: 2, capCostPerHour: 100 } }))].map((x) => [x.wantPods, x.reason, x.costPerHour]), [[4, 'Forecast', 8]]);
+  assert.deepEqual([decidePool(input({ need: 40, pool: { pricePerGpuHour: 2, capCostPerHour: 100 } }))].map((x) => [x.wantPods, x.reason]), [[8, 'PlaceholderCap']]);
+  // Exactly at the cap is within it (no float residue drops a pod); no price: no cost, no cap.
+  assert.equal(decidePool(input({ need: 8, pool: { pricePerGpuHour: 0.1, capCostPerHour: 0.3 } })).wantPods, 3);
+  assert.equal(decidePool(input({ need: 8 })).costPerHour, undefined);
+});
+
+test('a cost cap lowered below what exists deletes the surplus, Pending first', () => {
+  const live = [ph(0), ph(1), ph(2, { bound: false })];
+  const p = decidePool(input({ need: 3, placeholders: live, history: [3, 3], pool: { pricePerGpuHour: 3, capCostPerHour: 3 } }));
+  assert.equal(p.wantPods, 1);
+  assert.equal(p.reason, 'CostCap');
+  assert.deepEqual(p.delete.map((d) => d.name), [placeholderName('a100', 2), placeholderName('a100', 1)]);
+});
+
 test('a fall of the forecast releases nothing within the window, then Pending ones first, newest first', () => {
   const live = [ph(0), ph(1, { bound: false, createdMs: NOW - 5000 }), ph(2), ph(3, { bound: false, createdMs: NOW - 1000 })];
   const held = decidePool(input({ need: 0, placeholders: live, history: [4, 4] }));
