@@ -73,6 +73,18 @@ export class PodGroups {
     if (last >= 0) this.cumulative[last] = Math.min(this.cumulative[last] as number, n);
   }
 
+  /**
+   * Makes the groups serving in interval `s` one group. Which of them a later keep() removes does not
+   * change what the fleet serves or costs (all serve from then on), so their order may be forgotten.
+   */
+  mergeServing(s: number): void {
+    let n = 0;
+    while (n < this.starts.length && (this.starts[n] as number) <= s) n++;
+    if (n < 2) return;
+    this.starts.splice(0, n - 1);
+    this.cumulative.splice(0, n - 1);
+  }
+
   /** Pods serving in interval `s`: those whose first serving interval is at most `s`. */
   servingAt(s: number): number {
     let lo = 0;
@@ -86,43 +98,78 @@ export class PodGroups {
   }
 }
 
+/** A fleet's totals so far, as the replay contract sums them. */
+export type FleetTotals = Omit<FleetResult, 'ready' | 'existing'>;
+
+/**
+ * The contract's fleet model run one interval at a time: `step` serves interval s's demand, then
+ * applies the target decided at its end. simulateFleet is this over a whole series; the demo and the
+ * reactive frontier's stream call it tick by tick. Memory stays bounded however long it runs: pods
+ * that all serve are one group.
+ */
+export class FleetRun {
+  private readonly p: FleetParams;
+  private readonly backlog: boolean;
+  private readonly pods = new PodGroups();
+  private s = 0;
+  private cost = 0;
+  private unserved = 0;
+  private short = 0;
+  private queue = 0;
+  private maxQueue = 0;
+  private queueSum = 0;
+  private total = 0;
+
+  /** `start`: the pods that exist and serve at interval 0 (startFleet for the contract's fleet). */
+  constructor(p: FleetParams, start: number, backlog = false) {
+    this.p = p;
+    this.backlog = backlog;
+    this.pods.add(0, start);
+  }
+
+  /** Serves the next interval's demand, then applies the target decided at its end; returns that interval's pods. */
+  step(d: number, target: number | undefined): { ready: number; existing: number } {
+    const s = this.s++;
+    this.total += d;
+    // Pods serving now serve from here on: one group, so the groups kept are at most K + 2.
+    this.pods.mergeServing(s);
+    const ready = this.pods.servingAt(s);
+    const existing = this.pods.size;
+    this.cost += existing;
+    const left = Math.max(0, (this.backlog ? d + this.queue : d) - this.p.capacity * ready);
+    if (left > 0) this.short++;
+    if (this.backlog) {
+      this.queue = left;
+      this.maxQueue = Math.max(this.maxQueue, left);
+      this.queueSum += left;
+    } else this.unserved += left;
+    // New pods serve from s + 1 + K, which never decreases, so the groups stay in order and keeping the
+    // oldest pods removes those not serving yet first (newest first), then the newest serving.
+    const t = capReplicas(target ?? existing, this.p);
+    if (t > existing) this.pods.add(s + 1 + this.p.startupSteps, t - existing);
+    else if (t < existing) this.pods.keep(t);
+    return { ready, existing };
+  }
+
+  /** Totals over the intervals stepped so far. */
+  totals(): FleetTotals {
+    const base = { cost: this.cost, demand: this.total, unservedIntervals: this.short };
+    return this.backlog ? { ...base, unserved: this.queue, maxBacklog: this.maxQueue, backlogIntervalSum: this.queueSum } : { ...base, unserved: this.unserved };
+  }
+}
+
 /**
  * Applies targets r_t (decided at the end of interval t) to the fleet model of the replay contract.
  * With `backlog`, unserved work waits in a queue instead of being dropped.
  */
 export function simulateFleet(demand: readonly number[], targets: readonly number[], p: FleetParams, backlog = false): FleetResult {
-  // New pods serve from s + 1 + K, which never decreases, so the groups stay in order and keeping the
-  // oldest pods removes those not serving yet first (newest first), then the newest serving.
-  const pods = new PodGroups();
-  pods.add(0, startFleet(demand, p));
+  const run = new FleetRun(p, startFleet(demand, p), backlog);
   const ready: number[] = [];
   const existing: number[] = [];
-  let cost = 0;
-  let unserved = 0;
-  let short = 0;
-  let queue = 0;
-  let maxQueue = 0;
-  let queueSum = 0;
-  let total = 0;
   for (let s = 0; s < demand.length; s++) {
-    const d = demand[s] ?? 0;
-    total += d;
-    const r = pods.servingAt(s);
-    const size = pods.size;
-    ready.push(r);
-    existing.push(size);
-    cost += size;
-    const left = Math.max(0, (backlog ? d + queue : d) - p.capacity * r);
-    if (left > 0) short++;
-    if (backlog) {
-      queue = left;
-      maxQueue = Math.max(maxQueue, queue);
-      queueSum += queue;
-    } else unserved += left;
-    const t = capReplicas(targets[s] ?? size, p);
-    if (t > size) pods.add(s + 1 + p.startupSteps, t - size);
-    else if (t < size) pods.keep(t);
+    const x = run.step(demand[s] ?? 0, targets[s]);
+    ready.push(x.ready);
+    existing.push(x.existing);
   }
-  const base = { ready, existing, cost, demand: total, unservedIntervals: short };
-  return backlog ? { ...base, unserved: queue, maxBacklog: maxQueue, backlogIntervalSum: queueSum } : { ...base, unserved };
+  return { ready, existing, ...run.totals() };
 }

@@ -1,5 +1,5 @@
-import { DEFAULT_HPA, frontier, hpaTargets, reactivePoints, unservedAtCost, type ReactivePoint } from './baselines.ts';
-import { simulateFleet, type FleetParams, type FleetResult } from './fleet.ts';
+import { DEFAULT_HPA, bestAtCost, frontier, hpaTargets, reactivePoints, unservedAtCost, type ReactivePoint } from './baselines.ts';
+import { simulateFleet, type FleetParams, type FleetResult, type FleetTotals } from './fleet.ts';
 
 /** A policy's figures against the reactive baselines, named as the reference scorer prints them. */
 export interface Score {
@@ -11,6 +11,12 @@ export interface Score {
   readonly defaultHpaCost: number;
   readonly costVsDefaultHpa: number;
   readonly bestReactiveUnservedFractionAtEqualCost: number;
+  /**
+   * The reactive configuration that at no more than the policy's cost left the least unserved
+   * demand (the frontier's point at or below it; the figure above interpolates to the next one).
+   * Undefined when every configuration cost more.
+   */
+  readonly bestReactiveRule?: ReactivePoint;
   readonly fleet: FleetResult;
 }
 
@@ -34,6 +40,14 @@ export function computeBaselines(demand: readonly number[], p: FleetParams, step
  */
 export function scoreTargets(demand: readonly number[], targets: readonly number[], p: FleetParams, baselines: BaselineSet): Score {
   const sim = simulateFleet(demand, targets, p);
+  return { ...scoreTotals(sim, { front: baselines.front, defaultHpa: baselines.defaultHpa }), fleet: sim };
+}
+
+/**
+ * The same figures from a fleet's totals, for a caller that ran the fleet itself one interval at a
+ * time (the demo scores the stream so far at every tick).
+ */
+export function scoreTotals(sim: FleetTotals, baselines: { readonly front: readonly ReactivePoint[]; readonly defaultHpa: FleetTotals }): Omit<Score, 'fleet'> {
   const ref = unservedAtCost(baselines.front, sim.cost);
   const total = sim.demand || 1;
   // Below 1e-9 of the total counts as nothing unserved, so 0/0 is 0 and x/0 is infinite.
@@ -47,6 +61,6 @@ export function scoreTargets(demand: readonly number[], targets: readonly number
     defaultHpaCost: baselines.defaultHpa.cost,
     costVsDefaultHpa: sim.cost / baselines.defaultHpa.cost,
     bestReactiveUnservedFractionAtEqualCost: ref / total,
-    fleet: sim,
+    bestReactiveRule: bestAtCost(baselines.front, sim.cost),
   };
 }

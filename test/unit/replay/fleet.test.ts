@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { frontier, hpaTargets, peakHoldTargets, unservedAtCost } from '../../../replay/baselines.ts';
 import { simulateFleet } from '../../../replay/fleet.ts';
 import { computeBaselines, scoreTargets } from '../../../replay/summary.ts';
@@ -66,4 +67,41 @@ test('quality figure: 0 when nothing is unserved, infinite when reactive serves 
   assert.equal(s.fleet.unserved, 90);
   assert.equal(s.cost, 4);
   assert.equal(s.costVsDefaultHpa, 4 / bs.defaultHpa.cost);
+});
+
+// The contract's fleet as the reference scorer writes it: one entry per pod (its first serving
+// interval), kept sorted, cut from the end. Slow for large fleets, obviously right.
+function naiveFleet(demand: readonly number[], targets: readonly number[], p: { capacity: number; startupSteps: number; minReplicas: number }): { ready: number[]; existing: number[]; unserved: number; cost: number } {
+  let peak = 0;
+  for (let i = 0; i <= p.startupSteps && i < demand.length; i++) peak = Math.max(peak, demand[i] ?? 0);
+  let pods: number[] = new Array<number>(Math.max(p.minReplicas, Math.ceil(peak / p.capacity))).fill(0);
+  const ready: number[] = [];
+  const existing: number[] = [];
+  let unserved = 0;
+  let cost = 0;
+  demand.forEach((d, s) => {
+    const r = pods.filter((x) => x <= s).length;
+    ready.push(r);
+    existing.push(pods.length);
+    cost += pods.length;
+    unserved += Math.max(0, d - p.capacity * r);
+    const t = targets[s] ?? pods.length;
+    pods = t > pods.length ? [...pods, ...new Array<number>(t - pods.length).fill(s + 1 + p.startupSteps)] : pods.slice(0, t);
+  });
+  return { ready, existing, unserved, cost };
+}
+
+test('fleet (pods grouped, serving groups merged as it goes) equals one entry per pod, on random series', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 120 }),
+      fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 120, maxLength: 120 }),
+      fc.record({ capacity: fc.integer({ min: 1, max: 40 }), startupSteps: fc.integer({ min: 0, max: 6 }), minReplicas: fc.integer({ min: 0, max: 3 }) }),
+      (demand, targets, p) => {
+        const sim = simulateFleet(demand, targets, p);
+        assert.deepEqual({ ready: sim.ready, existing: sim.existing, unserved: sim.unserved, cost: sim.cost }, naiveFleet(demand, targets, p));
+      },
+    ),
+    { numRuns: 300, seed: 21 },
+  );
 });
