@@ -97,7 +97,7 @@ export const healingConfigSchema = z
       .prefault({}),
     nodeCondition: z
       .strictObject({
-        /** Write a GPU health condition on nodes (False while a node fault is found or repaired), for other repair tools. */
+        /** Write a GPU health condition on nodes (faultStatus while a node fault is found or repaired), for other repair tools. */
         enabled: z.boolean().default(true),
         /** The condition type: GPUHealthy, or the one your repair tool acts on. */
         type: z
@@ -106,6 +106,17 @@ export const healingConfigSchema = z
           .max(316)
           .refine((t) => !KUBELET_CONDITIONS.includes(t), { message: `the kubelet owns ${KUBELET_CONDITIONS.join(', ')}: SurgeGuard must not write them` })
           .default(DEFAULT_CONDITION_TYPE),
+        /**
+         * The status the condition has while a fault is found: `False` for a type that names health
+         * (GPUHealthy, AWS's AcceleratedHardwareReady), `True` for one that names a problem, as Node
+         * Problem Detector's do (KernelDeadlock) and Karpenter's kwok provider's KWOKUnhealthy. The
+         * other status is written when the fault clears.
+         */
+        faultStatus: z.enum(['False', 'True']).default('False'),
+      })
+      .refine((c) => !(c.faultStatus === 'True' && c.type === DEFAULT_CONDITION_TYPE), {
+        path: ['faultStatus'],
+        message: `True would make ${DEFAULT_CONDITION_TYPE}=True mean a faulty GPU: with faultStatus True, name a problem as the type (for example GPUProblem)`,
       })
       .prefault({}),
     /** Remediation entries kept for GET /api/remediations. */

@@ -119,9 +119,9 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
    */
   const writeConditions = async (nodes: readonly V1Node[], findings: readonly Finding[], fleetWide: boolean, nowUnix: number, record: (e: Omit<RemediationEntry, 'at'>) => Promise<void>): Promise<void> => {
     if (!config.nodeCondition.enabled) return;
-    const type = config.nodeCondition.type;
+    const { type, faultStatus } = config.nodeCondition;
     const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
-    for (const c of planConditions(nodes, findings, { type, fleetWide })) {
+    for (const c of planConditions(nodes, findings, { type, fleetWide, faultStatus })) {
       const node = byName.get(c.node) as V1Node;
       const f: Finding = c.finding ?? { check: 'gpu-condition', severity: 'info', fault: 'notice', target: { kind: 'Node', name: c.node }, summary: c.message, evidence: {} };
       const what = `${type}=${c.status} (${c.reason}) on ${c.node}`;
@@ -134,7 +134,7 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
       try {
         await deps.cluster.setNodeCondition(node, { type, status: c.status, reason: c.reason, message: c.message }, nowUnix);
         conditionWrites.inc({ status: c.status, decision: 'acted' });
-        await record(base('acted', c.status === 'False' ? 'GpuUnhealthyCondition' : 'GpuHealthyCondition', `set ${what}: ${c.message}`));
+        await record(base('acted', c.status === faultStatus ? 'GpuUnhealthyCondition' : 'GpuHealthyCondition', `set ${what}: ${c.message}`));
       } catch (err) {
         conditionWrites.inc({ status: c.status, decision: 'failed' });
         await record(base('failed', 'ConditionWriteFailed', `setting ${what} failed: ${errorMessage(err)}; retrying next tick`));

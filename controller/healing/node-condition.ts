@@ -50,10 +50,13 @@ function camel(s: string): string {
  * while it carries SurgeGuard's repair record: a drained node stays cordoned until a human clears
  * it, and its condition says so until then. A fleet-wide problem sets no new False: SurgeGuard's
  * verdict then is that the nodes are not the cause, and a repair tool reading the condition must
- * not replace a fifth of the fleet. Only a condition of this type that says False is set back to
- * True: nodes that never had a fault get no write.
+ * not replace a fifth of the fleet. Only a condition of this type that says `faultStatus` is set
+ * back to the other status: nodes that never had a fault get no write. `faultStatus` is `False` for
+ * a type naming health (GPUHealthy) and `True` for one naming a problem (KWOKUnhealthy).
  */
-export function planConditions(nodes: readonly V1Node[], findings: readonly Finding[], x: { type: string; fleetWide: boolean }): ConditionChange[] {
+export function planConditions(nodes: readonly V1Node[], findings: readonly Finding[], x: { type: string; fleetWide: boolean; faultStatus?: 'True' | 'False' }): ConditionChange[] {
+  const fault = x.faultStatus ?? 'False';
+  const ok = fault === 'False' ? 'True' : 'False';
   const worst = new Map<string, Finding>();
   for (const f of findings) {
     if (f.target.kind !== 'Node' || (f.fault !== 'fatal' && f.fault !== 'degraded')) continue;
@@ -69,9 +72,9 @@ export function planConditions(nodes: readonly V1Node[], findings: readonly Find
     const f = worst.get(name);
     const repair = remediationOf(node);
     let want: Omit<ConditionChange, 'node'> | undefined;
-    if (f) want = { status: 'False', reason: conditionReason(f), message: f.summary.slice(0, 1024), finding: f };
-    else if (repair) want = { status: 'False', reason: current?.status === 'False' && current.reason ? current.reason : conditionReason({ check: repair.check, fault: repair.fault, evidence: {} }), message: `SurgeGuard repair ${repair.phase}: ${repair.summary}`.slice(0, 1024) };
-    else if (current?.status === 'False') want = { status: 'True', reason: CLEARED_REASON, message: 'SurgeGuard finds no GPU fault on this node' };
+    if (f) want = { status: fault, reason: conditionReason(f), message: f.summary.slice(0, 1024), finding: f };
+    else if (repair) want = { status: fault, reason: current?.status === fault && current.reason ? current.reason : conditionReason({ check: repair.check, fault: repair.fault, evidence: {} }), message: `SurgeGuard repair ${repair.phase}: ${repair.summary}`.slice(0, 1024) };
+    else if (current?.status === fault) want = { status: ok, reason: CLEARED_REASON, message: 'SurgeGuard finds no GPU fault on this node' };
     // Only a change of status is written: the reason is the fault that set it, so a second fault on
     // an unhealthy node (an alert about the same XID, say) does not rewrite it back and forth.
     if (!want || current?.status === want.status) continue;

@@ -114,5 +114,36 @@ test('healing.nodeCondition defaults to GPUHealthy, on', () => {
   const c = loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'healing:\n  nodeCondition:\n    type: example.com/GPUHealthy\n' });
   assert.equal(c.healing.nodeCondition.type, 'example.com/GPUHealthy');
   const d = loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: '{}\n' });
-  assert.deepEqual({ ...d.healing.nodeCondition }, { enabled: true, type: 'GPUHealthy' });
+  assert.deepEqual({ ...d.healing.nodeCondition }, { enabled: true, type: 'GPUHealthy', faultStatus: 'False' });
 });
+
+test('faultStatus True, for a type that names a problem (KWOKUnhealthy, NPD style): True while faulty, False once cleared', () => {
+  const x = { type: 'KWOKUnhealthy', fleetWide: false, faultStatus: 'True' } as const;
+  const problem = (name: string, c?: { status: string; reason: string }): V1Node => ({ metadata: { name, annotations: {} }, status: { conditions: [{ type: 'Ready', status: 'True' }, ...(c ? [{ type: 'KWOKUnhealthy', ...c }] : [])] } });
+  const [set] = planConditions([problem('a'), problem('b')], [finding('a')], x);
+  assert.deepEqual([set?.node, set?.status, set?.reason], ['a', 'True', 'Xid79']);
+  assert.deepEqual(planConditions([problem('a', { status: 'True', reason: 'Xid79' })], [finding('a')], x), [], 'not rewritten while it stays faulty');
+  const [cleared] = planConditions([problem('a', { status: 'True', reason: 'Xid79' })], [], x);
+  assert.deepEqual([cleared?.status, cleared?.reason], ['False', CLEARED_REASON]);
+  assert.deepEqual(planConditions([problem('a', { status: 'False', reason: CLEARED_REASON })], [], x), [], 'a healthy node is not written');
+  const [fromRepair] = planConditions([{ ...problem('a'), metadata: { name: 'a', annotations: { [REMEDIATION_ANNOTATION]: JSON.stringify(repair) } } }], [], x);
+  assert.equal(fromRepair?.status, 'True', 'a node under repair is faulty too');
+  const c = loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: 'healing:\n  nodeCondition:\n    type: KWOKUnhealthy\n    faultStatus: "True"\n' });
+  assert.deepEqual({ ...c.healing.nodeCondition }, { enabled: true, type: 'KWOKUnhealthy', faultStatus: 'True' });
+});
+
+for (const [text, why] of [
+  ['    faultStatus: "True"\n', /healing\.nodeCondition\.faultStatus: True would make GPUHealthy=True mean a faulty GPU/],
+  ['    type: GPUProblem\n    faultStatus: "Unknown"\n', /healing\.nodeCondition\.faultStatus: .*"False".*"True"/],
+] as const) {
+  test(`healing.nodeCondition ${JSON.stringify(text.trim())} is refused with the key path`, () => {
+    try {
+      loadConfig(controllerConfigSchema, { file: 'controller.yaml', fileText: `healing:\n  nodeCondition:\n${text}` });
+      assert.fail('expected an error');
+    } catch (err) {
+      assert.ok(err instanceof SurgeGuardError, String(err));
+      assert.equal(err.code, ErrorCode.ConfigInvalid);
+      assert.match(err.message, why);
+    }
+  });
+}
