@@ -13,6 +13,7 @@ import type { DecisionLog } from '../controller/reconcile/decision-log.ts';
 import type { ScalingDecision } from '../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../controller/scaling/policy.ts';
 import { createSimulatedFleet, type FleetInterval } from './simulated-fleet.ts';
+import { createStreamScorer, type StreamScore } from './stream-score.ts';
 import type { DemoHealing } from './healing.ts';
 
 /** One recorded interval as the demo page draws it (rates in requests per recorded second). */
@@ -68,6 +69,11 @@ export interface RunningDemo {
   progress(): { next: number; total: number; liveFrom: number };
   /** SurgeGuard's fleet and the default HPA's on the same stream, so far. */
   totals(): { surgeguard: FleetTotals; defaultHpa: FleetTotals };
+  /**
+   * The stream so far scored as `surgeguard replay` scores a trace: SurgeGuard, the default HPA and the
+   * best reactive rule at no more than SurgeGuard's cost, each on the contract's fleet model.
+   */
+  score(): StreamScore | null;
   done: Promise<void>;
 }
 
@@ -91,7 +97,9 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
   // (replay's own baseline) and applied one interval at a time to a fleet of its own.
   const params = { capacity: c.capacity, startupSteps: c.startupSteps, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas };
   const hpa = hpaTargets(c.demand, params, c.intervalSeconds);
-  const hpaFleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: startFleet(c.demand, params) });
+  const hpaFleet = createSimulatedFleet({ capacity: c.capacity, startupSteps: c.startupSteps, initialReplicas: initial });
+  // Every reactive rule of replay's frontier, advanced one interval per tick (O(404) a tick, whatever the length).
+  const scorer = createStreamScorer(params, c.intervalSeconds, initial);
   const totals = { surgeguard: { podIntervals: 0, waitingRequestIntervals: 0, waitingNow: 0 }, defaultHpa: { podIntervals: 0, waitingRequestIntervals: 0, waitingNow: 0 } };
   const add = (into: FleetTotals, f: FleetInterval): void => {
     into.podIntervals += f.existing;
@@ -153,6 +161,7 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
     backlogGauge.set(labels, served.backlog);
     if (t >= c.liveFrom && decision !== 'hold') deps.logger.info({ t, at, decision, reason: d.reason, replicas: d.replicas }, message);
     fleet.scaleTo(d.replicas, t);
+    scorer.push(counts[t] ?? 0, d.replicas, at);
     target = d.replicas;
     await heal(t);
   };
@@ -165,13 +174,16 @@ export function startDemo(deps: { forecaster: Forecaster; logger: Logger; metric
       if (t >= c.liveFrom) await sleep(Math.max(0, c.tickMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
     }
   })();
-  return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), totals: () => structuredClone(totals), done };
+  return { points: () => points, progress: () => ({ next, total: counts.length, liveFrom: c.liveFrom }), totals: () => structuredClone(totals), score: () => scorer.score(), done };
 }
 
-/** The replicas the fleets start with: what the first interval needs, within the bounds. */
-export function initialReplicas(c: Pick<DemoConfig, 'demand' | 'capacity' | 'minReplicas' | 'maxReplicas'>): number {
+/**
+ * The replicas the fleets start with: the replay contract's starting fleet (enough for the first K + 1
+ * intervals, within the bounds), so SurgeGuard, the default HPA and the reactive rules start alike.
+ */
+export function initialReplicas(c: Pick<DemoConfig, 'demand' | 'capacity' | 'startupSteps' | 'minReplicas' | 'maxReplicas'>): number {
   // Capped like every fleet: one huge first value must not ask for more pods than max replicas.
-  return Math.min(c.maxReplicas, Math.max(c.minReplicas, Math.ceil((c.demand[0] ?? 0) / c.capacity)));
+  return startFleet(c.demand, c);
 }
 
 /**

@@ -5,11 +5,13 @@ import { listLimit } from '../controller/list-limit.ts';
 import { DEMO_PAGE } from './page.ts';
 import { chartAssets } from '../replay/report-assets.ts';
 import type { RunningDemo } from './demo.ts';
+import { faultMarkers } from './fault-markers.ts';
 import type { DemoHealing } from './healing.ts';
 
 /**
  * The demo's HTTP server: the page, /metrics, /api/decisions (the controller's shape),
- * /api/demo/state, and with healing /api/demo/healing (findings, gate, drains, on-call) and
+ * /api/demo/state (the series, the totals and the stream's score so far), and with healing
+ * /api/demo/healing (findings, gate, drains, on-call, and the charts' fault markers) and
  * /api/demo/agent (the demo node's agent readings). No token: the demo listens on loopback by default and holds no secrets.
  */
 export function buildDemoServer(deps: { registry: MetricRegistry; decisions: DecisionLog; demo: RunningDemo; about: string; agentUrl?: string; healing?: Pick<DemoHealing, 'state' | 'agent'> }): FastifyInstance {
@@ -29,8 +31,13 @@ export function buildDemoServer(deps: { registry: MetricRegistry; decisions: Dec
     if ('problem' in l) return reply.code(400).send({ error: 'bad_request', message: l.problem });
     return { leader: true, decisions: deps.decisions.list({ limit: l.limit }) };
   });
-  app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), totals: deps.demo.totals(), points: deps.demo.points().slice(-400) }));
-  app.get('/api/demo/healing', async (_req, reply) => (deps.healing ? deps.healing.state() : reply.code(404).send({ error: 'not_found', message: 'this demo runs without healing' })));
+  app.get('/api/demo/state', async () => ({ about: deps.about, agent: deps.agentUrl ?? null, progress: deps.demo.progress(), totals: deps.demo.totals(), score: deps.demo.score(), points: deps.demo.points().slice(-400) }));
+  app.get('/api/demo/healing', async (_req, reply) => {
+    if (!deps.healing) return reply.code(404).send({ error: 'not_found', message: 'this demo runs without healing' });
+    const state = deps.healing.state();
+    // The charts' markers are derived from the same state, so the page and this answer cannot disagree.
+    return { ...state, markers: faultMarkers(state) };
+  });
   app.get('/api/demo/agent', async (_req, reply) => (deps.healing ? deps.healing.agent() : reply.code(404).send({ error: 'not_found', message: 'this demo runs without the demo nodes\' agents' })));
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';

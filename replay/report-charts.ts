@@ -8,6 +8,7 @@ export const WORDS = Object.freeze({
   p50: 'forecast p50 (made one startup time earlier)',
   defaultHpa: 'default HPA (utilization 0.7, 300 s scale-down window)',
   bestReactive: 'best reactive autoscaler at the same cost',
+  bestReactiveRule: 'best reactive rule costing no more',
   cost: 'pod-intervals paid',
   costVsHpa: 'pod-intervals paid vs the default HPA',
   unserved: 'unserved demand (fraction of all)',
@@ -20,7 +21,7 @@ export const WORDS = Object.freeze({
 /**
  * Browser script: `sgChart(el, cfg)` draws one chart into `el` and returns the uPlot instance.
  * cfg: { unit, height, data: [xs (epoch s), ...ys], series: [{label, stroke, width, dash, show}],
- * bands: [{series: [hi, lo], fill}], group }. Charts in the same group zoom together.
+ * bands: [{series: [hi, lo], fill}], group, plugins }. Charts in the same group zoom together.
  */
 export const CHART_SCRIPT = String.raw`
 function sgNum(v) {
@@ -49,6 +50,7 @@ function sgChart(el, cfg) {
       points: { show: false }, value: (u, v) => sgNum(v) + ' ' + cfg.unit,
     }))),
     bands: cfg.bands || [],
+    plugins: cfg.plugins || [],
     hooks: { setScale: [(u, key) => {
       if (key !== 'x' || syncing) return;
       syncing = true;

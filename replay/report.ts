@@ -123,6 +123,9 @@ function comparisonTable(r: ReplayResult): string {
   }
   const rows = [scoreRow('SurgeGuard', s, 'surgeguard'), ...r.comparisons.map((c) => scoreRow(`same policy, forecaster ${c.name}`, c.score, c.name))];
   rows.push(`<tr data-policy="default-hpa"><td>${WORDS.defaultHpa}</td><td></td><td class="cost-ratio">${(1).toFixed(PRINT_PRECISION.costRatio)}×</td><td class="unserved">${s.defaultHpaUnservedFraction.toFixed(PRINT_PRECISION.fraction)}</td><td></td><td class="cost">${s.defaultHpaCost}</td></tr>`);
+  const rule = s.bestReactiveRule;
+  const ruleCells = rule ? `<td class="cost-ratio">${(rule.cost / s.defaultHpaCost).toFixed(PRINT_PRECISION.costRatio)}×</td><td class="unserved">${(rule.unserved / (s.fleet.demand || 1)).toFixed(PRINT_PRECISION.fraction)}</td><td></td><td class="cost">${rule.cost}</td>` : '<td></td><td></td><td></td><td></td>';
+  rows.push(`<tr data-policy="best-reactive-rule"><td>${WORDS.bestReactiveRule}: <span class="rule">${rule ? esc(rule.name) : 'none (every reactive rule cost more)'}</span></td><td></td>${ruleCells}</tr>`);
   rows.push(`<tr data-policy="best-reactive"><td>${WORDS.bestReactive}</td><td></td><td></td><td class="unserved">${s.bestReactiveUnservedFractionAtEqualCost.toFixed(PRINT_PRECISION.fraction)}</td><td></td><td></td></tr>`);
   return `<table id="comparison"><thead><tr><th>policy</th><th>${WORDS.quality}</th><th>${WORDS.costVsHpa}</th><th>${WORDS.unserved}</th><th>${WORDS.unservedIntervals}</th><th>${WORDS.cost}</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -105,7 +105,7 @@ export const demoCommand: Command = {
     const liveFrom = liveStart(trace.demand, 48, lead, { capacity, startupSteps });
     // One GPU per node, enough nodes for half again the peak: the gate's limits (10% cordoned) then allow two repairs at once.
     const nodes = Math.max(20, Math.ceil((1.5 * Math.max(...trace.demand)) / capacity));
-    const fleet = { demand: trace.demand, capacity, minReplicas: 1, maxReplicas: nodes };
+    const fleet = { demand: trace.demand, capacity, startupSteps, minReplicas: 1, maxReplicas: nodes };
     const faults: FaultPlan = v['no-gpu-fault'] ? {} : { xid: { node: 'gpu-node-01', atInterval: liveFrom + faultAt }, thermal: { node: 'gpu-node-02', atInterval: liveFrom + faultAt + 30 } };
     const healing = await startDemoHealing({ logger, metrics }, { nodes, capacity, startupSteps, initialReplicas: initialReplicas(fleet), intervalSeconds: trace.intervalSeconds, faults, agentNode: 'gpu-node-02' }).catch(async (err: unknown) => {
       await forecaster.close();

@@ -10,7 +10,7 @@ import { ErrorCode, SurgeGuardError, errorMessage } from '../../common/errors.ts
 import { authenticatedFetch } from '../../common/http-auth.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
-import { FRONTIER_VERSION } from '../../replay/baselines.ts';
+import { FRONTIER_VERSION, type ReactivePoint } from '../../replay/baselines.ts';
 import { conventionCapacity, conventionStartupSteps } from '../../replay/convention.ts';
 import { parseDurationSeconds } from '../../replay/duration.ts';
 import { outputCsv } from '../../replay/output.ts';
@@ -486,10 +486,17 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
           default_hpa_cost: s.defaultHpaCost,
           default_hpa_unserved_fraction: s.defaultHpaUnservedFraction,
           best_reactive_unserved_fraction_at_equal_cost: s.bestReactiveUnservedFractionAtEqualCost,
+          // The frontier's rule at or below the policy's cost (the figure above interpolates past it); null if every rule cost more.
+          best_reactive_rule: ruleJson(s.bestReactiveRule),
           comparisons: Object.fromEntries(m.result.comparisons.map((c) => [c.name, { quality_figure: Number.isFinite(c.score.qualityFigure) ? c.score.qualityFigure : 'inf', cost_vs_default_hpa: c.score.costVsDefaultHpa }])),
         }
       : { max_backlog: m.result.fleet.maxBacklog, backlog_interval_sum: m.result.fleet.backlogIntervalSum, unserved: m.result.fleet.unserved, unserved_intervals: m.result.fleet.unservedIntervals, cost: m.result.fleet.cost },
   };
+}
+
+/** A reactive rule's point for the JSON (null when there is none). */
+function ruleJson(p: ReactivePoint | undefined): { name: string; cost: number; unserved: number } | null {
+  return p ? { name: p.name, cost: p.cost, unserved: p.unserved } : null;
 }
 
 /** The node model's settings and figures for the JSON, without and with placeholders. */

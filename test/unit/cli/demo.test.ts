@@ -73,7 +73,7 @@ test('the agent\'s port in use: one SG_LISTEN_FAILED line naming --agent-listen,
 
 test('a wrong method on a demo path is 405 with Allow; an unknown path stays 404', async () => {
   const zero = { podIntervals: 0, waitingRequestIntervals: 0, waitingNow: 0 };
-  const running = { points: () => [], progress: () => ({ next: 0, total: 0, liveFrom: 0 }), totals: () => ({ surgeguard: zero, defaultHpa: zero }), done: Promise.resolve() };
+  const running = { points: () => [], progress: () => ({ next: 0, total: 0, liveFrom: 0 }), totals: () => ({ surgeguard: zero, defaultHpa: zero }), score: () => null, done: Promise.resolve() };
   const app = buildDemoServer({ registry: createMetricRegistry(), decisions: createDecisionLog(10), demo: running, about: 'test' });
   try {
     for (const url of ['/api/decisions', '/api/demo/state', '/metrics', '/', '/api/decisions?limit=3']) {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../../cli/main.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
+import { bestAtCost, frontier, reactivePoints } from '../../../replay/baselines.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sg-replay-cli-'));
@@ -47,6 +48,14 @@ test('replay of a real trace: summary, output file with the contract columns, JS
   assert.match(page, /var uPlot=function/);
   assert.match(page, /<table id="comparison">/);
   assert.doesNotMatch(page, /\s(src|href)=/);
+  // The best reactive rule at no more than SurgeGuard's cost: the frontier of the output's demand, at the JSON's cost.
+  const summary = meta.summary as { cost: number; best_reactive_rule: { name: string; cost: number; unserved: number } | null };
+  const demand = rows.slice(1).map((row) => Number(row.split(',')[1]));
+  const front = frontier(reactivePoints(demand, { capacity: 20, startupSteps: 1, minReplicas: 1, maxReplicas: meta.max_replicas as number }, 300));
+  const rule = bestAtCost(front, summary.cost);
+  assert.ok(rule && rule.cost <= summary.cost);
+  assert.deepEqual(summary.best_reactive_rule, { name: rule.name, cost: rule.cost, unserved: rule.unserved });
+  assert.ok(page.includes(`<span class="rule">${rule.name}</span>`), 'the report names the rule');
 });
 
 test('replay accepts a ServeGen trace with empty cells: carried, warned with the line, demand column filled', async () => {
