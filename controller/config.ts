@@ -124,8 +124,16 @@ export const controllerConfigSchema = z.strictObject({
   /**
    * Capacity ahead of the forecast (docs/capacity.md). `placeholders`: forecast-sized placeholder
    * pods per GPU node pool, off by default; on, the controller watches nodes and pods as healing does.
+   * `nodeClaims.enabled`: also watch Karpenter's NodeClaims (launched, not Ready) as coming capacity
+   * for the placeholders and the drains' replacement check; needs list and watch on
+   * nodeclaims.karpenter.sh (the chart grants it when this is on). Off by default.
    */
-  capacity: z.strictObject({ placeholders: placeholderConfigSchema }).prefault({}),
+  capacity: z
+    .strictObject({
+      placeholders: placeholderConfigSchema,
+      nodeClaims: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+    })
+    .prefault({}),
   /** The second loop: health checks, safe repairs, on-call notifications. */
   healing: healingConfigSchema,
   /** `otlp.metrics.endpoint`: also push the metrics over OTLP/HTTP (docs/controller.md, "OTLP"). */

@@ -15,6 +15,8 @@ import type { ControllerConfig } from './config.ts';
 import type { PredictiveScaler } from './crd/predictive-scaler.ts';
 import { kubeClusterReader, kubeClusterWriter } from './kube/cluster.ts';
 import { createPlaceholderActuator } from './capacity/placeholder-actuator.ts';
+import { nodeClaimCache } from './capacity/nodeclaim-cache.ts';
+import { comingNodeClaims } from './capacity/nodeclaims.ts';
 import { kubePlaceholderClient } from './capacity/placeholder-client.ts';
 import { createPlaceholderStage, type PlaceholderStage } from './capacity/placeholder-stage.ts';
 import { kubeScaleClient } from './kube/scale-target.ts';
@@ -175,6 +177,9 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   // With the pod cache, a target's pod statistics are counted from it rather than listed per
   // scaler every few ticks (docs/scale.md).
   const reader = watchCluster ? cachedPodStatsReader(kubeClusterReader(kc), healingCaches.pods) : kubeClusterReader(kc);
+  // Karpenter's NodeClaims as coming capacity: only with the node and pod caches, and only where served.
+  const nodeClaims = config.capacity.nodeClaims.enabled && watchCluster ? await nodeClaimCache(kc, logger) : undefined;
+  const comingClaims = (): ReturnType<typeof comingNodeClaims> | undefined => (nodeClaims?.synced() ? comingNodeClaims(nodeClaims.list(), Date.now()) : undefined);
   const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer, fence, logger, metrics }, config.capacity.placeholders) : undefined;
   const loop = createScalingLoop(
     {
@@ -192,7 +197,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       decisions,
       ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
       ...(placeholders ? { placeholders } : {}),
-      ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list() } : undefined) } : {}),
+      ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list(), claims: comingClaims() ?? [] } : undefined) } : {}),
     },
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale, statusRefreshSeconds: config.statusRefreshSeconds },
   );
@@ -215,6 +220,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       scalers: () => cache.list(),
       scale,
       readyPods: async (ns, selector) => (await reader.podStats(ns, selector)).ready,
+      comingClaims,
     },
     config.healing,
   );
@@ -256,7 +262,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const stopSignal = AbortSignal.any([signal, stopper.signal]);
   await cache.start();
   await deployments?.start();
-  if (watchCluster) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start()]);
+  if (watchCluster) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start(), nodeClaims?.start()]);
   // The lease outlives the loops at shutdown: released only after the tick in flight has made
   // its last write (the scale and then the status that records it), so the next leader never
   // reads a target this replica set while its status still says otherwise.
@@ -317,7 +323,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     await shardsReleased;
     await step('scaler cache', 3_000, () => cache.stop());
     if (deployments) await step('deployment cache', 3_000, () => deployments.stop());
-    if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop()]));
+    if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop(), nodeClaims?.stop()]));
     for (const s of signals) await step('demand signal', 3_000, () => s.close());
     await step('forecaster', 3_000, () => forecaster.close());
     await step('http server', 5_000, () => server.close());

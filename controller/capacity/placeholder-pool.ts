@@ -2,6 +2,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PlaceholderPoolConfig } from './placeholder-config.ts';
 import { isPlaceholderPod, type PlaceholderPod } from './placeholder-pods.ts';
 import { podRequest, selectorMatches } from './inventory.ts';
+import type { ComingClaim } from './replacement.ts';
 
 /** A scaler whose forecast sizes a pool: where its pods are and how to pick them out. */
 export interface PoolMember {
@@ -15,7 +16,7 @@ export interface PoolMember {
 export interface PoolView {
   /** Allocatable on the pool's Ready, schedulable nodes, bound to no pod (real or placeholder). */
   readonly freeGpus: number;
-  /** On the pool's nodes not Ready yet, less what Pending real pods beyond the free GPUs will take. */
+  /** On the pool's nodes not Ready yet and its Karpenter NodeClaims launched (no Node yet), less what Pending real pods beyond the free GPUs will take. */
   readonly comingGpus: number;
   /** What the members' pods ask for, bound or Pending (not terminating). */
   readonly realGpus: number;
@@ -27,15 +28,19 @@ export interface PoolView {
 
 /**
  * Reads one pool from the node and pod caches: its nodes are those its nodeSelector matches (all
- * nodes for an empty one), its real pods those of the member scalers' targets. Pure.
+ * nodes for an empty one), its real pods those of the member scalers' targets. Karpenter NodeClaims
+ * launched and not Ready whose labels the nodeSelector matches are coming too, until their Node
+ * exists (then the Node is counted). Pure.
  */
-export function readPool(pool: PlaceholderPoolConfig, cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }, members: readonly PoolMember[], placeholders: readonly PlaceholderPod[]): PoolView {
+export function readPool(pool: PlaceholderPoolConfig, cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[]; claims?: readonly ComingClaim[] }, members: readonly PoolMember[], placeholders: readonly PlaceholderPod[]): PoolView {
   const r = pool.resource;
   const nodes = cluster.nodes.filter((n) => inPool(n, pool.nodeSelector) && !n.spec?.unschedulable);
   const ready = new Set(nodes.filter(isReady).map((n) => n.metadata?.name ?? ''));
   const alloc = (n: V1Node): number => quantity(n.status?.allocatable?.[r]);
   let free = nodes.filter(isReady).reduce((s, n) => s + alloc(n), 0);
-  const comingAlloc = nodes.filter((n) => !isReady(n)).reduce((s, n) => s + alloc(n), 0);
+  const names = new Set(cluster.nodes.map((n) => n.metadata?.name ?? ''));
+  const claims = (cluster.claims ?? []).filter((c) => !names.has(c.name) && Object.entries(pool.nodeSelector).every(([k, v]) => c.labels[k] === v));
+  const comingAlloc = nodes.filter((n) => !isReady(n)).reduce((s, n) => s + alloc(n), 0) + claims.reduce((s, c) => s + (c.resources[r] ?? 0), 0);
   const isMember = (p: V1Pod): boolean => members.some((m) => m.namespace === p.metadata?.namespace && selectorMatches(m.selector, p.metadata?.labels ?? {}));
   let real = 0;
   let pendingReal = 0;
@@ -50,7 +55,8 @@ export function readPool(pool: PlaceholderPoolConfig, cluster: { nodes: readonly
   }
   free = Math.max(0, free);
   const comingGpus = Math.max(0, comingAlloc - Math.max(0, pendingReal - free));
-  const newestNodeMs = Math.max(-Infinity, ...cluster.nodes.filter((n) => inPool(n, pool.nodeSelector)).map((n) => time(n.metadata?.creationTimestamp)));
+  // A NodeClaim launched for the pool is a node on its way: something brings nodes.
+  const newestNodeMs = Math.max(-Infinity, ...cluster.nodes.filter((n) => inPool(n, pool.nodeSelector)).map((n) => time(n.metadata?.creationTimestamp)), ...claims.map((c) => c.createdMs));
   return { freeGpus: free, comingGpus, realGpus: real, placeholders: placeholders.filter((p) => p.pool === pool.name), newestNodeMs };
 }
 

@@ -12,6 +12,7 @@ import { decidePool, orphans, type LeadSource, type PoolPlan } from './placehold
 import { PLACEHOLDER_SELECTOR, asPlaceholder, type PlaceholderPod } from './placeholder-pods.ts';
 import { readPool, type PoolMember } from './placeholder-pool.ts';
 import { forecastNeedGpus } from './placeholders.ts';
+import type { ComingClaim } from './replacement.ts';
 
 /** A scaler with spec.gpu as this tick saw it: what its pool's need is forecast from. */
 export interface PlaceholderMember extends PoolMember {
@@ -25,7 +26,7 @@ export interface PlaceholderMember extends PoolMember {
 
 export interface PlaceholderTick {
   readonly members: readonly PlaceholderMember[];
-  readonly cluster: { readonly nodes: readonly V1Node[]; readonly pods: readonly V1Pod[] };
+  readonly cluster: { readonly nodes: readonly V1Node[]; readonly pods: readonly V1Pod[]; readonly claims?: readonly ComingClaim[] };
   readonly leadTimes: readonly PoolLeadTime[];
   /** This replica leads and actuation is not paused (a pause that cannot be read counts as paused). */
   readonly act: boolean;

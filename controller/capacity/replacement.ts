@@ -14,8 +14,10 @@ import { isPlaceholderPod } from './placeholder-pods.ts';
 /** A node on its way that has no Node object yet: a Karpenter NodeClaim launched and not Ready. */
 export interface ComingClaim {
   readonly name: string;
-  /** The node pool it belongs to (its `karpenter.sh/nodepool` label). */
+  /** The node pool it belongs to, read from its labels as a node's is (lead-time.ts `poolOf`). */
   readonly pool: string;
+  /** Its labels (the NodePool's template labels): what a placeholder pool's nodeSelector is matched against. */
+  readonly labels: Readonly<Record<string, string>>;
   /** What it will offer, by resource name (its status.allocatable, else status.capacity). */
   readonly resources: Readonly<Record<string, number>>;
   readonly createdMs: number;

@@ -14,6 +14,7 @@ import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../
 import type { DecisionLog } from './decision-log.ts';
 import { plan, rulesRecord, type ScalerPlan } from './plan.ts';
 import { applyGpuBudget, repairReservations, type BudgetMember } from '../capacity/apply.ts';
+import type { ComingClaim } from '../capacity/replacement.ts';
 import { createLeadTimeLearner, leadTimeText, type StalledPending } from '../capacity/lead-time.ts';
 import type { PlaceholderMember, PlaceholderStage } from '../capacity/placeholder-stage.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
@@ -37,7 +38,7 @@ export interface TickDeps {
    * The cluster's nodes and pods for the GPU budget (controller/capacity/), from the watch caches;
    * undefined while they have not synced, and absent without them: scalers then have no budget.
    */
-  gpuCluster?: () => { nodes: readonly V1Node[]; pods: readonly V1Pod[] } | undefined;
+  gpuCluster?: () => { nodes: readonly V1Node[]; pods: readonly V1Pod[]; claims?: readonly ComingClaim[] } | undefined;
   /** Forecast-sized placeholder pods (capacity/placeholder-stage.ts); absent unless configured on. */
   placeholders?: PlaceholderStage;
 }

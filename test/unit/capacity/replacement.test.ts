@@ -66,10 +66,10 @@ test('coming: a node not Ready within the horizon counts, a stuck one does not; 
   assert.equal(v.resources[0]?.coming, 4);
   assert.equal(v.enough, true);
   const claims = [
-    { name: 'a100-x1', pool: 'a100', resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 30_000 },
-    { name: 'young', pool: 'a100', resources: { 'nvidia.com/gpu': 4 }, createdMs: NOW - 60_000 },
-    { name: 'h100-x1', pool: 'h100', resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 30_000 },
-    { name: 'old', pool: 'a100', resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 3_600_000 },
+    { name: 'a100-x1', pool: 'a100', labels: {}, resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 30_000 },
+    { name: 'young', pool: 'a100', labels: {}, resources: { 'nvidia.com/gpu': 4 }, createdMs: NOW - 60_000 },
+    { name: 'h100-x1', pool: 'h100', labels: {}, resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 30_000 },
+    { name: 'old', pool: 'a100', labels: {}, resources: { 'nvidia.com/gpu': 8 }, createdMs: NOW - 3_600_000 },
   ];
   assert.equal(ask({ nodes: [sick, young], pods: full, claims }).resources[0]?.coming, 12, 'young as its Node, a100-x1 as a claim; the other pool\'s and the stuck one not');
 });
