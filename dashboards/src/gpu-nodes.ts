@@ -127,6 +127,15 @@ export function gpuNodes(): Dashboard {
         description: 'PCIe replays per second per GPU; a steady rate points at a bad link or riser.',
         queries: [{ expr: `max by (node, gpu) (rate(surgeguard_gpu_pcie_replays_total{${sel}}[$__rate_interval]))`, legend: '{{node}} GPU {{gpu}}' }],
       },
+      {
+        title: 'GPUs and utilization by pod',
+        type: 'timeseries',
+        description: 'GPUs each pod holds and their summed utilization, from the pod, namespace and container labels the agent puts on a held GPU\'s series (an idle or shared GPU has none). The agent\'s series only: the unified set drops the pod labels.',
+        queries: [
+          { expr: `count by (namespace, pod) (surgeguard_gpu_info{${sel}, pod!=""})`, legend: '{{namespace}}/{{pod}} GPUs' },
+          { expr: `sum by (namespace, pod) (surgeguard_gpu_utilization_ratio{${sel}, pod!=""})`, legend: '{{namespace}}/{{pod}} utilization' },
+        ],
+      },
     ],
   });
 }
