@@ -72,6 +72,14 @@ its own namespace. Else "false", and neither exists.
 {{- end -}}
 
 {{/*
+"true" when values.controller.config turns capacity.nodeClaims on (docs/capacity.md): the chart then
+grants list and watch on Karpenter's NodeClaims. Else "false".
+*/}}
+{{- define "surgeguard.controller.nodeClaims" -}}
+{{- dig "capacity" "nodeClaims" "enabled" false (.Values.controller.config | default dict) | toString -}}
+{{- end -}}
+
+{{/*
 "true" when values.controller.config turns sharding on (sharding.enabled with more than one shard,
 docs/sharding.md): the chart then ships a Role to list the Leases in its namespace (each replica
 lists the membership Leases). Else "false".
