@@ -164,7 +164,7 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
    * record on the node, or `wait`. A wait is recorded (blocked, NoReplacementCapacity or
    * CapacityWaitTimeout) and, past the timeout, paged through `pages`.
    */
-  const askCapacity = async (f: NodeFinding, node: V1Node, x: { nodes: () => readonly V1Node[]; pods: readonly V1Pod[]; claimed: OutstandingClaim[]; nowMs: number; waiting: Map<string, number>; pages: Notice[]; record: (e: Omit<RemediationEntry, 'at'>) => Promise<void> }): Promise<'wait' | Pick<NodeRemediation, 'claim' | 'pool'>> => {
+  const askCapacity = async (f: NodeFinding, node: V1Node, x: { nodes: () => readonly V1Node[]; pods: readonly V1Pod[]; claimed: OutstandingClaim[]; nowMs: number; waiting: Map<string, number>; pages: Notice[]; record: (e: Omit<RemediationEntry, 'at'>) => Promise<void> }): Promise<'wait' | (Pick<NodeRemediation, 'claim' | 'pool'> & { why?: string })> => {
     const key = findingKey(f);
     const verdict = f.fault === 'degraded' && config.drain.capacity.enabled ? askReplacement(node, x) : undefined;
     const d = decideCapacityWait({ node: f.target.name, fault: f.fault, verdict, waitingSinceMs: waitingSince.get(key), nowMs: x.nowMs }, config.drain.capacity);
@@ -177,7 +177,7 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
       return 'wait';
     }
     if (d.reason === 'CapacityWaitTimeout') await x.record(entry(f, 'cordon-node', 'capacity', 'acted', d.reason, `${f.summary}: ${d.message}`, evidence));
-    return verdict && verdict.reason === 'ReplacementCapacity' ? { claim: verdict.claim, pool: verdict.pool } : {};
+    return verdict && verdict.reason === 'ReplacementCapacity' ? { claim: verdict.claim, pool: verdict.pool, why: verdict.message } : {};
   };
 
   return {
@@ -239,7 +239,8 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         }
         const claim = await askCapacity(f, node, capacity);
         if (claim === 'wait') continue;
-        const plan = { ...cordon.plan(f, nowMs), ...claim };
+        const { why, ...claimed } = claim;
+        const plan = { ...cordon.plan(f, nowMs), ...claimed };
         if (config.dryRun) {
           await record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
           continue;
@@ -256,8 +257,8 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
         newLedger.push({ atUnix: nowUnix, key: findingKey(f), action: 'cordon-node' });
         fresh.set(f.target.name, written);
         if (plan.claim) capacity.claimed.push({ node: f.target.name, pool: plan.pool ?? poolOf(node), gpus: plan.claim });
-        const claimed = plan.claim ? `; claimed ${Object.entries(plan.claim).map(([r, n]) => `${n} ${r}`).join(', ')} in pool ${plan.pool} for the replacements` : '';
-        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}${claimed}`));
+        const claimText = plan.claim ? `; claimed ${Object.entries(plan.claim).map(([r, n]) => `${n} ${r}`).join(', ')} in pool ${plan.pool} for the replacements (${why ?? ''})` : '';
+        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}${claimText}`));
       }
       // Repairs no longer waiting (admitted, or their finding gone) forget their wait.
       waitingSince = capacity.waiting;

@@ -97,7 +97,7 @@ test('a degraded drain waits while the pool has no free GPU, pages after the tim
   await s.loop.tick();
   assert.deepEqual(s.cordons.map((c) => [c.node, c.remediation.phase, c.remediation.claim, c.remediation.pool]), [['sick', 'awaiting-replacements', { 'nvidia.com/gpu': 2 }, 'a100']]);
   const cordoned = s.audit.list().find((e) => e.target.name === 'sick' && e.reason === 'NodeCordoned');
-  assert.match(cordoned?.message ?? '', /claimed 2 nvidia.com\/gpu in pool a100 for the replacements/);
+  assert.match(cordoned?.message ?? '', /claimed 2 nvidia.com\/gpu in pool a100 for the replacements \(replacement capacity in pool a100: nvidia.com\/gpu: needs 2, 4 available \(4 free, /);
   assert.equal(pageOf(s.updates.at(-1) ?? []), undefined, 'the page resolves: no longer waiting');
   assert.match((await s.metrics.render()).body, /surgeguard_drains_waiting_for_capacity 0/);
 });
