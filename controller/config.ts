@@ -4,6 +4,8 @@ import { placeholderConfigSchema } from './capacity/placeholder-config.ts';
 import { healingConfigSchema } from './healing/config.ts';
 import { GPU_SOURCES } from './healing/checks/gpu-source.ts';
 import { httpUrl } from './http-url.ts';
+import { parseLabelSelector } from './kube/label-selector.ts';
+import { errorMessage } from '../common/errors.ts';
 import { checkHttpAuth, httpAuthFields } from '../common/http-auth.ts';
 import { otlpConfigSchema } from '../common/otlp/config.ts';
 import { shardingActive, shardingConfigSchema } from './sharding/config.ts';
@@ -119,8 +121,25 @@ export const controllerConfigSchema = z.strictObject({
    * Where GPU health is read from in Prometheus: `agent` (surgeguard_gpu_*), `dcgm` (NVIDIA
    * dcgm-exporter's DCGM_FI_*) or `auto` (DCGM for every GPU it reports, the agent for the rest),
    * through the unified series of rules/gpu-source.yaml.
+   * `nodeSelector`: a label selector of the GPU nodes (e.g. `nvidia.com/gpu.present=true`); the
+   * node watch cache then holds only them (healing, the GPU budget and the placeholders read no
+   * other node), so a cluster's CPU nodes cost the controller nothing. Empty: every node.
    */
-  gpu: z.strictObject({ source: z.enum(GPU_SOURCES).default('auto') }).prefault({}),
+  gpu: z
+    .strictObject({
+      source: z.enum(GPU_SOURCES).default('auto'),
+      nodeSelector: z
+        .string()
+        .default('')
+        .superRefine((sel, ctx) => {
+          try {
+            parseLabelSelector(sel);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: `not a label selector: ${errorMessage(err)}` });
+          }
+        }),
+    })
+    .prefault({}),
   /**
    * Capacity ahead of the forecast (docs/capacity.md). `placeholders`: forecast-sized placeholder
    * pods per GPU node pool, off by default; on, the controller watches nodes and pods as healing does.

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { createKafkaLagReader } from '../common/kafka-lag.ts';
 import type { Logger } from '../common/logger.ts';
@@ -39,7 +39,7 @@ import { createAlertIntake } from './healing/alert-intake.ts';
 import { createRemediationAudit, type RemediationAudit } from './healing/audit.ts';
 import { builtinChecks } from './healing/checks/index.ts';
 import { kubeHealingCluster } from './healing/cluster.ts';
-import { watchCache } from './kube/watch-cache.ts';
+import { clusterCaches } from './kube/cluster-caches.ts';
 import { createHealingLoop } from './healing/loop.ts';
 import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
@@ -159,19 +159,14 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   };
   // Deployment targets' scale from a watch cache: a tick then costs requests for the targets it
   // changes, not a GET per scaler (docs/scale.md).
-  const apps = kc.makeApiClient(AppsV1Api);
-  const deployments = config.targetCache ? watchCache<V1Deployment>(kc, logger, { what: 'Deployment', path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }) : undefined;
+  // Nodes and pods from watches, started only when healing or placeholders are on (the scaling
+  // loop lists pods per target, not all of them); the healing loop and the GPU budget read them.
+  // Every cache keeps only the fields read and lists in pages (kube/cluster-caches.ts).
+  const { deployments, ...healingCaches } = clusterCaches(kc, logger, { targetCache: config.targetCache, gpuNodeSelector: config.gpu.nodeSelector });
   const baseScale = deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc);
   const scale = fenceWrites('scale', baseScale, ['setReplicas'], fence);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
   const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics }) : undefined;
-  // Nodes and pods from watches, started only when healing is on (the scaling loop lists pods per
-  // target, not all of them); the healing loop and the GPU budget read them.
-  const core = kc.makeApiClient(CoreV1Api);
-  const healingCaches = {
-    nodes: watchCache<V1Node>(kc, logger, { what: 'Node', path: '/api/v1/nodes', list: () => core.listNode({}) as Promise<KubernetesListObject<KubernetesObject>> }),
-    pods: watchCache<V1Pod>(kc, logger, { what: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces({}) as Promise<KubernetesListObject<KubernetesObject>> }),
-  };
   // The node and pod caches serve healing, the GPU budget and the placeholders: started when either is on.
   const watchCluster = config.healing.enabled || config.capacity.placeholders.enabled;
   // With the pod cache, a target's pod statistics are counted from it rather than listed per

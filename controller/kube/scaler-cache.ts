@@ -11,7 +11,7 @@ export function kubeScalerCache(kc: KubeConfig, logger: Logger, labelSelector = 
   const cache = watchCache<PredictiveScaler>(kc, logger, {
     what: 'PredictiveScaler',
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-    list: async () => (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...(labelSelector ? { labelSelector } : {}) })) as KubernetesListObject<KubernetesObject>,
+    list: async (page) => (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...page, ...(labelSelector ? { labelSelector } : {}) })) as KubernetesListObject<KubernetesObject>,
     labelSelector,
   });
   // Objects written before a default existed lack it: resolve defaults on read.

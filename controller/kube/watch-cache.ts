@@ -1,4 +1,4 @@
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 
@@ -26,6 +26,29 @@ export interface WatchBackoff {
 
 export const DEFAULT_WATCH_BACKOFF: WatchBackoff = Object.freeze({ initialMs: 1000, maxMs: 30_000, random: Math.random });
 
+/** One page of a list: the API server answers at most `limit` objects and a continue token for the rest. */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+/** Objects per page of the first list, as client-go's pager: a 30,000-pod list never sits in memory whole. */
+export const LIST_PAGE_SIZE = 500;
+
+export interface WatchCacheOptions {
+  what: string;
+  path: string;
+  /** Lists one page (pass both fields to the API's list call). */
+  list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>;
+  labelSelector?: string;
+  /**
+   * What the cache keeps of each object, listed or watched (controller/kube/slim.ts): the
+   * objects are kept for as long as the process runs, so only the fields some reader reads.
+   */
+  transform?: (o: KubernetesObject) => KubernetesObject;
+  backoff?: WatchBackoff;
+}
+
 /**
  * A list-watch informer on `path` (the collection's URL path). The client's informer stops for
  * good on any error other than 410, so this restarts it with exponential backoff and jitter
@@ -36,11 +59,15 @@ export const DEFAULT_WATCH_BACKOFF: WatchBackoff = Object.freeze({ initialMs: 10
  * and reset the backoff to 1 s on every attempt. The backoff resets only after a quiet spell
  * (twice the cap without a failure, as client-go's reflector does after a stable period), so a
  * dead API server, or one that lists but refuses the watch, is retried at 30 s, not every second.
+ *
+ * The first list goes in pages of LIST_PAGE_SIZE, each passed through `transform` before the next
+ * is asked for, and watched objects pass through it too: what the cache holds, and the most it
+ * holds while listing, is the projection, not whole objects (issue 21: 30,000 pods).
  */
 export function watchCache<T>(
   kc: KubeConfig,
   logger: Logger,
-  opts: { what: string; path: string; list: () => Promise<KubernetesListObject<KubernetesObject>>; labelSelector?: string; backoff?: WatchBackoff },
+  opts: WatchCacheOptions,
 ): WatchCache<T> {
   const backoff = opts.backoff ?? DEFAULT_WATCH_BACKOFF;
   let synced = false;
@@ -48,12 +75,28 @@ export function watchCache<T>(
   let delayMs = backoff.initialMs;
   let lastFailureAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
+  const keep = opts.transform ?? ((o: KubernetesObject) => o);
   const listed = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-    const list = await opts.list();
+    const items: KubernetesObject[] = [];
+    let page: KubernetesListObject<KubernetesObject>;
+    let next: string | undefined;
+    do {
+      page = await opts.list({ limit: LIST_PAGE_SIZE, ...(next ? { _continue: next } : {}) });
+      for (const o of page.items) items.push(keep(o));
+      // Typed lists name it `_continue`; a custom resource's list comes as the JSON was (`continue`).
+      next = page.metadata?._continue || (page.metadata as { continue?: string } | undefined)?.continue || undefined;
+    } while (next);
     synced = true;
-    return list;
+    // Every page carries the list's resourceVersion, which the watch starts from.
+    return { ...page, items };
   };
-  const informer = makeInformer<KubernetesObject>(kc, opts.path, listed, opts.labelSelector || undefined);
+  const watch = new Watch(kc);
+  const transformed = {
+    watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void) =>
+      // An ERROR event carries a Status, not an object of the kind: passed on as it came.
+      watch.watch(path, query, (phase, obj, watchObj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : keep(obj as KubernetesObject), watchObj), done),
+  } as Watch;
+  const informer = new ListWatch<KubernetesObject>(opts.path, transformed, listed, false, opts.labelSelector || undefined);
   const restartLater = (err: unknown): void => {
     if (stopped) return;
     // A watch that ran for a while before failing starts over at the first delay; failures in

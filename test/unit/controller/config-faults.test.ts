@@ -60,3 +60,11 @@ test('controller config: gpu.source is agent, dcgm or auto (default auto), froze
   assert.match(err.message, /controller\.yaml line \d+: gpu\.source: /);
   assert.match(controllerConfigError('gpu:\n  sources: dcgm\n').message, /gpu/);
 });
+
+test('controller config: gpu.nodeSelector is a label selector (default empty: every node); one the parser cannot read is a coded error naming gpu.nodeSelector', () => {
+  assert.equal(loadConfig(controllerConfigSchema, {}).gpu.nodeSelector, '');
+  assert.equal(loadConfig(controllerConfigSchema, { fileText: 'gpu:\n  nodeSelector: "nvidia.com/gpu.present=true,pool in (a,b)"\n' }).gpu.nodeSelector, 'nvidia.com/gpu.present=true,pool in (a,b)');
+  const err = controllerConfigError('gpu:\n  nodeSelector: "pool in (a"\n');
+  assert.equal(err.code, ErrorCode.ConfigInvalid);
+  assert.match(err.message, /controller\.yaml line \d+: gpu\.nodeSelector: not a label selector/);
+});
