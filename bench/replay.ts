@@ -4,8 +4,10 @@
 // scored rows; batched CPU inference for 1,000 series. Series that trained the model are listed and never
 // scored. Needs ../shared/data (not in the clone); each policy summary is checked against
 // ../shared/tools/replay_score.py where it exists.
-//   node bench/replay.ts [--only REGEX] [--quick] [--forecaster holt-winters|model] [--shadow]
+//   node bench/replay.ts [--only REGEX] [--quick] [--forecaster holt-winters|model] [--shadow] [--policy JSON]
 //     --quick: the policy only, no comparisons, no scorer, nothing written
+//     --policy: policy settings over the defaults, e.g. '{"learnedFloorMaxIntervalSeconds":60}' (checked by the
+//       policy's schema); with any set, nothing is written to bench/RESULTS.md
 //     --forecaster: what the policy sizes with (default: the product's, Holt-Winters); the other is a comparison
 //     --shadow: the other forecaster runs in shadow and each row switches to it when it scores better (selection.ts)
 import { execFileSync } from 'node:child_process';
@@ -23,7 +25,7 @@ import { outputCsv } from '../replay/output.ts';
 import { replayDemand, type ReplayResult } from '../replay/replay.ts';
 import { formatQuality, PRINT_PRECISION } from '../replay/summary-text.ts';
 import type { Trace } from '../replay/trace.ts';
-import { DEFAULT_POLICY_SETTINGS } from '../controller/scaling/policy.ts';
+import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type PolicySettings } from '../controller/scaling/policy.ts';
 import type { Forecaster } from '../inference/forecaster.ts';
 import { DEFAULT_POLICY_FORECASTER } from '../inference/forecaster.ts';
 import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
@@ -123,11 +125,11 @@ async function batchInference(demand: readonly number[]): Promise<{ forecastMs: 
   return { forecastMs: median(times.slice(5)), sessionMs: median(st.slice(5)), provider: model.provider };
 }
 
-async function replayRow(t: DevTrace, forecasters: { model: Forecaster; shadows?: Forecaster[]; comparisons: Forecaster[] }): Promise<RowResult> {
+async function replayRow(t: DevTrace, forecasters: { model: Forecaster; shadows?: Forecaster[]; comparisons: Forecaster[] }, settings: PolicySettings): Promise<RowResult> {
   const trace = loadDevTrace(DATA, t);
   const k = conventionStartupSteps(trace.intervalSeconds);
   const capacity = conventionCapacity(trace.demand);
-  const params = { intervalSeconds: trace.intervalSeconds, capacity, startupSteps: k, minReplicas: 1, maxReplicas: 10000, settings: DEFAULT_POLICY_SETTINGS };
+  const params = { intervalSeconds: trace.intervalSeconds, capacity, startupSteps: k, minReplicas: 1, maxReplicas: 10000, settings };
   const r = await replayDemand({ forecaster: forecasters.model, ...(forecasters.shadows ? { shadows: forecasters.shadows } : {}), comparisons: forecasters.comparisons }, trace.demand, params, false);
   return { t, trace, k, capacity, r };
 }
@@ -145,12 +147,26 @@ function summaryLines(rows: readonly RowResult[], otherName: string): string[] {
   ];
 }
 
+/** Policy settings over the defaults from --policy JSON, refused with the key named when the schema does. */
+function parsePolicy(json: string): PolicySettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new Error(`bench/replay: --policy is not JSON: ${json}`, { cause });
+  }
+  const parsed = policySettingsSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`bench/replay: --policy: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return Object.freeze(parsed.data);
+}
+
 export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values: opt } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, shadow: { type: 'boolean' }, forecaster: { type: 'string', default: DEFAULT_POLICY_FORECASTER } } });
+  const { values: opt } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, shadow: { type: 'boolean' }, policy: { type: 'string' }, forecaster: { type: 'string', default: DEFAULT_POLICY_FORECASTER } } });
   if (!existsSync(DATA)) {
     console.log(`bench/replay: the benchmark traces are not at ${DATA}; nothing to run`);
     return;
   }
+  const settings = opt.policy ? parsePolicy(opt.policy) : DEFAULT_POLICY_SETTINGS;
   const corpus = readTrainingCorpus(dirname(defaultModelPath()));
   const { scored, trained } = splitByCorpus(ALL_TRACES, corpus);
   const only = opt.only ? new RegExp(opt.only, 'i') : undefined;
@@ -168,7 +184,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const lines: string[] = [];
   const errorRows: string[] = [];
   for (const t of todo) {
-    const x = await replayRow(t, { model: chosen, ...(opt.shadow ? { shadows: [other] } : {}), comparisons: opt.quick ? [] : [sn, other] });
+    const x = await replayRow(t, { model: chosen, ...(opt.shadow ? { shadows: [other] } : {}), comparisons: opt.quick ? [] : [sn, other] }, settings);
     rows.push(x);
     const s = x.r.score;
     if (!s) continue;
@@ -195,7 +211,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     `## Replay on series the model never saw (policy forecaster ${chosen.version}; model ${model.version})`,
     '',
     `Scored: every row below. Never scored, because they trained the model (inference/models/training-corpus.json): ${trained.length ? [...new Set(trained.map((t) => t.file))].map((f) => `\`${f}\``).join(', ') : 'none listed'}.`,
-    `Policy defaults for every row: ${JSON.stringify(DEFAULT_POLICY_SETTINGS)}; benchmark convention for capacity and K; reactive frontier version 2 (404 configurations).`,
+    `Policy ${opt.policy ? 'settings' : 'defaults'} for every row: ${JSON.stringify(settings)}; benchmark convention for capacity and K; reactive frontier version 2 (404 configurations).`,
     'Each cell: quality figure / cost vs the default HPA (lower quality is better; 1 = no better than the best reactive rule at the same cost). Goal per row: unserved at most the default HPA\'s at at most 1.5x its cost, and quality <= 0.5 at 1 minute or finer. "(1 h)" rows start cold, with no history.',
     '',
     `| trace | intervals | capacity | K | SurgeGuard (${chosenName}${opt.shadow ? ', other in shadow' : ''}) | ${otherName} | seasonal-naive | unserved: policy vs default HPA | forecasts by | goal | replay_score.py |`,
@@ -219,7 +235,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     '<!-- replay:end -->',
   ].join('\n');
   console.log(md);
-  if (only) return;
+  if (only || opt.policy) return;
   const resultsPath = join(ROOT, 'bench/RESULTS.md');
   const old = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n\n';
   const next = /<!-- replay:begin[\s\S]*<!-- replay:end -->/.test(old) ? old.replace(/<!-- replay:begin[\s\S]*<!-- replay:end -->/, md) : `${old.trimEnd()}\n\n${md}\n`;

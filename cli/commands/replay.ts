@@ -63,6 +63,8 @@ Policy:
 ${FORECASTER_HELP}
   --model FILE            ONNX model (default: the bundled one); --cpu to skip the CUDA provider
   --headroom X --quantile p50|p90 --stabilization-seconds S
+  --learned-floor S       a reactive floor each target learns from its own past, for intervals of at
+                          most S seconds (default 0: off; docs/forecasting.md, third round)
   --panic                 the live panic window on demand per replica: at 2x a replica's capacity
                           scale at once (no scale-up limit); no scale-down while above it
 Actuator:
@@ -123,6 +125,7 @@ const OPTIONS = {
   headroom: { type: 'string' },
   quantile: { type: 'string' },
   'stabilization-seconds': { type: 'string' },
+  'learned-floor': { type: 'string' },
   'node-lead-time': { type: 'string' },
   'gpus-free': { type: 'string' },
   'gpus-per-node': { type: 'string' },
@@ -276,6 +279,7 @@ function policySettings(v: Values): PolicySettings {
   if (v.headroom !== undefined) raw.headroom = Number(v.headroom);
   if (v.quantile !== undefined) raw.quantile = v.quantile;
   if (v['stabilization-seconds'] !== undefined) raw.scaleDownStabilizationSeconds = Number(v['stabilization-seconds']);
+  if (v['learned-floor'] !== undefined) raw.learnedFloorMaxIntervalSeconds = Number(v['learned-floor']);
   const parsed = policySettingsSchema.safeParse(raw);
   if (!parsed.success) throw usageError(`invalid policy option: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;

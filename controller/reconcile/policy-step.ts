@@ -3,6 +3,7 @@ import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } f
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
 import { newSelection, selectCandidate, type SelectionState } from '../scaling/selection.ts';
+import { learnedFloor, newReactiveFloor, observeReactiveFloor, REACTIVE_FLOOR_DEFAULTS, type LearnedFloor, type ReactiveFloorSettings, type ReactiveFloorState } from '../scaling/reactive-floor.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
 /** What one scaler remembers between ticks: raw recommendations, the last band, and what it learned of its own demand. */
@@ -15,6 +16,8 @@ export interface PolicyMemory {
   surges?: SurgeMemory;
   /** Which candidate forecaster this target uses, from their scores on its own demand. */
   selection?: SelectionState;
+  /** Which reactive rule has lost least on this target's own demand within its policy's cost. */
+  reactiveFloor?: ReactiveFloorState;
 }
 
 /** One candidate forecaster's forecast for a target this tick. */
@@ -71,8 +74,9 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const scale = scaleOf(calibration);
   const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration, { scale });
   const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
+  const floorLearner = learnsFloor(memory, input, policy, lead);
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}) },
+    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,
@@ -80,8 +84,37 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   if (!input.reactiveOnly) {
     observe(calibration, { demand: current, forecast: input.forecast, lead, scale });
     observeSurge(surges, { demand: current, surge: decision.surge, lead });
+    if (floorLearner) observeFloor(floorLearner, decision, { demand: current, capacity: policy.capacityPerReplicaPerSecond });
   }
   memory.recommendations.push(decision.recommendation);
   memory.previous = forecast;
   return decision;
+}
+
+/**
+ * The learned reactive floor's state and settings for this tick, or undefined where the policy leaves
+ * it off: reactive-only runs, and intervals longer than `learnedFloorMaxIntervalSeconds` (0 = off). A new lead (a changed startup) starts the learner again, since
+ * every rule's past was scored at the old one.
+ */
+function learnsFloor(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, lead: number): FloorLearner | undefined {
+  if (input.reactiveOnly || policy.learnedFloorMaxIntervalSeconds <= 0 || input.intervalSeconds > policy.learnedFloorMaxIntervalSeconds) return undefined;
+  const settings = policy.learnedFloorBudget === REACTIVE_FLOOR_DEFAULTS.budget ? REACTIVE_FLOOR_DEFAULTS : { ...REACTIVE_FLOOR_DEFAULTS, budget: policy.learnedFloorBudget };
+  if (memory.reactiveFloor?.lead !== lead) memory.reactiveFloor = newReactiveFloor(lead, settings);
+  const floor = learnedFloor(memory.reactiveFloor, settings);
+  return { state: memory.reactiveFloor, settings, ...(floor ? { floor: { learnedFloor: floor } } : {}) };
+}
+
+interface FloorLearner {
+  readonly state: ReactiveFloorState;
+  readonly settings: ReactiveFloorSettings;
+  /** This tick's floor, shaped to spread into `decide`'s signals; absent while none binds. */
+  readonly floor?: { readonly learnedFloor: LearnedFloor };
+}
+
+/** Scores the learner on demand now and records this tick's asks. */
+function observeFloor(l: FloorLearner, decision: ScalingDecision, x: { demand: number; capacity: number }): void {
+  // The policy's ask before the floor: a floor that raised its own budget would pick a dearer floor next tick.
+  const r = decision.rules;
+  const ask = Math.max(r.forecast, r.reactive, r.surge, r.guard?.replicas ?? 0);
+  observeReactiveFloor(l.state, { ...x, policyAsk: ask }, l.settings);
 }

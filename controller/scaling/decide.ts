@@ -1,4 +1,5 @@
 import type { ScalingPolicy } from './policy.ts';
+import type { LearnedFloor } from './reactive-floor.ts';
 
 /** What the controller measured for one target, as rates per second on a fixed interval. */
 export interface ScalingSignals {
@@ -11,6 +12,8 @@ export interface ScalingSignals {
   readonly recentRecommendations: readonly Recommendation[];
   /** What each fast saturation signal asks for (controller/signals/guards.ts); they can only raise the target. */
   readonly guards?: readonly GuardAsk[];
+  /** The reactive rule this target learned from its own past (controller/scaling/reactive-floor.ts), as a floor under the other rules. */
+  readonly learnedFloor?: LearnedFloor;
 }
 
 /**
@@ -56,6 +59,7 @@ export type DecisionReason =
   | 'ScaleDownLimited'
   | 'ScaleUpLimited'
   | 'Floor'
+  | 'LearnedFloor'
   | 'MinReplicas'
   | 'MaxReplicas';
 
@@ -72,6 +76,8 @@ export interface ScalingDecision {
     readonly reactive: number;
     readonly surge: number;
     readonly stabilized: number;
+    /** The learned reactive floor's ask; absent without one. */
+    readonly learnedFloor?: number;
     /** The largest guard's ask, and which guard; absent without guards. */
     readonly guard?: GuardAsk;
   };
@@ -95,7 +101,8 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
  * Decides the replicas a target needs, as a pure function of signals, forecast, policy and time.
  * It sizes the fleet for the forecast quantile over the intervals until a pod started now serves,
  * never goes below what current demand needs, reacts when demand breaks above the forecast band,
- * never goes below what a saturation guard asks, holds scale-down for the stabilization window
+ * never goes below the reactive rule the target learned (when the policy step passes one) nor what a
+ * saturation guard asks, holds scale-down for the stabilization window
  * (a guard's ask included, so a fleet does not shrink until the queue has been calm that long),
  * applies the scale limits, and keeps a healing floor until it expires.
  */
@@ -122,7 +129,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(need.guard ? { guard: need.guard } : {}) },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -133,6 +140,7 @@ interface Needs {
   reactive: number;
   surgeNeed: number;
   surge: boolean;
+  learned: number;
   guard?: GuardAsk;
   raw: number;
   reason: DecisionReason;
@@ -158,11 +166,19 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * (forecast.surgeMultiplier ?? policy.surgeHeadroom)) / cap) : 0;
   let guard: GuardAsk | undefined;
   for (const g of signals.guards ?? []) if (!guard || g.replicas > guard.replicas) guard = { ...g };
-  const others = Math.max(fc, reactive, surgeNeed);
+  const learned = signals.learnedFloor?.replicas ?? 0;
+  const others = Math.max(fc, reactive, surgeNeed, learned);
   const raw = Math.max(others, guard?.replicas ?? 0);
+  return { forecast: fc, reactive, surgeNeed, surge, learned, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, guard, raw }) };
+}
+
+/** The rule that set the raw recommendation; a learned floor is named only where it is above every other rule. */
+function needReason(n: Omit<Needs, 'reason' | 'guard'> & { guard: GuardAsk | undefined }): DecisionReason {
   // A guard binds only above every other rule: it is there for what the forecast and demand missed.
-  const reason: DecisionReason = guard && guard.replicas > others ? 'Guard' : surge && raw === surgeNeed ? 'Surge' : raw === fc ? 'Forecast' : 'Reactive';
-  return { forecast: fc, reactive, surgeNeed, surge, ...(guard ? { guard } : {}), raw, reason };
+  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned)) return 'Guard';
+  if (n.learned > Math.max(n.forecast, n.reactive, n.surgeNeed)) return 'LearnedFloor';
+  if (n.surge && n.raw === n.surgeNeed) return 'Surge';
+  return n.raw === n.forecast ? 'Forecast' : 'Reactive';
 }
 
 /** Scale-down: only to the highest recommendation of the window, and no faster than the rate limit. */

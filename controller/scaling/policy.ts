@@ -19,6 +19,15 @@ export const policySettingsSchema = z.strictObject({
   /** Scale-up limit per 15 s: at most double, or plus this many pods, whichever is more (HPA's default shape). */
   scaleUpPodsPer15s: z.number().int().min(1).default(4),
   scaleUpPercentPer15s: z.number().gt(0).default(100),
+  /**
+   * The learned reactive floor (controller/scaling/reactive-floor.ts) runs for targets whose interval
+   * is at most this many seconds; 0 = off. Off by default: on the dev table at 60 it cut two of the
+   * three rows that miss their goal and raised the third, and the ramp floor measured better than it
+   * (docs/forecasting.md, third round).
+   */
+  learnedFloorMaxIntervalSeconds: z.number().min(0).max(86400).default(0),
+  /** The learned floor's rule may cost at most this multiple of the policy's own recent asks. */
+  learnedFloorBudget: z.number().gt(0).max(10).default(1),
 });
 
 export type PolicySettings = z.output<typeof policySettingsSchema>;
