@@ -18,13 +18,17 @@
 //            --nodes 200,2000 and --scalers 100,1000 (one or two sizes each; one size builds only that cluster),
 //            --pods-per-node N (default 15) and --replicas N (GPU pods per Deployment) for a lighter cluster,
 //            --signals single,batch (default single: a PromQL query per scaler; batch: every scaler gives the
-//            one shared `sum by (namespace, deployment)` query, spec.signal.prometheus.batch; both: each size runs both)
+//            one shared `sum by (namespace, deployment)` query, spec.signal.prometheus.batch; both: each size runs both),
+//            --peer-root DIR (each size also runs the controller of another checkout, e.g. `git worktree add
+//            /tmp/sg-before <commit>` with node_modules linked in: before and after in the same run)
+// The controller runs with the NODE_OPTIONS its Deployment gives it (deploy/controller/deployment.yaml of its checkout).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { installCrd } from '../test/helpers/controller.ts';
 import { ensureNamespace, kubeConfigFrom, serviceAccountKubeconfig, startKube, type KubeHandle } from '../test/helpers/infra/kube.ts';
 import { REPO_ROOT, freePort, stopPid } from '../test/helpers/infra/process.ts';
@@ -34,7 +38,7 @@ import { BENCH_LABEL, TIER_LABEL, addFillerPods, addGpuNodes, addScalers, podsSe
 import { startDemandExporter } from './scale-exporter.ts';
 import { auditReader, cpuSampler, lineTail, queryLogReader, sampleOf, type ApiCall, type LoggedQuery } from './scale-probe.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, signals: { type: 'string', default: 'single' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, signals: { type: 'string', default: 'single' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' }, 'peer-root': { type: 'string' } } });
 const QUICK = args.quick === true;
 const SCALERS = sizes(args.scalers, QUICK ? [10, 40] : [100, 1000], '--scalers');
 const NODES = sizes(args.nodes, QUICK ? [20, 80] : [200, 2000], '--nodes');
@@ -50,8 +54,17 @@ const READS = (args.reads ?? '').split(',').filter((r): r is 'get' | 'cache' => 
 if (READS.length === 0) throw new Error(`--reads ${args.reads}: expected get, cache or get,cache`);
 const SIGNALS = (args.signals ?? '').split(',').filter((r): r is SignalForm => r === 'single' || r === 'batch');
 if (SIGNALS.length === 0) throw new Error(`--signals ${args.signals}: expected single, batch or single,batch`);
-/** Each size runs once per way of reading targets and per signal form, peers in the same run. */
-const VARIANTS = READS.flatMap((reads) => SIGNALS.map((signals) => ({ reads, signals })));
+/** Where the controller's code comes from: this tree, and another checkout as a peer with --peer-root. */
+const ROOTS = [REPO_ROOT, ...(args['peer-root'] ? [args['peer-root']] : [])];
+if (args['peer-root'] && !existsSync(join(args['peer-root'], 'cli/surgeguard.ts'))) throw new Error(`--peer-root ${args['peer-root']}: no cli/surgeguard.ts there`);
+/** Each size runs once per way of reading targets, per signal form and per code root, peers in the same run. */
+const VARIANTS = READS.flatMap((reads) => SIGNALS.flatMap((signals) => ROOTS.map((root) => ({ reads, signals, root }))));
+/** The V8 options a checkout's controller Deployment sets (its NODE_OPTIONS), so the bench runs each as deployed. */
+function controllerNodeOptions(root: string): string {
+  const docs = parseAllDocuments(readFileSync(join(root, 'deploy/controller/deployment.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } });
+  const container = docs.find((d) => d?.kind === 'Deployment')?.spec?.template?.spec?.containers?.find((c) => c.name === 'controller');
+  return container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
 
 /** A list of sizes from a flag (`200,2000`), ascending, or the default. */
 function sizes(flag: string | undefined, dflt: number[], name: string): number[] {
@@ -87,6 +100,9 @@ export interface TickRow {
   controllerCpuInTick: number;
   controllerCpuPerInterval: number;
   controllerRssMiB: number;
+  /** V8 heap of the controller at the tick's end, from its /metrics (nodejs_heap_size_*_bytes). */
+  controllerHeapUsedMiB: number;
+  controllerHeapTotalMiB: number;
   apiserverCpuInTick: number;
   apiserverCpuPerInterval: number;
   apiserverRssMiB: number;
@@ -100,6 +116,8 @@ interface SizeResult {
   reads: 'get' | 'cache';
   /** How the scalers' demand signal was written: a query each, or one shared batch query. */
   signals: SignalForm;
+  /** The checkout the controller ran from (this one, or --peer-root). */
+  root: string;
   scalers: number;
   nodes: number;
   pods: number;
@@ -111,7 +129,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const ctx = runContext();
   const say = (m: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
-  say(`run folder ${ctx.dir}; sizes: scalers ${SCALERS.join(', ')} on nodes ${NODES.join(', ')}; ${TICKS} ticks of ${INTERVAL} s`);
+  say(`run folder ${ctx.dir}; sizes: scalers ${SCALERS.join(', ')} on nodes ${NODES.join(', ')}; ${TICKS} ticks of ${INTERVAL} s; controller NODE_OPTIONS ${ROOTS.map((r) => JSON.stringify(controllerNodeOptions(r))).join(' and ')}`);
   const qps = ['--kube-api-qps=300', '--kube-api-burst=600'];
   const kube = await startKube(ctx, { priorityAndFairness: true, extraArgs: { 'kube-controller-manager': qps, 'kube-scheduler': qps } });
   const cleanups: Array<() => Promise<unknown>> = [() => kube.stop()];
@@ -152,16 +170,16 @@ async function main(): Promise<void> {
         await podsSettled(kc, podsNow, 600_000);
         // Let the series of the size before settle out of the rate windows and the caches.
         await sleep(10_000);
-        for (const [k, { reads, signals }] of VARIANTS.entries()) {
+        for (const [k, { reads, signals, root }] of VARIANTS.entries()) {
           if (k > 0) {
             await resetScalers(kc, S_ALL, r);
             await podsSettled(kc, podsNow, 600_000);
           }
           await setSignalForm(kc, S_ALL, signals);
-          const size = `${scalers} scalers / ${nodes} nodes, reads ${reads}, signals ${signals}`;
+          const size = `${scalers} scalers / ${nodes} nodes, reads ${reads}, signals ${signals}${ROOTS.length > 1 ? `, code ${root === REPO_ROOT ? 'this tree' : basename(root)}` : ''}`;
           say(`measuring ${size}`);
-          const res = await measureSize({ kube, kc, promUrl: prom.url, queryLog, saKubeconfig: sa.kubeconfig, username: sa.username, size, reads, signals, scalers, nodes, selector: scalers === S_ALL ? `${BENCH_LABEL}=1` : `${TIER_LABEL}=small`, dir: ctx.dir });
-          results.push({ ...res, size, reads, signals, scalers, nodes, pods: podsNow });
+          const res = await measureSize({ kube, kc, promUrl: prom.url, queryLog, saKubeconfig: sa.kubeconfig, username: sa.username, size, reads, signals, root, scalers, nodes, selector: scalers === S_ALL ? `${BENCH_LABEL}=1` : `${TIER_LABEL}=small`, dir: ctx.dir });
+          results.push({ ...res, size, reads, signals, root, scalers, nodes, pods: podsNow });
           printSize(results[results.length - 1] as SizeResult);
         }
       }
@@ -187,9 +205,9 @@ async function enableQueryLog(url: string, dir: string): Promise<string> {
   return log;
 }
 
-async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: string; queryLog: string; saKubeconfig: string; username: string; size: string; reads: 'get' | 'cache'; signals: SignalForm; scalers: number; nodes: number; selector: string; dir: string }): Promise<Omit<SizeResult, 'size' | 'reads' | 'signals' | 'scalers' | 'nodes' | 'pods'>> {
+async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: string; queryLog: string; saKubeconfig: string; username: string; size: string; reads: 'get' | 'cache'; signals: SignalForm; root: string; scalers: number; nodes: number; selector: string; dir: string }): Promise<Omit<SizeResult, 'size' | 'reads' | 'signals' | 'root' | 'scalers' | 'nodes' | 'pods'>> {
   // A Lease name must be an RFC 1123 subdomain: digits, letters and dashes.
-  const id = `${o.scalers}-${o.nodes}-${o.reads}-${o.signals}`;
+  const id = `${o.scalers}-${o.nodes}-${o.reads}-${o.signals}${o.root === REPO_ROOT ? '' : '-peer'}`;
   const port = await freePort();
   const config = {
     listen: `127.0.0.1:${port}`,
@@ -214,7 +232,8 @@ async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: strin
   const logFile = join(o.dir, `controller-${id}.log`);
   const fd = openSync(logFile, 'w');
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/surgeguard.ts'), 'controller', '--config', cfgFile], { stdio: ['ignore', 'ignore', fd] });
+  const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, controllerNodeOptions(o.root)].filter(Boolean).join(' ') };
+  const child = spawn(process.execPath, [join(o.root, 'cli/surgeguard.ts'), 'controller', '--config', cfgFile], { stdio: ['ignore', 'ignore', fd], env });
   closeSync(fd);
   const pids = { controller: child.pid ?? 0, apiserver: o.kube.pid, etcd: o.kube.pids.etcd ?? 0 };
   const cpu = cpuSampler(pids);
@@ -243,7 +262,8 @@ async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: strin
         if (!line.includes('"tick done"')) continue;
         const rec = JSON.parse(line) as { time: string; patched: number; phases: Record<string, number> };
         const endMs = Date.parse(rec.time);
-        const sum = await tickSeconds(port, rows.length + 1);
+        const scraped = await tickMetrics(port, rows.length + 1);
+        const sum = scraped?.seconds;
         // The phases leave out only the scalers' first-time setup (backfill): the fallback when
         // the controller's /metrics did not answer (its under-pressure guard says 503 while its
         // event loop lags by more than 2 s).
@@ -281,6 +301,8 @@ async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: strin
           controllerCpuInTick: cpu.cpuBetween('controller', startMs, endMs + 250),
           controllerCpuPerInterval: cpu.cpuBetween('controller', prevEnd, endMs),
           controllerRssMiB: cpu.rss('controller') / MIB,
+          controllerHeapUsedMiB: (scraped?.heapUsed ?? NaN) / MIB,
+          controllerHeapTotalMiB: (scraped?.heapTotal ?? NaN) / MIB,
           apiserverCpuInTick: cpu.cpuBetween('apiserver', startMs, endMs + 250),
           apiserverCpuPerInterval: cpu.cpuBetween('apiserver', prevEnd, endMs),
           apiserverRssMiB: cpu.rss('apiserver') / MIB,
@@ -300,15 +322,16 @@ async function measureSize(o: { kube: KubeHandle; kc: KubeConfig; promUrl: strin
 }
 
 /**
- * The controller's total tick seconds once its histogram counts `ticks` ticks; undefined when
- * /metrics keeps failing for 30 s.
+ * The controller's total tick seconds once its histogram counts `ticks` ticks, and its V8 heap
+ * (bytes); undefined when /metrics keeps failing for 30 s.
  */
-async function tickSeconds(port: number, ticks: number): Promise<number | undefined> {
+async function tickMetrics(port: number, ticks: number): Promise<{ seconds: number; heapUsed?: number; heapTotal?: number } | undefined> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const text = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => (r.ok ? r.text() : ''), () => '');
     const count = sampleOf(text, 'surgeguard_controller_tick_duration_seconds_count');
-    if (count !== undefined && count >= ticks) return sampleOf(text, 'surgeguard_controller_tick_duration_seconds_sum');
+    const seconds = sampleOf(text, 'surgeguard_controller_tick_duration_seconds_sum');
+    if (count !== undefined && count >= ticks && seconds !== undefined) return { seconds, heapUsed: sampleOf(text, 'nodejs_heap_size_used_bytes'), heapTotal: sampleOf(text, 'nodejs_heap_size_total_bytes') };
     await sleep(1000);
   }
   return undefined;
@@ -336,10 +359,10 @@ function printSize(r: SizeResult): void {
   const out = process.stdout;
   out.write(`\n## ${r.size} (${r.pods} pods)\n\n`);
   out.write(`startup to first tick: ${r.startup.seconds.toFixed(1)} s, ${Object.values(r.startup.requests).reduce((a, b) => a + b, 0)} requests (${fmtCounts(r.startup.requests)}), RSS ${r.startup.rssMiB.toFixed(0)} MiB\n\n`);
-  out.write('| tick | wall s | signals s | targets s | act s | patched | requests in tick | per interval (controller / all clients) | demand queries (Prometheus s) | range queries | other queries | controller CPU s (tick / interval) | controller RSS MiB | API server CPU s (tick / interval) | API server RSS MiB | etcd RSS MiB |\n');
-  out.write('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
+  out.write('| tick | wall s | signals s | targets s | act s | patched | requests in tick | per interval (controller / all clients) | demand queries (Prometheus s) | range queries | other queries | controller CPU s (tick / interval) | controller RSS MiB | controller heap used / total MiB | API server CPU s (tick / interval) | API server RSS MiB | etcd RSS MiB |\n');
+  out.write('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   for (const t of r.ticks) {
-    out.write(`| ${t.tick} | ${t.wallSeconds.toFixed(2)} | ${(t.phases.signals ?? 0).toFixed(2)} | ${(t.phases.targets ?? 0).toFixed(2)} | ${(t.phases.act ?? 0).toFixed(2)} | ${t.patched} | ${t.inTickTotal} | ${t.perInterval} / ${t.apiserverPerInterval} | ${t.demandQueries} (${t.demandQuerySeconds.toFixed(2)}) | ${t.rangeQueries} | ${t.otherQueries} | ${t.controllerCpuInTick.toFixed(2)} / ${t.controllerCpuPerInterval.toFixed(2)} | ${t.controllerRssMiB.toFixed(0)} | ${t.apiserverCpuInTick.toFixed(2)} / ${t.apiserverCpuPerInterval.toFixed(2)} | ${t.apiserverRssMiB.toFixed(0)} | ${t.etcdRssMiB.toFixed(0)} |\n`);
+    out.write(`| ${t.tick} | ${t.wallSeconds.toFixed(2)} | ${(t.phases.signals ?? 0).toFixed(2)} | ${(t.phases.targets ?? 0).toFixed(2)} | ${(t.phases.act ?? 0).toFixed(2)} | ${t.patched} | ${t.inTickTotal} | ${t.perInterval} / ${t.apiserverPerInterval} | ${t.demandQueries} (${t.demandQuerySeconds.toFixed(2)}) | ${t.rangeQueries} | ${t.otherQueries} | ${t.controllerCpuInTick.toFixed(2)} / ${t.controllerCpuPerInterval.toFixed(2)} | ${t.controllerRssMiB.toFixed(0)} | ${t.controllerHeapUsedMiB.toFixed(0)} / ${t.controllerHeapTotalMiB.toFixed(0)} | ${t.apiserverCpuInTick.toFixed(2)} / ${t.apiserverCpuPerInterval.toFixed(2)} | ${t.apiserverRssMiB.toFixed(0)} | ${t.etcdRssMiB.toFixed(0)} |\n`);
   }
   const kinds = [...new Set(r.ticks.flatMap((t) => Object.keys(t.inTick)))].sort();
   out.write(`\nrequests in each tick by verb and resource:\n\n| verb resource | ${r.ticks.map((t) => `tick ${t.tick}`).join(' | ')} |\n|---|${r.ticks.map(() => '---:').join('|')}|\n`);
@@ -365,6 +388,7 @@ function steady(r: SizeResult): Record<string, number> {
     querySeconds: m((t) => t.demandQuerySeconds),
     ctlCpu: m((t) => t.controllerCpuPerInterval / t.intervalSeconds),
     ctlRss: Math.max(...r.ticks.map((t) => t.controllerRssMiB)),
+    ctlHeap: Math.max(...r.ticks.map((t) => t.controllerHeapUsedMiB)),
     apiCpu: m((t) => t.apiserverCpuPerInterval / t.intervalSeconds),
     apiRss: Math.max(...r.ticks.map((t) => t.apiserverRssMiB)),
     firstWall: r.ticks[0]?.wallSeconds ?? NaN,
@@ -375,28 +399,31 @@ function steady(r: SizeResult): Record<string, number> {
 function printSummary(results: readonly SizeResult[]): void {
   const out = process.stdout;
   out.write('\n## Summary (median of ticks 3..n; RSS is the largest seen)\n\n');
-  out.write('| size | pods | tick 1 wall s | tick 1 requests | wall s | requests in tick | patched | demand queries | Prometheus s | controller CPU (cores) | controller RSS MiB | API server CPU (cores) | API server RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
+  out.write('| size | pods | tick 1 wall s | tick 1 requests | wall s | requests in tick | patched | demand queries | Prometheus s | controller CPU (cores) | controller RSS MiB | controller heap used MiB | API server CPU (cores) | API server RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   const st = new Map(results.map((r) => [r.size, steady(r)]));
   for (const r of results) {
     const s = st.get(r.size) as Record<string, number>;
-    out.write(`| ${r.size} | ${r.pods} | ${s.firstWall?.toFixed(2)} | ${s.firstRequests} | ${s.wall?.toFixed(2)} | ${s.requests} | ${s.patched} | ${s.queries} | ${s.querySeconds?.toFixed(2)} | ${s.ctlCpu?.toFixed(3)} | ${s.ctlRss?.toFixed(0)} | ${s.apiCpu?.toFixed(3)} | ${s.apiRss?.toFixed(0)} |\n`);
+    out.write(`| ${r.size} | ${r.pods} | ${s.firstWall?.toFixed(2)} | ${s.firstRequests} | ${s.wall?.toFixed(2)} | ${s.requests} | ${s.patched} | ${s.queries} | ${s.querySeconds?.toFixed(2)} | ${s.ctlCpu?.toFixed(3)} | ${s.ctlRss?.toFixed(0)} | ${s.ctlHeap?.toFixed(0)} | ${s.apiCpu?.toFixed(3)} | ${s.apiRss?.toFixed(0)} |\n`);
   }
-  const find = (sc: number, n: number, reads: string, signals: string): Record<string, number> | undefined => {
-    const r = results.find((x) => x.scalers === sc && x.nodes === n && x.reads === reads && x.signals === signals);
+  const find = (sc: number, n: number, v: { reads: string; signals: string; root?: string }): Record<string, number> | undefined => {
+    const root = v.root ?? REPO_ROOT;
+    const r = results.find((x) => x.scalers === sc && x.nodes === n && x.reads === v.reads && x.signals === v.signals && x.root === root);
     return r ? st.get(r.size) : undefined;
   };
   const pairs: Array<[string, Record<string, number> | undefined, Record<string, number> | undefined]> = [];
-  for (const { reads, signals: sg } of VARIANTS) {
-    if (S_SMALL !== S_ALL) for (const n of NODES) pairs.push([`${S_ALL} vs ${S_SMALL} scalers at ${n} nodes, reads ${reads}, signals ${sg}`, find(S_ALL, n, reads, sg), find(S_SMALL, n, reads, sg)]);
-    if (NODES.length > 1) for (const sc of SCALERS) pairs.push([`${NODES[1]} vs ${NODES[0]} nodes at ${sc} scalers, reads ${reads}, signals ${sg}`, find(sc, NODES[1] ?? 0, reads, sg), find(sc, NODES[0] ?? 0, reads, sg)]);
+  for (const { reads, signals: sg } of VARIANTS.filter((v) => v.root === REPO_ROOT)) {
+    if (S_SMALL !== S_ALL) for (const n of NODES) pairs.push([`${S_ALL} vs ${S_SMALL} scalers at ${n} nodes, reads ${reads}, signals ${sg}`, find(S_ALL, n, { reads, signals: sg }), find(S_SMALL, n, { reads, signals: sg })]);
+    if (NODES.length > 1) for (const sc of SCALERS) pairs.push([`${NODES[1]} vs ${NODES[0]} nodes at ${sc} scalers, reads ${reads}, signals ${sg}`, find(sc, NODES[1] ?? 0, { reads, signals: sg }), find(sc, NODES[0] ?? 0, { reads, signals: sg })]);
   }
-  for (const sg of SIGNALS) if (READS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`cache vs get at ${sc} scalers / ${n} nodes, signals ${sg}`, find(sc, n, 'cache', sg), find(sc, n, 'get', sg)]);
-  for (const reads of READS) if (SIGNALS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`batch vs single at ${sc} scalers / ${n} nodes, reads ${reads}`, find(sc, n, reads, 'batch'), find(sc, n, reads, 'single')]);
-  out.write('\n## Growth ratios\n\n| comparison | wall | tick 1 wall | requests in tick | demand queries | Prometheus s | controller CPU | controller RSS | API server CPU | API server RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
+  for (const sg of SIGNALS) if (READS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`cache vs get at ${sc} scalers / ${n} nodes, signals ${sg}`, find(sc, n, { reads: 'cache', signals: sg }), find(sc, n, { reads: 'get', signals: sg })]);
+  for (const reads of READS) if (SIGNALS.length === 2) for (const n of NODES) for (const sc of SCALERS) pairs.push([`batch vs single at ${sc} scalers / ${n} nodes, reads ${reads}`, find(sc, n, { reads, signals: 'batch' }), find(sc, n, { reads, signals: 'single' })]);
+  const peer = ROOTS[1];
+  if (peer) for (const reads of READS) for (const sg of SIGNALS) for (const n of NODES) for (const sc of SCALERS) pairs.push([`this tree vs ${basename(peer)} at ${sc} scalers / ${n} nodes, reads ${reads}, signals ${sg}`, find(sc, n, { reads, signals: sg }), find(sc, n, { reads, signals: sg, root: peer })]);
+  out.write('\n## Growth ratios\n\n| comparison | wall | tick 1 wall | requests in tick | demand queries | Prometheus s | controller CPU | controller RSS | controller heap | API server CPU | API server RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : 'n/a');
   for (const [name, a, b] of pairs) {
     if (!a || !b) continue;
-    out.write(`| ${name} | ${ratio(a.wall, b.wall)} | ${ratio(a.firstWall, b.firstWall)} | ${ratio(a.requests, b.requests)} | ${ratio(a.queries, b.queries)} | ${ratio(a.querySeconds, b.querySeconds)} | ${ratio(a.ctlCpu, b.ctlCpu)} | ${ratio(a.ctlRss, b.ctlRss)} | ${ratio(a.apiCpu, b.apiCpu)} | ${ratio(a.apiRss, b.apiRss)} |\n`);
+    out.write(`| ${name} | ${ratio(a.wall, b.wall)} | ${ratio(a.firstWall, b.firstWall)} | ${ratio(a.requests, b.requests)} | ${ratio(a.queries, b.queries)} | ${ratio(a.querySeconds, b.querySeconds)} | ${ratio(a.ctlCpu, b.ctlCpu)} | ${ratio(a.ctlRss, b.ctlRss)} | ${ratio(a.ctlHeap, b.ctlHeap)} | ${ratio(a.apiCpu, b.apiCpu)} | ${ratio(a.apiRss, b.apiRss)} |\n`);
   }
 }
 
