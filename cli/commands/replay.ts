@@ -65,6 +65,8 @@ ${FORECASTER_HELP}
   --headroom X --quantile p50|p90 --stabilization-seconds S
   --learned-floor S       a reactive floor each target learns from its own past, for intervals of at
                           most S seconds (default 0: off; docs/forecasting.md, third round)
+  --ramp-floor S          extrapolate a rising ramp over the pods' startup, for intervals of at most
+                          S seconds (default 60; 0: off; docs/forecasting.md, ramp floor)
   --panic                 the live panic window on demand per replica: at 2x a replica's capacity
                           scale at once (no scale-up limit); no scale-down while above it
 Actuator:
@@ -126,6 +128,7 @@ const OPTIONS = {
   quantile: { type: 'string' },
   'stabilization-seconds': { type: 'string' },
   'learned-floor': { type: 'string' },
+  'ramp-floor': { type: 'string' },
   'node-lead-time': { type: 'string' },
   'gpus-free': { type: 'string' },
   'gpus-per-node': { type: 'string' },
@@ -280,6 +283,7 @@ function policySettings(v: Values): PolicySettings {
   if (v.quantile !== undefined) raw.quantile = v.quantile;
   if (v['stabilization-seconds'] !== undefined) raw.scaleDownStabilizationSeconds = Number(v['stabilization-seconds']);
   if (v['learned-floor'] !== undefined) raw.learnedFloorMaxIntervalSeconds = Number(v['learned-floor']);
+  if (v['ramp-floor'] !== undefined) raw.rampFloorMaxIntervalSeconds = Number(v['ramp-floor']);
   const parsed = policySettingsSchema.safeParse(raw);
   if (!parsed.success) throw usageError(`invalid policy option: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;

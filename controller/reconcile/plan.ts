@@ -172,5 +172,7 @@ export function rulesRecord(d: Pick<ScalingDecision, 'rules'>): { rules: Record<
 /** What each rule of a decision asked for, as the decision messages say it. */
 export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>): string {
   const g = d.rules.guard;
-  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
+  const r = d.rules;
+  const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}`;
+  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${floors}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
 }

@@ -3,6 +3,7 @@ import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } f
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
 import { newSelection, selectCandidate, type SelectionState } from '../scaling/selection.ts';
+import { rampFloor, RAMP_FLOOR_DEFAULTS, type RampFloor } from '../scaling/ramp-floor.ts';
 import { learnedFloor, newReactiveFloor, observeReactiveFloor, REACTIVE_FLOOR_DEFAULTS, type LearnedFloor, type ReactiveFloorSettings, type ReactiveFloorState } from '../scaling/reactive-floor.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
@@ -75,8 +76,9 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const forecast = input.reactiveOnly ? input.forecast : calibrated(input.forecast, calibration, { scale });
   const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
   const floorLearner = learnsFloor(memory, input, policy, lead);
+  const ramp = rampFor(input, policy, lead);
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor },
+    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}) },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,
@@ -89,6 +91,17 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   memory.recommendations.push(decision.recommendation);
   memory.previous = forecast;
   return decision;
+}
+
+/**
+ * The ramp floor this tick, or undefined where the policy leaves it off (reactive-only runs, which get
+ * no extrapolation as they get no band, and intervals longer than `rampFloorMaxIntervalSeconds`; 0 =
+ * off) or demand is not rising. It keeps no state: it reads the demand history the step was given.
+ */
+function rampFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): RampFloor | undefined {
+  if (input.reactiveOnly || policy.rampFloorMaxIntervalSeconds <= 0 || input.intervalSeconds > policy.rampFloorMaxIntervalSeconds) return undefined;
+  const same = policy.rampFloorMultiplier === RAMP_FLOOR_DEFAULTS.multiplier && policy.rampFloorWindowLeads === RAMP_FLOOR_DEFAULTS.windowLeads;
+  return rampFloor(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, same ? RAMP_FLOOR_DEFAULTS : { multiplier: policy.rampFloorMultiplier, windowLeads: policy.rampFloorWindowLeads });
 }
 
 /**
@@ -115,6 +128,6 @@ interface FloorLearner {
 function observeFloor(l: FloorLearner, decision: ScalingDecision, x: { demand: number; capacity: number }): void {
   // The policy's ask before the floor: a floor that raised its own budget would pick a dearer floor next tick.
   const r = decision.rules;
-  const ask = Math.max(r.forecast, r.reactive, r.surge, r.guard?.replicas ?? 0);
+  const ask = Math.max(r.forecast, r.reactive, r.surge, r.ramp ?? 0, r.guard?.replicas ?? 0);
   observeReactiveFloor(l.state, { ...x, policyAsk: ask }, l.settings);
 }

@@ -1,4 +1,5 @@
 import type { ScalingPolicy } from './policy.ts';
+import type { RampFloor } from './ramp-floor.ts';
 import type { LearnedFloor } from './reactive-floor.ts';
 
 /** What the controller measured for one target, as rates per second on a fixed interval. */
@@ -14,6 +15,8 @@ export interface ScalingSignals {
   readonly guards?: readonly GuardAsk[];
   /** The reactive rule this target learned from its own past (controller/scaling/reactive-floor.ts), as a floor under the other rules. */
   readonly learnedFloor?: LearnedFloor;
+  /** What extrapolating the current ramp over the lead asks (controller/scaling/ramp-floor.ts), as a floor under the other rules. */
+  readonly rampFloor?: RampFloor;
 }
 
 /**
@@ -60,6 +63,7 @@ export type DecisionReason =
   | 'ScaleUpLimited'
   | 'Floor'
   | 'LearnedFloor'
+  | 'Ramp'
   | 'MinReplicas'
   | 'MaxReplicas';
 
@@ -78,6 +82,8 @@ export interface ScalingDecision {
     readonly stabilized: number;
     /** The learned reactive floor's ask; absent without one. */
     readonly learnedFloor?: number;
+    /** The ramp floor's ask; absent where the policy step passed none (off, or demand not rising). */
+    readonly ramp?: number;
     /** The largest guard's ask, and which guard; absent without guards. */
     readonly guard?: GuardAsk;
   };
@@ -101,7 +107,8 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
  * Decides the replicas a target needs, as a pure function of signals, forecast, policy and time.
  * It sizes the fleet for the forecast quantile over the intervals until a pod started now serves,
  * never goes below what current demand needs, reacts when demand breaks above the forecast band,
- * never goes below the reactive rule the target learned (when the policy step passes one) nor what a
+ * never goes below the reactive rule the target learned nor the current ramp extrapolated over the
+ * lead (when the policy step passes them), nor what a
  * saturation guard asks, holds scale-down for the stabilization window
  * (a guard's ask included, so a fleet does not shrink until the queue has been calm that long),
  * applies the scale limits, and keeps a healing floor until it expires.
@@ -129,7 +136,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(need.guard ? { guard: need.guard } : {}) },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -141,6 +148,7 @@ interface Needs {
   surgeNeed: number;
   surge: boolean;
   learned: number;
+  ramp: number;
   guard?: GuardAsk;
   raw: number;
   reason: DecisionReason;
@@ -167,16 +175,18 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   let guard: GuardAsk | undefined;
   for (const g of signals.guards ?? []) if (!guard || g.replicas > guard.replicas) guard = { ...g };
   const learned = signals.learnedFloor?.replicas ?? 0;
-  const others = Math.max(fc, reactive, surgeNeed, learned);
+  const ramp = signals.rampFloor?.replicas ?? 0;
+  const others = Math.max(fc, reactive, surgeNeed, learned, ramp);
   const raw = Math.max(others, guard?.replicas ?? 0);
-  return { forecast: fc, reactive, surgeNeed, surge, learned, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, guard, raw }) };
+  return { forecast: fc, reactive, surgeNeed, surge, learned, ramp, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, guard, raw }) };
 }
 
-/** The rule that set the raw recommendation; a learned floor is named only where it is above every other rule. */
+/** The rule that set the raw recommendation; a floor (learned or ramp) is named only where it is above every other rule. */
 function needReason(n: Omit<Needs, 'reason' | 'guard'> & { guard: GuardAsk | undefined }): DecisionReason {
   // A guard binds only above every other rule: it is there for what the forecast and demand missed.
-  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned)) return 'Guard';
-  if (n.learned > Math.max(n.forecast, n.reactive, n.surgeNeed)) return 'LearnedFloor';
+  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp)) return 'Guard';
+  if (n.ramp > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned)) return 'Ramp';
+  if (n.learned > Math.max(n.forecast, n.reactive, n.surgeNeed, n.ramp)) return 'LearnedFloor';
   if (n.surge && n.raw === n.surgeNeed) return 'Surge';
   return n.raw === n.forecast ? 'Forecast' : 'Reactive';
 }

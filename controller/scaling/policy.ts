@@ -28,6 +28,15 @@ export const policySettingsSchema = z.strictObject({
   learnedFloorMaxIntervalSeconds: z.number().min(0).max(86400).default(0),
   /** The learned floor's rule may cost at most this multiple of the policy's own recent asks. */
   learnedFloorBudget: z.number().gt(0).max(10).default(1),
+  /**
+   * The ramp floor (controller/scaling/ramp-floor.ts) runs for targets whose interval is at most this
+   * many seconds; 0 = off. At every interval it cost the 5-minute social rows (docs/forecasting.md).
+   */
+  rampFloorMaxIntervalSeconds: z.number().min(0).max(86400).default(60),
+  /** Multiplier m on the ramp extrapolated over the lead: current + median rise x (K+1) x m. */
+  rampFloorMultiplier: z.number().gt(0).max(10).default(2),
+  /** The window of one-step rises whose median is the ramp, in units of the lead (K+1 intervals). */
+  rampFloorWindowLeads: z.number().int().min(1).max(64).default(2),
 });
 
 export type PolicySettings = z.output<typeof policySettingsSchema>;

@@ -95,3 +95,25 @@ test('a deleted scaler loses its series and memory', async () => {
   assert.doesNotMatch(body, /scaler="b"/);
   assert.match(body, /surgeguard_scaler_desired_replicas\{namespace="ns",scaler="a"\}/);
 });
+
+test('the live loop applies the ramp floor by default: rising demand scales ahead of it, reason Ramp in the log, the message and the counter', async () => {
+  // 15 s interval, startup 30 s: K = 2, lead 3, window 6 rises. Demand rises 20/s a tick; the ramp asks
+  // for current + 20 x 3 x 2 = current + 120 requests/s, at 10 per replica 12 replicas more than now.
+  const opts = { leader: true, rates: { ramp: 100 } };
+  const h = harness(opts);
+  for (let t = 0; t < 10; t++) {
+    opts.rates.ramp = 100 + 20 * t;
+    await h.tick();
+  }
+  const all = h.decisions.list({ scaler: 'ns/ramp' });
+  // Every tick after the first sees a rise of 20: the ramp's ask is there each time, named in the message.
+  for (const d of all.slice(1)) assert.equal(d.rules?.ramp, Math.ceil(((d.demandPerSecond ?? 0) + 120) / 10), JSON.stringify(d));
+  const last = all.at(-1);
+  assert.ok(last);
+  assert.match(last.message, /ramp 40/);
+  // Where it is above every other rule (the surge rule binds in some ticks), it is the reason.
+  const bound = all.filter((d) => d.reason === 'Ramp');
+  assert.ok(bound.length > 0, all.map((d) => `${d.reason} ${JSON.stringify(d.rules)}`).join('\n'));
+  for (const d of bound) assert.equal(d.desiredReplicas, d.rules?.ramp);
+  assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="Ramp"\} [1-9]/);
+});
