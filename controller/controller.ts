@@ -14,6 +14,8 @@ import type { Forecaster } from '../inference/forecaster.ts';
 import type { ControllerConfig } from './config.ts';
 import type { PredictiveScaler } from './crd/predictive-scaler.ts';
 import { kubeClusterReader, kubeClusterWriter } from './kube/cluster.ts';
+import { createBufferActuator } from './capacity/capacity-buffer-actuator.ts';
+import { kubeCapacityBufferClient } from './capacity/capacity-buffer-client.ts';
 import { createPlaceholderActuator } from './capacity/placeholder-actuator.ts';
 import { nodeClaimCache } from './capacity/nodeclaim-cache.ts';
 import { comingNodeClaims } from './capacity/nodeclaims.ts';
@@ -347,8 +349,12 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
  */
 function placeholderStage(kc: KubeConfig, x: { forecaster: Forecaster; writer: ReturnType<typeof kubeClusterWriter>; fence: Parameters<typeof fenceWrites>[3]; logger: Logger; metrics: MetricRegistry }, config: ControllerConfig['capacity']['placeholders']): PlaceholderStage {
   const client = fenceWrites('placeholders', kubePlaceholderClient(kc), ['create', 'delete'], x.fence);
-  const actuator = createPlaceholderActuator({ client, event: (obj, type, reason, message) => x.writer.event(obj, type, reason, message), logger: x.logger, metrics: x.metrics }, config);
-  return createPlaceholderStage({ client, actuator, forecaster: x.forecaster, logger: x.logger, metrics: x.metrics }, config);
+  const event: Parameters<typeof createPlaceholderActuator>[0]['event'] = (obj, type, reason, message) => x.writer.event(obj, type, reason, message);
+  const actuator = createPlaceholderActuator({ client, event, logger: x.logger, metrics: x.metrics }, config);
+  // The CapacityBuffer client only where a pool may be held by one: discovery is not run otherwise.
+  const bufferClient = config.pools.some((p) => p.mode !== 'pods') ? fenceWrites('capacityBuffers', kubeCapacityBufferClient(kc), ['write', 'writeTemplate', 'delete'], x.fence) : undefined;
+  const buffers = bufferClient ? { client: bufferClient, actuator: createBufferActuator({ client: bufferClient, event, logger: x.logger, metrics: x.metrics }, config) } : undefined;
+  return createPlaceholderStage({ client, actuator, forecaster: x.forecaster, logger: x.logger, metrics: x.metrics, ...(buffers ? { buffers } : {}) }, config);
 }
 
 /**

@@ -37,6 +37,13 @@ const pool = z.strictObject({
   nodeLeadTimeSeconds: z.number().min(1).max(7200).optional(),
   /** The scalers (`namespace/name`) whose forecasts size this pool; empty: every scaler whose spec.gpu.resource is the pool's. */
   scalers: z.array(z.string().regex(/^[a-z0-9][-a-z0-9.]*\/[a-z0-9][-a-z0-9.]*$/, 'namespace/name')).max(1000).optional(),
+  /**
+   * What holds the placeholders: `pods` (placeholder pods at the low PriorityClass), `capacityBuffer`
+   * (one autoscaling.x-k8s.io CapacityBuffer of the same count, for the cluster autoscaler to turn into
+   * virtual pods; capacity-buffer.ts), or `auto` (a CapacityBuffer where the API server serves the
+   * resource, else pods).
+   */
+  mode: z.enum(['pods', 'capacityBuffer', 'auto']).default('pods'),
 });
 
 /**

@@ -4,6 +4,9 @@ import type { MetricRegistry } from '../../common/metrics.ts';
 import type { Forecaster, SeriesForecast } from '../../inference/forecaster.ts';
 import { startupSteps } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
+import type { BufferActuator } from './capacity-buffer-actuator.ts';
+import type { CapacityBufferClient } from './capacity-buffer-client.ts';
+import { bufferPlaceholders, bufferPool, resolveMode, type CapacityBufferObject, type HeldBy } from './capacity-buffer.ts';
 import type { PoolLeadTime } from './lead-time.ts';
 import type { PlaceholderActuator } from './placeholder-actuator.ts';
 import type { PlaceholderClient } from './placeholder-client.ts';
@@ -42,6 +45,15 @@ export interface PlaceholderStageDeps {
   forecaster: Forecaster;
   logger: Logger;
   metrics: MetricRegistry;
+  /** Present when a pool's mode is capacityBuffer or auto: the CapacityBuffer client and its actuator. */
+  buffers?: { client: CapacityBufferClient; actuator: BufferActuator };
+}
+
+/** What holds each pool's placeholders this tick, the CapacityBuffer version served (if any), and the buffers that exist. */
+interface Holders {
+  readonly held: ReadonlyMap<string, HeldBy>;
+  readonly version: string | undefined;
+  readonly buffers: readonly CapacityBufferObject[];
 }
 
 export interface PlaceholderStage {
@@ -64,7 +76,9 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     async run(tick) {
       let placeholders: PlaceholderPod[];
       let needs: Map<string, number>;
+      let holders: Holders;
       try {
+        holders = await gatherHolders();
         placeholders = await gather();
         needs = await forecastNeeds(tick);
       } catch (err) {
@@ -72,9 +86,12 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
         deps.logger.warn({ err: (err as Error).message }, 'placeholders: could not read the placeholders or forecast the node horizon; they stay as they are this tick');
         return [];
       }
-      const plans = config.pools.map((pool) => decide(pool, tick, placeholders, needs.get(pool.name) ?? 0));
-      if (tick.act) await act(plans, placeholders);
-      record(plans, tick.act);
+      const plans = config.pools.map((pool) => decide(pool, tick, heldPlaceholders(pool, holders, placeholders, tick.nowMs), needs.get(pool.name) ?? 0));
+      if (tick.act) {
+        await act(plans.filter((p) => holders.held.get(p.pool) === 'pods'), placeholders, holders);
+        await actBuffers(plans.filter((p) => holders.held.get(p.pool) === 'capacityBuffer'), holders);
+      }
+      record(plans, tick.act, holders);
       return plans;
     },
   };
@@ -83,6 +100,18 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     const pods = await deps.client.list(config.namespace, PLACEHOLDER_SELECTOR);
     const resourceOf = (pool: string): string | undefined => config.pools.find((p) => p.name === pool)?.resource;
     return pods.map((p) => asPlaceholder(p, resourceOf)).filter((p): p is PlaceholderPod => p !== undefined);
+  }
+
+  /**
+   * Discovery (only with a pool in capacityBuffer or auto mode): which pools a CapacityBuffer holds,
+   * and the buffers that exist. A failed discovery or list fails the tick as a failed pod list does:
+   * auto mode never falls back to pods because the API server was briefly unreachable.
+   */
+  async function gatherHolders(): Promise<Holders> {
+    const version = deps.buffers ? await deps.buffers.client.served() : undefined;
+    const held = new Map(config.pools.map((p) => [p.name, resolveMode(p.mode, version)] as const));
+    const buffers = deps.buffers && version !== undefined ? await deps.buffers.client.list(version, config.namespace, PLACEHOLDER_SELECTOR) : [];
+    return { held, version, buffers };
   }
 
   /** Per pool, the summed need of its members at the node horizon, from one batched forecast call. */
@@ -123,8 +152,9 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     return plan;
   }
 
-  async function act(plans: readonly PoolPlan[], placeholders: readonly PlaceholderPod[]): Promise<void> {
-    await deps.actuator.deleteOrphans(orphans(placeholders, config.pools.map((p) => p.name)));
+  async function act(plans: readonly PoolPlan[], placeholders: readonly PlaceholderPod[], holders: Holders): Promise<void> {
+    // Pods of a pool a CapacityBuffer holds now go too: the buffer stands for them.
+    await deps.actuator.deleteOrphans(orphans(placeholders, config.pools.filter((p) => holders.held.get(p.name) === 'pods').map((p) => p.name)));
     const nowStalled = new Set<string>();
     for (const plan of plans) {
       if (plan.stall) {
@@ -139,8 +169,26 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     stalled = nowStalled;
   }
 
-  function record(plans: readonly PoolPlan[], acting: boolean): void {
+  async function actBuffers(plans: readonly PoolPlan[], holders: Holders): Promise<void> {
+    if (!deps.buffers) return;
+    const { actuator } = deps.buffers;
+    const configured = new Set(config.pools.map((p) => p.name));
+    const gone = holders.buffers.filter((b) => !configured.has(bufferPool(b) ?? ''));
+    const moved = holders.buffers.filter((b) => holders.held.get(bufferPool(b) ?? '') === 'pods');
+    await actuator.deleteOrphans(gone, 'PoolRemoved');
+    await actuator.deleteOrphans(moved, 'ModeChanged');
+    if (plans.length === 0) return;
+    if (holders.version === undefined) {
+      m.bufferUnserved().inc();
+      deps.logger.warn({ pools: plans.map((p) => p.pool) }, 'placeholders: these pools are set to mode capacityBuffer but the API server serves no autoscaling.x-k8s.io CapacityBuffer; nothing is held for them (install the CRD, or use mode auto or pods)');
+      return;
+    }
+    for (const plan of plans) await actuator.apply(plan, holders.buffers.find((b) => bufferPool(b) === plan.pool), holders.version);
+  }
+
+  function record(plans: readonly PoolPlan[], acting: boolean, holders: Holders): void {
     for (const p of plans) {
+      if (deps.buffers) for (const mode of ['pods', 'capacityBuffer'] as const) m.mode().set({ pool: p.pool, mode }, holders.held.get(p.pool) === mode ? 1 : 0);
       const decision = p.create.length > 0 ? 'create' : p.delete.length > 0 ? 'delete' : 'hold';
       m.decisions.inc({ pool: p.pool, decision, reason: p.reason });
       // A replica that does not act would say the same create every tick: only the acting one tells it.
@@ -178,6 +226,20 @@ function placeholderMetrics(r: MetricRegistry) {
     provision: r.gauge('surgeguard_placeholder_provision_gpus', 'Of the placeholders\' GPUs, those no free or coming GPU covers: what new nodes must bring.', ['pool']),
     stalled: r.gauge('surgeguard_placeholder_pool_stalled', '1 while a pool\'s placeholders wait past twice the node lead time with no node created for them (no autoscaler behind the pool); it is then not grown.', ['pool']),
     cost: r.gauge('surgeguard_placeholder_cost_per_hour', 'What the placeholders the last decision wanted cost an hour, at the pool\'s pricePerGpuHour (pools with a price only); capCostPerHour bounds it.', ['pool']),
+    // Registered on first use: only a controller with a pool in capacityBuffer or auto mode shows these.
+    bufferUnserved: lazy(() => r.counter('surgeguard_placeholder_buffer_unserved_total', 'Ticks in which a pool set to mode capacityBuffer found no CapacityBuffer served by the API server; nothing was held for it.')),
+    mode: lazy(() => r.gauge('surgeguard_placeholder_mode', '1 for what holds each pool\'s placeholders (pods or capacityBuffer), as configured or, in auto mode, found by discovery.', ['pool', 'mode'])),
     stageErrors: r.counter('surgeguard_placeholder_stage_errors_total', 'Ticks in which the placeholders could not be listed or the node horizon not forecast; nothing changed those ticks.'),
   };
+}
+
+/** The placeholders a pool's plan counts: its pods, or its CapacityBuffer's replicas read as virtual placeholders. */
+function heldPlaceholders(pool: PlaceholderPoolConfig, holders: Holders, pods: readonly PlaceholderPod[], nowMs: number): readonly PlaceholderPod[] {
+  if (holders.held.get(pool.name) !== 'capacityBuffer') return pods;
+  return bufferPlaceholders(holders.buffers.find((b) => bufferPool(b) === pool.name), pool, nowMs);
+}
+
+function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
 }

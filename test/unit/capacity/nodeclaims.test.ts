@@ -38,7 +38,7 @@ const node = (name: string, gpus: number, ready = true): V1Node => ({ metadata: 
 const pod = (name: string, on: string, gpus: number): V1Pod => ({ metadata: { name, namespace: 'ml', labels: { app: 'llm' } }, spec: { nodeName: on, containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] }, status: { phase: 'Running' } });
 
 test('a placeholder pool counts the claims its nodeSelector matches, until their Node exists; a new claim means an autoscaler is there', () => {
-  const pool: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: { 'karpenter.sh/nodepool': 'a100' }, tolerations: [], capGpus: 8, gpusPerPod: 1 };
+  const pool: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: { 'karpenter.sh/nodepool': 'a100' }, tolerations: [], capGpus: 8, gpusPerPod: 1, mode: 'pods' };
   const claims = comingNodeClaims([claim('c1'), claim('c2', { nodeName: 'joined', conditions: { Launched: 'True', Registered: 'True' } }), claim('t4', { pool: 't4' })], NOW);
   const v = readPool(pool, { nodes: [node('a', 4), node('joined', 4, false)], pods: [], claims }, [], []);
   assert.equal(v.comingGpus, 8, 'joined as its Node (4, not Ready) and c1 as a claim (4); t4 is not this pool');

@@ -7,7 +7,7 @@ import { decidePool, orphans, type PoolPlanInput } from '../../../controller/cap
 import { placeholderName, type PlaceholderPod } from '../../../controller/capacity/placeholder-pods.ts';
 import type { PoolView } from '../../../controller/capacity/placeholder-pool.ts';
 
-const POOL: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: {}, tolerations: [], capGpus: 8, gpusPerPod: 1 };
+const POOL: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: {}, tolerations: [], capGpus: 8, gpusPerPod: 1, mode: 'pods' };
 const NOW = 1_000_000_000;
 
 function ph(i: number, x: Partial<PlaceholderPod> = {}): PlaceholderPod {

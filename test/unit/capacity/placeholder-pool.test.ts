@@ -11,7 +11,7 @@ import { readPool } from '../../../controller/capacity/placeholder-pool.ts';
 import { leadOf, poolOf } from '../../../controller/capacity/placeholder-stage.ts';
 import type { ScalerPlan } from '../../../controller/reconcile/plan.ts';
 
-const POOL: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: { 'karpenter.sh/nodepool': 'a100' }, tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], capGpus: 8, gpusPerPod: 2 };
+const POOL: PlaceholderPoolConfig = { name: 'a100', resource: 'nvidia.com/gpu', nodeSelector: { 'karpenter.sh/nodepool': 'a100' }, tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], capGpus: 8, gpusPerPod: 2, mode: 'pods' };
 const CFG = { namespace: 'surgeguard', priorityClassName: 'surgeguard-placeholder', image: 'registry.k8s.io/pause:3.10' };
 
 const node = (name: string, gpus: number, x: { pool?: string; ready?: boolean; created?: string } = {}): V1Node => ({
