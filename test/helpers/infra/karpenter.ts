@@ -57,7 +57,11 @@ export const GPU_INSTANCE_TYPES: readonly KwokInstanceType[] = [
   { name: 'gpu-8x', cpu: '64', memory: '512Gi', extended: { 'nvidia.com/gpu': '8' }, price: 24 },
 ];
 
-export async function startKarpenter(kube: Pick<KubeInfo, 'kubeconfig'>, opts: { instanceTypes?: readonly KwokInstanceType[] } = {}, ctx: RunContext = runContext()): Promise<Karpenter> {
+/**
+ * Starts Karpenter. `featureGates` is its --feature-gates value (FEATURE_GATES), e.g. `NodeRepair=true`
+ * for node repair, which acts on the node conditions the kwok provider's RepairPolicies list.
+ */
+export async function startKarpenter(kube: Pick<KubeInfo, 'kubeconfig'>, opts: { instanceTypes?: readonly KwokInstanceType[]; featureGates?: string } = {}, ctx: RunContext = runContext()): Promise<Karpenter> {
   const bin = await karpenterBinDir();
   const kc: KubeConfig = kubeConfigFrom(kube.kubeconfig);
   const dir = runSubdir(ctx, `karpenter-${Date.now()}`);
@@ -83,6 +87,7 @@ export async function startKarpenter(kube: Pick<KubeInfo, 'kubeconfig'>, opts: {
       METRICS_PORT: String(metricsPort),
       HEALTH_PROBE_PORT: String(probePort),
       LOG_LEVEL: 'info',
+      ...(opts.featureGates ? { FEATURE_GATES: opts.featureGates } : {}),
     },
   });
   await waitUntil('karpenter ready', async () => ((await fetch(`http://127.0.0.1:${probePort}/readyz`).catch(() => undefined))?.ok ? true : undefined), { timeoutMs: 120_000, pid, log, intervalMs: 500 });
