@@ -6,10 +6,11 @@ import { REPO_ROOT } from './infra/process.ts';
 /**
  * Starts `surgeguard controller --config <dir>/<id>.yaml` as a process and resolves once it
  * serves (model loaded, watch started), with its URL. Its stderr (the JSON log) is written to
- * `<dir>/<id>-<pid>.log` when it exits, for a failure that needs it.
+ * `<dir>/<id>-<pid>.log` when it exits, for a failure that needs it. `env` is the process's
+ * environment (this one's by default).
  */
-export async function startControllerProcess(dir: string, id: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/surgeguard.ts'), 'controller', '--config', join(dir, `${id}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startControllerProcess(dir: string, id: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/surgeguard.ts'), 'controller', '--config', join(dir, `${id}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const log: Buffer[] = [];
   child.stderr?.on('data', (d: Buffer) => log.push(d));
   child.on('exit', () => writeFileSync(join(dir, `${id}-${child.pid}.log`), Buffer.concat(log)));

@@ -1,14 +1,14 @@
-// A real OpenTelemetry Collector for the OTLP metrics test: the minimal distribution that
-// scripts/build-otelcol.sh builds from the Go module proxy (the core otlp receiver and contrib's
-// file exporter), receiving OTLP/HTTP on 127.0.0.1 and writing every request it received as one
-// line of OTLP/JSON, which the test reads back.
+// A real OpenTelemetry Collector for the OTLP metrics and traces tests: the minimal distribution
+// that scripts/build-otelcol.sh builds from the Go module proxy (the core otlp receiver and
+// contrib's file exporter), receiving OTLP/HTTP on 127.0.0.1 and writing every request it received
+// (metrics and traces, one file) as one line of OTLP/JSON, which the test reads back.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, freePort, run, startSupervised, stopPid, waitUntil } from './process.ts';
 import { runContext, runSubdir, type RunContext } from './run.ts';
 
 export interface OtelCollector {
-  /** http://127.0.0.1:PORT: the OTLP/HTTP receiver (metrics at /v1/metrics). */
+  /** http://127.0.0.1:PORT: the OTLP/HTTP receiver (metrics at /v1/metrics, traces at /v1/traces). */
   readonly url: string;
   readonly pid: number;
   readonly log: string;
@@ -38,7 +38,7 @@ export async function startOtelCollector(ctx: RunContext = runContext()): Promis
     service: {
       // The collector's own metrics would listen on :8888 by default; nothing here reads them.
       telemetry: { metrics: { level: 'none' }, logs: { level: 'info' } },
-      pipelines: { metrics: { receivers: ['otlp'], exporters: ['file'] } },
+      pipelines: { metrics: { receivers: ['otlp'], exporters: ['file'] }, traces: { receivers: ['otlp'], exporters: ['file'] } },
     },
   };
   // JSON is YAML: the file provider reads it as it is.
@@ -62,7 +62,7 @@ type AnyValue = { stringValue?: string; intValue?: string; doubleValue?: number;
 type KeyValue = { key: string; value: AnyValue };
 type JsonPoint = { attributes?: KeyValue[]; asDouble?: number; asInt?: string; timeUnixNano: string; startTimeUnixNano?: string; count?: string; sum?: number; bucketCounts?: string[]; explicitBounds?: number[] };
 type JsonMetric = { name: string; unit?: string; description?: string; gauge?: { dataPoints: JsonPoint[] }; sum?: { dataPoints: JsonPoint[]; isMonotonic?: boolean; aggregationTemporality?: number }; histogram?: { dataPoints: JsonPoint[] } };
-type JsonRequest = { resourceMetrics: { resource?: { attributes?: KeyValue[] }; scopeMetrics: { scope?: { name?: string; version?: string }; metrics: JsonMetric[] }[] }[] };
+type JsonRequest = { resourceMetrics?: { resource?: { attributes?: KeyValue[] }; scopeMetrics: { scope?: { name?: string; version?: string }; metrics: JsonMetric[] }[] }[] };
 
 /** One data point as the collector received it, flattened with its resource and metric. */
 export interface ReceivedPoint {
@@ -101,7 +101,8 @@ export function receivedPoints(c: Pick<OtelCollector, 'received'>): ReceivedPoin
     // The exporter may be writing the last line while this reads: a partial line is skipped.
     if (!line.endsWith('}')) continue;
     const req = JSON.parse(line) as JsonRequest;
-    for (const rm of req.resourceMetrics) {
+    // A traces request has no resourceMetrics.
+    for (const rm of req.resourceMetrics ?? []) {
       const resource = attrs(rm.resource?.attributes);
       for (const sm of rm.scopeMetrics) {
         for (const m of sm.metrics) {
@@ -122,6 +123,69 @@ export function receivedPoints(c: Pick<OtelCollector, 'received'>): ReceivedPoin
               ...(f.kind === 'histogram' ? { histogram: { bounds: p.explicitBounds ?? [], counts: (p.bucketCounts ?? []).map(Number), sum: p.sum ?? 0 } } : {}),
             });
           }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+type JsonSpan = {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes?: KeyValue[];
+  status?: { code?: number; message?: string };
+  events?: { name: string; attributes?: KeyValue[] }[];
+};
+type JsonTraces = { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans: { scope?: { name?: string }; spans?: JsonSpan[] }[] }[] };
+
+/** One span as the collector received it, with its resource and scope. */
+export interface ReceivedSpan {
+  readonly resource: Readonly<Record<string, string | number | boolean>>;
+  readonly scope: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** '' for a root span. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  /** OTLP's status code: 0 unset, 1 ok, 2 error (OTLP/JSON leaves 0 out). */
+  readonly statusCode: number;
+  readonly statusMessage: string;
+  readonly events: readonly string[];
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** Every span the collector has written so far, oldest request first. */
+export function receivedSpans(c: Pick<OtelCollector, 'received'>): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const line of readLog(c.received).split('\n')) {
+    if (!line.endsWith('}')) continue;
+    const req = JSON.parse(line) as JsonTraces;
+    for (const rs of req.resourceSpans ?? []) {
+      const resource = attrs(rs.resource?.attributes);
+      for (const ss of rs.scopeSpans) {
+        for (const s of ss.spans ?? []) {
+          out.push({
+            resource,
+            scope: ss.scope?.name ?? '',
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? '',
+            name: s.name,
+            attributes: attrs(s.attributes),
+            statusCode: s.status?.code ?? 0,
+            statusMessage: s.status?.message ?? '',
+            events: (s.events ?? []).map((e) => e.name),
+            start: BigInt(s.startTimeUnixNano),
+            end: BigInt(s.endTimeUnixNano),
+          });
         }
       }
     }
