@@ -72,6 +72,21 @@ its own namespace. Else "false", and neither exists.
 {{- end -}}
 
 {{/*
+"true" when placeholders are on and a pool's mode is capacityBuffer or auto (docs/capacity.md): the
+placeholder Role then also grants writing CapacityBuffers and their PodTemplates in the release
+namespace. Else "false".
+*/}}
+{{- define "surgeguard.controller.capacityBuffers" -}}
+{{- $on := false -}}
+{{- if eq (include "surgeguard.controller.placeholders" .) "true" -}}
+{{- range (dig "capacity" "placeholders" "pools" list (.Values.controller.config | default dict)) -}}
+{{- if has (dig "mode" "pods" .) (list "capacityBuffer" "auto") -}}{{- $on = true -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $on | toString -}}
+{{- end -}}
+
+{{/*
 "true" when values.controller.config turns capacity.nodeClaims on (docs/capacity.md): the chart then
 grants list and watch on Karpenter's NodeClaims. Else "false".
 */}}
