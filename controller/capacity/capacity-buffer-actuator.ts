@@ -3,7 +3,7 @@ import type { MetricRegistry } from '../../common/metrics.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { ObjectRef } from '../kube/cluster.ts';
 import type { CapacityBufferClient } from './capacity-buffer-client.ts';
-import { BUFFER_GROUP, BUFFER_KIND, bufferChange, bufferName, bufferPodTemplate, capacityBuffer, type CapacityBufferObject } from './capacity-buffer.ts';
+import { BUFFER_GROUP, BUFFER_KIND, bufferChange, bufferName, bufferPodTemplate, capacityBuffer, templateHash, type CapacityBufferObject } from './capacity-buffer.ts';
 import type { PlaceholderConfig } from './placeholder-config.ts';
 import type { PoolPlan } from './placeholder-plan.ts';
 
@@ -52,13 +52,14 @@ export function createBufferActuator(deps: BufferActuatorDeps, config: Placehold
     async apply(plan, current, version) {
       const pool = config.pools.find((p) => p.name === plan.pool);
       if (!pool) return;
-      const change = bufferChange(current, plan.wantPods);
+      const hash = templateHash(pool, config);
+      const change = bufferChange(current, plan.wantPods, hash);
       if (change.action === 'hold') return;
       if (change.action === 'delete') return remove(plan.pool, version, plan.reason, `${plan.message}: buffer deleted`);
       const action = change.existed ? 'updated' : 'created';
       try {
         // The buffer first: its uid owns the template, so deleting the buffer collects both.
-        const stored = await deps.client.write(capacityBuffer(pool, config.namespace, change.replicas, version));
+        const stored = await deps.client.write(capacityBuffer(pool, { namespace: config.namespace, replicas: change.replicas, version, hash }));
         await deps.client.writeTemplate(bufferPodTemplate(pool, config, stored));
         writes.inc({ pool: plan.pool, action, reason: plan.reason });
         deps.logger.info({ pool: plan.pool, buffer: stored.metadata.name, replicas: change.replicas, was: current?.spec.replicas ?? 0, resource: plan.resource, gpusPerReplica: pool.gpusPerPod, reason: plan.reason }, `capacity buffer ${action}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { V1PodTemplate } from '@kubernetes/client-node';
 import type { PlaceholderConfig, PlaceholderPoolConfig } from './placeholder-config.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, POOL_LABEL, placeholderName, placeholderPod, type PlaceholderPod } from './placeholder-pods.ts';
@@ -79,12 +80,21 @@ export function bufferPodTemplate(pool: PlaceholderPoolConfig, config: Pick<Plac
   };
 }
 
-/** The pool's CapacityBuffer holding `replicas` chunks of its PodTemplate. */
-export function capacityBuffer(pool: PlaceholderPoolConfig, namespace: string, replicas: number, version: string): CapacityBufferObject {
+/** The annotation carrying a hash of the chunk's pod spec: a changed pool config rewrites the template. */
+export const TEMPLATE_HASH = 'surgeguard.io/template-hash';
+
+/** A short hash of the pod spec the pool's template holds (what the config makes of it). */
+export function templateHash(pool: PlaceholderPoolConfig, config: Pick<PlaceholderConfig, 'namespace' | 'priorityClassName' | 'image'>): string {
+  return createHash('sha256').update(JSON.stringify(bufferPodTemplate(pool, config).template)).digest('hex').slice(0, 16);
+}
+
+/** The pool's CapacityBuffer holding `replicas` chunks of its PodTemplate (`hash`: templateHash of it). */
+export function capacityBuffer(pool: PlaceholderPoolConfig, x: { namespace: string; replicas: number; version: string; hash?: string }): CapacityBufferObject {
+  const { namespace, replicas, version, hash = '' } = x;
   return {
     apiVersion: `${BUFFER_GROUP}/${version}`,
     kind: BUFFER_KIND,
-    metadata: { name: bufferName(pool.name), namespace, labels: labelsOf(pool.name), annotations: { 'surgeguard.io/placeholder-resource': pool.resource, 'surgeguard.io/gpus-per-replica': String(pool.gpusPerPod) } },
+    metadata: { name: bufferName(pool.name), namespace, labels: labelsOf(pool.name), annotations: { 'surgeguard.io/placeholder-resource': pool.resource, 'surgeguard.io/gpus-per-replica': String(pool.gpusPerPod), [TEMPLATE_HASH]: hash } },
     spec: { podTemplateRef: { name: bufferName(pool.name) }, replicas: Math.max(0, Math.floor(replicas)), provisioningStrategy: ACTIVE_CAPACITY },
   };
 }
@@ -111,10 +121,14 @@ export function bufferPlaceholders(b: CapacityBufferObject | undefined, pool: Pi
 /** What to do with a pool's buffer so that it holds `want` chunks: nothing, write it, or delete it. */
 export type BufferChange = { readonly action: 'hold' } | { readonly action: 'write'; readonly replicas: number; readonly existed: boolean } | { readonly action: 'delete' };
 
-/** The change that brings a pool's buffer (undefined: none) to `want` replicas; a buffer of 0 is deleted, not kept. Pure. */
-export function bufferChange(current: CapacityBufferObject | undefined, want: number): BufferChange {
+/**
+ * The change that brings a pool's buffer (undefined: none) to `want` replicas of the template whose
+ * hash is `hash` (undefined: not compared); a buffer of 0 is deleted, not kept. Pure.
+ */
+export function bufferChange(current: CapacityBufferObject | undefined, want: number, hash?: string): BufferChange {
   const live = current !== undefined && current.metadata.deletionTimestamp === undefined ? current : undefined;
   if (want <= 0) return live === undefined ? { action: 'hold' } : { action: 'delete' };
-  if (live?.spec.replicas === want) return { action: 'hold' };
+  const sameTemplate = hash === undefined || live?.metadata.annotations?.[TEMPLATE_HASH] === hash;
+  if (live?.spec.replicas === want && sameTemplate) return { action: 'hold' };
   return { action: 'write', replicas: want, existed: live !== undefined };
 }

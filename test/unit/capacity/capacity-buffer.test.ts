@@ -8,7 +8,7 @@ import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetricRegistry } from '../../../common/metrics.ts';
 import type { Forecaster } from '../../../inference/forecaster.ts';
-import { bufferChange, bufferPlaceholders, bufferPodTemplate, capacityBuffer, pickVersion, resolveMode, type CapacityBufferObject } from '../../../controller/capacity/capacity-buffer.ts';
+import { bufferChange, bufferPlaceholders, bufferPodTemplate, capacityBuffer, pickVersion, resolveMode, templateHash, type CapacityBufferObject } from '../../../controller/capacity/capacity-buffer.ts';
 import { createBufferActuator } from '../../../controller/capacity/capacity-buffer-actuator.ts';
 import type { CapacityBufferClient } from '../../../controller/capacity/capacity-buffer-client.ts';
 import { createPlaceholderActuator } from '../../../controller/capacity/placeholder-actuator.ts';
@@ -46,7 +46,7 @@ test('the config names the allowed modes when one is wrong; pods by default', ()
 });
 
 test('the buffer names its PodTemplate, holds the replicas, and the template is the placeholder pod', () => {
-  const b = capacityBuffer(POOL, 'surgeguard', 3, 'v1beta1');
+  const b = capacityBuffer(POOL, { namespace: 'surgeguard', replicas: 3, version: 'v1beta1' });
   assert.equal(b.apiVersion, 'autoscaling.x-k8s.io/v1beta1');
   assert.deepEqual(b.spec, { podTemplateRef: { name: 'surgeguard-placeholder-a100' }, replicas: 3, provisioningStrategy: 'buffer.x-k8s.io/active-capacity' });
   assert.equal(b.metadata.labels?.['surgeguard.io/placeholder-pool'], 'a100');
@@ -60,7 +60,7 @@ test('the buffer names its PodTemplate, holds the replicas, and the template is 
 });
 
 test('the change that brings a buffer to the wanted count', () => {
-  const at = (replicas: number, deleting = false): CapacityBufferObject => ({ ...capacityBuffer(POOL, 'ns', replicas, 'v1beta1'), metadata: { name: 'b', namespace: 'ns', ...(deleting ? { deletionTimestamp: 'x' } : {}) } });
+  const at = (replicas: number, deleting = false): CapacityBufferObject => ({ ...capacityBuffer(POOL, { namespace: 'ns', replicas: replicas, version: 'v1beta1' }), metadata: { name: 'b', namespace: 'ns', ...(deleting ? { deletionTimestamp: 'x' } : {}) } });
   const rows: Array<[CapacityBufferObject | undefined, number, ReturnType<typeof bufferChange>]> = [
     [undefined, 0, { action: 'hold' }],
     [undefined, 2, { action: 'write', replicas: 2, existed: false }],
@@ -72,10 +72,18 @@ test('the change that brings a buffer to the wanted count', () => {
     [at(4, true), 3, { action: 'write', replicas: 3, existed: false }],
   ];
   for (const [current, want, change] of rows) assert.deepEqual(bufferChange(current, want), change, `${current?.spec.replicas} -> ${want}`);
+  // The same count of another template (the pool's gpusPerPod or nodeSelector changed): rewritten.
+  const written = capacityBuffer(POOL, { namespace: 'ns', replicas: 2, version: 'v1beta1', hash: 'h1' });
+  assert.deepEqual(bufferChange(written, 2, 'h1'), { action: 'hold' });
+  assert.deepEqual(bufferChange(written, 2, 'h2'), { action: 'write', replicas: 2, existed: true });
+  const cfg = { namespace: 'ns', priorityClassName: 'p', image: 'i' };
+  assert.equal(templateHash(POOL, cfg), templateHash({ ...POOL }, cfg));
+  assert.notEqual(templateHash(POOL, cfg), templateHash({ ...POOL, gpusPerPod: 4 }, cfg));
+  assert.notEqual(templateHash(POOL, cfg), templateHash({ ...POOL, nodeSelector: { pool: 'h100' } }, cfg));
 });
 
 test('a buffer reads as one unbound placeholder per replica, none for a buffer being deleted', () => {
-  const b = capacityBuffer(POOL, 'ns', 3, 'v1beta1');
+  const b = capacityBuffer(POOL, { namespace: 'ns', replicas: 3, version: 'v1beta1' });
   const ps = bufferPlaceholders(b, POOL, 5000);
   assert.deepEqual(ps.map((p) => [p.name, p.gpus, p.bound]), [['surgeguard-placeholder-a100-0', 2, false], ['surgeguard-placeholder-a100-1', 2, false], ['surgeguard-placeholder-a100-2', 2, false]]);
   assert.deepEqual(bufferPlaceholders({ ...b, metadata: { ...b.metadata, deletionTimestamp: 'x' } }, POOL, 0), []);
