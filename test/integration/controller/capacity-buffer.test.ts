@@ -102,9 +102,15 @@ before(async () => {
   admin = kubeConfigFrom(kube.kubeconfig);
   await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
   await applyManifests(admin, parseManifests(readFileSync(join(REPO_ROOT, 'deploy/controller/rbac.yaml'), 'utf8')));
+  // Placeholders on with no pool in capacityBuffer or auto mode: the Role grants pods only.
+  const podsOnly = parseManifests(await helmTemplate(await helmBinary(REPO_ROOT), join(REPO_ROOT, CHART), { set: ['controller.config.capacity.placeholders.enabled=true'] }));
+  const podsRole = podsOnly.find((o) => o.kind === 'Role' && o.metadata?.name === 'surgeguard-controller-placeholders') as unknown as { rules: Array<{ resources: string[] }> };
+  assert.deepEqual(podsRole.rules.flatMap((r) => r.resources), ['pods']);
   const set = ['controller.config.capacity.placeholders.enabled=true', 'controller.config.capacity.placeholders.pools[0].name=a100', 'controller.config.capacity.placeholders.pools[0].capGpus=8', 'controller.config.capacity.placeholders.pools[0].mode=auto'];
   const rendered = parseManifests(await helmTemplate(await helmBinary(REPO_ROOT), join(REPO_ROOT, CHART), { set }));
   chartRoles = rendered.filter((o) => o.metadata?.name === 'surgeguard-placeholder' || o.metadata?.name === 'surgeguard-controller-placeholders');
+  const bufferRole = chartRoles.find((o) => (o as { kind?: string }).kind === 'Role') as { rules: Array<{ resources: string[] }> };
+  assert.deepEqual(bufferRole.rules.flatMap((r) => r.resources), ['pods', 'capacitybuffers', 'podtemplates']);
   await applyManifests(admin, chartRoles as Parameters<typeof applyManifests>[1]);
   const account = await serviceAccountKubeconfig(kube, { namespace: NS, name: 'surgeguard-controller' });
   sa = kubeConfigFrom(account.kubeconfig);
