@@ -1,10 +1,12 @@
 import { CHART_SCRIPT, WORDS } from '../replay/report-charts.ts';
+import { PRINT_PRECISION } from '../replay/summary-text.ts';
 
 /**
  * The demo's page: one HTML file and uPlot served by the demo server (no CDN: it must work offline), polling
- * /api/demo/state for the series, /api/decisions for the log, /api/demo/healing and /api/demo/agent
- * for the healing and agent panels every second. The latest
- * decision is shown in elements with stable ids, which the browser test reads.
+ * /api/demo/state for the series and the score so far, /api/decisions for the log, /api/demo/healing
+ * (panels and the charts' fault markers) and /api/demo/agent every second. The latest decision, the
+ * score and the markers are shown in elements with stable ids and data attributes, which the browser
+ * test reads.
  */
 export const DEMO_PAGE = `<!doctype html>
 <html lang="en">
@@ -43,6 +45,15 @@ export const DEMO_PAGE = `<!doctype html>
   .sev-warning { color: #9a6700; font-weight: 600; }
   .ok { color: #1a7f37; }
   .sw { display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 4px; }
+  #score th { white-space: normal; vertical-align: bottom; }
+  #score td:not(:first-child), #score th:not(:first-child) { text-align: right; }
+  .sg-marker { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px dashed #cf222e; pointer-events: none; }
+  .sg-marker span { position: absolute; top: 0; left: -9px; width: 16px; height: 16px; border-radius: 8px; background: #cf222e; color: #fff; font-size: 11px; line-height: 16px; text-align: center; }
+  .sg-marker-hover { position: absolute; top: 20px; max-width: 60%; font-size: 12px; color: #1d2330; background: rgba(255,255,255,0.94); border: 1px solid #cf222e; border-radius: 4px; padding: 2px 6px; pointer-events: none; z-index: 5; white-space: normal; }
+  .sg-marker-hover:empty { display: none; }
+  #markers { margin: 4px 0 0; padding-left: 0; list-style: none; font-size: 13px; }
+  #markers li { margin: 2px 0; }
+  #markers b { display: inline-block; min-width: 18px; height: 18px; border-radius: 9px; background: #cf222e; color: #fff; text-align: center; font-size: 11px; line-height: 18px; margin-right: 6px; }
 </style>
 </head>
 <body>
@@ -62,13 +73,24 @@ export const DEMO_PAGE = `<!doctype html>
   <div class="card">requests waiting now: SurgeGuard / default HPA<b><span id="wait-sg">–</span> / <span id="wait-hpa">–</span></b></div>
   <div class="card">late work (requests × intervals): SurgeGuard / default HPA<b><span id="late-sg">–</span> / <span id="late-hpa">–</span></b></div>
 </div>
-<p class="hint">${WORDS.zoomHint}</p>
+<h2>How SurgeGuard compares so far</h2>
+<div class="hint">Scored as <code>surgeguard replay</code> scores a trace, over the <span id="score-intervals">–</span> intervals so far (to <span id="score-at">–</span> UTC): each fleet on the replay contract's model (a request not served in its interval is dropped; the GPU faults are not part of it), against the <span id="score-configs">–</span> reactive rules of the frontier (HPA at utilization 0.15 to 0.95 with four windows, peak hold at 1.00 to 2.00 times the peak of 1 to 288 intervals).</div>
+<div class="scroll"><table id="score"><thead><tr><th>policy</th><th>${WORDS.quality}</th><th>${WORDS.costVsHpa}</th><th>${WORDS.unserved}</th><th>${WORDS.unservedIntervals}</th><th>${WORDS.cost}</th></tr></thead><tbody>
+<tr data-policy="surgeguard"><td>SurgeGuard</td><td class="quality">–</td><td class="cost-ratio">–</td><td class="unserved">–</td><td class="intervals">–</td><td class="cost">–</td></tr>
+<tr data-policy="default-hpa"><td>${WORDS.defaultHpa}</td><td></td><td class="cost-ratio">–</td><td class="unserved">–</td><td class="intervals">–</td><td class="cost">–</td></tr>
+<tr data-policy="best-reactive-rule"><td class="wrap">${WORDS.bestReactiveRule}: <span class="rule" id="score-rule">–</span></td><td></td><td class="cost-ratio">–</td><td class="unserved">–</td><td class="intervals">–</td><td class="cost">–</td></tr>
+<tr data-policy="best-reactive"><td>${WORDS.bestReactive}</td><td></td><td></td><td class="unserved">–</td><td></td><td></td></tr>
+</tbody></table></div>
+<section id="charts">
+<p class="hint">${WORDS.zoomHint} Red dashed lines mark the GPU faults and what healing did (hover a line, or see the list below the charts).</p>
 <h2>Demand, ${WORDS.band}, capacity of ready pods (requests/s)</h2>
 <div class="chart" id="chart"></div>
 <h2>Replicas: SurgeGuard and the ${WORDS.defaultHpa} on the same stream</h2>
 <div class="chart" id="replicas"></div>
 <h2>Requests waiting: SurgeGuard and the default HPA</h2>
 <div class="chart" id="waiting"></div>
+<ol id="markers" aria-label="Fault and healing markers on the charts"></ol>
+</section>
 <section id="healing">
 <h2>GPU faults and healing (the controller's healing loop on the demo's GPU nodes)</h2>
 <div class="hint" id="faults">–</div>
@@ -99,6 +121,80 @@ export const DEMO_PAGE = `<!doctype html>
 <div class="scroll"><table><thead><tr><th>recorded time</th><th>decision</th><th>reason</th><th>from</th><th>to</th><th>demand (requests/s)</th><th>why</th></tr></thead><tbody id="log"></tbody></table></div>
 <script>${CHART_SCRIPT}
 let charts;
+// Fault and healing markers (from /api/demo/healing): one dashed line per recorded time, numbered as in
+// the list under the charts; hovering near a line names its events in a box beside the line.
+let markers = [];
+function markerLayer(u) {
+  let layer = u.under.querySelector('.sg-markers');
+  if (!layer) { layer = document.createElement('div'); layer.className = 'sg-markers'; u.under.appendChild(layer); }
+  return layer;
+}
+function sgMarkers() {
+  return { hooks: {
+    draw: [(u) => {
+      const { min, max } = u.scales.x;
+      markerLayer(u).replaceChildren(...markers.filter((m) => m.x >= min && m.x <= max).map((m) => {
+        const d = document.createElement('div');
+        d.className = 'sg-marker';
+        d.style.left = u.valToPos(m.x, 'x') + 'px';
+        d.dataset.at = m.at; d.dataset.n = String(m.n); d.title = m.label;
+        const badge = document.createElement('span');
+        badge.textContent = String(m.n);
+        d.appendChild(badge);
+        return d;
+      }));
+    }],
+    setCursor: [(u) => {
+      // A box over the plot, beside the line: text below the chart would move the page under the mouse.
+      let out = u.over.querySelector('.sg-marker-hover');
+      if (!out) { out = document.createElement('div'); out.className = 'sg-marker-hover'; u.over.appendChild(out); }
+      const left = u.cursor.left;
+      const near = left === null || left === undefined || left < 0 ? undefined : markers.find((m) => Math.abs(u.valToPos(m.x, 'x') - left) <= 6);
+      out.textContent = near ? near.n + ' · ' + hhmm(near.at) + ' UTC: ' + near.label : '';
+      if (!near) return;
+      const at = u.valToPos(near.x, 'x');
+      const right = at > u.over.clientWidth / 2;
+      out.style.left = right ? '' : at + 8 + 'px';
+      out.style.right = right ? u.over.clientWidth - at + 8 + 'px' : '';
+    }],
+  } };
+}
+function setMarkers(list) {
+  const next = list.map((m, i) => ({ n: i + 1, at: m.at, x: Date.parse(m.at) / 1000, label: m.events.map((e) => e.text).join('; ') }));
+  if (JSON.stringify(next) === JSON.stringify(markers)) return;
+  markers = next;
+  document.getElementById('markers').replaceChildren(...markers.map((m) => {
+    const li = document.createElement('li');
+    li.dataset.at = m.at;
+    const b = document.createElement('b');
+    b.textContent = String(m.n);
+    li.append(b, hhmm(m.at) + ' UTC: ' + m.label);
+    return li;
+  }));
+  if (charts) for (const k of Object.keys(charts)) charts[k].redraw(false);
+}
+// The score as the replay report prints it (replay/summary-text.ts's precision).
+const P = ${JSON.stringify(PRINT_PRECISION)};
+function drawScore(sc) {
+  set('score-intervals', sc.intervals); set('score-at', hhmm(sc.at)); set('score-configs', sc.frontier.configurations);
+  const cell = (policy, cls, text, title) => {
+    const td = document.querySelector('#score tr[data-policy="' + policy + '"] td.' + cls);
+    td.textContent = text;
+    td.title = title || '';
+  };
+  // The report's fraction in the cell; the requests it stands for on hover.
+  const requests = (n) => Math.round(n).toLocaleString('en-US') + ' requests not served in their interval';
+  const row = (policy, f) => {
+    cell(policy, 'cost-ratio', f ? f.costVsDefaultHpa.toFixed(P.costRatio) + '×' : '');
+    cell(policy, 'unserved', f ? f.unservedFraction.toFixed(P.fraction) : '', f ? requests(f.unserved) : '');
+    cell(policy, 'intervals', f ? String(f.unservedIntervals) : '');
+    cell(policy, 'cost', f ? String(f.cost) : '');
+  };
+  cell('surgeguard', 'quality', sc.qualityFigure === 'inf' ? 'inf' : sc.qualityFigure.toFixed(P.quality));
+  row('surgeguard', sc.surgeguard); row('default-hpa', sc.defaultHpa); row('best-reactive-rule', sc.bestReactiveRule);
+  set('score-rule', sc.bestReactiveRule ? sc.bestReactiveRule.rule : 'none (every reactive rule cost more)');
+  cell('best-reactive', 'unserved', sc.bestReactiveAtSameCost.unservedFraction.toFixed(P.fraction), requests(sc.bestReactiveAtSameCost.unserved));
+}
 // Series in recorded time (epoch seconds of each interval), one array per line.
 function draw(pts) {
   const x = pts.map((p) => Date.parse(p.at) / 1000);
@@ -112,11 +208,11 @@ function draw(pts) {
     charts = {
       chart: sgChart(document.getElementById('chart'), { unit: 'requests/s', height: 300, data: data.chart, series: [
         { label: 'demand', stroke: '#1f6feb', width: 2 }, { label: ${JSON.stringify(WORDS.p50)}, stroke: '#bf8700' }, { label: 'forecast p90', stroke: '#f0b72f' }, { label: 'capacity of ready pods', stroke: '#2da44e' }],
-        bands: [{ series: [3, 2], fill: 'rgba(240,183,47,0.3)' }] }),
+        bands: [{ series: [3, 2], fill: 'rgba(240,183,47,0.3)' }], plugins: [sgMarkers()] }),
       replicas: sgChart(document.getElementById('replicas'), { unit: 'replicas', height: 200, data: data.replicas, series: [
-        { label: 'SurgeGuard target', stroke: '#8250df', width: 2 }, { label: 'SurgeGuard ready', stroke: '#57606a' }, { label: 'default HPA target', stroke: '#cf222e', dash: [4, 3] }, { label: 'default HPA ready', stroke: '#ff8182', show: false }] }),
+        { label: 'SurgeGuard target', stroke: '#8250df', width: 2 }, { label: 'SurgeGuard ready', stroke: '#57606a' }, { label: 'default HPA target', stroke: '#cf222e', dash: [4, 3] }, { label: 'default HPA ready', stroke: '#ff8182', show: false }], plugins: [sgMarkers()] }),
       waiting: sgChart(document.getElementById('waiting'), { unit: 'requests', height: 160, data: data.waiting, series: [
-        { label: 'SurgeGuard', stroke: '#8250df', width: 2 }, { label: 'default HPA', stroke: '#cf222e', dash: [4, 3] }] }),
+        { label: 'SurgeGuard', stroke: '#8250df', width: 2 }, { label: 'default HPA', stroke: '#cf222e', dash: [4, 3] }], plugins: [sgMarkers()] }),
     };
     window.charts = charts;
   } else for (const k of Object.keys(charts)) sgUpdate(charts[k], data[k]);
@@ -180,6 +276,8 @@ async function refresh() {
     document.getElementById('healing').hidden = !healing;
     document.getElementById('agent').hidden = !agent;
     if (healing) drawHealing(healing, state.progress);
+    setMarkers(healing ? healing.markers : []);
+    if (state.score) drawScore(state.score);
     if (agent) drawAgent(agent);
     const pts = state.points;
     set('about', state.about + ' — interval ' + state.progress.next + ' of ' + state.progress.total + (state.progress.next < state.progress.total ? '' : ' (trace finished)'));

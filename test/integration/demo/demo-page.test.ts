@@ -97,6 +97,19 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   assert.ok(Math.abs(num(compare.hpa) - compare.api.defaultHpa.podIntervals) <= 3 * 40, JSON.stringify(compare));
   assert.equal(compare.hpaLine, 1, 'the default HPA\'s target is drawn');
 
+  // The score so far beside the default HPA and the best reactive rule: the table shows what
+  // /api/demo/state's score says. The demo ticks twice a second and the page reads once a second,
+  // so the two are compared when both name the same interval.
+  let score: ScoreCheck | undefined;
+  await waitUntil('the score table to show the API\'s score of the same interval', async () => {
+    score = await page.evaluate(readScore);
+    return score.page.intervals === score.api.intervals ? true : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 150 });
+  assert.ok(score);
+  assert.deepEqual(score.page, score.api);
+  assert.equal(score.frontier.configurations, 404, 'frontier version 2: 404 reactive configurations');
+  assert.ok(score.rule === null || score.rule.cost <= score.sgCost, `the best rule costs no more than SurgeGuard: ${JSON.stringify(score)}`);
+
   // The surge: within the lead the target rises above where it started, before demand peaks.
   await page.waitForFunction(() => /Surge|Forecast|Reactive/.test(document.getElementById('log')?.textContent ?? '') && Number(document.getElementById('latest-desired')?.textContent) > 3, undefined, { timeout: 60_000 });
   const dir = join(REPO_ROOT, 'test-results');
@@ -115,6 +128,59 @@ test('the page shows live demand, forecast, replicas and decisions that match /a
   assert.match(await (await fetch(`${agent}/metrics`)).text(), /surgeguard_collector_success\{collector="node"\} 1/);
   await page.close();
 });
+
+/** The score table as the page shows it and as /api/demo/state says it, in the page's formatting. */
+interface ScoreCheck {
+  page: { intervals: string; rows: Record<string, Record<string, string>>; rule: string };
+  api: { intervals: string; rows: Record<string, Record<string, string>>; rule: string };
+  frontier: { configurations: number };
+  rule: { cost: number } | null;
+  sgCost: number;
+}
+
+/**
+ * Reads /api/demo/state's score from inside the page, then the table, and formats the API's numbers as
+ * the replay report prints them (quality 3 decimals, cost ratio 3 with ×, fractions 6).
+ */
+function readScore(): Promise<ScoreCheck> {
+  return (async () => {
+    type Fleet = { rule?: string; cost: number; unservedFraction: number; unservedIntervals: number; costVsDefaultHpa: number };
+    const st = (await (await fetch('/api/demo/state')).json()) as { score: { intervals: number; qualityFigure: number | 'inf'; surgeguard: Fleet; defaultHpa: Fleet; bestReactiveRule: Fleet | null; bestReactiveAtSameCost: { unservedFraction: number }; frontier: { configurations: number } } };
+    const sc = st.score;
+    const fleet = (f: Fleet | null): Record<string, string> => (f ? { 'cost-ratio': `${f.costVsDefaultHpa.toFixed(3)}×`, unserved: f.unservedFraction.toFixed(6), intervals: String(f.unservedIntervals), cost: String(f.cost) } : { 'cost-ratio': '', unserved: '', intervals: '', cost: '' });
+    const rows = Object.fromEntries(Array.from(document.querySelectorAll('#score tbody tr')).map((r) => [(r as HTMLElement).dataset.policy ?? '', Object.fromEntries(Array.from(r.querySelectorAll('td[class]:not(.wrap)')).map((td) => [td.className, td.textContent ?? '']))]));
+    return {
+      page: { intervals: document.getElementById('score-intervals')?.textContent ?? '', rows, rule: document.getElementById('score-rule')?.textContent ?? '' },
+      api: {
+        intervals: String(sc.intervals),
+        rows: {
+          surgeguard: { quality: sc.qualityFigure === 'inf' ? 'inf' : sc.qualityFigure.toFixed(3), ...fleet(sc.surgeguard) },
+          'default-hpa': fleet(sc.defaultHpa),
+          'best-reactive-rule': fleet(sc.bestReactiveRule),
+          'best-reactive': { unserved: sc.bestReactiveAtSameCost.unservedFraction.toFixed(6) },
+        },
+        rule: sc.bestReactiveRule?.rule ?? 'none (every reactive rule cost more)',
+      },
+      frontier: sc.frontier,
+      rule: sc.bestReactiveRule,
+      sgCost: sc.surgeguard.cost,
+    };
+  })();
+}
+
+/** The fault markers as each chart and the list show them, beside /api/demo/healing's markers. */
+function readMarkers(): Promise<{ page: Record<string, string[]>; api: Record<string, string[]> }> {
+  return (async () => {
+    const h = (await (await fetch('/api/demo/healing')).json()) as { markers: Array<{ at: string; events: Array<{ text: string }> }> };
+    const at = h.markers.map((m) => m.at);
+    const onChart = (id: string): string[] => Array.from(document.querySelectorAll(`#${id} .sg-marker`)).map((m) => (m as HTMLElement).dataset.at ?? '');
+    const label = (m: { at: string; events: Array<{ text: string }> }, i: number): string => `${i + 1}${m.at.slice(0, 16).replace('T', ' ')} UTC: ${m.events.map((e) => e.text).join('; ')}`;
+    return {
+      api: { chart: at, replicas: at, waiting: at, list: h.markers.map(label) },
+      page: { chart: onChart('chart'), replicas: onChart('replicas'), waiting: onChart('waiting'), list: Array.from(document.querySelectorAll('#markers li')).map((li) => li.textContent ?? '') },
+    };
+  })();
+}
 
 /** What the healing and agent panels show, read beside the API's answer at the same moment. */
 interface PanelCheck {
@@ -189,6 +255,30 @@ test('the GPU faults on the page: finding, gate, make-before-break drain and on-
   assert.ok(api.oncall.some((d) => d[0] === 'firing' && /XID 79/.test(d[1] ?? '') && d[2] === 'HTTP 200 (delivered)'), JSON.stringify(api.oncall));
   assert.ok(api.oncall.some((d) => d[0] === 'firing' && /thermal/.test(d[1] ?? '') && d[2] === 'HTTP 200 (delivered)'), JSON.stringify(api.oncall));
   assert.deepEqual(api.agent.slice(0, 2), ['gpu-node-02', '88'], 'the agent panel shows the slowed GPU as its collector read it');
+
+  // Fault markers: a line on each chart for every marker the API names, and the numbered list.
+  let marks: Awaited<ReturnType<typeof readMarkers>> | undefined;
+  await waitUntil('the charts to mark what /api/demo/healing says', async () => {
+    marks = await page.evaluate(readMarkers);
+    return JSON.stringify(marks.page) === JSON.stringify(marks.api) ? true : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(() => assert.deepEqual(marks?.page, marks?.api));
+  const list = marks?.api.list ?? [];
+  for (const want of [/fault: XID 79 .* of gpu-node-01/, /found by gpu-xid: fatal fault on gpu-node-01/, /gpu-node-01 cordoned/, /gpu-node-01 drained at once/, /page sent \(firing\): XID 79/, /fault: hardware thermal slowdown .* of gpu-node-02/, /found by gpu-thermal: degraded fault on gpu-node-02/, /gpu-node-02 cordoned/, /gpu-node-02 replica floor raised/, /gpu-node-02 drain started/, /page sent \(firing\): hardware slowdown/]) {
+    assert.ok(list.some((l) => want.test(l)), `${want} in ${list.join(' | ')}`);
+  }
+  // Hovering on a marker's line names its events in a box beside it.
+  await page.locator('#replicas').scrollIntoViewIfNeeded();
+  const over = await page.locator('#replicas .u-over').boundingBox();
+  assert.ok(over);
+  // A marker inside the plot (the newest may sit on its right edge).
+  const hover = await page.evaluate((o) => {
+    const inside = Array.from(document.querySelectorAll('#replicas .sg-marker')).map((m) => m.getBoundingClientRect()).find((r) => r.left > o.x + 4 && r.left < o.x + o.width - 8);
+    return inside ? { x: inside.left + 1 } : null;
+  }, over);
+  assert.ok(hover, 'a marker inside the replicas chart');
+  await page.mouse.move(hover.x, over.y + over.height / 2);
+  const hoverText = await page.evaluate(() => document.querySelector('#replicas .sg-marker-hover')?.textContent ?? '');
+  assert.ok(list.some((l) => hoverText.includes(l.slice(l.indexOf(' UTC: ') + 6))), `hover "${hoverText}" names a marker's events`);
   // Filled with long messages, the page still fits at 1024 px, and at 1600 px.
   const fits = (): Promise<boolean> => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
   assert.ok(await fits(), 'no sideways scroll at 1024 px with the healing panel filled');
@@ -199,6 +289,8 @@ test('the GPU faults on the page: finding, gate, make-before-break drain and on-
   assert.ok(await fits(), 'no sideways scroll at 1600 px with the healing panel filled');
   await page.locator('#healing').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-healing-1600.png') });
   await page.locator('#agent').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-agent-1600.png') });
+  await page.mouse.move(0, 0);
+  await page.locator('#charts').screenshot({ path: join(REPO_ROOT, 'test-results', 'img', 'demo-markers-1600.png') });
   await page.close();
 });
 

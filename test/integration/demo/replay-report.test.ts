@@ -22,6 +22,7 @@ interface Summary {
   default_hpa_cost: number;
   default_hpa_unserved_fraction: number;
   best_reactive_unserved_fraction_at_equal_cost: number;
+  best_reactive_rule: { name: string; cost: number; unserved: number } | null;
 }
 
 let browser: Browser;
@@ -67,6 +68,12 @@ for (const width of [1024, 1600]) {
     assert.deepEqual(cells.surgeguard, { quality: s.quality_figure.toFixed(3), 'cost-ratio': `${s.cost_vs_default_hpa.toFixed(3)}×`, unserved: s.unserved_fraction.toFixed(6), intervals: String(s.unserved_intervals), cost: String(s.cost) });
     assert.deepEqual(cells['default-hpa'], { 'cost-ratio': '1.000×', unserved: s.default_hpa_unserved_fraction.toFixed(6), cost: String(s.default_hpa_cost) });
     assert.deepEqual(cells['best-reactive'], { unserved: s.best_reactive_unserved_fraction_at_equal_cost.toFixed(6) });
+    // The reactive rule that at no more than SurgeGuard's cost lost the least, named as the JSON names it.
+    const rule = s.best_reactive_rule;
+    assert.ok(rule && rule.cost <= s.cost, JSON.stringify(rule));
+    const total = demand.reduce((a, b) => a + b, 0);
+    assert.deepEqual(cells['best-reactive-rule'], { 'cost-ratio': `${(rule.cost / s.default_hpa_cost).toFixed(3)}×`, unserved: (rule.unserved / total).toFixed(6), cost: String(rule.cost) });
+    assert.equal(await page.textContent('#comparison tr[data-policy="best-reactive-rule"] .rule'), rule.name);
 
     // Each surge's peak is the CSV's largest demand in its intervals; both fleets have a row.
     const surges = await page.evaluate(() => Array.from(document.querySelectorAll('table.surge')).map((t) => ({ onset: Number((t as HTMLElement).dataset.onset), end: Number((t as HTMLElement).dataset.end), peak: Number((t as HTMLElement).dataset.peak), rows: t.querySelectorAll('tbody tr').length, head: t.querySelector('thead')?.textContent ?? '' })));
