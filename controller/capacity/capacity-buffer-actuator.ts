@@ -17,6 +17,8 @@ export interface BufferActuatorDeps {
 export interface BufferActuator {
   /** Brings the pool's buffer to the plan's wanted count (`version`: the served one); a change is a log line, a count and an Event. */
   apply(plan: PoolPlan, current: CapacityBufferObject | undefined, version: string): Promise<void>;
+  /** Says once, when it starts, that the autoscaler refused or does not read a pool's buffer (Warning Event on the buffer). */
+  tellUnhealthy(pool: string, version: string, message: string): Promise<void>;
   /** Deletes buffers of pools no longer configured, or no longer held by a buffer. */
   deleteOrphans(buffers: readonly CapacityBufferObject[], reason: string): Promise<void>;
 }
@@ -68,6 +70,10 @@ export function createBufferActuator(deps: BufferActuatorDeps, config: Placehold
         errors.inc({ pool: plan.pool, action: 'write' });
         deps.logger.warn({ pool: plan.pool, err: errorMessage(err) }, 'capacity buffer write failed; the next tick decides again');
       }
+    },
+    async tellUnhealthy(pool, version, message) {
+      deps.logger.warn({ pool, buffer: bufferName(pool) }, message);
+      await deps.event(ref(bufferName(pool), version), 'Warning', 'CapacityBufferUnresolved', message).catch((err: unknown) => deps.logger.warn({ err: errorMessage(err) }, 'event not recorded'));
     },
     async deleteOrphans(buffers, reason) {
       for (const b of buffers) {

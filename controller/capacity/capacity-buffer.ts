@@ -132,3 +132,30 @@ export function bufferChange(current: CapacityBufferObject | undefined, want: nu
   if (live?.spec.replicas === want && sameTemplate) return { action: 'hold' };
   return { action: 'write', replicas: want, existed: live !== undefined };
 }
+
+/** How the autoscaler has taken a pool's buffer: `resolved`, refused (`unresolved`), not read at all past the limit (`unread`), or too new to say (`new`). */
+export type BufferHealth = { readonly state: 'new' | 'resolved' } | { readonly state: 'unresolved' | 'unread'; readonly message: string };
+
+/**
+ * Whether an autoscaler reads the pool's buffer, from its status: a ReadyForProvisioning condition
+ * False is a refusal (a template not found, say), and no status past twice the node lead time after
+ * the buffer was created means nothing reads CapacityBuffers (the CRD installed, no autoscaler or its
+ * gate off): the buffer's counterpart of placeholder pods Pending with no node coming. Pure.
+ */
+export function bufferHealth(b: CapacityBufferObject | undefined, nowMs: number, leadSeconds: number): BufferHealth {
+  if (b === undefined) return { state: 'new' };
+  const fromStatus = statusHealth(b);
+  if (fromStatus) return fromStatus;
+  const ageSeconds = (nowMs - Date.parse(b.metadata.creationTimestamp ?? '')) / 1000;
+  // An unknown creation time (NaN) is "too new to say", never "unread".
+  if (!(ageSeconds > 2 * leadSeconds)) return { state: 'new' };
+  return { state: 'unread', message: `buffer ${b.metadata.name} has no status ${Math.round(ageSeconds)} s after it was created, past twice the node lead time (${Math.round(2 * leadSeconds)} s): no autoscaler seems to read CapacityBuffers (is its CapacityBuffer support on?)` };
+}
+
+/** What the buffer's status says, or undefined when it has none. */
+function statusHealth(b: CapacityBufferObject): BufferHealth | undefined {
+  const ready = b.status?.conditions?.find((c) => c.type === 'ReadyForProvisioning');
+  if (ready?.status === 'False') return { state: 'unresolved', message: `the autoscaler refused buffer ${b.metadata.name}: ${[ready.reason, ready.message].filter(Boolean).join(' ')}` };
+  if (ready?.status === 'True' || b.status?.replicas !== undefined) return { state: 'resolved' };
+  return undefined;
+}

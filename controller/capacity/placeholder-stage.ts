@@ -6,7 +6,7 @@ import { startupSteps } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
 import type { BufferActuator } from './capacity-buffer-actuator.ts';
 import type { CapacityBufferClient } from './capacity-buffer-client.ts';
-import { bufferPlaceholders, bufferPool, resolveMode, type CapacityBufferObject, type HeldBy } from './capacity-buffer.ts';
+import { bufferHealth, bufferPlaceholders, bufferPool, resolveMode, type CapacityBufferObject, type HeldBy } from './capacity-buffer.ts';
 import type { PoolLeadTime } from './lead-time.ts';
 import type { PlaceholderActuator } from './placeholder-actuator.ts';
 import type { PlaceholderClient } from './placeholder-client.ts';
@@ -71,6 +71,7 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
   const m = placeholderMetrics(deps.metrics);
   const histories = new Map<string, readonly number[]>();
   let stalled = new Set<string>();
+  let unhealthy = new Set<string>();
 
   return {
     async run(tick) {
@@ -90,6 +91,7 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
       if (tick.act) {
         await act(plans.filter((p) => holders.held.get(p.pool) === 'pods'), placeholders, holders);
         await actBuffers(plans.filter((p) => holders.held.get(p.pool) === 'capacityBuffer'), holders);
+        await checkBuffers(tick, holders);
       }
       record(plans, tick.act, holders);
       return plans;
@@ -186,6 +188,21 @@ export function createPlaceholderStage(deps: PlaceholderStageDeps, config: Place
     for (const plan of plans) await actuator.apply(plan, holders.buffers.find((b) => bufferPool(b) === plan.pool), holders.version);
   }
 
+  /** Per buffer-held pool, whether the autoscaler reads its buffer: a gauge, and a Warning when that turns bad. */
+  async function checkBuffers(tick: PlaceholderTick, holders: Holders): Promise<void> {
+    if (!deps.buffers || holders.version === undefined) return;
+    const now = new Set<string>();
+    for (const pool of config.pools.filter((p) => holders.held.get(p.name) === 'capacityBuffer')) {
+      const health = bufferHealth(holders.buffers.find((b) => bufferPool(b) === pool.name), tick.nowMs, leadOf(pool, tick.leadTimes, config.defaultNodeLeadTimeSeconds).seconds);
+      const bad = health.state === 'unresolved' || health.state === 'unread';
+      m.bufferUnhealthy().set({ pool: pool.name }, bad ? 1 : 0);
+      if (!bad) continue;
+      now.add(pool.name);
+      if (!unhealthy.has(pool.name)) await deps.buffers.actuator.tellUnhealthy(pool.name, holders.version, health.message);
+    }
+    unhealthy = now;
+  }
+
   function record(plans: readonly PoolPlan[], acting: boolean, holders: Holders): void {
     for (const p of plans) {
       if (deps.buffers) for (const mode of ['pods', 'capacityBuffer'] as const) m.mode().set({ pool: p.pool, mode }, holders.held.get(p.pool) === mode ? 1 : 0);
@@ -228,6 +245,7 @@ function placeholderMetrics(r: MetricRegistry) {
     cost: r.gauge('surgeguard_placeholder_cost_per_hour', 'What the placeholders the last decision wanted cost an hour, at the pool\'s pricePerGpuHour (pools with a price only); capCostPerHour bounds it.', ['pool']),
     // Registered on first use: only a controller with a pool in capacityBuffer or auto mode shows these.
     bufferUnserved: lazy(() => r.counter('surgeguard_placeholder_buffer_unserved_total', 'Ticks in which a pool set to mode capacityBuffer found no CapacityBuffer served by the API server; nothing was held for it.')),
+    bufferUnhealthy: lazy(() => r.gauge('surgeguard_capacity_buffer_unresolved', '1 while the autoscaler refuses a pool\'s CapacityBuffer (ReadyForProvisioning False) or has not read it past twice the node lead time (no status): nothing provisions for it.', ['pool'])),
     mode: lazy(() => r.gauge('surgeguard_placeholder_mode', '1 for what holds each pool\'s placeholders (pods or capacityBuffer), as configured or, in auto mode, found by discovery.', ['pool', 'mode'])),
     stageErrors: r.counter('surgeguard_placeholder_stage_errors_total', 'Ticks in which the placeholders could not be listed or the node horizon not forecast; nothing changed those ticks.'),
   };

@@ -100,6 +100,9 @@ test('a CapacityBuffer from the forecast makes Karpenter bring the node first: t
     return b.status?.replicas === 4 ? b : undefined;
   }, { timeoutMs: 60_000, intervalMs: 300 });
   assert.equal(resolved.status?.conditions?.find((c) => c.type === 'ReadyForProvisioning')?.status, 'True', JSON.stringify(resolved.status));
+  // The next tick sees the autoscaler's status: resolved, nothing to report.
+  await stage.run({ members: [member('rank-b'), member('llm-b')], cluster: { nodes: [], pods: [] }, leadTimes: [], act: true, nowMs: Date.now() + 3_600_000, intervalSeconds: 15, forecastTimeScale: 1 });
+  assert.match((await metrics.render()).body, /surgeguard_capacity_buffer_unresolved\{pool="gpu-b"\} 0/);
   await waitUntil('the buffer\'s node Ready in pool b', async () => ((await gpuNodes('b')).length > 0 ? true : undefined), { timeoutMs: 120_000, intervalMs: 300 });
   const nodeSeconds = (Date.now() - written) / 1000;
   assert.deepEqual(await gpuNodes('a'), [], 'no node in pool a before its pods');

@@ -8,7 +8,7 @@ import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetricRegistry } from '../../../common/metrics.ts';
 import type { Forecaster } from '../../../inference/forecaster.ts';
-import { bufferChange, bufferPlaceholders, bufferPodTemplate, capacityBuffer, pickVersion, resolveMode, templateHash, type CapacityBufferObject } from '../../../controller/capacity/capacity-buffer.ts';
+import { bufferChange, bufferHealth, bufferPlaceholders, bufferPodTemplate, capacityBuffer, pickVersion, resolveMode, templateHash, type CapacityBufferObject } from '../../../controller/capacity/capacity-buffer.ts';
 import { createBufferActuator } from '../../../controller/capacity/capacity-buffer-actuator.ts';
 import type { CapacityBufferClient } from '../../../controller/capacity/capacity-buffer-client.ts';
 import { createPlaceholderActuator } from '../../../controller/capacity/placeholder-actuator.ts';
@@ -88,6 +88,37 @@ test('a buffer reads as one unbound placeholder per replica, none for a buffer b
   assert.deepEqual(ps.map((p) => [p.name, p.gpus, p.bound]), [['surgeguard-placeholder-a100-0', 2, false], ['surgeguard-placeholder-a100-1', 2, false], ['surgeguard-placeholder-a100-2', 2, false]]);
   assert.deepEqual(bufferPlaceholders({ ...b, metadata: { ...b.metadata, deletionTimestamp: 'x' } }, POOL, 0), []);
   assert.deepEqual(bufferPlaceholders(undefined, POOL, 0), []);
+});
+
+test('whether an autoscaler reads the buffer: its status, or none past twice the lead time', () => {
+  const b = (extra: Partial<CapacityBufferObject>): CapacityBufferObject => ({ ...capacityBuffer(POOL, { namespace: 'ns', replicas: 2, version: 'v1beta1' }), ...extra });
+  const created = { name: 'b', namespace: 'ns', creationTimestamp: new Date(0).toISOString() };
+  const rows: Array<[CapacityBufferObject | undefined, number, string]> = [
+    [undefined, 999_000, 'new'],
+    [b({ metadata: created }), 119_000, 'new'],
+    [b({ metadata: created }), 121_000, 'unread'],
+    [b({ metadata: { name: 'b', namespace: 'ns' } }), 999_000, 'new'],
+    [b({ metadata: created, status: { replicas: 2 } }), 999_000, 'resolved'],
+    [b({ metadata: created, status: { conditions: [{ type: 'ReadyForProvisioning', status: 'True' }] } }), 999_000, 'resolved'],
+    [b({ metadata: created, status: { replicas: 0, conditions: [{ type: 'ReadyForProvisioning', status: 'False', reason: 'PodTemplateNotFound', message: 'not found' }] } }), 1000, 'unresolved'],
+  ];
+  for (const [buffer, nowMs, state] of rows) assert.equal(bufferHealth(buffer, nowMs, 60).state, state, `${JSON.stringify(buffer?.status)} at ${nowMs}`);
+  const refused = bufferHealth(rows[6]![0], 0, 60);
+  assert.match(refused.state === 'unresolved' ? refused.message : '', /PodTemplateNotFound not found/);
+});
+
+test('a buffer no autoscaler reads is reported once, by a Warning and a gauge', async () => {
+  const s = stage(cfg('capacityBuffer', 15), 'v1beta1');
+  await s.run();
+  const stored = s.buffers.buffers.get('surgeguard-placeholder-a100')!;
+  stored.metadata.creationTimestamp = new Date(1000).toISOString();
+  await s.run({ nowMs: 1000 + 121_000 });
+  await s.run({ nowMs: 1000 + 136_000 });
+  assert.deepEqual(s.events, ['CapacityBufferCreated', 'CapacityBufferUnresolved']);
+  assert.match((await s.metrics.render()).body, /surgeguard_capacity_buffer_unresolved\{pool="a100"\} 1/);
+  stored.status = { replicas: 3 };
+  await s.run({ nowMs: 1000 + 151_000 });
+  assert.match((await s.metrics.render()).body, /surgeguard_capacity_buffer_unresolved\{pool="a100"\} 0/);
 });
 
 // ---- the stage over in-memory APIs ----
