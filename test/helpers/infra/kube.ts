@@ -225,6 +225,8 @@ export interface AuditEvent {
   userAgent?: string;
   stage: string;
   requestReceivedTimestamp: string;
+  /** When the stage was reached: for ResponseComplete, minus the received time, the request's time in the server (queueing included). */
+  stageTimestamp: string;
 }
 
 /** The audit events written so far (ResponseComplete stage), optionally filtered. */
