@@ -33,6 +33,10 @@ const SCALERS = 6;
 const INFLIGHT = ['--max-requests-inflight=10', '--max-mutating-requests-inflight=5'];
 // More concurrent requests than one flow can queue in workload-low (a hand of 6 queues of 50).
 const FLOOD_CONCURRENCY = Number(process.env.SG_APF_FLOOD_CONCURRENCY ?? 400);
+// ServiceAccounts the flood is spread over: one flow each in workload-low (flows are told apart by
+// user), so more of them occupy more of its queues. One by default; the comparison in docs/scale.md
+// also ran 20 (SG_APF_FLOOD_USERS=20).
+const FLOOD_USERS = Number(process.env.SG_APF_FLOOD_USERS ?? 1);
 const CONFIGMAPS = 400;
 // Ticks the controller must complete while the flood runs, after the demand step.
 const TICKS_DURING_FLOOD = 8;
@@ -80,14 +84,15 @@ function httpsGet(kube: KubeHandle, path: string, token: string): Promise<{ stat
 const FLOOD_SCRIPT = `
 const { Agent, request } = require('node:https');
 const { readFileSync } = require('node:fs');
-const [server, caFile, token, concurrency] = process.argv.slice(1);
+const [server, caFile, tokenList, concurrency] = process.argv.slice(1);
+const tokens = tokenList.split(',');
 const ca = readFileSync(caFile);
 const agent = new Agent({ keepAlive: true, maxSockets: Number(concurrency), ca });
 const counts = { ok: 0, throttled: 0, other: 0 };
 let running = true;
 process.on('SIGTERM', () => { running = false; process.stdout.write(JSON.stringify(counts) + '\\n'); process.exit(0); });
 setInterval(() => process.stdout.write(JSON.stringify(counts) + '\\n'), 1000);
-const once = () => new Promise((resolve) => {
+const once = (token) => new Promise((resolve) => {
   const req = request(new URL('/api/v1/configmaps', server), { agent, headers: { authorization: 'Bearer ' + token } }, (res) => {
     res.resume();
     res.on('end', () => resolve(res.statusCode));
@@ -96,20 +101,20 @@ const once = () => new Promise((resolve) => {
   req.on('error', () => resolve(0));
   req.end();
 });
-const loop = async () => {
+const loop = async (i) => {
   while (running) {
-    const status = await once();
+    const status = await once(tokens[i % tokens.length]);
     if (status === 200) counts.ok++; else if (status === 429) counts.throttled++; else counts.other++;
     // A throttled client that retried at once would spin on this machine's two cores.
     if (status !== 200) await new Promise((r) => setTimeout(r, 100));
   }
 };
-for (let i = 0; i < Number(concurrency); i++) loop();
+for (let i = 0; i < Number(concurrency); i++) loop(i);
 `;
 
 /** FLOOD_CONCURRENCY loops of LISTs of every ConfigMap as `token`, in a child process, until stopped. */
-function startFlood(kube: KubeHandle, token: string): { counts: () => FloodCounts; stop: () => Promise<FloodCounts> } {
-  const child = spawn(process.execPath, ['-e', FLOOD_SCRIPT, kube.server, kube.caFile, token, String(FLOOD_CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startFlood(kube: KubeHandle, tokens: readonly string[]): { counts: () => FloodCounts; stop: () => Promise<FloodCounts> } {
+  const child = spawn(process.execPath, ['-e', FLOOD_SCRIPT, kube.server, kube.caFile, tokens.join(','), String(FLOOD_CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let last: FloodCounts = { ok: 0, throttled: 0, other: 0 };
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -159,7 +164,8 @@ async function floodRun(t: TestContext, chartApf: boolean): Promise<RunResult> {
       await Promise.all(Array.from({ length: 20 }, (_, j) => core.createNamespacedConfigMap({ namespace: floodNs, body: { metadata: { name: `cm-${i + j}` }, data } })));
     }
     await kc.makeApiClient(RbacAuthorizationV1Api).createClusterRole({ body: { metadata: { name: 'apf-flood-lister' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list'] }] } });
-    const flooder = await serviceAccountKubeconfig(kube, { namespace: floodNs, name: 'flooder', clusterRole: 'apf-flood-lister' });
+    const flooders: string[] = [];
+    for (let i = 0; i < FLOOD_USERS; i++) flooders.push((await serviceAccountKubeconfig(kube, { namespace: floodNs, name: `flooder-${i}`, clusterRole: 'apf-flood-lister' })).token);
 
     await addFakeNodes(kc, ['apf-0', 'apf-1', 'apf-2'], { gpus: 16 });
     const apps = kc.makeApiClient(AppsV1Api);
@@ -212,7 +218,8 @@ async function floodRun(t: TestContext, chartApf: boolean): Promise<RunResult> {
     };
     const before = await metrics();
     const floodStart = new Date().toISOString();
-    const flood = startFlood(kube, flooder.token);
+    const ticksAtFlood = await ticks();
+    const flood = startFlood(kube, flooders);
     try {
       // The flood saturates its level first: requests rejected for it, by the server's count.
       await waitUntil(
@@ -245,7 +252,9 @@ async function floodRun(t: TestContext, chartApf: boolean): Promise<RunResult> {
         const b = sumBy(before, metric, 'priority_level');
         return new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]));
       };
-      const ticksDuringFlood = (await ticks()) - ticksAtStep;
+      const ticksNow = await ticks();
+      const ticksDuringFlood = ticksNow - ticksAtStep;
+      t.diagnostic(`${ticksNow - ticksAtFlood} ticks in ${((Date.now() - Date.parse(floodStart)) / 1000).toFixed(1)} s of flood`);
       const replicas = await replicasNow();
       const floodCounts = await flood.stop();
       // The controller's own requests during the flood, from the audit log (429s are audited: APF runs after the audit filter).
