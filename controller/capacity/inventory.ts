@@ -1,5 +1,6 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { parseLabelSelector, type LabelMatcher } from '../kube/label-selector.ts';
+import { deviceQuantity } from './kube-facts.ts';
 
 /**
  * What a GPU budget can spend, read from the cluster's nodes and pods (the controller's watch
@@ -26,7 +27,7 @@ export function gpuInventory(nodes: readonly V1Node[], pods: readonly V1Pod[], r
   const cordoned = new Set<string>();
   for (const n of nodes) {
     if (n.spec?.unschedulable) cordoned.add(n.metadata?.name ?? '');
-    else allocatable += quantity(n.status?.allocatable?.[resource]);
+    else allocatable += deviceQuantity(n.status?.allocatable?.[resource]);
   }
   let heldByOthers = 0;
   let governedOnCordoned = 0;
@@ -50,16 +51,10 @@ function holdsNow(p: V1Pod): boolean {
  * scheduler counts it.
  */
 export function podRequest(pod: V1Pod, resource: string): number {
-  const of = (c: { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }): number => quantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
+  const of = (c: { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }): number => deviceQuantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
   const main = (pod.spec?.containers ?? []).reduce((s, c) => s + of(c), 0);
   const init = Math.max(0, ...(pod.spec?.initContainers ?? []).map(of));
   return Math.max(main, init);
-}
-
-/** An extended resource's quantity is a whole number ("8"); anything else counts as 0. */
-function quantity(v: unknown): number {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PlaceholderPoolConfig } from './placeholder-config.ts';
 import { isPlaceholderPod, type PlaceholderPod } from './placeholder-pods.ts';
 import { podRequest, selectorMatches } from './inventory.ts';
+import { deviceQuantity, isNodeReady, isPodFinished, timestampMs } from './kube-facts.ts';
 import type { ComingClaim } from './replacement.ts';
 
 /** A scaler whose forecast sizes a pool: where its pods are and how to pick them out. */
@@ -35,17 +36,17 @@ export interface PoolView {
 export function readPool(pool: PlaceholderPoolConfig, cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[]; claims?: readonly ComingClaim[] }, members: readonly PoolMember[], placeholders: readonly PlaceholderPod[]): PoolView {
   const r = pool.resource;
   const nodes = cluster.nodes.filter((n) => inPool(n, pool.nodeSelector) && !n.spec?.unschedulable);
-  const ready = new Set(nodes.filter(isReady).map((n) => n.metadata?.name ?? ''));
-  const alloc = (n: V1Node): number => quantity(n.status?.allocatable?.[r]);
-  let free = nodes.filter(isReady).reduce((s, n) => s + alloc(n), 0);
+  const ready = new Set(nodes.filter(isNodeReady).map((n) => n.metadata?.name ?? ''));
+  const alloc = (n: V1Node): number => deviceQuantity(n.status?.allocatable?.[r]);
+  let free = nodes.filter(isNodeReady).reduce((s, n) => s + alloc(n), 0);
   const names = new Set(cluster.nodes.map((n) => n.metadata?.name ?? ''));
   const claims = (cluster.claims ?? []).filter((c) => !names.has(c.name) && Object.entries(pool.nodeSelector).every(([k, v]) => c.labels[k] === v));
-  const comingAlloc = nodes.filter((n) => !isReady(n)).reduce((s, n) => s + alloc(n), 0) + claims.reduce((s, c) => s + (c.resources[r] ?? 0), 0);
+  const comingAlloc = nodes.filter((n) => !isNodeReady(n)).reduce((s, n) => s + alloc(n), 0) + claims.reduce((s, c) => s + (c.resources[r] ?? 0), 0);
   const isMember = (p: V1Pod): boolean => members.some((m) => m.namespace === p.metadata?.namespace && selectorMatches(m.selector, p.metadata?.labels ?? {}));
   let real = 0;
   let pendingReal = 0;
   for (const p of cluster.pods) {
-    const gpus = finished(p) ? 0 : podRequest(p, r);
+    const gpus = isPodFinished(p) ? 0 : podRequest(p, r);
     if (gpus === 0) continue;
     if (p.spec?.nodeName && ready.has(p.spec.nodeName)) free -= gpus;
     // A placeholder takes free GPUs but is never a real pod, whatever a member's selector says.
@@ -56,31 +57,11 @@ export function readPool(pool: PlaceholderPoolConfig, cluster: { nodes: readonly
   free = Math.max(0, free);
   const comingGpus = Math.max(0, comingAlloc - Math.max(0, pendingReal - free));
   // A NodeClaim launched for the pool is a node on its way: something brings nodes.
-  const newestNodeMs = Math.max(-Infinity, ...cluster.nodes.filter((n) => inPool(n, pool.nodeSelector)).map((n) => time(n.metadata?.creationTimestamp)), ...claims.map((c) => c.createdMs));
+  const newestNodeMs = Math.max(-Infinity, ...cluster.nodes.filter((n) => inPool(n, pool.nodeSelector)).map((n) => timestampMs(n.metadata?.creationTimestamp, -Infinity)), ...claims.map((c) => c.createdMs));
   return { freeGpus: free, comingGpus, realGpus: real, placeholders: placeholders.filter((p) => p.pool === pool.name), newestNodeMs };
 }
 
 function inPool(n: V1Node, selector: Readonly<Record<string, string>>): boolean {
   const labels = n.metadata?.labels ?? {};
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-function isReady(n: V1Node): boolean {
-  return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-function finished(p: V1Pod): boolean {
-  return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-}
-
-function quantity(v: unknown): number {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
-
-/** client-node gives Dates for timestamps; a cache fed raw JSON gives strings. */
-function time(v: Date | string | undefined): number {
-  if (v === undefined) return -Infinity;
-  const t = new Date(v).getTime();
-  return Number.isFinite(t) ? t : -Infinity;
 }

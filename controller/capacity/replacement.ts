@@ -1,6 +1,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { podRequest } from './inventory.ts';
 import { poolOf } from './lead-time.ts';
+import { deviceQuantity, isNodeReady, isPodFinished, timestampMs } from './kube-facts.ts';
 import { isPlaceholderPod } from './placeholder-pods.ts';
 
 /**
@@ -100,10 +101,10 @@ export function replacementCapacity(x: ReplacementInput): ReplacementVerdict {
 }
 
 function resourceCapacity(resource: string, needed: number, x: ReplacementInput & { pool: string; others: readonly V1Node[] }): ResourceCapacity {
-  const alloc = (n: V1Node): number => quantity(n.status?.allocatable?.[resource]);
+  const alloc = (n: V1Node): number => deviceQuantity(n.status?.allocatable?.[resource]);
   const freshWithin = (createdMs: number): boolean => (x.nowMs - createdMs) / 1000 <= x.horizonSeconds;
-  const ready = x.others.filter(isReady);
-  const coming = x.others.filter((n) => !isReady(n) && freshWithin(time(n.metadata?.creationTimestamp, x.nowMs)));
+  const ready = x.others.filter(isNodeReady);
+  const coming = x.others.filter((n) => !isNodeReady(n) && freshWithin(timestampMs(n.metadata?.creationTimestamp, x.nowMs)));
   const pods = podsOf(x.pods, resource, new Set(ready.map((n) => n.metadata?.name ?? '')), x.node.metadata?.labels ?? {});
   const left = (n: V1Node): number => Math.max(0, alloc(n) - (pods.bound.get(n.metadata?.name ?? '') ?? 0));
   const free = ready.reduce((s, n) => s + left(n), 0);
@@ -123,7 +124,7 @@ function podsOf(all: readonly V1Pod[], resource: string, readyNames: ReadonlySet
   let placeholders = 0;
   let pendingAhead = 0;
   for (const p of all) {
-    const gpus = finished(p) ? 0 : podRequest(p, resource);
+    const gpus = isPodFinished(p) ? 0 : podRequest(p, resource);
     if (gpus === 0) continue;
     const on = p.spec?.nodeName;
     if (on) bound.set(on, (bound.get(on) ?? 0) + gpus);
@@ -145,7 +146,7 @@ function neededOf(pods: readonly V1Pod[], node: string): Map<string, number> {
 
 /** A pod a drain moves and that needs a place elsewhere: not a DaemonSet's, mirror, placeholder, finished or leaving pod. */
 function moves(p: V1Pod): boolean {
-  if (p.metadata?.deletionTimestamp || finished(p) || isPlaceholderPod(p)) return false;
+  if (p.metadata?.deletionTimestamp || isPodFinished(p) || isPlaceholderPod(p)) return false;
   if (p.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
   return !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet');
 }
@@ -166,24 +167,4 @@ function selects(p: V1Pod, labels: Readonly<Record<string, string>>): boolean {
 /** Takes new pods: not cordoned and not tainted unhealthy by SurgeGuard. */
 function takesPods(n: V1Node): boolean {
   return !n.spec?.unschedulable && !(n.spec?.taints ?? []).some((t) => t.key === 'surgeguard.io/unhealthy');
-}
-
-function isReady(n: V1Node): boolean {
-  return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-function finished(p: V1Pod): boolean {
-  return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-}
-
-function quantity(v: unknown): number {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
-
-/** client-node gives Dates for timestamps; a cache fed raw JSON gives strings. A node with none counts as new. */
-function time(v: Date | string | undefined, nowMs: number): number {
-  if (v === undefined) return nowMs;
-  const t = new Date(v).getTime();
-  return Number.isFinite(t) ? t : nowMs;
 }
