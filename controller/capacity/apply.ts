@@ -4,6 +4,7 @@ import type { ScalerPlan } from '../reconcile/plan.ts';
 import { splitBudget, type BudgetClaim } from './budget.ts';
 import { gpuInventory, selectorMatches } from './inventory.ts';
 import { isPlaceholderPod } from './placeholder-pods.ts';
+import type { ComingClaim } from './replacement.ts';
 import { remediationOf } from '../healing/state.ts';
 
 /** A scaler's GPU settings (spec.gpu, defaults applied). */
@@ -40,6 +41,8 @@ export interface BudgetContext {
 export interface BudgetReport {
   readonly resource: string;
   readonly allocatable: number;
+  /** On Karpenter NodeClaims launched and not yet Nodes (capacity.nodeClaims): counted as there. */
+  readonly coming: number;
   readonly heldByOthers: number;
   /** GPUs the members asked for in all, and were granted. */
   readonly asked: number;
@@ -52,8 +55,13 @@ export interface BudgetReport {
  * ask does not fit are cut to their grant (budget.ts) and say so (reason GpuBudget). Plans that
  * write nothing this tick (held, conflict, paused) still claim the replicas they run. Pure: the
  * nodes and pods are the watch caches' lists.
+ *
+ * Capacity on its way counts as there: registered Nodes that are not Ready yet are in the
+ * inventory's allocatable, and NodeClaims launched for nodes that do not exist yet are added here.
+ * A replica granted on them waits Pending for minutes at most, which is what pre-scaling is for;
+ * cutting it instead would only make it ask again once the node is Ready, one startup later.
  */
-export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[] }, context: BudgetContext = {}): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
+export function applyGpuBudget(members: readonly BudgetMember[], cluster: { nodes: readonly V1Node[]; pods: readonly V1Pod[]; claims?: readonly ComingClaim[] }, context: BudgetContext = {}): { plans: Map<string, ScalerPlan>; reports: BudgetReport[] } {
   const out = new Map<string, ScalerPlan>();
   const reports: BudgetReport[] = [];
   // Decided once per pod for all resources, and only against the members of the pod's namespace:
@@ -76,26 +84,34 @@ export function applyGpuBudget(members: readonly BudgetMember[], cluster: { node
     // What each asks: its decision where it acts on one (a patch, an HPA or KEDA asked), else its count.
     const want = (m: BudgetMember): number => (m.plan.patch || m.plan.decision === 'dry_run' || m.plan.decision === 'hpa' ? (m.plan.desiredReplicas ?? 0) : (m.plan.currentReplicas ?? 0));
     const claims: BudgetClaim[] = group.map((m) => ({ key: m.plan.key, gpusPerReplica: m.gpu.perReplica, priority: m.gpu.priority, weight: m.gpu.weight, current: m.plan.currentReplicas ?? 0, minReplicas: m.minReplicas, want: want(m), ...(m.reservedReplicas ? { reserved: m.reservedReplicas } : {}) }));
-    const available = Math.max(0, inv.allocatable - inv.heldByOthers + inv.governedOnCordoned);
+    const coming = comingOf(cluster.claims ?? [], cluster.nodes, resource);
+    const available = Math.max(0, inv.allocatable + coming - inv.heldByOthers + inv.governedOnCordoned);
     const grants = splitBudget(claims, available);
     const cuts: Array<{ key: string; asked: number; granted: number }> = [];
     grants.forEach((g, i) => {
       const m = group[i] as BudgetMember;
       if (g.cut === 0) return;
       cuts.push({ key: g.key, asked: g.replicas + g.cut, granted: g.replicas });
-      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, onCordoned: inv.governedOnCordoned, leadTime: context.leadTime?.(resource) }));
+      out.set(g.key, cutPlan(m, g.replicas, g.replicas + g.cut, { resource, available, allocatable: inv.allocatable, coming, heldByOthers: inv.heldByOthers, onCordoned: inv.governedOnCordoned, leadTime: context.leadTime?.(resource) }));
     });
-    reports.push({ resource, allocatable: inv.allocatable, heldByOthers: inv.heldByOthers, asked: claims.reduce((s, c) => s + c.want * c.gpusPerReplica, 0), granted: grants.reduce((s, g, i) => s + g.replicas * (claims[i] as BudgetClaim).gpusPerReplica, 0), cuts });
+    reports.push({ resource, allocatable: inv.allocatable, coming, heldByOthers: inv.heldByOthers, asked: claims.reduce((s, c) => s + c.want * c.gpusPerReplica, 0), granted: grants.reduce((s, g, i) => s + g.replicas * (claims[i] as BudgetClaim).gpusPerReplica, 0), cuts });
   }
   return { plans: out, reports };
 }
 
-function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; heldByOthers: number; onCordoned: number; leadTime?: string | undefined }): ScalerPlan {
+/** GPUs of `resource` on launched NodeClaims whose Node does not exist yet (once it does, the inventory counts it). */
+function comingOf(claims: readonly ComingClaim[], nodes: readonly V1Node[], resource: string): number {
+  const names = new Set(nodes.map((n) => n.metadata?.name ?? ''));
+  return claims.filter((c) => !names.has(c.name)).reduce((s, c) => s + (c.resources[resource] ?? 0), 0);
+}
+
+function cutPlan(m: BudgetMember, granted: number, asked: number, b: { resource: string; available: number; allocatable: number; coming: number; heldByOthers: number; onCordoned: number; leadTime?: string | undefined }): ScalerPlan {
   const p = m.plan;
   const current = p.currentReplicas ?? 0;
   const cordoned = b.onCordoned > 0 ? `, ${b.onCordoned} held by their own pods on cordoned nodes` : '';
   const reserved = m.reservedReplicas ? `; a node repair reserved ${m.reservedReplicas} replicas for it` : '';
-  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable, ${b.heldByOthers} held by other pods${cordoned}, ${b.available} for the scalers that share it${reserved}; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}${b.leadTime ? `; ${b.leadTime}` : ''}`;
+  const coming = b.coming > 0 ? ` (+${b.coming} on NodeClaims launched)` : '';
+  const why = `GPU budget: ${b.resource} has ${b.allocatable} allocatable${coming}, ${b.heldByOthers} held by other pods${cordoned}, ${b.available} for the scalers that share it${reserved}; this one (priority ${m.gpu.priority}, weight ${m.gpu.weight}, ${m.gpu.perReplica} per replica) asked ${asked} replicas and was granted ${granted}${b.leadTime ? `; ${b.leadTime}` : ''}`;
   const message = `${p.decision === 'dry_run' ? 'dry run: would set ' : ''}${current} -> ${granted} replicas (GpuBudget; ${why})`;
   if (p.decision === 'dry_run') return { ...p, reason: 'GpuBudget', message, desiredReplicas: granted };
   if (p.served?.tolerance) {

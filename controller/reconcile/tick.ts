@@ -270,7 +270,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (c) x.p = c;
     });
     for (const r of reports) {
-      for (const [kind, v] of [['allocatable', r.allocatable], ['held_by_others', r.heldByOthers], ['asked', r.asked], ['granted', r.granted]] as const) m.gpuBudget.set({ resource: r.resource, kind }, v);
+      for (const [kind, v] of [['allocatable', r.allocatable], ['coming', r.coming], ['held_by_others', r.heldByOthers], ['asked', r.asked], ['granted', r.granted]] as const) m.gpuBudget.set({ resource: r.resource, kind }, v);
       if (r.cuts.length > 0) deps.logger.info({ resource: r.resource, allocatable: r.allocatable, heldByOthers: r.heldByOthers, cuts: r.cuts }, 'the GPU budget cut scalers that asked for more than the cluster has');
     }
     for (const mem of members) {
@@ -638,7 +638,7 @@ function loopMetricsOf(r: MetricRegistry) {
     desired: r.gauge('surgeguard_scaler_desired_replicas', 'Replicas the scaler decided on in its last tick.', scaler),
     current: r.gauge('surgeguard_scaler_current_replicas', 'spec.replicas of the scaler\'s target when last read.', scaler),
     demand: r.gauge('surgeguard_scaler_demand_requests_per_second', 'Measured demand of the scaler\'s signal.', scaler),
-    gpuBudget: r.gauge('surgeguard_gpu_budget_gpus', 'The GPU budget of each resource this tick: allocatable on schedulable nodes, held by pods no scaler governs, asked and granted by the scalers that share it.', ['resource', 'kind']),
+    gpuBudget: r.gauge('surgeguard_gpu_budget_gpus', 'The GPU budget of each resource this tick: allocatable on schedulable nodes, coming on launched Karpenter NodeClaims, held by pods no scaler governs, asked and granted by the scalers that share it.', ['resource', 'kind']),
     gpuBudgetCut: r.gauge('surgeguard_gpu_budget_cut_replicas', 'Replicas a scaler asked for that the GPU budget did not grant this tick.', scaler),
     nodeLeadTime: r.gauge('surgeguard_node_lead_time_seconds', 'Seconds from a Pending GPU pod to the Ready node made for it, per node pool, learned from node and pod timestamps (p50 and p90 of recent nodes).', ['pool', 'quantile']),
     nodeLeadTimeSamples: r.gauge('surgeguard_node_lead_time_samples', 'Nodes each pool\'s lead time is learned from.', ['pool']),

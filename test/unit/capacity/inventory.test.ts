@@ -57,7 +57,25 @@ test('applyGpuBudget: the lower priority is cut to what is left, says why, and i
   assert.equal(batch?.decision, 'hold', '8 - 2 held by others - 5 for rank leaves 1: no growth');
   assert.equal(batch?.patch, undefined);
   assert.match(batch?.message ?? '', /GPU budget: nvidia\.com\/gpu has 8 allocatable, 2 held by other pods, 6 for the scalers that share it; this one \(priority 0, weight 1, 1 per replica\) asked 4 replicas and was granted 1/);
-  assert.deepEqual(reports, [{ resource: 'nvidia.com/gpu', allocatable: 8, heldByOthers: 2, asked: 9, granted: 6, cuts: [{ key: 'ml/batch', asked: 4, granted: 1 }] }]);
+  assert.deepEqual(reports, [{ resource: 'nvidia.com/gpu', allocatable: 8, coming: 0, heldByOthers: 2, asked: 9, granted: 6, cuts: [{ key: 'ml/batch', asked: 4, granted: 1 }] }]);
+});
+
+test('applyGpuBudget: GPUs on a launched NodeClaim count as there until its Node exists, then once', () => {
+  const claim = (name: string, gpus: number) => ({ name, pool: 'gpu', labels: {}, resources: { 'nvidia.com/gpu': gpus }, createdMs: 0 });
+  const members = [member(plan('ml/rank', 1, 5), 10), member(plan('ml/batch', 1, 4), 0)];
+  const pods = [pod('other', 'x', { app: 'other' }, 2)];
+  // 8 allocatable - 2 held by others = 6 for 9 asked; a claim for 4 more lets both have all they asked.
+  const withClaim = applyGpuBudget(members, { nodes: [node('n1', 8)], pods, claims: [claim('nc-1', 4)] });
+  assert.equal(withClaim.plans.size, 0, 'nothing cut');
+  assert.deepEqual([withClaim.reports[0]?.coming, withClaim.reports[0]?.granted], [4, 9]);
+  // A claim for 2: batch is cut to 3 (1 + 2), and the reason names the claim's GPUs.
+  const small = applyGpuBudget(members, { nodes: [node('n1', 8)], pods, claims: [claim('nc-1', 2)] });
+  assert.equal(small.plans.get('ml/batch')?.desiredReplicas, 3);
+  assert.match(small.plans.get('ml/batch')?.message ?? '', /8 allocatable \(\+2 on NodeClaims launched\), 2 held by other pods, 8 for the scalers/);
+  // The claim's Node registered (not Ready yet): the node is counted, the claim is not counted again.
+  const registered = applyGpuBudget(members, { nodes: [node('n1', 8), node('nc-1', 2)], pods, claims: [claim('nc-1', 2)] });
+  assert.deepEqual([registered.reports[0]?.allocatable, registered.reports[0]?.coming], [10, 0]);
+  assert.equal(registered.plans.get('ml/batch')?.desiredReplicas, 3);
 });
 
 test('applyGpuBudget: a held or conflicting scaler still claims what it runs; a cut scale-up keeps a smaller patch', () => {
