@@ -3,7 +3,7 @@ import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } f
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
 import { newSelection, selectCandidate, type SelectionState } from '../scaling/selection.ts';
-import { rampFloor, RAMP_FLOOR_DEFAULTS, type RampFloor } from '../scaling/ramp-floor.ts';
+import { rampFloor, type RampFloor } from '../scaling/ramp-floor.ts';
 import { learnedFloor, newReactiveFloor, observeReactiveFloor, REACTIVE_FLOOR_DEFAULTS, type LearnedFloor, type ReactiveFloorSettings, type ReactiveFloorState } from '../scaling/reactive-floor.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
@@ -99,9 +99,13 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
  * off) or demand is not rising. It keeps no state: it reads the demand history the step was given.
  */
 function rampFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): RampFloor | undefined {
-  if (input.reactiveOnly || policy.rampFloorMaxIntervalSeconds <= 0 || input.intervalSeconds > policy.rampFloorMaxIntervalSeconds) return undefined;
-  const same = policy.rampFloorMultiplier === RAMP_FLOOR_DEFAULTS.multiplier && policy.rampFloorWindowLeads === RAMP_FLOOR_DEFAULTS.windowLeads;
-  return rampFloor(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, same ? RAMP_FLOOR_DEFAULTS : { multiplier: policy.rampFloorMultiplier, windowLeads: policy.rampFloorWindowLeads });
+  if (!onAt(input, policy.rampFloorMaxIntervalSeconds)) return undefined;
+  return rampFloor(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, { multiplier: policy.rampFloorMultiplier, windowLeads: policy.rampFloorWindowLeads });
+}
+
+/** A floor gated by interval is on where `maxIntervalSeconds` (0 = off) reaches this target's interval, never in reactive-only runs. */
+function onAt(input: PolicyStepInput, maxIntervalSeconds: number): boolean {
+  return !input.reactiveOnly && maxIntervalSeconds > 0 && input.intervalSeconds <= maxIntervalSeconds;
 }
 
 /**
@@ -110,8 +114,8 @@ function rampFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): R
  * every rule's past was scored at the old one.
  */
 function learnsFloor(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, lead: number): FloorLearner | undefined {
-  if (input.reactiveOnly || policy.learnedFloorMaxIntervalSeconds <= 0 || input.intervalSeconds > policy.learnedFloorMaxIntervalSeconds) return undefined;
-  const settings = policy.learnedFloorBudget === REACTIVE_FLOOR_DEFAULTS.budget ? REACTIVE_FLOOR_DEFAULTS : { ...REACTIVE_FLOOR_DEFAULTS, budget: policy.learnedFloorBudget };
+  if (!onAt(input, policy.learnedFloorMaxIntervalSeconds)) return undefined;
+  const settings = { ...REACTIVE_FLOOR_DEFAULTS, budget: policy.learnedFloorBudget };
   if (memory.reactiveFloor?.lead !== lead) memory.reactiveFloor = newReactiveFloor(lead, settings);
   const floor = learnedFloor(memory.reactiveFloor, settings);
   return { state: memory.reactiveFloor, settings, ...(floor ? { floor: { learnedFloor: floor } } : {}) };
