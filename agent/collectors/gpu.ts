@@ -30,7 +30,8 @@ export interface GpuCollectorDeps {
 
 const GPU_LABELS = ['node', 'gpu', 'uuid', 'gpu_model'] as const;
 /** A series of one whole GPU: its holder's labels when one container holds it. */
-const g = (name: string, help: string, extra: readonly string[] = []): ReturnType<typeof family> => withOptionalLabels(family(name, 'gauge', help, [...GPU_LABELS, ...extra]), HOLDER_LABELS);
+const perGpu = (name: string, type: 'gauge' | 'counter', help: string, extra: readonly string[] = []): ReturnType<typeof family> => withOptionalLabels(family(name, type, help, [...GPU_LABELS, ...extra]), HOLDER_LABELS);
+const g = (name: string, help: string, extra: readonly string[] = []): ReturnType<typeof family> => perGpu(name, 'gauge', help, extra);
 /** A series of one MIG instance: no holder labels, since the GPU's holder is not the instance's. */
 const migFamily = (name: string, help: string): ReturnType<typeof family> => family(name, 'gauge', help, [...GPU_LABELS, 'gpu_instance', 'compute_instance', 'mig_device']);
 
@@ -46,8 +47,8 @@ export const GPU_FAMILIES = [
   g('surgeguard_gpu_sm_clock_hertz', 'Current SM clock.'),
   g('surgeguard_gpu_memory_clock_hertz', 'Current memory clock.'),
   g('surgeguard_gpu_throttle_reason', 'Clock event (throttle) reason: 1 while active.', ['reason']),
-  withOptionalLabels(family('surgeguard_gpu_ecc_volatile_errors_total', 'counter', 'ECC errors since the driver loaded, by type (corrected, uncorrected).', [...GPU_LABELS, 'type']), HOLDER_LABELS),
-  withOptionalLabels(family('surgeguard_gpu_ecc_aggregate_errors_total', 'counter', 'ECC errors over the GPU\'s lifetime (includes the volatile ones), by type.', [...GPU_LABELS, 'type']), HOLDER_LABELS),
+  perGpu('surgeguard_gpu_ecc_volatile_errors_total', 'counter', 'ECC errors since the driver loaded, by type (corrected, uncorrected).', ['type']),
+  perGpu('surgeguard_gpu_ecc_aggregate_errors_total', 'counter', 'ECC errors over the GPU\'s lifetime (includes the volatile ones), by type.', ['type']),
   g('surgeguard_gpu_retired_pages', 'Device memory pages retired, by cause (pre-Ampere GPUs).', ['cause']),
   g('surgeguard_gpu_retired_pages_pending', '1 when a page retirement waits for the next driver reload.'),
   g('surgeguard_gpu_remapped_rows', 'Rows remapped (Ampere and later), by the kind of error that caused it (correctable, uncorrectable).', ['kind']),
@@ -56,7 +57,7 @@ export const GPU_FAMILIES = [
   g('surgeguard_gpu_recovery_action', 'The recovery action the driver recommends (1 for the current one).', ['action']),
   g('surgeguard_gpu_pcie_link_generation', 'Current PCIe link generation.'),
   g('surgeguard_gpu_pcie_link_width', 'Current PCIe link width (lanes).'),
-  withOptionalLabels(family('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).', GPU_LABELS), HOLDER_LABELS),
+  perGpu('surgeguard_gpu_pcie_replays_total', 'counter', 'PCIe replays since the GPU was reset (from nvidia-smi -q, read at a longer interval).'),
   g('surgeguard_gpu_fan_ratio', 'Fan speed as a share of its maximum.'),
   g('surgeguard_gpu_mig_enabled', '1 when MIG mode is enabled.'),
   migFamily('surgeguard_gpu_mig_memory_used_bytes', 'Memory in use on a MIG instance (nvidia-smi -q, read at the PCIe replay interval).'),
