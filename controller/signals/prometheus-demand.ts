@@ -22,12 +22,31 @@ export function prometheusFetch(auth: HttpAuth & { url: string }, logger: Logger
   return authenticatedFetch(auth);
 }
 
+/**
+ * Sent with every query. Prometheus ignores both; Thanos Query reads them (docs/scale.md,
+ * "Prometheus past one server: Thanos"). partial_response=false: a query that could not read every
+ * store fails instead of answering with the series it got (Thanos's default answers, with a
+ * warning), so that demand is never read short. dedup=true: the series of Prometheus replicas (the
+ * querier's --query.replica-label) are merged, not added up; Thanos's default, said here so that it
+ * holds whatever sits in between.
+ */
+export const THANOS_READ_PARAMS: Readonly<Record<string, string>> = Object.freeze({ partial_response: 'false', dedup: 'true' });
+
+/**
+ * True for a warning that PromQL itself wrote about the expression ("PromQL info: metric might not
+ * be a counter ..."), which Thanos passes on in `warnings`. Any other warning (a store that failed,
+ * a remote read that failed) says that series may be missing from the answer.
+ */
+export function isPromqlAnnotation(warning: string): boolean {
+  return warning.startsWith('PromQL info') || warning.startsWith('PromQL warning');
+}
+
 /** The PrometheusApi on a real server's /api/v1/query and /api/v1/query_range. */
 export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fetch = fetch): PrometheusApi {
   const call = async (path: string, params: Record<string, string>): Promise<unknown> => {
-    const res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ ...params, ...THANOS_READ_PARAMS }), signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
-    let body: { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    let body: { status: string; error?: string; warnings?: string[]; data?: { resultType: string; result: unknown } };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -35,6 +54,9 @@ export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fe
       throw new Error(`Prometheus ${path}: HTTP ${res.status}${res.status === 401 ? ' (unauthorized: check prometheus.bearerTokenFile or basicAuth)' : res.status === 403 ? ' (forbidden)' : ''}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
     }
     if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? `HTTP ${res.status}`}`);
+    // A success with a store's warning may lack that store's series: a short sum is not demand.
+    const partial = (body.warnings ?? []).filter((w) => !isPromqlAnnotation(w));
+    if (partial.length > 0) throw new Error(`Prometheus ${path}: the answer may be missing series (${partial.join('; ').slice(0, 300)}); not used`);
     return body.data;
   };
   return {
