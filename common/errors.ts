@@ -14,6 +14,8 @@ export const ErrorCode = {
   KubeRequestFailed: 'SG_KUBE_REQUEST_FAILED',
   KafkaRequestFailed: 'SG_KAFKA_REQUEST_FAILED',
   PrometheusRequestFailed: 'SG_PROMETHEUS_REQUEST_FAILED',
+  /** A Prometheus answer that is not the JSON it should be: malformed, truncated, or of another shape (controller/signals/matrix-stream.ts). */
+  PrometheusResponseInvalid: 'SG_PROMETHEUS_RESPONSE_INVALID',
   WebhookInvalid: 'SG_WEBHOOK_INVALID',
   Unauthorized: 'SG_UNAUTHORIZED',
   /** A server could not listen on the address it was given (in use, not local, not permitted). */
