@@ -46,7 +46,7 @@ import { createHealingLoop } from './healing/loop.ts';
 import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
 import { prometheusApi, prometheusDemandSource, prometheusFetch, type PrometheusApi } from './signals/prometheus-demand.ts';
-import { seriesQuery } from './signals/prometheus-batch.ts';
+import { createBackfill, prometheusRangeStream } from './signals/backfill.ts';
 
 export interface ControllerDeps {
   logger: Logger;
@@ -126,7 +126,11 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
 
   const cache = kubeScalerCache(kc, logger, config.scalerSelector);
   const decisions = createDecisionLog(config.decisionsKept);
-  const prom: PrometheusApi | undefined = config.prometheus ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs, prometheusFetch(config.prometheus, logger)) : undefined;
+  const promFetch = config.prometheus ? prometheusFetch(config.prometheus, logger) : undefined;
+  const prom: PrometheusApi | undefined = config.prometheus && promFetch ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs, promFetch) : undefined;
+  // Start-up history: one streamed range query per batch query, one of its own for other signals (docs/scale.md).
+  const backfill =
+    prom && config.prometheus?.backfill ? createBackfill({ api: prom, rangeStream: prometheusRangeStream(config.prometheus.url, config.prometheus.timeoutMs, promFetch), now: Date.now, logger, metrics }) : undefined;
   const kafkaCfg = config.kafka;
   const signals = [
     kafkaDemandSource({
@@ -192,7 +196,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       logger,
       metrics,
       decisions,
-      ...(prom && config.prometheus?.backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill(prom, s, interval, n) } : {}),
+      ...(backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill.history({ namespace: s.metadata.namespace ?? '', name: s.metadata.name ?? '', signal: signalOf(s) }, interval, n) } : {}),
       ...(placeholders ? { placeholders } : {}),
       ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list(), claims: comingClaims() ?? [] } : undefined) } : {}),
     },
@@ -405,29 +409,4 @@ function splitHostPort(hp: string): [string, string] {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Demand history for a scaler from Prometheus: its own PromQL for a Prometheus signal (its own series
- * of the shared query for a batch signal, see seriesQuery), or the
- * demand gauge the controller exported earlier (any replica) for a Kafka signal. Gaps are
- * filled with the previous value, as replay does.
- */
-async function backfill(prom: PrometheusApi, s: PredictiveScaler, intervalSeconds: number, intervals: number): Promise<number[]> {
-  const sig = signalOf(s);
-  const own = sig.kind === 'prometheus' && sig.match ? seriesQuery(sig.query, sig.match) : sig.kind === 'prometheus' ? sig.query : undefined;
-  const expr = own ?? `max(surgeguard_scaler_demand_requests_per_second{namespace="${s.metadata.namespace}",scaler="${s.metadata.name}"})`;
-  const end = Math.floor(Date.now() / 1000);
-  const start = end - intervals * intervalSeconds;
-  const points = await prom.queryRange(expr, start, end, intervalSeconds);
-  if (points.length === 0) return [];
-  const first = points[0]?.[0] ?? start;
-  const out: number[] = [];
-  let j = 0;
-  let last = points[0]?.[1] ?? 0;
-  for (let t = first; t < end; t += intervalSeconds) {
-    while (j < points.length && (points[j]?.[0] ?? Infinity) <= t) last = points[j++]?.[1] ?? last;
-    out.push(last);
-  }
-  return out;
 }
