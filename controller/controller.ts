@@ -32,6 +32,7 @@ import { shardingActive } from './sharding/config.ts';
 import type { ShardCoordinator } from './sharding/coordinator.ts';
 import { shardFencedScale, shardFencedWriter, type ShardFenceDeps } from './sharding/fence.ts';
 import { kubeShardCoordinator } from './sharding/kube-sharding.ts';
+import { createScalerShards } from './sharding/shard-key.ts';
 import { createDecisionLog, type DecisionLog } from './reconcile/decision-log.ts';
 import { createScalingLoop, signalOf } from './reconcile/tick.ts';
 import { buildControllerServer } from './server.ts';
@@ -120,8 +121,9 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       )
     : alwaysLeader(identity);
   if (!config.leaderElection.enabled) leaderGauge.set(1);
-  // Sharded, each replica writes for the scalers of the shards it holds; healing (and the leader
-  // gauge) stays with the controller Lease above (docs/sharding.md). The schema refused placeholders with it.
+  // Sharded, each replica writes for the scalers of the shards it holds (a GPU pool's scalers share
+  // one, so its owner computes the pool's whole budget); healing (and the leader gauge) stays with the
+  // controller Lease above (docs/sharding.md). The schema refused placeholders with it.
   const sharding = shardingActive(config.sharding) ? kubeShardCoordinator(kc, { identity, logger, metrics }, config.sharding) : undefined;
 
   const cache = kubeScalerCache(kc, logger, config.scalerSelector);
@@ -172,7 +174,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const baseScale = deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc);
   const scale = fenceWrites('scale', baseScale, ['setReplicas'], fence);
   const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
-  const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics }) : undefined;
+  const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics, settleMs: config.sharding.leaseDurationSeconds * 1000 }) : undefined;
   // The node and pod caches serve healing, the GPU budget and the placeholders: started when either is on.
   const watchCluster = config.healing.enabled || config.capacity.placeholders.enabled;
   // With the pod cache, a target's pod statistics are counted from it rather than listed per
@@ -367,25 +369,29 @@ function placeholderStage(kc: KubeConfig, x: { forecaster: Forecaster; writer: R
  */
 function shardedLoopClients(
   sharding: ShardCoordinator,
-  x: { cache: ScalerCache; scale: ReturnType<typeof kubeScaleClient>; writer: ReturnType<typeof kubeClusterWriter>; fencedWrites: ReturnType<MetricRegistry['counter']>; logger: Logger; identity: string; metrics: MetricRegistry },
+  x: { cache: ScalerCache; scale: ReturnType<typeof kubeScaleClient>; writer: ReturnType<typeof kubeClusterWriter>; fencedWrites: ReturnType<MetricRegistry['counter']>; logger: Logger; identity: string; metrics: MetricRegistry; settleMs: number },
 ): { scalers: () => PredictiveScaler[]; scale: ReturnType<typeof kubeScaleClient>; writer: ReturnType<typeof kubeClusterWriter> } {
   const owned = x.metrics.gauge('surgeguard_sharding_scalers_owned', 'Scalers in the shards this replica holds (it acts for these only), at the last tick.');
   const keyOf = (s: PredictiveScaler): string => `${s.metadata.namespace}/${s.metadata.name}`;
+  // A scaler's shard follows its GPU pool (shard-key.ts); a pool change hands it over after a lease duration.
+  const shards = createScalerShards({ coordinator: sharding, lookup: (namespace, name) => x.cache.get(name, namespace), now: Date.now }, { settleMs: x.settleMs });
   const deps: ShardFenceDeps = {
-    coordinator: sharding,
+    coordinator: shards,
     scalerOfTarget: (ref) => {
-      const named = x.cache.list().filter((s) => s.metadata.namespace === ref.namespace && s.spec.targetRef.kind === ref.kind && s.spec.targetRef.name === ref.name);
-      const s = named.find((n) => sharding.owns(keyOf(n))) ?? named[0];
+      const named = x.cache.list(ref.namespace).filter((s) => s.spec.targetRef.kind === ref.kind && s.spec.targetRef.name === ref.name);
+      const s = named.find((n) => shards.owns(n)) ?? named[0];
       return s && keyOf(s);
     },
     refused: (client, method, scaler) => {
       x.fencedWrites.inc({ client, method });
-      x.logger.warn({ client, method, scaler, shard: sharding.shardOf(scaler), identity: x.identity }, 'write refused: this replica does not hold the shard');
+      x.logger.warn({ client, method, scaler, shard: shards.shardOf(scaler), identity: x.identity }, 'write refused: this replica does not hold the shard');
     },
   };
   return {
     scalers: () => {
-      const mine = x.cache.list().filter((s) => sharding.owns(keyOf(s)));
+      const all = x.cache.list();
+      shards.sync(all);
+      const mine = all.filter((s) => shards.owns(s));
       owned.set(mine.length);
       return mine;
     },

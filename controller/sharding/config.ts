@@ -26,8 +26,21 @@ export const shardingConfigSchema = z
     renewDeadlineSeconds: z.number().int().min(1).default(20),
     /** Also how often the member Leases are listed and the assignment recomputed. */
     retryPeriodSeconds: z.number().min(0.2).default(5),
+    /**
+     * A membership Lease unchanged this long (on the reader's clock) is deleted: that of a replica
+     * killed without a graceful stop would otherwise stay forever, one per pod name. Default ten
+     * lease durations; at least two, so that only a Lease dead well past its duration is touched.
+     */
+    memberLeaseDeleteAfterSeconds: z.number().int().positive().optional(),
   })
   .refine((s) => s.renewDeadlineSeconds < s.leaseDurationSeconds, { message: 'renewDeadlineSeconds must be below leaseDurationSeconds', path: ['renewDeadlineSeconds'] })
+  // Overlapping prefixes would make shard Leases count as members, and be deleted as dead ones.
+  .refine((s) => !s.memberLeasePrefix.startsWith(s.shardLeasePrefix) && !s.shardLeasePrefix.startsWith(s.memberLeasePrefix), { message: 'memberLeasePrefix and shardLeasePrefix must not be prefixes of each other', path: ['memberLeasePrefix'] })
+  .refine((s) => s.memberLeaseDeleteAfterSeconds === undefined || s.memberLeaseDeleteAfterSeconds >= 2 * s.leaseDurationSeconds, {
+    message: 'memberLeaseDeleteAfterSeconds must be at least twice leaseDurationSeconds (a Lease is deleted only once it is dead well past its duration)',
+    path: ['memberLeaseDeleteAfterSeconds'],
+  })
+  .transform((s) => ({ ...s, memberLeaseDeleteAfterSeconds: s.memberLeaseDeleteAfterSeconds ?? 10 * s.leaseDurationSeconds }))
   .prefault({});
 
 export type ShardingConfig = z.output<typeof shardingConfigSchema>;

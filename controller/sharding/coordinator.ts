@@ -12,7 +12,12 @@ export interface CoordinatorConfig {
   shards: number;
   leaseDurationSeconds: number;
   retryPeriodSeconds: number;
+  /** Membership Leases unchanged this long are deleted (with `deleteMemberLease`); absent: never. */
+  memberLeaseDeleteAfterSeconds?: number;
 }
+
+/** How a delete of a dead membership Lease ended. */
+export type MemberLeaseDeletion = 'deleted' | 'renewed' | 'gone';
 
 export interface CoordinatorDeps {
   /** This replica's own membership Lease (it is the only candidate for it). */
@@ -25,6 +30,12 @@ export interface CoordinatorDeps {
    * then and not for a whole duration more.
    */
   shardElector(shard: number, seen?: { record: LeaseRecord; atMs: number }): LeaderElector;
+  /**
+   * Deletes a membership Lease if it is still the object listed (its uid and resourceVersion as
+   * preconditions): 'renewed' when it changed since (the API server's 409), 'gone' when another
+   * replica deleted it first (404).
+   */
+  deleteMemberLease?(lease: MemberLease): Promise<MemberLeaseDeletion>;
   logger: Logger;
   metrics: MetricRegistry;
   now?: () => number;
@@ -34,14 +45,15 @@ export interface CoordinatorDeps {
 export interface ShardCoordinator {
   /** Keeps the membership Lease, follows the members and the shard Leases until `signal` aborts, then releases them. */
   run(signal: AbortSignal): Promise<void>;
-  shardOf(scalerKey: string): number;
-  /** True while this replica may write for the scaler: its shard is assigned here and its Lease held within the renew deadline. */
-  owns(scalerKey: string): boolean;
+  /** The shard of a shard key (shard-key.ts: a scaler's `namespace/name` or its GPU pool's `gpu:<resource>`). */
+  shardOf(key: string): number;
+  /** True while this replica may write for the key: its shard is assigned here and its Lease held within the renew deadline. */
+  owns(key: string): boolean;
   /**
-   * Marks a write for the scaler as started, if this replica owns it; the returned function marks
+   * Marks a write for the key as started, if this replica owns it; the returned function marks
    * it finished. A shard that moves away is released only after its writes in flight finished.
    */
-  begin(scalerKey: string): (() => void) | undefined;
+  begin(key: string): (() => void) | undefined;
   /** The live members this replica saw last, sorted. */
   members(): readonly string[];
 }
@@ -75,7 +87,10 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
     held: deps.metrics.gauge('surgeguard_sharding_shards_held', 'Shards whose Lease this replica holds (it writes only for these).'),
     rebalances: deps.metrics.counter('surgeguard_sharding_rebalances_total', 'Times the shards assigned to this replica changed, by what happened.', ['change']),
     listErrors: deps.metrics.counter('surgeguard_sharding_member_list_errors_total', 'Failed lists of the membership Leases (the assignment is kept as it was).'),
+    deletions: deps.metrics.counter('surgeguard_sharding_member_lease_deletions_total', 'Deletes of membership Leases dead for memberLeaseDeleteAfterSeconds, by result (deleted; renewed: changed since listed, kept; gone: deleted by another; error).', ['result']),
   };
+  /** A Lease whose delete failed is not tried again before this (ms): a missing RBAC verb must not cost a request per period. */
+  const retryDeleteAt = new Map<string, number>();
   const ownsShard = (shard: number): boolean => {
     const h = held.get(shard);
     return !!h && !h.dropping && h.elector.isLeader();
@@ -125,6 +140,9 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
     const live = view.update(leases).filter((id) => id !== config.identity || deps.membership.isLeader());
     members = live;
     m.members.set(live.length);
+    // One replica collects, the first live member by name; views that differ for a retry period
+    // can make two try, which the preconditions and a 404 counted as gone make harmless.
+    if (live[0] === config.identity) await collectGarbage();
     const owners = assignShards(config.shards, live);
     const mine = new Set(owners.flatMap((o, i) => (o === config.identity ? [i] : [])));
     // A shard assigned back while it is still being given up is campaigned for once that finished.
@@ -137,6 +155,36 @@ export function createShardCoordinator(deps: CoordinatorDeps, config: Coordinato
       if (gained.length > 0) m.rebalances.inc({ change: 'gained' });
       if (lost.length > 0) m.rebalances.inc({ change: 'lost' });
       deps.logger.info({ identity: config.identity, members: live, gained, lost, assigned: mine.size }, 'shards rebalanced');
+    }
+  };
+
+  /**
+   * Deletes the membership Leases that have not changed for memberLeaseDeleteAfterSeconds on this
+   * clock (replicas killed without a graceful stop, or stopped long ago), each only if it is still
+   * the object listed: one renewed meanwhile is kept, and its replica, were it alive and its Lease
+   * gone anyway, would create it again at its next retry.
+   */
+  const collectGarbage = async (): Promise<void> => {
+    if (config.memberLeaseDeleteAfterSeconds === undefined || !deps.deleteMemberLease) return;
+    const afterMs = config.memberLeaseDeleteAfterSeconds * 1000;
+    for (const lease of view.stale(afterMs)) {
+      if (lease.holderIdentity === config.identity || (retryDeleteAt.get(lease.name) ?? 0) > now()) continue;
+      await deleteOne(lease, deps.deleteMemberLease, afterMs);
+    }
+    for (const name of [...retryDeleteAt.keys()]) if ((retryDeleteAt.get(name) ?? 0) <= now()) retryDeleteAt.delete(name);
+  };
+
+  const deleteOne = async (lease: MemberLease, del: NonNullable<CoordinatorDeps['deleteMemberLease']>, afterMs: number): Promise<void> => {
+    const about = { lease: lease.name, holder: lease.holderIdentity, renewTime: lease.renewTime, resourceVersion: lease.resourceVersion, identity: config.identity };
+    try {
+      const result = await del(lease);
+      m.deletions.inc({ result });
+      if (result === 'deleted') deps.logger.info({ ...about, deadForSeconds: config.memberLeaseDeleteAfterSeconds }, 'deleted the membership Lease of a replica gone for memberLeaseDeleteAfterSeconds');
+      else deps.logger.info({ ...about, result }, result === 'renewed' ? 'kept a membership Lease renewed since it was listed' : 'a membership Lease was already deleted');
+    } catch (err) {
+      m.deletions.inc({ result: 'error' });
+      retryDeleteAt.set(lease.name, now() + afterMs);
+      deps.logger.warn({ ...about, err: errorMessage(err) }, 'could not delete a dead membership Lease; trying again after memberLeaseDeleteAfterSeconds');
     }
   };
 

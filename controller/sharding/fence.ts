@@ -4,6 +4,7 @@ import type { ScaleClient, TargetRef } from '../kube/scale-target.ts';
 import type { ShardCoordinator } from './coordinator.ts';
 
 export interface ShardFenceDeps {
+  /** By scaler (`namespace/name`): the controller passes shard-key.ts's view, which maps each scaler to its shard key. */
   coordinator: Pick<ShardCoordinator, 'begin' | 'shardOf'>;
   /** The scaler (`namespace/name`) whose target `ref` is, from the scaler cache. */
   scalerOfTarget(ref: TargetRef): string | undefined;

@@ -5,9 +5,12 @@ function score(text: string): number {
   return createHash('sha256').update(text).digest().readUIntBE(0, 6);
 }
 
-/** The shard of a scaler (`namespace/name`): fixed for a given shard count, whoever the replicas are. */
-export function shardOf(scalerKey: string, shards: number): number {
-  return shards <= 1 ? 0 : score(`scaler/${scalerKey}`) % shards;
+/**
+ * The shard of a shard key (shard-key.ts: a scaler's `namespace/name`, or `gpu:<resource>` for the
+ * scalers of a GPU pool): fixed for a given shard count, whoever the replicas are.
+ */
+export function shardOf(key: string, shards: number): number {
+  return shards <= 1 ? 0 : score(`scaler/${key}`) % shards;
 }
 
 /** The members in the order shard `shard` prefers them: highest rendezvous score first, ties by name. */

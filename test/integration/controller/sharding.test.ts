@@ -2,16 +2,22 @@
 // shipped roles and the chart's sharding Role split twelve scalers over Deployments, each scaler
 // acted on by one replica; one replica is SIGKILLed mid-run and its scalers move to the others
 // once its shard Leases expired; the audit log shows every scale and status write made by the
-// replica whose shard Lease write came last before it (never two writers for one target).
+// replica whose shard Lease write came last before it (never two writers for one target). Three
+// scalers of one GPU pool (spec.gpu) are acted on by one replica, the owner of the pool's shard, and
+// move together. Dead membership Leases (a released one made before the start, the SIGKILLed
+// replica's) are deleted memberLeaseDeleteAfterSeconds after their last change; live ones never.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { deleteLeaseIfUnchanged, memberLease } from '../../../controller/sharding/kube-sharding.ts';
+import { memberLeaseName } from '../../../controller/sharding/member-view.ts';
 import { assignShards, shardOf } from '../../../controller/sharding/rendezvous.ts';
+import { gpuPoolKey } from '../../../controller/sharding/shard-key.ts';
 import { CHART, helmBinary, helmTemplate } from '../../../scripts/render-manifests.ts';
 import { addFakeNodes, ensureNamespace, kubeConfigFrom, readAudit, serviceAccountKubeconfig, sharedKube, type AuditEvent, type KubeInfo } from '../../helpers/infra/kube.ts';
 import { sharedPrometheus } from '../../helpers/infra/prometheus.ts';
@@ -29,7 +35,13 @@ const identity = (id: string): string => `shard-replica-${id}-${process.pid}`;
 // Longer than failover.test.ts's 4 s: three controller processes on a loaded 2-core machine missed 4 s renewals.
 const timing = { leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 0.5, intervalSeconds: 1 };
 const prefixes = { memberLeasePrefix: `sgm-${process.pid}-`, shardLeasePrefix: `sgs-${process.pid}-` };
-const keyOf = (namespace: string): string => `${namespace}/infer`;
+// Dead membership Leases go after 12 s unchanged (the least the schema allows: twice the duration).
+const DELETE_AFTER = 12;
+// Scalers with spec.gpu in these namespaces: one pool, so one shard and one replica.
+const poolNamespaces = [0, 1, 2].map((k) => `shard-pool-${k}-${process.pid}`);
+const POOL = gpuPoolKey('nvidia.com/gpu');
+const keyOf = (namespace: string): string => (poolNamespaces.includes(namespace) ? POOL : `${namespace}/infer`);
+const ghost = `${prefixes.memberLeasePrefix}ghost`;
 // Scalers chosen so that the assignment gives each replica four: names hashed at random could leave
 // one replica none (it did: 2/10/0), and then the kill would show little.
 const namespaces: string[] = [];
@@ -86,7 +98,7 @@ before(async () => {
         intervalSeconds: timing.intervalSeconds,
         scalerSelector: `sg-test=sharding-${process.pid}`,
         leaderElection: { namespace: NS, leaseName: `sharding-leader-${process.pid}`, leaseDurationSeconds: timing.leaseDurationSeconds, renewDeadlineSeconds: timing.renewDeadlineSeconds, retryPeriodSeconds: timing.retryPeriodSeconds },
-        sharding: { enabled: true, shards: SHARDS, namespace: NS, ...prefixes, leaseDurationSeconds: timing.leaseDurationSeconds, renewDeadlineSeconds: timing.renewDeadlineSeconds, retryPeriodSeconds: timing.retryPeriodSeconds },
+        sharding: { enabled: true, shards: SHARDS, namespace: NS, ...prefixes, leaseDurationSeconds: timing.leaseDurationSeconds, renewDeadlineSeconds: timing.renewDeadlineSeconds, retryPeriodSeconds: timing.retryPeriodSeconds, memberLeaseDeleteAfterSeconds: DELETE_AFTER },
         pauseConfigMap: { namespace: NS, name: `pause-sharding-${process.pid}` },
         prometheus: { url: prom.url, backfill: false, timeoutMs: 3000 },
         healing: { enabled: false },
@@ -97,7 +109,7 @@ before(async () => {
   // Demand that swings between 8 and 40 requests/s every 10 s (PromQL with no series), so every
   // scaler keeps scaling up and down across the kill and the writes of each replica show in the log.
   const apps = kc.makeApiClient(AppsV1Api);
-  for (const [i, namespace] of namespaces.entries()) {
+  for (const [i, namespace] of [...namespaces, ...poolNamespaces].entries()) {
     await ensureNamespace(core, namespace);
     const labels = { app: 'infer' };
     await apps.createNamespacedDeployment({
@@ -116,6 +128,7 @@ before(async () => {
         maxReplicas: 6,
         mode: 'Active',
         behavior: { scaleDown: { stabilizationSeconds: 2 } },
+        ...(poolNamespaces.includes(namespace) ? { gpu: { perReplica: 1, resource: 'nvidia.com/gpu' } } : {}),
     });
   }
 });
@@ -124,15 +137,19 @@ after(async () => {
   await Promise.all([...procs.values()].map((p) => (p.exitCode === null && p.signalCode === null ? (p.kill('SIGKILL'), exited(p)) : undefined)));
 });
 
+const allNamespaces = [...namespaces, ...poolNamespaces];
 const exited = (p: ChildProcess): Promise<number> => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(Date.now()) : p.once('exit', () => r(Date.now()))));
 const isWrite = (e: AuditEvent): boolean =>
-  (e.responseStatus?.code ?? 0) < 300 && namespaces.includes(e.objectRef?.namespace ?? '') && e.verb === 'patch' && ((e.objectRef?.resource === 'deployments' && e.objectRef.subresource === 'scale') || (e.objectRef?.resource === 'predictivescalers' && e.objectRef.subresource === 'status'));
+  (e.responseStatus?.code ?? 0) < 300 && allNamespaces.includes(e.objectRef?.namespace ?? '') && e.verb === 'patch' && ((e.objectRef?.resource === 'deployments' && e.objectRef.subresource === 'scale') || (e.objectRef?.resource === 'predictivescalers' && e.objectRef.subresource === 'status'));
 
 test('sharding: each scaler acted on by one replica; a SIGKILLed replica\'s scalers move after its Leases expire; no double writes', async (t) => {
   const ours = (): Set<string> => new Set(Object.values(users));
+  // A membership Lease left by a replica that stopped long ago (released: no holder), made before the replicas start.
+  const leasesApi = kc.makeApiClient(CoordinationV1Api);
+  await leasesApi.createNamespacedLease({ namespace: NS, body: { metadata: { name: ghost }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date(Date.now() - 3_600_000).toISOString().replace('Z', '000Z') as unknown as Date } } });
   for (const id of IDS) procs.set(id, (await startControllerProcess(dir, id)).child);
   const owners3 = assignShards(SHARDS, IDS.map(identity));
-  const expected = new Map(namespaces.map((ns) => [ns, owners3[shardOf(keyOf(ns), SHARDS)] as string]));
+  const expected = new Map(allNamespaces.map((ns) => [ns, owners3[shardOf(keyOf(ns), SHARDS)] as string]));
   const userOf = (ident: string): string => users[IDS.find((id) => identity(id) === ident) as string] as string;
   const counts = IDS.map((id) => [...expected.values()].filter((o) => o === identity(id)).length);
   t.diagnostic(`scalers per replica by the assignment: ${counts.join('/')}`);
@@ -144,24 +161,27 @@ test('sharding: each scaler acted on by one replica; a SIGKILLed replica\'s scal
     'each scaler written by its assigned replica',
     async () => {
       const since = readAudit(kube, (e) => isWrite(e) && Date.parse(e.requestReceivedTimestamp) > startedAt);
-      return namespaces.every((ns) => since.some((e) => e.objectRef?.namespace === ns && e.user.username === userOf(expected.get(ns) as string))) ? true : undefined;
+      return allNamespaces.every((ns) => since.some((e) => e.objectRef?.namespace === ns && e.user.username === userOf(expected.get(ns) as string))) ? true : undefined;
     },
     { timeoutMs: 90_000, intervalMs: 500 },
   );
-  t.diagnostic(`all ${SCALERS} scalers written by their assigned replicas ${((Date.now() - startedAt) / 1000).toFixed(1)} s after the three started`);
+  t.diagnostic(`all ${allNamespaces.length} scalers written by their assigned replicas ${((Date.now() - startedAt) / 1000).toFixed(1)} s after the three started`);
   // Settled: over 12 s (a swing of the demand each way), each scaler written by exactly one replica, the assigned one.
   const settledFrom = Date.now();
   await new Promise((r) => setTimeout(r, 12_000));
   const settled = readAudit(kube, (e) => isWrite(e) && Date.parse(e.requestReceivedTimestamp) >= settledFrom);
-  for (const ns of namespaces) {
+  for (const ns of allNamespaces) {
     const writers = new Set(settled.filter((e) => e.objectRef?.namespace === ns).map((e) => e.user.username));
     assert.deepEqual([...writers], [userOf(expected.get(ns) as string)], `${ns}: written by ${[...writers].join(',') || 'nobody'} while settled`);
   }
   assert.ok(settled.some((e) => e.objectRef?.subresource === 'scale'), 'scale writes happened while settled');
+  // The GPU pool's scalers, in three namespaces, all written by one replica: the owner of the pool's shard sees the whole budget.
+  const poolWriters = new Set(settled.filter((e) => poolNamespaces.includes(e.objectRef?.namespace ?? '')).map((e) => e.user.username));
+  assert.deepEqual([...poolWriters], [userOf(expected.get(poolNamespaces[0] as string) as string)], 'the pool\'s scalers are written by one replica');
 
   // SIGKILL the replica with the most scalers: no release, its shards wait out their Leases.
   const victim = IDS[counts.indexOf(Math.max(...counts))] as (typeof IDS)[number];
-  const victimNs = namespaces.filter((ns) => expected.get(ns) === identity(victim));
+  const victimNs = allNamespaces.filter((ns) => expected.get(ns) === identity(victim));
   const child = procs.get(victim) as ChildProcess;
   child.kill('SIGKILL');
   const killedAt = await exited(child);
@@ -178,10 +198,32 @@ test('sharding: each scaler acted on by one replica; a SIGKILLed replica\'s scal
   );
   const firstMove = (Math.min(...moved) - killedAt) / 1000;
   const lastMove = (Math.max(...moved) - killedAt) / 1000;
+  // The pool moved as one: its scalers' first writers after the kill are one survivor.
+  const afterKill = readAudit(kube, (e) => isWrite(e) && Date.parse(e.requestReceivedTimestamp) > killedAt);
+  assert.equal(new Set(poolNamespaces.map((ns) => afterKill.find((e) => e.objectRef?.namespace === ns)?.user.username)).size, 1, 'the pool\'s scalers moved to one survivor');
   t.diagnostic(`after the SIGKILL the victim's ${victimNs.length} scalers were first written by a survivor ${firstMove.toFixed(2)}-${lastMove.toFixed(2)} s later (lease ${timing.leaseDurationSeconds} s)`);
   // Not before its Leases could expire (the survivors measure the duration from their last sight of a renewal, up to one retry before the kill).
   assert.ok(firstMove >= timing.leaseDurationSeconds - timing.retryPeriodSeconds - 0.5, `a survivor wrote ${firstMove} s after the kill, before the victim's Lease could expire`);
   await new Promise((r) => setTimeout(r, 3000));
+
+  // Dead membership Leases deleted, each once: the released one made before the start, and the
+  // victim's, not before DELETE_AFTER from its last renewal (a retry before the kill, seen a retry after).
+  const memberOf = (id: string): string => memberLeaseName(prefixes.memberLeasePrefix, identity(id));
+  const isMemberDelete = (e: AuditEvent): boolean => ours().has(e.user.username) && e.verb === 'delete' && e.objectRef?.resource === 'leases' && (e.objectRef.name ?? '').startsWith(prefixes.memberLeasePrefix);
+  const victimDeleted = await waitUntil(
+    'the victim\'s membership Lease deleted',
+    async () => readAudit(kube, (e) => isMemberDelete(e) && e.objectRef?.name === memberOf(victim) && e.responseStatus?.code === 200)[0],
+    { timeoutMs: 45_000, intervalMs: 300 },
+  );
+  const deletedAfter = (Date.parse(victimDeleted.requestReceivedTimestamp) - killedAt) / 1000;
+  t.diagnostic(`the victim's membership Lease deleted ${deletedAfter.toFixed(2)} s after the SIGKILL (memberLeaseDeleteAfterSeconds ${DELETE_AFTER})`);
+  assert.ok(deletedAfter >= DELETE_AFTER - 2 * timing.retryPeriodSeconds - 0.5, `deleted ${deletedAfter} s after the kill, before it was dead for ${DELETE_AFTER} s`);
+  const deletes = readAudit(kube, isMemberDelete);
+  const done = deletes.filter((e) => e.responseStatus?.code === 200).map((e) => e.objectRef?.name).sort();
+  assert.deepEqual(done, [ghost, memberOf(victim)].sort(), 'the dead membership Leases deleted, each once');
+  const survivorLeases = IDS.filter((id) => id !== victim).map(memberOf);
+  assert.deepEqual(deletes.filter((e) => survivorLeases.includes(e.objectRef?.name ?? '')), [], 'no delete of a live replica\'s membership Lease');
+  for (const name of survivorLeases) assert.ok((await leasesApi.readNamespacedLease({ name, namespace: NS })).spec?.holderIdentity, `${name} is there and held`);
 
   // The audit log: every write to a target came from the replica whose write to that scaler's shard Lease came last before it.
   const events = readAudit(kube, (e) => ours().has(e.user.username)).sort((x, y) => x.requestReceivedTimestamp.localeCompare(y.requestReceivedTimestamp));
@@ -199,4 +241,20 @@ test('sharding: each scaler acted on by one replica; a SIGKILLed replica\'s scal
   const denied = events.filter((e) => e.responseStatus?.code === 403);
   assert.deepEqual(denied.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource ?? ''}`), [], 'the roles lack a permission sharding needs');
   rbacRulesAllUsed(events, (name) => name === 'surgeguard-controller-sharding', chartRoles);
+});
+
+test('a membership Lease is deleted only as listed: one renewed since is kept (409), one already deleted is gone (404)', async () => {
+  const api = kc.makeApiClient(CoordinationV1Api);
+  // Not under the member prefix: the replicas still running would count its holder as a member.
+  const name = `sg-precondition-${process.pid}`;
+  const spec = (renew: number) => ({ holderIdentity: 'someone', leaseDurationSeconds: 6, renewTime: new Date(renew).toISOString().replace('Z', '000Z') as unknown as Date });
+  await api.createNamespacedLease({ namespace: NS, body: { metadata: { name }, spec: spec(Date.now() - 60_000) } });
+  const listed = memberLease(await api.readNamespacedLease({ name, namespace: NS }));
+  // Renewed between the list and the delete.
+  await api.replaceNamespacedLease({ name, namespace: NS, body: { metadata: { name, resourceVersion: listed.resourceVersion }, spec: spec(Date.now()) } });
+  assert.equal(await deleteLeaseIfUnchanged(api, NS, listed), 'renewed');
+  assert.equal((await api.readNamespacedLease({ name, namespace: NS })).spec?.holderIdentity, 'someone', 'kept');
+  const current = memberLease(await api.readNamespacedLease({ name, namespace: NS }));
+  assert.equal(await deleteLeaseIfUnchanged(api, NS, current), 'deleted');
+  assert.equal(await deleteLeaseIfUnchanged(api, NS, current), 'gone');
 });

@@ -97,7 +97,7 @@ grants list and watch on Karpenter's NodeClaims. Else "false".
 {{/*
 "true" when values.controller.config turns sharding on (sharding.enabled with more than one shard,
 docs/sharding.md): the chart then ships a Role to list the Leases in its namespace (each replica
-lists the membership Leases). Else "false".
+lists the membership Leases) and delete dead replicas' membership Leases. Else "false".
 */}}
 {{- define "surgeguard.controller.sharding" -}}
 {{- $s := dig "sharding" dict (.Values.controller.config | default dict) -}}

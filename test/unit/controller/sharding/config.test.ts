@@ -15,7 +15,10 @@ test('sharding is off by default, and with one shard changes nothing', () => {
   assert.equal(shardingActive(loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true, shards: 1 }\n' }).sharding), false);
   const on = loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true }\n' }).sharding;
   assert.equal(shardingActive(on), true);
-  assert.deepEqual([on.shards, on.leaseDurationSeconds, on.renewDeadlineSeconds, on.retryPeriodSeconds], [32, 30, 20, 5]);
+  assert.deepEqual([on.shards, on.leaseDurationSeconds, on.renewDeadlineSeconds, on.retryPeriodSeconds, on.memberLeaseDeleteAfterSeconds], [32, 30, 20, 5, 300]);
+  // Dead membership Leases are deleted after ten lease durations unless set.
+  assert.equal(loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true, leaseDurationSeconds: 6, renewDeadlineSeconds: 4 }\n' }).sharding.memberLeaseDeleteAfterSeconds, 60);
+  assert.equal(loadConfig(controllerConfigSchema, { fileText: 'sharding: { enabled: true, memberLeaseDeleteAfterSeconds: 60 }\n' }).sharding.memberLeaseDeleteAfterSeconds, 60);
   assert.ok(Object.isFrozen(loadConfig(controllerConfigSchema, {})), 'the config is frozen');
 });
 
@@ -25,6 +28,9 @@ for (const [key, yaml] of [
   ['sharding.renewDeadlineSeconds', 'sharding: { enabled: true, leaseDurationSeconds: 10, renewDeadlineSeconds: 10 }\n'],
   ['sharding.memberLeasePrefix', 'sharding: { memberLeasePrefix: "Members_" }\n'],
   ['sharding.replicas', 'sharding: { replicas: 3 }\n'],
+  ['sharding.memberLeaseDeleteAfterSeconds', 'sharding: { enabled: true, memberLeaseDeleteAfterSeconds: 59 }\n'],
+  ['sharding.memberLeaseDeleteAfterSeconds', 'sharding: { enabled: true, memberLeaseDeleteAfterSeconds: 0 }\n'],
+  ['sharding.memberLeasePrefix', 'sharding: { memberLeasePrefix: "sg-", shardLeasePrefix: "sg-shard-" }\n'],
   ['sharding.enabled', 'sharding: { enabled: true }\ncapacity:\n  placeholders:\n    enabled: true\n    pools: [{ name: a100, capGpus: 8, nodeSelector: { pool: a100 } }]\n'],
 ] as const) {
   test(`sharding config: ${yaml.trim()} is a coded error naming ${key}`, () => {
