@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import { createMatrixParser, type MatrixAnswer } from './matrix-stream.ts';
 import { seriesQuery } from './prometheus-batch.ts';
-import type { PrometheusApi } from './prometheus-demand.ts';
+import { isPromqlAnnotation, THANOS_READ_PARAMS, type PrometheusApi } from './prometheus-demand.ts';
 import type { SignalSpec } from './signal.ts';
 
 /**
@@ -156,7 +156,11 @@ async function readBatch(rangeStream: RangeStream, g: Group, w: BackfillWindow, 
     if (err instanceof SurgeGuardError) throw err;
     throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus /api/v1/query_range: the answer broke off after ${bytes} bytes: ${errorMessage(err)}`, { cause: err });
   }
-  return parser.end();
+  const answer = parser.end();
+  // As for a live read (prometheus-demand.ts): a store's warning means series may be missing.
+  const partial = answer.warnings.filter((w) => !isPromqlAnnotation(w));
+  if (partial.length > 0) throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus /api/v1/query_range: the answer may be missing series (${partial.join('; ').slice(0, 300)}); not used`);
+  return answer;
 }
 
 /**
@@ -169,7 +173,7 @@ export function prometheusRangeStream(url: string, timeoutMs: number, fetchFn: t
   return async (expr, start, end, step) => {
     let res: Response;
     try {
-      res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) }), signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step), ...THANOS_READ_PARAMS }), signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus ${path}: ${errorMessage(err)}`, { cause: err });
     }

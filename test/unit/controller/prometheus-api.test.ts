@@ -1,8 +1,12 @@
-// The controller's Prometheus client on answers shaped as Prometheus and Thanos Query give them:
-// what it sends (Thanos's partial_response and dedup next to the query), and which warnings make a
-// read fail. The same reads against a real Thanos querier: test/integration/controller/thanos.test.ts.
+// The controller's Prometheus client and the backfill's streamed range query on answers shaped as
+// Prometheus and Thanos Query give them: what they send (Thanos's partial_response and dedup next
+// to the query), and which warnings make a read fail. The same reads against a real Thanos querier: test/integration/controller/thanos.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { silentLogger } from '../../../common/logger.ts';
+import { createMetricRegistry } from '../../../common/metrics.ts';
+import { createBackfill, prometheusRangeStream, type BackfillRequest, type RangeStream } from '../../../controller/signals/backfill.ts';
+import { prometheusSignalOf } from '../../../controller/signals/prometheus-batch.ts';
 import { isPromqlAnnotation, prometheusApi, THANOS_READ_PARAMS } from '../../../controller/signals/prometheus-demand.ts';
 
 interface Sent {
@@ -65,4 +69,46 @@ test('isPromqlAnnotation: only the prefixes PromQL writes', () => {
   assert.equal(isPromqlAnnotation('PromQL warning: bucket label "le" is missing'), true);
   assert.equal(isPromqlAnnotation('partial response: PromQL info'), false);
   assert.equal(isPromqlAnnotation('receive series from store: rpc error'), false);
+});
+
+// The start-up backfill's streamed batch range query (controller/signals/backfill.ts) reads the same way.
+const NOW_S = 1_700_000_150;
+const batchReq = (target: string): BackfillRequest => ({ namespace: 'shop', name: `s-${target}`, signal: prometheusSignalOf({ batch: { query: 'sum by (namespace, deployment) (x)' } }, 'shop', target) });
+
+function matrix(warnings: string[]): string {
+  const values = Array.from({ length: 3 }, (_, k) => [NOW_S - (2 - k) * 15, '5']);
+  const result = ['web', 'api'].map((d) => ({ metric: { namespace: 'shop', deployment: d }, values }));
+  return JSON.stringify({ status: 'success', ...(warnings.length ? { warnings } : {}), data: { resultType: 'matrix', result } });
+}
+
+test('the batch backfill: sends partial_response=false and dedup=true; a store warning fails the shared query and each scaler falls back to its own', async () => {
+  const sent: Sent[] = [];
+  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+    sent.push({ path: new URL(String(input)).pathname, params: Object.fromEntries(new URLSearchParams(String(init?.body))) });
+    return new Response('{}', { headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+  await prometheusRangeStream('http://thanos.invalid', 1000, fetchFn)('sum(x)', 0, 60, 30);
+  assert.deepEqual(sent, [{ path: '/api/v1/query_range', params: { query: 'sum(x)', start: '0', end: '60', step: '30', partial_response: 'false', dedup: 'true' } }]);
+
+  for (const [warnings, fallsBack] of [[[], false], [['PromQL info: metric might not be a counter'], false], [['No StoreAPIs matched for this query'], true]] as const) {
+    const own: string[] = [];
+    const metrics = createMetricRegistry();
+    const rangeStream: RangeStream = () =>
+      Promise.resolve(
+        (async function* () {
+          yield new TextEncoder().encode(matrix([...warnings]));
+        })(),
+      );
+    const api = {
+      queryRange(expr: string): Promise<Array<[number, number]>> {
+        own.push(expr);
+        return Promise.resolve([[NOW_S - 30, 5], [NOW_S - 15, 5], [NOW_S, 5]]);
+      },
+    };
+    const b = createBackfill({ api, rangeStream, now: () => NOW_S * 1000, logger: silentLogger(), metrics });
+    const got = await Promise.all(['web', 'api'].map((t) => b.history(batchReq(t), 15, 2)));
+    assert.deepEqual(got, [[5, 5], [5, 5]], JSON.stringify(warnings));
+    assert.equal(own.length, fallsBack ? 2 : 0, JSON.stringify(warnings));
+    assert.equal(/surgeguard_backfill_batch_failures_total\{code="SG_PROMETHEUS_REQUEST_FAILED"\} 1/.test((await metrics.render()).body), fallsBack, JSON.stringify(warnings));
+  }
 });
