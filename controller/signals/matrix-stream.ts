@@ -687,12 +687,19 @@ function scanValue(chunk: Uint8Array, j: number, n: number): boolean {
     scanned.value = dot < 0 ? m : m / (POW10[digits - dot] as number);
     return true;
   }
-  let text = '';
-  for (let k = v0; k < j; k++) text += String.fromCharCode(chunk[k] as number);
-  const v = parseSampleValue(text);
+  const text = latin1(chunk, v0, j);
+  // Digits with at most one point (checked above) need no other check: a rate's 17 digits, most often.
+  const v = simple && digits > 0 ? Number(text) : parseSampleValue(text);
   if (v === undefined) return false;
   scanned.value = v;
   return true;
+}
+
+/** ASCII bytes as a string (a sample's text is short: a loop beats a decoder call per sample). */
+function latin1(chunk: Uint8Array, from: number, to: number): string {
+  let text = '';
+  for (let k = from; k < to; k++) text += String.fromCharCode(chunk[k] as number);
+  return text;
 }
 
 function keyedContext(c: number): boolean {
