@@ -11,12 +11,20 @@ export interface PrometheusInfo {
   readonly targetsDir: string;
 }
 
+/** A Prometheus started by startPrometheus: its TSDB folder too (a Thanos sidecar reads it). */
+export interface OwnPrometheus extends PrometheusInfo {
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
 export interface PrometheusOptions {
   scrapeIntervalSeconds?: number;
   evaluationIntervalSeconds?: number;
   ruleFiles?: string[];
   /** host:port of an Alertmanager to send alerts to. */
   alertmanager?: string;
+  /** global.external_labels: a Thanos sidecar refuses a Prometheus without them. */
+  externalLabels?: Record<string, string>;
 }
 
 /** Installs Prometheus, promtool and Alertmanager (Debian packages) when missing. */
@@ -33,7 +41,7 @@ export function sharedPrometheus(): Promise<PrometheusInfo> {
 }
 
 /** Starts a Prometheus of the caller's own on 127.0.0.1. */
-export async function startPrometheus(ctx: RunContext = runContext(), opts: PrometheusOptions = {}): Promise<PrometheusInfo & { stop(): Promise<void> }> {
+export async function startPrometheus(ctx: RunContext = runContext(), opts: PrometheusOptions = {}): Promise<OwnPrometheus> {
   await ensurePrometheusInstalled();
   const dir = runSubdir(ctx, 'prometheus');
   const targetsDir = join(dir, 'targets');
@@ -41,7 +49,7 @@ export async function startPrometheus(ctx: RunContext = runContext(), opts: Prom
   mkdirSync(join(dir, 'data'));
   const port = await freePort();
   const cfg = {
-    global: { scrape_interval: `${opts.scrapeIntervalSeconds ?? 1}s`, evaluation_interval: `${opts.evaluationIntervalSeconds ?? 1}s`, scrape_timeout: `${opts.scrapeIntervalSeconds ?? 1}s` },
+    global: { scrape_interval: `${opts.scrapeIntervalSeconds ?? 1}s`, evaluation_interval: `${opts.evaluationIntervalSeconds ?? 1}s`, scrape_timeout: `${opts.scrapeIntervalSeconds ?? 1}s`, ...(opts.externalLabels ? { external_labels: opts.externalLabels } : {}) },
     rule_files: opts.ruleFiles ?? [],
     ...(opts.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [opts.alertmanager] }] }] } } : {}),
     scrape_configs: [{ job_name: 'sg-test', file_sd_configs: [{ files: [`${targetsDir}/*.json`], refresh_interval: '1s' }] }],
@@ -58,7 +66,7 @@ export async function startPrometheus(ctx: RunContext = runContext(), opts: Prom
     ownerPid: ctx.ownerPid,
   });
   await waitUntil(`Prometheus at ${url}`, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), { timeoutMs: 60_000, pid, log });
-  return { url, pid, log, targetsDir, stop: () => stopPid(pid) };
+  return { url, pid, log, targetsDir, dataDir: join(dir, 'data'), stop: () => stopPid(pid) };
 }
 
 /**
