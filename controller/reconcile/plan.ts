@@ -173,6 +173,6 @@ export function rulesRecord(d: Pick<ScalingDecision, 'rules'>): { rules: Record<
 export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>): string {
   const g = d.rules.guard;
   const r = d.rules;
-  const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}`;
+  const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}${r.spikeHold !== undefined ? `, spike hold ${r.spikeHold}` : ''}`;
   return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${floors}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
 }

@@ -3,7 +3,9 @@ import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } f
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
 import { newSelection, selectCandidate, type SelectionState } from '../scaling/selection.ts';
+import { forecastCap } from '../scaling/forecast-cap.ts';
 import { rampFloor, type RampFloor } from '../scaling/ramp-floor.ts';
+import { spikeHold, type SpikeHold } from '../scaling/spike-hold.ts';
 import { learnedFloor, newReactiveFloor, observeReactiveFloor, REACTIVE_FLOOR_DEFAULTS, type LearnedFloor, type ReactiveFloorSettings, type ReactiveFloorState } from '../scaling/reactive-floor.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier, type SurgeMemory } from '../scaling/surge-memory.ts';
 
@@ -77,8 +79,10 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const multiplier = surgeMultiplier(surges, policy.surgeHeadroom);
   const floorLearner = learnsFloor(memory, input, policy, lead);
   const ramp = rampFor(input, policy, lead);
+  const spike = spikeFor(input, policy, lead);
+  const cap = capFor(input, policy, lead);
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}) },
+    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}), ...(spike ? { spikeHold: spike } : {}), ...(cap !== undefined ? { forecastCap: cap } : {}) },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,
@@ -100,7 +104,19 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
  */
 function rampFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): RampFloor | undefined {
   if (!onAt(input, policy.rampFloorMaxIntervalSeconds)) return undefined;
-  return rampFloor(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, { multiplier: policy.rampFloorMultiplier, windowLeads: policy.rampFloorWindowLeads });
+  return rampFloor(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, { multiplier: policy.rampFloorMultiplier, windowLeads: policy.rampFloorWindowLeads, accelMultiplier: policy.rampFloorAccelMultiplier, accelMaxGrowth: policy.rampFloorAccelMaxGrowth });
+}
+
+/** The spike hold this tick, or undefined where the policy leaves it off or no lone spike is in the hold. Stateless, like the ramp. */
+function spikeFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): SpikeHold | undefined {
+  if (!onAt(input, policy.spikeHoldMaxIntervalSeconds)) return undefined;
+  return spikeHold(input.demandRates, { lead, capacity: policy.capacityPerReplicaPerSecond }, { ratio: policy.spikeHoldRatio, intervals: policy.spikeHoldIntervals, headroom: policy.spikeHoldHeadroom, baselineIntervals: policy.spikeHoldBaselineIntervals });
+}
+
+/** The forecast cap this tick (a demand rate), or undefined where the policy leaves it off. Stateless. */
+function capFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): number | undefined {
+  if (!onAt(input, policy.forecastCapMaxIntervalSeconds)) return undefined;
+  return forecastCap(input.demandRates, { lead }, { multiplier: policy.forecastCapMultiplier, windowLeads: policy.forecastCapWindowLeads });
 }
 
 /** A floor gated by interval is on where `maxIntervalSeconds` (0 = off) reaches this target's interval, never in reactive-only runs. */
@@ -132,6 +148,6 @@ interface FloorLearner {
 function observeFloor(l: FloorLearner, decision: ScalingDecision, x: { demand: number; capacity: number }): void {
   // The policy's ask before the floor: a floor that raised its own budget would pick a dearer floor next tick.
   const r = decision.rules;
-  const ask = Math.max(r.forecast, r.reactive, r.surge, r.ramp ?? 0, r.guard?.replicas ?? 0);
+  const ask = Math.max(r.forecast, r.reactive, r.surge, r.ramp ?? 0, r.spikeHold ?? 0, r.guard?.replicas ?? 0);
   observeReactiveFloor(l.state, { ...x, policyAsk: ask }, l.settings);
 }

@@ -1,6 +1,7 @@
 import type { ScalingPolicy } from './policy.ts';
 import type { RampFloor } from './ramp-floor.ts';
 import type { LearnedFloor } from './reactive-floor.ts';
+import type { SpikeHold } from './spike-hold.ts';
 
 /** What the controller measured for one target, as rates per second on a fixed interval. */
 export interface ScalingSignals {
@@ -17,6 +18,10 @@ export interface ScalingSignals {
   readonly learnedFloor?: LearnedFloor;
   /** What extrapolating the current ramp over the lead asks (controller/scaling/ramp-floor.ts), as a floor under the other rules. */
   readonly rampFloor?: RampFloor;
+  /** A recent lone spike held for a few intervals (controller/scaling/spike-hold.ts), as a floor under the other rules. */
+  readonly spikeHold?: SpikeHold;
+  /** The highest forecast rate the forecast rule may size for (controller/scaling/forecast-cap.ts); none without it. */
+  readonly forecastCap?: number;
 }
 
 /**
@@ -64,6 +69,7 @@ export type DecisionReason =
   | 'Floor'
   | 'LearnedFloor'
   | 'Ramp'
+  | 'SpikeHold'
   | 'MinReplicas'
   | 'MaxReplicas';
 
@@ -84,6 +90,8 @@ export interface ScalingDecision {
     readonly learnedFloor?: number;
     /** The ramp floor's ask; absent where the policy step passed none (off, or demand not rising). */
     readonly ramp?: number;
+    /** The spike hold's ask; absent where the policy step passed none (off, or no spike in the hold). */
+    readonly spikeHold?: number;
     /** The largest guard's ask, and which guard; absent without guards. */
     readonly guard?: GuardAsk;
   };
@@ -136,7 +144,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(need.guard ? { guard: need.guard } : {}) },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -149,6 +157,7 @@ interface Needs {
   surge: boolean;
   learned: number;
   ramp: number;
+  spike: number;
   guard?: GuardAsk;
   raw: number;
   reason: DecisionReason;
@@ -168,6 +177,8 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const q = policy.quantile === 'p50' ? forecast.p50 : forecast.p90;
   let peak = 0;
   for (let j = 0; j < Math.min(lead, q.length); j++) peak = Math.max(peak, q[j] ?? 0);
+  // The cap bounds the forecast's peak wherever it is read (the forecast rule and the surge's size); demand itself is never capped.
+  if (signals.forecastCap !== undefined) peak = Math.min(peak, signals.forecastCap);
   const fc = ceilReplicas((peak * policy.headroom) / cap);
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
@@ -176,15 +187,17 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   for (const g of signals.guards ?? []) if (!guard || g.replicas > guard.replicas) guard = { ...g };
   const learned = signals.learnedFloor?.replicas ?? 0;
   const ramp = signals.rampFloor?.replicas ?? 0;
-  const others = Math.max(fc, reactive, surgeNeed, learned, ramp);
+  const spike = signals.spikeHold?.replicas ?? 0;
+  const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike);
   const raw = Math.max(others, guard?.replicas ?? 0);
-  return { forecast: fc, reactive, surgeNeed, surge, learned, ramp, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, guard, raw }) };
+  return { forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, guard, raw }) };
 }
 
 /** The rule that set the raw recommendation; a floor (learned or ramp) is named only where it is above every other rule. */
 function needReason(n: Omit<Needs, 'reason' | 'guard'> & { guard: GuardAsk | undefined }): DecisionReason {
   // A guard binds only above every other rule: it is there for what the forecast and demand missed.
-  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp)) return 'Guard';
+  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp, n.spike)) return 'Guard';
+  if (n.spike > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp)) return 'SpikeHold';
   if (n.ramp > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned)) return 'Ramp';
   if (n.learned > Math.max(n.forecast, n.reactive, n.surgeNeed, n.ramp)) return 'LearnedFloor';
   if (n.surge && n.raw === n.surgeNeed) return 'Surge';

@@ -37,6 +37,40 @@ export const policySettingsSchema = z.strictObject({
   rampFloorMultiplier: z.number().gt(0).max(10).default(2),
   /** The window of one-step rises whose median is the ramp, in units of the lead (K+1 intervals). */
   rampFloorWindowLeads: z.number().int().min(1).max(64).default(2),
+  /**
+   * Acceleration in the ramp floor: while the last two one-step rises are positive and growing, the
+   * slope is at least this multiple of the last rise; 0 = off. On (1) with the growth limit below: a
+   * match start that turns from flat to +6-18% a minute (docs/forecasting.md, fourth round).
+   */
+  rampFloorAccelMultiplier: z.number().min(0).max(10).default(1),
+  /**
+   * The acceleration counts only where the last rise is at most this share of the demand before it
+   * (0.3: +30% in one interval); 0 = any. Without it a 10x jump reads as acceleration (AzureLLM 0.477
+   * to 1.855, the 05-12 hour to 2.59x the HPA's cost).
+   */
+  rampFloorAccelMaxGrowth: z.number().min(0).max(100).default(0.3),
+  /**
+   * The spike hold (controller/scaling/spike-hold.ts) runs for targets whose interval is at most this
+   * many seconds; 0 = off. On at 1 minute or finer, like the ramp floor (docs/forecasting.md, fourth round).
+   */
+  spikeHoldMaxIntervalSeconds: z.number().min(0).max(86400).default(60),
+  /** A spike is demand at least this multiple of the median of the intervals before it. */
+  spikeHoldRatio: z.number().gt(1).max(1000).default(4),
+  /** Intervals a spike is held, the one it came in included. */
+  spikeHoldIntervals: z.number().int().min(1).max(1440).default(8),
+  /** Multiplier on the held spike's demand. */
+  spikeHoldHeadroom: z.number().gt(0).max(10).default(2.5),
+  /** Intervals before a candidate whose median is its baseline (at least 2(K+1) are used). */
+  spikeHoldBaselineIntervals: z.number().int().min(1).max(1440).default(30),
+  /**
+   * The forecast cap (controller/scaling/forecast-cap.ts) runs for targets whose interval is at most
+   * this many seconds; 0 = off. On at 1 minute or finer (docs/forecasting.md, fourth round).
+   */
+  forecastCapMaxIntervalSeconds: z.number().min(0).max(86400).default(60),
+  /** The forecast rule sizes for at most this multiple of the peak demand of the cap's window. */
+  forecastCapMultiplier: z.number().min(1).max(100).default(2),
+  /** The cap's window of recent demand, in units of the lead (K+1 intervals). */
+  forecastCapWindowLeads: z.number().int().min(1).max(64).default(1),
 });
 
 export type PolicySettings = z.output<typeof policySettingsSchema>;

@@ -32,8 +32,8 @@ test('a rising series is extrapolated by m x (K+1) x the median one-step rise of
   // m = 1 carries the rise on for exactly one lead; a window of 1 lead takes the last 3 rises (4, 5, 100).
   assert.equal(rampFloor(d, { lead: 3, capacity: 10 }, { windowLeads: 2, multiplier: 1 })?.demand, 165 + 3.5 * 3);
   assert.equal(rampFloor(d, { lead: 3, capacity: 10 }, { windowLeads: 1, multiplier: 2 })?.medianRise, 5);
-  // The defaults are the measured ones: 2 leads, m = 2.
-  assert.deepEqual({ ...RAMP_FLOOR_DEFAULTS }, { windowLeads: 2, multiplier: 2 });
+  // The defaults are the measured ones: 2 leads, m = 2, acceleration 1 x the last rise up to +30% (fourth round).
+  assert.deepEqual({ ...RAMP_FLOOR_DEFAULTS }, { windowLeads: 2, multiplier: 2, accelMultiplier: 1, accelMaxGrowth: 0.3 });
   assert.equal(rampFloor(d, { lead: 3, capacity: 10 })?.demand, 186);
   // An odd window: lead 1, 2 leads -> 2 rises; lead 2 -> 4 rises; a steady +10 ramp reads 10 either way.
   const steady = [10, 20, 30, 40, 50, 60];

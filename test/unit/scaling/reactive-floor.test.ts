@@ -97,7 +97,8 @@ test('the policy step learns the floor only at intervals up to learnedFloorMaxIn
   const stepAll = (interval: number, maxInterval: number): { memory: PolicyMemory; reasons: string[] } => {
     // No stabilization, so the fleet falls back to the forecast after a spike unless a floor holds it;
     // a budget of 3 times the policy's asks lets the floor hold the spike's peak (40, against asks of about 15 a tick).
-    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, scaleDownStabilizationSeconds: 0, learnedFloorMaxIntervalSeconds: maxInterval, learnedFloorBudget: 3, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000 };
+    // The spike hold (on at 60 s) would hold these lone spikes itself: off, so the learned floor is what is tested.
+    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, scaleDownStabilizationSeconds: 0, spikeHoldMaxIntervalSeconds: 0, learnedFloorMaxIntervalSeconds: maxInterval, learnedFloorBudget: 3, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000 };
     const memory: PolicyMemory = { recommendations: [] };
     const rates: number[] = [];
     const reasons: string[] = [];
