@@ -20,7 +20,8 @@
 //            --signals single,batch (default single: a PromQL query per scaler; batch: every scaler gives the
 //            one shared `sum by (namespace, deployment)` query, spec.signal.prometheus.batch; both: each size runs both),
 //            --peer-root DIR (each size also runs the controller of another checkout, e.g. `git worktree add
-//            /tmp/sg-before <commit>` with node_modules linked in: before and after in the same run)
+//            /tmp/sg-before <commit>` with node_modules linked in: before and after in the same run),
+//            --kwok-defaults (kwok with its own client rate limit and parallelism, as the tests run it)
 // The controller runs with the NODE_OPTIONS its Deployment gives it (deploy/controller/deployment.yaml of its checkout).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { installCrd } from '../test/helpers/controller.ts';
-import { ensureNamespace, kubeConfigFrom, serviceAccountKubeconfig, startKube, type KubeHandle } from '../test/helpers/infra/kube.ts';
+import { ensureNamespace, kubeConfigFrom, serviceAccountKubeconfig, startKube, type KubeHandle, type KwokOptions } from '../test/helpers/infra/kube.ts';
 import { REPO_ROOT, freePort, stopPid } from '../test/helpers/infra/process.ts';
 import { addScrapeTarget, startPrometheus } from '../test/helpers/infra/prometheus.ts';
 import { runContext } from '../test/helpers/infra/run.ts';
@@ -38,7 +39,7 @@ import { BENCH_LABEL, TIER_LABEL, addFillerPods, addGpuNodes, addScalers, podsSe
 import { startDemandExporter } from './scale-exporter.ts';
 import { auditReader, cpuSampler, lineTail, queryLogReader, sampleOf, type ApiCall, type LoggedQuery } from './scale-probe.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, signals: { type: 'string', default: 'single' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' }, 'peer-root': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reads: { type: 'string', default: 'get,cache' }, signals: { type: 'string', default: 'single' }, nodes: { type: 'string' }, scalers: { type: 'string' }, 'pods-per-node': { type: 'string' }, replicas: { type: 'string' }, ticks: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string' }, 'peer-root': { type: 'string' }, 'kwok-defaults': { type: 'boolean', default: false } } });
 const QUICK = args.quick === true;
 const SCALERS = sizes(args.scalers, QUICK ? [10, 40] : [100, 1000], '--scalers');
 const NODES = sizes(args.nodes, QUICK ? [20, 80] : [200, 2000], '--nodes');
@@ -59,6 +60,12 @@ const ROOTS = [REPO_ROOT, ...(args['peer-root'] ? [args['peer-root']] : [])];
 if (args['peer-root'] && !existsSync(join(args['peer-root'], 'cli/surgeguard.ts'))) throw new Error(`--peer-root ${args['peer-root']}: no cli/surgeguard.ts there`);
 /** Each size runs once per way of reading targets, per signal form and per code root, peers in the same run. */
 const VARIANTS = READS.flatMap((reads) => SIGNALS.flatMap((signals) => ROOTS.map((root) => ({ reads, signals, root }))));
+/**
+ * kwok without its client rate limit and with 16 workers per kind of stage, so that kwok is not the
+ * limit on a 30,000-pod cluster (an earlier run saw about 9 pods a second go Running with kwok's
+ * defaults at that size; bench/RESULTS.md, issue 21, has what these options changed).
+ */
+const KWOK_FAST: KwokOptions = { disableQPSLimits: true, podPlayStageParallelism: 16, nodePlayStageParallelism: 16, nodeLeaseParallelism: 16, podsOnNodeSyncParallelism: 16 };
 /** The V8 options a checkout's controller Deployment sets (its NODE_OPTIONS), so the bench runs each as deployed. */
 function controllerNodeOptions(root: string): string {
   const docs = parseAllDocuments(readFileSync(join(root, 'deploy/controller/deployment.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } });
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
   const say = (m: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
   say(`run folder ${ctx.dir}; sizes: scalers ${SCALERS.join(', ')} on nodes ${NODES.join(', ')}; ${TICKS} ticks of ${INTERVAL} s; controller NODE_OPTIONS ${ROOTS.map((r) => JSON.stringify(controllerNodeOptions(r))).join(' and ')}`);
   const qps = ['--kube-api-qps=300', '--kube-api-burst=600'];
-  const kube = await startKube(ctx, { priorityAndFairness: true, extraArgs: { 'kube-controller-manager': qps, 'kube-scheduler': qps } });
+  const kube = await startKube(ctx, { priorityAndFairness: true, extraArgs: { 'kube-controller-manager': qps, 'kube-scheduler': qps }, ...(args['kwok-defaults'] === true ? {} : { kwok: KWOK_FAST }) });
   const cleanups: Array<() => Promise<unknown>> = [() => kube.stop()];
   try {
     const prom = await startPrometheus(ctx, { scrapeIntervalSeconds: 5 });

@@ -36,6 +36,20 @@ export interface KubeInfo {
  */
 export type ExtraArgs = Partial<Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok', readonly string[]>>;
 
+/**
+ * kwok's own options (its KwokConfiguration, `options:`), written to a file passed with `-c`. The
+ * scale benchmark lifts kwok's client rate limit and raises its workers per kind of stage so that
+ * kwok is not what limits a 30,000-pod cluster; the tests keep kwok's defaults.
+ */
+export interface KwokOptions {
+  /** Sends kwok's requests with no client-side rate limit (QPS and burst -1). */
+  readonly disableQPSLimits?: boolean;
+  readonly podPlayStageParallelism?: number;
+  readonly nodePlayStageParallelism?: number;
+  readonly nodeLeaseParallelism?: number;
+  readonly podsOnNodeSyncParallelism?: number;
+}
+
 /** A control plane a test owns, whose API server it can stop and start again. */
 export interface KubeHandle extends KubeInfo {
   stopApiserver(): Promise<void>;
@@ -66,7 +80,7 @@ export async function kubeBinDir(): Promise<string> {
  * tests that do not study it should not queue behind its bootstrap configuration. `hpaSyncSeconds`
  * shortens the HPA's sync period (15 s) for a test that compresses recorded time.
  */
-export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean; hpaSyncSeconds?: number; extraArgs?: ExtraArgs } = {}): Promise<KubeHandle> {
+export async function startKube(ctx: RunContext = runContext(), opts: { priorityAndFairness?: boolean; hpaSyncSeconds?: number; extraArgs?: ExtraArgs; kwok?: KwokOptions } = {}): Promise<KubeHandle> {
   const t0 = Date.now();
   const binDir = await kubeBinDir();
   const dir = runSubdir(ctx, 'kube');
@@ -120,6 +134,7 @@ export async function startKube(ctx: RunContext = runContext(), opts: { priority
     `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     '--node-lease-duration-seconds=40', '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1', `--server-address=127.0.0.1:${kwokPort}`,
     ...stageFiles(binDir, dir).flatMap((f) => ['-c', f]),
+    ...(opts.kwok ? ['-c', kwokConfigFile(dir, opts.kwok)] : []),
   ]);
 
   const kc = kubeConfigFrom(kubeconfig);
@@ -179,6 +194,18 @@ function adminKubeconfig(server: string, pki: string): string {
     contexts: [{ name: 'sg-test', context: { cluster: 'sg-test', user: 'admin' } }],
     'current-context': 'sg-test',
   });
+}
+
+/** Writes kwok's KwokConfiguration with `options` (the keys of the binary's v1alpha1 schema) and returns its path. */
+function kwokConfigFile(dir: string, options: KwokOptions): string {
+  for (const [key, value] of Object.entries(options)) {
+    const ok = key === 'disableQPSLimits' ? typeof value === 'boolean' : Number.isInteger(value) && (value as number) > 0;
+    if (!ok) throw new Error(`kwok option ${key}: ${String(value)} is not ${key === 'disableQPSLimits' ? 'true or false' : 'a positive whole number'}`);
+  }
+  const lines = Object.entries(options).map(([key, value]) => `  ${key}: ${String(value)}`);
+  const file = join(dir, 'kwok-config.yaml');
+  writeFileSync(file, ['apiVersion: config.kwok.x-k8s.io/v1alpha1', 'kind: KwokConfiguration', 'options:', ...lines, ''].join('\n'));
+  return file;
 }
 
 /**
