@@ -174,5 +174,6 @@ export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>
   const g = d.rules.guard;
   const r = d.rules;
   const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}${r.spikeHold !== undefined ? `, spike hold ${r.spikeHold}` : ''}`;
-  return `forecast ${d.rules.forecast} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${floors}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
+  const capped = r.forecastUncapped !== undefined ? ` (capped from ${r.forecastUncapped})` : '';
+  return `forecast ${d.rules.forecast}${capped} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${floors}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
 }

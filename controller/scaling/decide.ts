@@ -92,6 +92,8 @@ export interface ScalingDecision {
     readonly ramp?: number;
     /** The spike hold's ask; absent where the policy step passed none (off, or no spike in the hold). */
     readonly spikeHold?: number;
+    /** What the forecast rule would have asked without the forecast cap; present only where the cap lowered it. */
+    readonly forecastUncapped?: number;
     /** The largest guard's ask, and which guard; absent without guards. */
     readonly guard?: GuardAsk;
   };
@@ -144,7 +146,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(need.guard ? { guard: need.guard } : {}) },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(need.forecastUncapped !== undefined ? { forecastUncapped: need.forecastUncapped } : {}), ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -152,6 +154,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
 
 interface Needs {
   forecast: number;
+  forecastUncapped?: number;
   reactive: number;
   surgeNeed: number;
   surge: boolean;
@@ -177,9 +180,12 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const q = policy.quantile === 'p50' ? forecast.p50 : forecast.p90;
   let peak = 0;
   for (let j = 0; j < Math.min(lead, q.length); j++) peak = Math.max(peak, q[j] ?? 0);
+  const uncapped = ceilReplicas((peak * policy.headroom) / cap);
   // The cap bounds the forecast's peak wherever it is read (the forecast rule and the surge's size); demand itself is never capped.
   if (signals.forecastCap !== undefined) peak = Math.min(peak, signals.forecastCap);
   const fc = ceilReplicas((peak * policy.headroom) / cap);
+  // Kept where the cap bit, so the decision's message can say the band asked for more.
+  const capped = uncapped > fc ? { forecastUncapped: uncapped } : {};
   const reactive = ceilReplicas((current * policy.reactiveHeadroom) / cap);
   const surge = forecast.bandNow !== undefined && current > forecast.bandNow.p90 * policy.surgeBandFactor;
   const surgeNeed = surge ? ceilReplicas((Math.max(current, peak) * (forecast.surgeMultiplier ?? policy.surgeHeadroom)) / cap) : 0;
@@ -190,7 +196,7 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const spike = signals.spikeHold?.replicas ?? 0;
   const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike);
   const raw = Math.max(others, guard?.replicas ?? 0);
-  return { forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, guard, raw }) };
+  return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, guard, raw }) };
 }
 
 /** The rule that set the raw recommendation; a floor (learned or ramp) is named only where it is above every other rule. */

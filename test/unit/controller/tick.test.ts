@@ -117,3 +117,30 @@ test('the live loop applies the ramp floor by default: rising demand scales ahea
   for (const d of bound) assert.equal(d.desiredReplicas, d.rules?.ramp);
   assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="Ramp"\} [1-9]/);
 });
+
+test('the live loop holds a lone spike by default: reason SpikeHold in the log, the message and the counter, and it lets go after the hold', async () => {
+  // 15 s interval, lead 3: the spike hold needs 2 x 3 intervals of baseline before a spike. Demand is
+  // 10/s, then one tick at 100/s (10x the median before it), then 10/s again. The tick after the spike
+  // knows it was lone and asks for 2.5 x 100 / 10 = 25 replicas for the rest of the 8-interval hold;
+  // the scale-down stabilization window (300 s, 20 ticks) then holds that as it holds any ask.
+  const opts = { leader: true, rates: { spiky: 10 } };
+  const h = harness(opts);
+  for (let t = 0; t < 40; t++) {
+    opts.rates.spiky = t === 8 ? 100 : 10;
+    await h.tick();
+  }
+  const all = h.decisions.list({ scaler: 'ns/spiky' });
+  const trace = all.map((d) => `${d.desiredReplicas} ${d.reason} ${JSON.stringify(d.rules)}`).join('\n');
+  const held = all.filter((d) => d.rules?.spikeHold !== undefined);
+  // Ticks 9..15: the spike (tick 8) is in the 8-interval hold and known lone from tick 9 on.
+  assert.equal(held.length, 7, trace);
+  for (const d of held) assert.equal(d.rules?.spikeHold, 25, trace);
+  // The first ticks are held back by the scale-up rate limit; then the hold is the reason.
+  const bound = held.filter((d) => d.reason === 'SpikeHold');
+  assert.ok(bound.length > 0, trace);
+  for (const d of bound) assert.equal(d.desiredReplicas, 25, trace);
+  assert.match(bound[0]?.message ?? '', /spike hold 25/);
+  assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="SpikeHold"\} 1/);
+  // Once the hold and the stabilization window have passed, the fleet goes back to what 10/s needs.
+  assert.ok((all.at(-1)?.desiredReplicas ?? 99) <= 2, trace);
+});

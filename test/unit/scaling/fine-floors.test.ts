@@ -79,7 +79,10 @@ test('decide: the spike hold is a floor named SpikeHold where it binds; the cap 
   const signals = { intervalSeconds: 60, demandRates: [20], currentReplicas: 2, recentRecommendations: [] };
   assert.deepEqual([decide(signals, forecast, policy, 0).replicas, decide(signals, forecast, policy, 0).reason], [8, 'Forecast']);
   const capped = decide({ ...signals, forecastCap: 30 }, forecast, policy, 0);
-  assert.deepEqual([capped.replicas, capped.rules.forecast], [3, 3]);
+  assert.deepEqual([capped.replicas, capped.rules.forecast, capped.rules.forecastUncapped], [3, 3, 8]);
+  // Where the cap bites the message says what the band asked for; where it does not, nothing is added.
+  assert.match(rulesText(capped), /^forecast 3 \(capped from 8\) by test, /);
+  assert.equal(decide({ ...signals, forecastCap: 100 }, forecast, policy, 0).rules.forecastUncapped, undefined);
   const held = decide({ ...signals, forecastCap: 30, spikeHold: { replicas: 9, peak: 60, age: 2 } }, forecast, policy, 0);
   assert.deepEqual([held.replicas, held.reason, held.rules.spikeHold], [9, 'SpikeHold', 9]);
   // The decision message and GET /api/decisions name its ask.
