@@ -66,6 +66,11 @@ const VARIANTS = READS.flatMap((reads) => SIGNALS.flatMap((signals) => ROOTS.map
  * defaults at that size; bench/RESULTS.md, issue 21, has what these options changed).
  */
 const KWOK_FAST: KwokOptions = { disableQPSLimits: true, podPlayStageParallelism: 16, nodePlayStageParallelism: 16, nodeLeaseParallelism: 16, podsOnNodeSyncParallelism: 16 };
+/**
+ * The API server rotates its audit log at 100 MB by default (0 means the default too): a 30,000-pod
+ * cluster writes that in minutes, and the reader, which follows one file, then saw no requests at all.
+ */
+const AUDIT_NO_ROTATION = ['--audit-log-maxsize=1000000'];
 /** The V8 options a checkout's controller Deployment sets (its NODE_OPTIONS), so the bench runs each as deployed. */
 function controllerNodeOptions(root: string): string {
   const docs = parseAllDocuments(readFileSync(join(root, 'deploy/controller/deployment.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } });
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
   const say = (m: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
   say(`run folder ${ctx.dir}; sizes: scalers ${SCALERS.join(', ')} on nodes ${NODES.join(', ')}; ${TICKS} ticks of ${INTERVAL} s; controller NODE_OPTIONS ${ROOTS.map((r) => JSON.stringify(controllerNodeOptions(r))).join(' and ')}`);
   const qps = ['--kube-api-qps=300', '--kube-api-burst=600'];
-  const kube = await startKube(ctx, { priorityAndFairness: true, extraArgs: { 'kube-controller-manager': qps, 'kube-scheduler': qps }, ...(args['kwok-defaults'] === true ? {} : { kwok: KWOK_FAST }) });
+  const kube = await startKube(ctx, { priorityAndFairness: true, extraArgs: { 'kube-controller-manager': qps, 'kube-scheduler': qps, 'kube-apiserver': AUDIT_NO_ROTATION }, ...(args['kwok-defaults'] === true ? {} : { kwok: KWOK_FAST }) });
   const cleanups: Array<() => Promise<unknown>> = [() => kube.stop()];
   try {
     const prom = await startPrometheus(ctx, { scrapeIntervalSeconds: 5 });
