@@ -14,6 +14,33 @@ function readyAtMs(p: V1Pod): number | undefined {
 }
 
 /**
+ * The p90 of creation to Ready per owner, over the owned pods that became ready. One pass and one
+ * sort per owner: the check runs every healing interval over every pod of the cluster (30,000 in
+ * the scale benchmark), where growing a copied array per pod and sorting it again per waiting pod
+ * took seconds of the event loop each time (docs/scale.md, run 6). Bare pods are never restarted,
+ * so they are not read here.
+ */
+function siblingStartupP90s(pods: readonly V1Pod[]): Map<string, number> {
+  const startups = new Map<string, number[]>();
+  for (const p of pods) {
+    const owner = ownerOf(p);
+    if (!owner) continue;
+    const ready = readyAtMs(p);
+    const created = p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : undefined;
+    if (ready === undefined || created === undefined) continue;
+    const list = startups.get(owner);
+    if (list) list.push((ready - created) / 1000);
+    else startups.set(owner, [(ready - created) / 1000]);
+  }
+  const p90s = new Map<string, number>();
+  for (const [owner, xs] of startups) {
+    xs.sort((a, b) => a - b);
+    p90s.set(owner, xs[Math.max(0, Math.ceil(0.9 * xs.length) - 1)] as number);
+  }
+  return p90s;
+}
+
+/**
  * The pod-never-ready check: a scheduled pod, not crash-looping, that has not become ready
  * within `neverReadyFactor` times the startup time its siblings showed (p90 of creation to
  * Ready), or within `neverReadyMinSeconds` when it has no ready sibling. Restarting it lets
@@ -23,21 +50,16 @@ export function podNeverReadyCheck(_deps: unknown, config: HealingConfig['checks
   return {
     name: 'pod-never-ready',
     async run(ctx: CheckContext): Promise<Finding[]> {
-      const startups = new Map<string, number[]>();
-      for (const p of ctx.pods) {
-        const ready = readyAtMs(p);
-        const created = p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : undefined;
-        if (ready !== undefined && created !== undefined) startups.set(ownerOf(p), [...(startups.get(ownerOf(p)) ?? []), (ready - created) / 1000]);
-      }
+      const p90s = siblingStartupP90s(ctx.pods);
       const out: Finding[] = [];
       for (const p of ctx.pods) {
         if (p.metadata?.deletionTimestamp || !p.spec?.nodeName || readyAtMs(p) !== undefined || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
-        if (!ownerOf(p)) continue; // a bare pod would not come back after a restart
+        const owner = ownerOf(p);
+        if (!owner) continue; // a bare pod would not come back after a restart
         if ((p.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff')) continue; // pod-crashloop's
         const created = p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : ctx.nowMs;
         const ageSeconds = (ctx.nowMs - created) / 1000;
-        const sib = [...(startups.get(ownerOf(p)) ?? [])].sort((a, b) => a - b);
-        const p90 = sib.length ? sib[Math.max(0, Math.ceil(0.9 * sib.length) - 1)] : undefined;
+        const p90 = p90s.get(owner);
         const limit = p90 !== undefined ? Math.max(config.neverReadyFactor * p90, 5) : config.neverReadyMinSeconds;
         if (ageSeconds <= limit) continue;
         out.push({
