@@ -72,11 +72,13 @@ export function kubeScaleClient(kc: KubeConfig): ScaleClient {
     async setReplicas(ref, replicas, resourceVersion) {
       const { group, version } = splitApiVersion(ref.apiVersion);
       const plural = await discovery.plural(ref.apiVersion, ref.kind);
-      await custom.patchNamespacedCustomObjectScale(
+      // The patch answers with the Scale as written: reading it again would be one more request per
+      // changed target per tick for the same object (docs/scale.md, run 7).
+      const written = (await custom.patchNamespacedCustomObjectScale(
         { group, version, namespace: ref.namespace, plural, name: ref.name, body: { metadata: { resourceVersion }, spec: { replicas } }, fieldManager: FIELD_MANAGER },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      return read(ref);
+      )) as ScaleObject;
+      return toState(written, undefined);
     },
   };
 }
