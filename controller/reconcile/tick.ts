@@ -8,6 +8,7 @@ import type { PredictiveScaler, PredictiveScalerStatus } from '../crd/predictive
 import type { ClusterReader, ClusterWriter, HpaInfo, PodStats } from '../kube/cluster.ts';
 import type { ScaleClient, ScaleState, TargetRef } from '../kube/scale-target.ts';
 import { startupSteps, type ScalingDecision } from '../scaling/decide.ts';
+import type { ScalingPolicy } from '../scaling/policy.ts';
 import { guardNeed, resolveGuard, type GuardNeed } from '../signals/guards.ts';
 import { prometheusSignalOf } from '../signals/prometheus-batch.ts';
 import type { SignalReading, SignalRequest, SignalSource, SignalSpec } from '../signals/signal.ts';
@@ -131,15 +132,37 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
     },
   };
 
+  /**
+   * One tick, in the order a reader follows it: read signals, read targets, forecast, decide, act.
+   * Each stage is a function below; the tick only times them and passes their results on.
+   */
   async function tickOnce(span: Span): Promise<TickReport> {
     tickNo++;
     const nowMs = deps.now();
-    const nowSeconds = nowMs / 1000;
     const leader = deps.isLeader();
     const scalers = deps.scalers();
-    const keyOf = (s: PredictiveScaler): string => `${s.metadata.namespace}/${s.metadata.name}`;
     forgetDeleted(new Set(scalers.map(keyOf)));
     const rts = await Promise.all(scalers.map((s) => runtimeFor(s, keyOf(s))));
+    const { phases, timed } = phaseTimer();
+
+    const readings = await timed('signals', () => readSignals(scalers, rts, nowMs));
+    const { targets, hpas, paused, hold } = await timed('targets', () => readTargets(scalers, rts));
+    if (paused !== undefined) m.paused.set(paused ? 1 : 0);
+    const fresh = recordReadings(scalers, rts, readings);
+    const forecasts = await timed('forecast', () => forecastFresh(scalers, rts, fresh));
+    const plans = await timed('decide', async () => decideAll({ scalers, rts, readings, targets, forecasts, hpas, paused, hold, nowSeconds: nowMs / 1000 }));
+    // One GPU budget for the scalers that share a GPU resource (pure, over the watch caches).
+    budget(scalers, targets, plans);
+    const patched = await timed('act', () => act({ scalers, rts, plans, readings, leader, nowMs }));
+    // Placeholders for the GPUs the forecasts need at the node lead time, after the real pods' own writes.
+    // Paused (or a pause that cannot be read) holds them as they are, like every other write.
+    if (deps.placeholders) await holdAhead(deps.placeholders, { scalers, targets, plans, rts, nowMs, act: leader && paused === false });
+    span.setAttributes({ scalers: scalers.length, patched, leader });
+    return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+  }
+
+  /** Seconds per phase of this tick, each phase a span and a histogram observation. */
+  function phaseTimer(): { phases: TickReport['phases']; timed: <T>(phase: keyof TickReport['phases'], fn: () => Promise<T>) => Promise<T> } {
     const phases = { signals: 0, targets: 0, forecast: 0, decide: 0, act: 0 };
     const timed = async <T>(phase: keyof typeof phases, fn: () => Promise<T>): Promise<T> => {
       const t0 = performance.now();
@@ -156,26 +179,28 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
         m.phase.observe({ phase }, phases[phase]);
       }
     };
+    return { phases, timed };
+  }
 
-    // 1. Signals, all scalers in one pass per source.
+  /** 1. Signals: every scaler's demand (and guards) in one pass per source. */
+  async function readSignals(scalers: readonly PredictiveScaler[], rts: readonly ScalerRuntime[], nowMs: number): Promise<Map<string, SignalReading>> {
     const requests: SignalRequest[] = scalers.flatMap((s, i) => {
       const startupSeconds = policyFor(s, rts[i]?.stats?.startupP90Seconds).startupSeconds;
       return [{ key: keyOf(s), signal: signalOf(s), startupSeconds }, ...guardRequests(s, keyOf(s), startupSeconds)];
     });
-    const readings = await timed('signals', async () => {
-      const merged = new Map<string, SignalReading>();
-      for (const source of deps.signals) for (const [k, v] of await source.read(requests, nowMs)) merged.set(k, v);
-      return merged;
-    });
+    const merged = new Map<string, SignalReading>();
+    for (const source of deps.signals) for (const [k, v] of await source.read(requests, nowMs)) merged.set(k, v);
+    return merged;
+  }
 
-    // 2. Targets, HPAs, pause, pod statistics.
-    const { targets, hpas, paused, hold } = await timed('targets', async () => {
-      const [safety, targets] = await Promise.all([readSafety(), mapLimit(scalers, 32, async (s, i) => readTarget(s, rts[i] as ScalerRuntime))]);
-      return { targets, ...safety };
-    });
-    if (paused !== undefined) m.paused.set(paused ? 1 : 0);
+  /** 2. Targets, HPAs, pause, pod statistics. */
+  async function readTargets(scalers: readonly PredictiveScaler[], rts: readonly ScalerRuntime[]): Promise<Awaited<ReturnType<typeof readSafety>> & { targets: TargetResult[] }> {
+    const [safety, targets] = await Promise.all([readSafety(), mapLimit(scalers, 32, async (s, i) => readTarget(s, rts[i] as ScalerRuntime))]);
+    return { targets, ...safety };
+  }
 
-    // 3. One batched forecast for every scaler with a fresh reading.
+  /** Appends each fresh reading to its scaler's history; the indices of the scalers that have one. */
+  function recordReadings(scalers: readonly PredictiveScaler[], rts: readonly ScalerRuntime[], readings: ReadonlyMap<string, SignalReading>): number[] {
     const fresh: number[] = [];
     scalers.forEach((s, i) => {
       const r = readings.get(keyOf(s));
@@ -188,56 +213,63 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
         m.signalErrors.inc({ signal: signalOf(s).kind });
       }
     });
-    const forecasts = await timed('forecast', async () => {
-      if (fresh.length === 0) return new Map<number, { f: SeriesForecast; source: string }>();
-      if (!config.forecasting) return new Map(fresh.map((i) => [i, { f: flat((rts[i] as ScalerRuntime).history), source: 'reactive' }]));
-      const horizon = Math.max(...fresh.map((i) => startupSteps(policyFor(scalers[i] as PredictiveScaler, rts[i]?.stats?.startupP90Seconds), config.intervalSeconds) + 1));
-      const batch = await deps.forecaster.forecast({ histories: fresh.map((i) => Float64Array.from((rts[i] as ScalerRuntime).history)), intervalSeconds: config.intervalSeconds * config.forecastTimeScale, horizonSteps: horizon });
-      return new Map(fresh.map((i, j) => [i, { f: batch.forecasts[j] as SeriesForecast, source: batch.sources[j] ?? deps.forecaster.name }]));
+    return fresh;
+  }
+
+  /** 3. One batched forecast for every scaler with a fresh reading. */
+  async function forecastFresh(scalers: readonly PredictiveScaler[], rts: readonly ScalerRuntime[], fresh: readonly number[]): Promise<Map<number, { f: SeriesForecast; source: string }>> {
+    if (fresh.length === 0) return new Map();
+    if (!config.forecasting) return new Map(fresh.map((i) => [i, { f: flat((rts[i] as ScalerRuntime).history), source: 'reactive' }]));
+    const horizon = Math.max(...fresh.map((i) => startupSteps(policyFor(scalers[i] as PredictiveScaler, rts[i]?.stats?.startupP90Seconds), config.intervalSeconds) + 1));
+    const batch = await deps.forecaster.forecast({ histories: fresh.map((i) => Float64Array.from((rts[i] as ScalerRuntime).history)), intervalSeconds: config.intervalSeconds * config.forecastTimeScale, horizonSteps: horizon });
+    return new Map(fresh.map((i, j) => [i, { f: batch.forecasts[j] as SeriesForecast, source: batch.sources[j] ?? deps.forecaster.name }]));
+  }
+
+  /** 4. Decide and plan every scaler (pure: the policy step shared with replay, then the plan). */
+  function decideAll(x: {
+    scalers: readonly PredictiveScaler[];
+    rts: readonly ScalerRuntime[];
+    readings: ReadonlyMap<string, SignalReading>;
+    targets: readonly TargetResult[];
+    forecasts: ReadonlyMap<number, { f: SeriesForecast; source: string }>;
+    hpas: Awaited<ReturnType<typeof readSafety>>['hpas'];
+    paused: boolean | undefined;
+    hold: Awaited<ReturnType<typeof readSafety>>['hold'];
+    nowSeconds: number;
+  }): TickPlan[] {
+    return x.scalers.map((s, i) => {
+      const rt = x.rts[i] as ScalerRuntime;
+      const target = x.targets[i] as TargetResult;
+      const fc = x.forecasts.get(i);
+      const policy = policyFor(s, rt.stats?.startupP90Seconds);
+      let decision: ScalingDecision | undefined;
+      if (fc && target.ok) {
+        const boosted = applySchedule(s, rt, fc.f, x.nowSeconds, policy.startupSeconds);
+        const guards = readGuards(s, keyOf(s), x.readings, target.state.replicas);
+        decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting, guards }, policy, x.nowSeconds);
+      }
+      const ref = s.spec.targetRef;
+      const p = plan({ scaler: s, reading: x.readings.get(keyOf(s)), decision, target, hpa: x.hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: x.paused ?? false, ...(x.hold ? { hold: x.hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });
+      return { p, decision, fc, policy };
     });
+  }
 
-    // 4. Decide and plan (pure).
-    const plans = await timed('decide', async () =>
-      scalers.map((s, i) => {
-        const rt = rts[i] as ScalerRuntime;
-        const target = targets[i] as TargetResult;
-        const fc = forecasts.get(i);
-        const policy = policyFor(s, rt.stats?.startupP90Seconds);
-        let decision: ScalingDecision | undefined;
-        if (fc && target.ok) {
-          const boosted = applySchedule(s, rt, fc.f, nowSeconds, policy.startupSeconds);
-          const guards = readGuards(s, keyOf(s), readings, target.state.replicas);
-          decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting, guards }, policy, nowSeconds);
-        }
-        const ref = s.spec.targetRef;
-        const p = plan({ scaler: s, reading: readings.get(keyOf(s)), decision, target, hpa: hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: paused ?? false, ...(hold ? { hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });
-        return { p, decision, fc, policy };
-      }),
-    );
-
-    // 4b. One GPU budget for the scalers that share a GPU resource (pure, over the watch caches).
-    budget(scalers, targets as TargetResult[], plans);
-
-    // 5. Act (leader only), then explain every decision.
+  /** 5. Act (leader only): the scale patch, then the status; every decision explained. The count of targets patched. */
+  async function act(x: { scalers: readonly PredictiveScaler[]; rts: readonly ScalerRuntime[]; plans: readonly TickPlan[]; readings: ReadonlyMap<string, SignalReading>; leader: boolean; nowMs: number }): Promise<number> {
     let patched = 0;
-    await timed('act', async () => {
-      await mapLimit(scalers, 16, async (s, i) => {
-        const { p, decision, fc, policy } = plans[i] as (typeof plans)[number];
-        const rt = rts[i] as ScalerRuntime;
-        let applied = false;
-        if (leader && p.patch) {
-          applied = await applyPatch(s, p);
-          if (applied) patched++;
-        }
-        if (leader) await writeStatus(s, rt, p, { leader, applied, decision, fc, policy, nowMs, reading: readings.get(keyOf(s)) });
-        explain(s, p, { leader, applied, decision, fc, policy, reading: readings.get(keyOf(s)), nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready });
-      });
+    await mapLimit(x.scalers, 16, async (s, i) => {
+      const { p, decision, fc, policy } = x.plans[i] as TickPlan;
+      const rt = x.rts[i] as ScalerRuntime;
+      const reading = x.readings.get(keyOf(s));
+      let applied = false;
+      if (x.leader && p.patch) {
+        applied = await applyPatch(s, p);
+        if (applied) patched++;
+      }
+      if (x.leader) await writeStatus(s, rt, p, { leader: x.leader, applied, decision, fc, policy, nowMs: x.nowMs, reading });
+      explain(s, p, { leader: x.leader, applied, decision, fc, policy, reading, nowMs: x.nowMs, unschedulable: rt.stats?.unschedulable ?? 0, ready: rt.stats?.ready });
     });
-    // 6. Placeholders for the GPUs the forecasts need at the node lead time, after the real pods' own writes.
-    // Paused (or a pause that cannot be read) holds them as they are, like every other write.
-    if (deps.placeholders) await holdAhead(deps.placeholders, { scalers, targets: targets as TargetResult[], plans, rts, nowMs, act: leader && paused === false });
-    span.setAttributes({ scalers: scalers.length, patched, leader });
-    return { scalers: scalers.length, patched, phases, plans: plans.map((x) => x.p) };
+    return patched;
   }
 
   /**
@@ -549,6 +581,19 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
 }
 
 /** A number in [0, 1) fixed by the key (FNV-1a), to spread per-scaler work over time. */
+/** A scaler's key, `namespace/name`: its runtime, its readings and its plan are found by it. */
+function keyOf(s: PredictiveScaler): string {
+  return `${s.metadata.namespace}/${s.metadata.name}`;
+}
+
+/** What the decide stage gives the act stage for one scaler. */
+interface TickPlan {
+  p: ScalerPlan;
+  decision: ScalingDecision | undefined;
+  fc: { f: SeriesForecast; source: string } | undefined;
+  policy: ScalingPolicy;
+}
+
 export function spreadOf(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
