@@ -61,6 +61,10 @@ before(async () => {
         pauseConfigMap: { namespace: NS, name: `pause-${process.pid}` },
         kafka: { brokers, requestTimeoutMs: 3000 },
         healing: { enabled: false },
+        // Replica b reads each target's scale with a GET (the mode without the Deployment watch cache,
+        // and the read a custom-resource target or a conflict needs), so both modes lead here and the
+        // shipped role's `get deployments/scale` is exercised: scale patches are not read back.
+        targetCache: id === 'a',
       }),
     );
   }
