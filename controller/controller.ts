@@ -48,6 +48,7 @@ import { createOnCall } from './healing/oncall.ts';
 import { kafkaDemandSource } from './signals/kafka-demand.ts';
 import { prometheusApi, prometheusDemandSource, prometheusFetch, type PrometheusApi } from './signals/prometheus-demand.ts';
 import { createBackfill, prometheusRangeStream } from './signals/backfill.ts';
+import type { SignalSource } from './signals/signal.ts';
 
 export interface ControllerDeps {
   logger: Logger;
@@ -105,22 +106,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const { logger, metrics } = deps;
   const kc = loadKubeConfig(config.kubeconfig, deps.env);
   const identity = config.identity ?? deps.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const leaderGauge = metrics.gauge('surgeguard_controller_leader', '1 while this replica holds the controller Lease.');
-  const transitions = metrics.counter('surgeguard_controller_leader_transitions_total', 'Times this replica started or stopped leading.');
-  const elector = config.leaderElection.enabled
-    ? createLeaderElector(
-        {
-          store: kubeLeaseStore(kc, config.leaderElection.namespace, config.leaderElection.leaseName),
-          logger,
-          onChange: (leading) => {
-            leaderGauge.set(leading ? 1 : 0);
-            transitions.inc();
-          },
-        },
-        { identity, ...config.leaderElection },
-      )
-    : alwaysLeader(identity);
-  if (!config.leaderElection.enabled) leaderGauge.set(1);
+  const elector = controllerElector(kc, identity, { logger, metrics }, config.leaderElection);
   // Sharded, each replica writes for the scalers of the shards it holds (a GPU pool's scalers share
   // one, so its owner computes the pool's whole budget); healing (and the leader gauge) stays with the
   // controller Lease above (docs/sharding.md). The schema refused placeholders with it.
@@ -133,23 +119,7 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   // Start-up history: one streamed range query per batch query, one of its own for other signals (docs/scale.md).
   const backfill =
     prom && config.prometheus?.backfill ? createBackfill({ api: prom, rangeStream: prometheusRangeStream(config.prometheus.url, config.prometheus.timeoutMs, promFetch), now: Date.now, logger, metrics }) : undefined;
-  const kafkaCfg = config.kafka;
-  const signals = [
-    kafkaDemandSource({
-      reader: (groups) => {
-        if (!kafkaCfg) throw new Error('the controller has no kafka.brokers configured');
-        return createKafkaLagReader({
-          brokers: kafkaCfg.brokers,
-          clientId: kafkaCfg.clientId,
-          groupPattern: new RegExp(`^(${groups.map(escapeRegExp).join('|')})$`),
-          requestTimeoutMs: kafkaCfg.requestTimeoutMs,
-          ...(kafkaCfg.tls ? { tls: { ca: readOpt(kafkaCfg.tls.caFile), cert: readOpt(kafkaCfg.tls.certFile), key: readOpt(kafkaCfg.tls.keyFile) } } : {}),
-          ...(kafkaCfg.sasl ? { sasl: { mechanism: kafkaCfg.sasl.mechanism, username: kafkaCfg.sasl.username, password: readFileSync(kafkaCfg.sasl.passwordFile, 'utf8').trim() } } : {}),
-        });
-      },
-    }),
-    prometheusDemandSource(prom),
-  ];
+  const signals = demandSources(config.kafka, prom);
   const forecaster =
     deps.forecaster ??
     (await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: config.forecaster, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
@@ -274,43 +244,34 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   const shardingStop = new AbortController();
   const sharing = sharding?.run(shardingStop.signal);
   const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
-  const ticking = (async () => {
-    while (!stopSignal.aborted) {
-      const started = Date.now();
-      if (cache.synced()) {
-        try {
-          const report = await loop.tick();
-          tickDuration.observe((Date.now() - started) / 1000);
-          logger.debug({ ...report, plans: undefined }, 'tick done');
-        } catch (err) {
-          logger.error({ err: errorMessage(err) }, 'scaling tick failed');
-        }
-      }
-      const wait = Math.max(0, config.intervalSeconds * 1000 - (Date.now() - started));
-      await sleep(wait, undefined, { signal: stopSignal }).catch(() => undefined);
+  const ticking = everyInterval(config.intervalSeconds, stopSignal, async () => {
+    if (!cache.synced()) return;
+    const started = Date.now();
+    try {
+      const report = await loop.tick();
+      tickDuration.observe((Date.now() - started) / 1000);
+      logger.debug({ ...report, plans: undefined }, 'tick done');
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'scaling tick failed');
     }
-  })();
+  });
 
   // Each step of shutdown gets a bound: a request stuck on a dead connection must not keep the
   // pod past its grace period. The lease release is the one step worth waiting a little for.
   const step = async (what: string, ms: number, work: () => Promise<unknown>): Promise<void> => {
     if (!(await settlesWithin(work().catch(() => undefined), ms))) logger.warn({ step: what, waitedMs: ms }, 'shutdown step did not finish in time; leaving it');
   };
-  const healingLoop = (async () => {
-    if (!config.healing.enabled) return;
-    while (!stopSignal.aborted) {
-      const started = Date.now();
-      if (cache.synced()) {
+  const healingLoop = config.healing.enabled
+    ? everyInterval(config.healing.intervalSeconds, stopSignal, async () => {
+        if (!cache.synced()) return;
         try {
           const report = await healing.tick();
           if (report.leader) logger.debug({ findings: report.findings.length, fleetWide: report.fleetWide, checkErrors: report.checkErrors }, 'healing tick done');
         } catch (err) {
           logger.error({ err: errorMessage(err) }, 'healing tick failed');
         }
-      }
-      await sleep(Math.max(0, config.healing.intervalSeconds * 1000 - (Date.now() - started)), undefined, { signal: stopSignal }).catch(() => undefined);
-    }
-  })();
+      })
+    : Promise.resolve();
 
   const done = (async () => {
     // The bounds below count from the stop request, not from start.
@@ -347,6 +308,59 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
       await done;
     },
   };
+}
+
+/** The controller Lease's elector (or a stand-in that always leads), with the leader gauge and transitions counter. */
+function controllerElector(kc: KubeConfig, identity: string, x: { logger: Logger; metrics: MetricRegistry }, config: ControllerConfig['leaderElection']): LeaderElector {
+  const leaderGauge = x.metrics.gauge('surgeguard_controller_leader', '1 while this replica holds the controller Lease.');
+  const transitions = x.metrics.counter('surgeguard_controller_leader_transitions_total', 'Times this replica started or stopped leading.');
+  if (!config.enabled) {
+    leaderGauge.set(1);
+    return alwaysLeader(identity);
+  }
+  return createLeaderElector(
+    {
+      store: kubeLeaseStore(kc, config.namespace, config.leaseName),
+      logger: x.logger,
+      onChange: (leading) => {
+        leaderGauge.set(leading ? 1 : 0);
+        transitions.inc();
+      },
+    },
+    { identity, ...config },
+  );
+}
+
+/** The demand sources: Kafka consumer lag (its client made per tick for the groups asked) and Prometheus. */
+function demandSources(kafkaCfg: ControllerConfig['kafka'], prom: PrometheusApi | undefined): SignalSource[] {
+  return [
+    kafkaDemandSource({
+      reader: (groups) => {
+        if (!kafkaCfg) throw new Error('the controller has no kafka.brokers configured');
+        return createKafkaLagReader({
+          brokers: kafkaCfg.brokers,
+          clientId: kafkaCfg.clientId,
+          groupPattern: new RegExp(`^(${groups.map(escapeRegExp).join('|')})$`),
+          requestTimeoutMs: kafkaCfg.requestTimeoutMs,
+          ...(kafkaCfg.tls ? { tls: { ca: readOpt(kafkaCfg.tls.caFile), cert: readOpt(kafkaCfg.tls.certFile), key: readOpt(kafkaCfg.tls.keyFile) } } : {}),
+          ...(kafkaCfg.sasl ? { sasl: { mechanism: kafkaCfg.sasl.mechanism, username: kafkaCfg.sasl.username, password: readFileSync(kafkaCfg.sasl.passwordFile, 'utf8').trim() } } : {}),
+        });
+      },
+    }),
+    prometheusDemandSource(prom),
+  ];
+}
+
+/**
+ * Runs `work` every `seconds` until `stop`, counting each period from the start of the run before
+ * it (a slow run shortens the wait, never stacks runs). The scaling and healing loops both run so.
+ */
+async function everyInterval(seconds: number, stop: AbortSignal, work: () => Promise<void>): Promise<void> {
+  while (!stop.aborted) {
+    const started = Date.now();
+    await work();
+    await sleep(Math.max(0, seconds * 1000 - (Date.now() - started)), undefined, { signal: stop }).catch(() => undefined);
+  }
 }
 
 /**
