@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { MetricRegistry } from '../../common/metrics.ts';
 import { createMatrixParser, type MatrixAnswer } from './matrix-stream.ts';
 import { seriesQuery } from './prometheus-batch.ts';
-import { isPromqlAnnotation, THANOS_READ_PARAMS, type PrometheusApi } from './prometheus-demand.ts';
+import { httpStatusText, missingSeriesWarning, postPrometheus, type PrometheusApi } from './prometheus-demand.ts';
 import type { SignalSpec } from './signal.ts';
 
 /**
@@ -158,8 +158,8 @@ async function readBatch(rangeStream: RangeStream, g: Group, w: BackfillWindow, 
   }
   const answer = parser.end();
   // As for a live read (prometheus-demand.ts): a store's warning means series may be missing.
-  const partial = answer.warnings.filter((w) => !isPromqlAnnotation(w));
-  if (partial.length > 0) throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus /api/v1/query_range: the answer may be missing series (${partial.join('; ').slice(0, 300)}); not used`);
+  const missing = missingSeriesWarning(answer.warnings);
+  if (missing) throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus /api/v1/query_range: ${missing}`);
   return answer;
 }
 
@@ -173,13 +173,13 @@ export function prometheusRangeStream(url: string, timeoutMs: number, fetchFn: t
   return async (expr, start, end, step) => {
     let res: Response;
     try {
-      res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step), ...THANOS_READ_PARAMS }), signal: AbortSignal.timeout(timeoutMs) });
+      res = await postPrometheus(fetchFn, url, path, { query: expr, start: String(start), end: String(end), step: String(step) }, timeoutMs);
     } catch (err) {
       throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus ${path}: ${errorMessage(err)}`, { cause: err });
     }
     if (!(res.headers.get('content-type') ?? '').includes('json') || !res.body) {
       const text = await res.text().catch(() => '');
-      throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus ${path}: HTTP ${res.status}${res.status === 401 ? ' (unauthorized: check prometheus.bearerTokenFile or basicAuth)' : res.status === 403 ? ' (forbidden)' : ''}, not JSON: ${text.replace(/\s+/g, ' ').slice(0, 200)}`, { details: { status: res.status } });
+      throw new SurgeGuardError(ErrorCode.PrometheusRequestFailed, `Prometheus ${path}: ${httpStatusText(res.status)}, not JSON: ${text.replace(/\s+/g, ' ').slice(0, 200)}`, { details: { status: res.status } });
     }
     // Node's web ReadableStream is async-iterable; the DOM typings fetch's Response uses do not say so.
     return res.body as unknown as AsyncIterable<Uint8Array>;

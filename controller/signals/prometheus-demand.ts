@@ -41,22 +41,38 @@ export function isPromqlAnnotation(warning: string): boolean {
   return warning.startsWith('PromQL info') || warning.startsWith('PromQL warning');
 }
 
+/** One read of Prometheus's HTTP API (POST, form-encoded, with THANOS_READ_PARAMS), shared by the live reads and the streamed backfill. */
+export function postPrometheus(fetchFn: typeof fetch, url: string, path: string, params: Record<string, string>, timeoutMs: number): Promise<Response> {
+  return fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ ...params, ...THANOS_READ_PARAMS }), signal: AbortSignal.timeout(timeoutMs) });
+}
+
+/** An HTTP status as an error message says it, with the hint for the two an operator fixes in config. */
+export function httpStatusText(status: number): string {
+  return `HTTP ${status}${status === 401 ? ' (unauthorized: check prometheus.bearerTokenFile or basicAuth)' : status === 403 ? ' (forbidden)' : ''}`;
+}
+
+/** Why a successful answer cannot be used, from its warnings (a store's, not PromQL's own); undefined when it can. */
+export function missingSeriesWarning(warnings: readonly string[]): string | undefined {
+  const partial = warnings.filter((w) => !isPromqlAnnotation(w));
+  return partial.length > 0 ? `the answer may be missing series (${partial.join('; ').slice(0, 300)}); not used` : undefined;
+}
+
 /** The PrometheusApi on a real server's /api/v1/query and /api/v1/query_range. */
 export function prometheusApi(url: string, timeoutMs: number, fetchFn: typeof fetch = fetch): PrometheusApi {
   const call = async (path: string, params: Record<string, string>): Promise<unknown> => {
-    const res = await fetchFn(`${url.replace(/\/$/, '')}${path}`, { method: 'POST', body: new URLSearchParams({ ...params, ...THANOS_READ_PARAMS }), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await postPrometheus(fetchFn, url, path, params, timeoutMs);
     const text = await res.text();
     let body: { status: string; error?: string; warnings?: string[]; data?: { resultType: string; result: unknown } };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
       // A proxy in front of Prometheus answers auth failures in its own words, not in JSON.
-      throw new Error(`Prometheus ${path}: HTTP ${res.status}${res.status === 401 ? ' (unauthorized: check prometheus.bearerTokenFile or basicAuth)' : res.status === 403 ? ' (forbidden)' : ''}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+      throw new Error(`Prometheus ${path}: ${httpStatusText(res.status)}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
     }
     if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? `HTTP ${res.status}`}`);
     // A success with a store's warning may lack that store's series: a short sum is not demand.
-    const partial = (body.warnings ?? []).filter((w) => !isPromqlAnnotation(w));
-    if (partial.length > 0) throw new Error(`Prometheus ${path}: the answer may be missing series (${partial.join('; ').slice(0, 300)}); not used`);
+    const missing = missingSeriesWarning(body.warnings ?? []);
+    if (missing) throw new Error(`Prometheus ${path}: ${missing}`);
     return body.data;
   };
   return {
