@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { Connection, consumerGroupDescribeV0, findCoordinatorV6 } from '@platformatic/kafka';
+import type * as PlatformaticKafka from '@platformatic/kafka';
 
 /**
  * Groups on Kafka's new consumer protocol (KIP-848, `group.protocol=consumer`, on by default for
@@ -25,6 +25,14 @@ export interface ConsumerGroupsOptions {
   readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
 }
 
+/**
+ * @platformatic/kafka loads every API, its schema registry's validators and codecs with it: about
+ * 54 MiB of RSS in a process that never talks to Kafka (the controller with Prometheus signals
+ * only). So it is loaded at the first describe, once per process.
+ */
+let kafkaModule: Promise<typeof PlatformaticKafka> | undefined;
+const platformaticKafka = (): Promise<typeof PlatformaticKafka> => (kafkaModule ??= import('@platformatic/kafka'));
+
 /** FindCoordinator's key type for groups. */
 const GROUP_KEY = 0;
 /** Describes groups with ConsumerGroupDescribe; groups the broker does not know on that protocol are left out. */
@@ -35,12 +43,13 @@ export interface ConsumerGroupDescriber {
 
 export function createConsumerGroupDescriber(opts: ConsumerGroupsOptions): ConsumerGroupDescriber {
   // One connection per broker address, kept between reads (the lag reader runs every few seconds).
-  const connections = new Map<string, Connection>();
+  const connections = new Map<string, PlatformaticKafka.Connection>();
 
-  const connectionTo = async (host: string, port: number): Promise<Connection> => {
+  const connectionTo = async (host: string, port: number): Promise<PlatformaticKafka.Connection> => {
     const key = `${host}:${port}`;
     const open = connections.get(key);
     if (open) return open;
+    const { Connection } = await platformaticKafka();
     const c = new Connection(opts.clientId, {
       connectTimeout: opts.requestTimeoutMs,
       requestTimeout: opts.requestTimeoutMs,
@@ -63,6 +72,7 @@ export function createConsumerGroupDescriber(opts: ConsumerGroupsOptions): Consu
       const out = new Map<string, ConsumerProtocolGroup>();
       if (groupIds.length === 0) return out;
       try {
+        const { consumerGroupDescribeV0, findCoordinatorV6 } = await platformaticKafka();
         const [host, port] = hostPort(opts.brokers[0] ?? '');
         const bootstrap = await connectionTo(host, port);
         const found = await findCoordinatorV6.api.async(bootstrap, GROUP_KEY, [...groupIds]);
