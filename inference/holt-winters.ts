@@ -58,44 +58,67 @@ export function detectSeason(y: ArrayLike<number>, start: number, intervalSecond
   return den > 0 && num / den >= threshold ? m : 0;
 }
 
-function forecastOne(y: ArrayLike<number>, intervalSeconds: number, steps: number, c: HoltWintersConfig): ReturnType<typeof orderedForecast> {
+/** How many of the latest one-step errors set the band. */
+const BAND_ERRORS = 512;
+
+/** The smoothed state at the end of a history, and its latest one-step errors sorted ascending. */
+interface Fit {
+  level: number;
+  trend: number;
+  /** Season length (0 for none) and its offsets; the offset for step h ahead is at (`phase` + h - 1) % m. */
+  m: number;
+  season: Float64Array;
+  phase: number;
+  errors: Float64Array;
+}
+
+function fit(y: ArrayLike<number>, intervalSeconds: number, c: HoltWintersConfig): Fit {
   const start = Math.max(0, y.length - c.maxWindow);
   const m = detectSeason(y, start, intervalSeconds, c.seasonalityThreshold);
   const season = new Float64Array(Math.max(1, m));
-  let level = y[start] ?? 0;
+  let level = m > 0 ? initialSeason(y, start, season) : (y[start] ?? 0);
   let trend = 0;
-  let from = start + 1;
-  if (m > 0) {
-    // Initial level and season from the first full season of the window.
-    let mean = 0;
-    for (let i = 0; i < m; i++) mean += y[start + i] ?? 0;
-    mean /= m;
-    for (let i = 0; i < m; i++) season[i] = (y[start + i] ?? 0) - mean;
-    level = mean;
-    from = start + m;
-  }
-  const errors: number[] = [];
+  const from = start + Math.max(1, m);
+  // The band follows recent behaviour: the last BAND_ERRORS one-step errors, not the whole window.
+  // They go straight into one typed array, sorted natively: the earlier number[] of every error, its
+  // slice and two comparator sorts allocated about 170 KB per scaler per tick, most of the
+  // controller's garbage at 1,000 scalers (docs/scale.md "Memory").
+  const errors = new Float64Array(Math.min(BAND_ERRORS, Math.max(0, y.length - from)));
+  const firstKept = y.length - errors.length;
   for (let i = from; i < y.length; i++) {
     const s = m > 0 ? (season[(i - start) % m] ?? 0) : 0;
     const pred = level + c.phi * trend + s;
     const v = y[i] ?? 0;
-    errors.push(v - pred);
+    if (i >= firstKept) errors[i - firstKept] = v - pred;
     const prevLevel = level;
     level = c.alpha * (v - s) + (1 - c.alpha) * (prevLevel + c.phi * trend);
     trend = c.beta * (level - prevLevel) + (1 - c.beta) * c.phi * trend;
     if (m > 0) season[(i - start) % m] = c.gamma * (v - level) + (1 - c.gamma) * s;
   }
-  // The band follows recent behaviour: the last few hundred one-step errors, not the whole window.
-  const recent = errors.slice(-512);
-  const lo = quantile(recent, 0.1);
-  const hi = quantile(recent, 0.9);
+  return { level, trend, m, season, phase: y.length - start, errors: errors.sort() };
+}
+
+/** Fills `season` from the first full season at `start`, as offsets from its mean; returns the mean (the initial level). */
+function initialSeason(y: ArrayLike<number>, start: number, season: Float64Array): number {
+  const m = season.length;
+  let mean = 0;
+  for (let i = 0; i < m; i++) mean += y[start + i] ?? 0;
+  mean /= m;
+  for (let i = 0; i < m; i++) season[i] = (y[start + i] ?? 0) - mean;
+  return mean;
+}
+
+function forecastOne(y: ArrayLike<number>, intervalSeconds: number, steps: number, c: HoltWintersConfig): ReturnType<typeof orderedForecast> {
+  const { level, trend, m, season, phase, errors } = fit(y, intervalSeconds, c);
+  const lo = sortedQuantile(errors, 0.1);
+  const hi = sortedQuantile(errors, 0.9);
   const p10 = new Float64Array(steps);
   const p50 = new Float64Array(steps);
   const p90 = new Float64Array(steps);
   let damp = 0;
   for (let h = 1; h <= steps; h++) {
     damp += c.phi ** h;
-    const mid = level + damp * trend + (m > 0 ? (season[(y.length - start + h - 1) % m] ?? 0) : 0);
+    const mid = level + damp * trend + (m > 0 ? (season[(phase + h - 1) % m] ?? 0) : 0);
     // One-step error quantiles widened like a random walk's: a plain, frozen rule.
     const widen = Math.sqrt(h);
     p50[h - 1] = mid;
@@ -108,6 +131,11 @@ function forecastOne(y: ArrayLike<number>, intervalSeconds: number, steps: numbe
 /** Nearest-rank quantile of a list (0 for an empty one). */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? 0;
+  return sortedQuantile([...values].sort((a, b) => a - b), q);
+}
+
+/** Nearest-rank quantile of values sorted ascending (0 for none). */
+function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 }
