@@ -12,7 +12,9 @@
 //   npm run bench:controller-memory -- --scalers 1000 --nodes 2000 --pods 30000 --history 2880 --ticks 4
 //   options: --caches whole,slim (default both), --cpu-nodes N (nodes without GPUs, each with
 //            --pods-per-cpu-node pods) and --gpu-node-selector SEL (the slim caches' gpu.nodeSelector),
-//            --replicas N (GPU pods per scaler), --heap-snapshot FILE (a V8 heap snapshot at the end);
+//            --replicas N (GPU pods per scaler), --heap-snapshot FILE (a V8 heap snapshot at the end),
+//            --alloc-profile (where ticks 2.. allocate, by function, garbage included: the V8 sampling
+//            heap profiler with collected objects kept; what found Holt-Winters' band sorts);
 //            V8 options go before the script: `scripts/node --max-semi-space-size=16 bench/controller-memory.ts ...`
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     'heap-snapshot': { type: 'string' },
     caches: { type: 'string', default: 'whole,slim' },
     'gpu-node-selector': { type: 'string', default: '' },
+    'alloc-profile': { type: 'boolean', default: false },
   },
 });
 const num = (name: keyof typeof args): number => {
@@ -301,13 +304,18 @@ async function run(port: number, served: Record<string, { objects: number; bytes
   observer.observe({ entryTypes: ['gc'] });
   let countFrom = Infinity;
   const cpu0 = process.cpuUsage();
+  const allocations = args['alloc-profile'] ? await allocationProfiler() : undefined;
   for (tickNo = 1; tickNo <= ticks; tickNo++) {
-    if (tickNo === 2) countFrom = performance.now();
+    if (tickNo === 2) {
+      countFrom = performance.now();
+      await allocations?.start();
+    }
     clock += 15_000;
     await loop.tick();
     if (tickNo === 1) mark(`+ scaling loop, tick 1 (histories of ${history})`);
   }
   const countTo = performance.now();
+  if (allocations) process.stderr.write(await allocations.stop());
   await new Promise((r) => setTimeout(r, 100)); // entries are delivered after the fact
   observer.disconnect();
   for (const e of seen.filter((x) => x.at >= countFrom && x.at <= countTo)) {
@@ -349,3 +357,30 @@ async function compare(): Promise<void> {
 
 if (args.serve) serve();
 else if (import.meta.main) await (VARIANTS.length > 1 ? compare() : measure());
+
+/** V8's sampling heap profiler over the ticks, objects collected since included: allocation by function, self and inclusive. */
+async function allocationProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<string> }> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  interface Node { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: Node[] }
+  return {
+    start: async () => void (await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })),
+    async stop() {
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
+      session.disconnect();
+      const self = new Map<string, number>();
+      const inclusive = new Map<string, number>();
+      const walk = (n: Node, stack: readonly string[]): void => {
+        const f = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
+        self.set(f, (self.get(f) ?? 0) + n.selfSize);
+        const here = [...stack, f];
+        for (const g of new Set(here)) inclusive.set(g, (inclusive.get(g) ?? 0) + n.selfSize);
+        for (const c of n.children) walk(c, here);
+      };
+      walk(profile.head, []);
+      const top = (m: Map<string, number>): string => [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `    ${(v / MIB).toFixed(1).padStart(7)} MiB  ${k}`).join('\n');
+      return `  allocated during ticks 2..N, by function (self):\n${top(self)}\n  inclusive:\n${top(inclusive)}\n`;
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import { parseLabelSelector, type LabelMatcher } from '../kube/label-selector.ts';
 import { deviceQuantity } from './kube-facts.ts';
 
@@ -51,10 +51,19 @@ function holdsNow(p: V1Pod): boolean {
  * scheduler counts it.
  */
 export function podRequest(pod: V1Pod, resource: string): number {
-  const of = (c: { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }): number => deviceQuantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
-  const main = (pod.spec?.containers ?? []).reduce((s, c) => s + of(c), 0);
-  const init = Math.max(0, ...(pod.spec?.initContainers ?? []).map(of));
+  // Plain loops, no closures or arrays: the GPU budget calls this for every pod of the cluster every tick.
+  let main = 0;
+  for (const c of pod.spec?.containers ?? NONE) main += containerRequest(c, resource);
+  let init = 0;
+  for (const c of pod.spec?.initContainers ?? NONE) init = Math.max(init, containerRequest(c, resource));
   return Math.max(main, init);
+}
+
+const NONE: readonly V1Container[] = Object.freeze([]);
+
+/** A container's request of an extended resource (which defaults to its limit). */
+function containerRequest(c: V1Container, resource: string): number {
+  return deviceQuantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
 }
 
 /**

@@ -49,24 +49,38 @@ export function spikeHold(demandRates: ArrayLike<number>, x: { lead: number; cap
   const minBaseline = 2 * Math.max(1, x.lead);
   const window = Math.max(minBaseline, s.baselineIntervals);
   let best: { peak: number; age: number } | undefined;
+  // One buffer for every candidate's baseline, sorted natively: this runs for every scaler every tick.
+  const base = new Float64Array(window);
   // The current interval cannot be known lone yet: the reactive and surge rules size for it.
   for (let i = Math.max(minBaseline, n - s.intervals); i < n - 1; i++) {
     const d = rate(demandRates[i]);
-    if (!(d > 0) || (best && d <= best.peak)) continue;
-    const base: number[] = [];
-    for (let j = Math.max(0, i - window); j < i; j++) base.push(rate(demandRates[j]));
-    const bar = s.ratio * median(base);
-    // Lone: one interval at or above the bar, the one before and the one after under it. A crowd that
-    // stays up is not held here (the stabilization window and the forecast follow it).
-    if (d >= bar && rate(demandRates[i - 1]) < bar && rate(demandRates[i + 1]) < bar) best = { peak: d, age: n - 1 - i };
+    if (d > 0 && (!best || d > best.peak) && isLoneSpike(demandRates, i, s.ratio, base)) best = { peak: d, age: n - 1 - i };
   }
   if (!best) return undefined;
   // Rounds up like decide does, ignoring float noise from rate conversions.
   return { replicas: Math.max(0, Math.ceil((s.headroom * best.peak) / x.capacity - 1e-9)), ...best };
 }
 
-function median(xs: number[]): number {
-  xs.sort((a, b) => a - b);
+/**
+ * Whether interval i is at least `ratio` x the median of the intervals before it (as many as `base`
+ * holds) while the one before and the one after are under that bar. A lone spike is above both its
+ * neighbours, so the median is taken only then. A crowd that stays up is not held here (the
+ * stabilization window and the forecast follow it).
+ */
+function isLoneSpike(demandRates: ArrayLike<number>, i: number, ratio: number, base: Float64Array): boolean {
+  const d = rate(demandRates[i]);
+  const before = rate(demandRates[i - 1]);
+  const after = rate(demandRates[i + 1]);
+  if (!(d > before && d > after)) return false;
+  const from = Math.max(0, i - base.length);
+  for (let j = from; j < i; j++) base[j - from] = rate(demandRates[j]);
+  const bar = ratio * median(base.subarray(0, i - from));
+  return d >= bar && before < bar && after < bar;
+}
+
+/** The median of `xs`, sorting it in place. */
+function median(xs: Float64Array): number {
+  xs.sort();
   const mid = xs.length >> 1;
   return xs.length % 2 === 1 ? (xs[mid] as number) : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
 }
