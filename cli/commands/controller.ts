@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseFlags } from '../flags.ts';
 import { configFileFrom, loadConfig } from '../../common/config.ts';
+import { applyHeapGrowthPercent } from '../../common/heap-growth.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetricRegistry } from '../../common/metrics.ts';
 import { startOtlpMetrics } from '../../common/otlp/exporter.ts';
@@ -59,6 +60,7 @@ export const controllerCommand: Command = {
     // Checked before the controller starts: a port above 65535 is a usage error, not a RangeError.
     const listen = parseListen('--listen (or listen in the config)', config.listen);
     const logger = createLogger({ level: config.logLevel, component: 'controller' });
+    applyHeapGrowthPercent(config.heapGrowthPercent, logger);
     const tracing = await startTracing(io.env, 'surgeguard-controller');
     const metrics = createMetricRegistry({ processMetrics: true });
     const controller = await startController({ logger, metrics, env: io.env }, config, io.stopSignal);
