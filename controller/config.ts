@@ -45,7 +45,7 @@ export const controllerConfigSchema = z.strictObject({
    * How far the V8 heap may grow past the live heap before the next full collection, in percent
    * (common/heap-growth.ts); 0 leaves V8's own factor, up to 300% on a large node. Not a ceiling.
    */
-  heapGrowthPercent: z.number().int().min(0).max(300).default(30),
+  heapGrowthPercent: z.number().int().min(0).max(300).default(50),
   /** Seconds between scaling ticks. */
   intervalSeconds: z.number().min(1).max(600).default(15),
   /** Intervals of history kept per scaler (and backfilled from Prometheus at start). */

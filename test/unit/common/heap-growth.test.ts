@@ -20,8 +20,8 @@ test('heap growth: the configured percent becomes V8\'s --heap-growing-percent; 
   assert.throws(() => applyHeapGrowthPercent(-1, silentLogger(), () => undefined), /heapGrowthPercent must be a whole number >= 0, got -1/);
 });
 
-test('heap growth: 30% by default; above 300 or fractional is a coded error naming the key', () => {
-  assert.equal(loadConfig(controllerConfigSchema, {}).heapGrowthPercent, 30);
+test('heap growth: 50% by default; above 300 or fractional is a coded error naming the key', () => {
+  assert.equal(loadConfig(controllerConfigSchema, {}).heapGrowthPercent, 50);
   assert.equal(loadConfig(controllerConfigSchema, { fileText: 'heapGrowthPercent: 0\n' }).heapGrowthPercent, 0);
   for (const bad of ['400', '12.5', '-5']) {
     const err = controllerConfigError(`heapGrowthPercent: ${bad}\n`);
