@@ -49,6 +49,7 @@ before(async () => {
     });
     users[id] = sa.username;
     await untilRolesEffective(kc, { namespace: NS, name: `sg-ctl-${id}-${process.pid}` }, NS, (name) => name === 'surgeguard-controller');
+    if (id === 'b') await grantTargetCacheOffExtra(`sg-ctl-${id}-${process.pid}`);
     writeFileSync(
       join(dir, `${id}.yaml`),
       stringify({
@@ -73,6 +74,21 @@ before(async () => {
   fleet = await startKafkaFleet({ brokers, topic: scenario.topic, groupId: scenario.group, capacityPerReplica: 10, kc, namespace: scenario.namespace, deployment: 'infer' });
   fleet.setRate(20);
 });
+
+/**
+ * Replica b runs with `targetCache: false`, so it gets what deploy/controller/rbac.yaml says that mode
+ * adds: get on deployments, the read that names another writer of the replicas. A new leader needs it
+ * when the last leader's scale write landed and its status write did not (the adoption path). This
+ * rule is the test's, not the shipped role's, so rbacRulesAllUsed does not ask that it be used.
+ */
+async function grantTargetCacheOffExtra(serviceAccount: string): Promise<void> {
+  const name = `sg-failover-get-deployments-${process.pid}`;
+  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }] };
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: role });
+  await rbac.createClusterRoleBinding({ body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: NS }] } });
+  await untilRolesEffective(kc, { namespace: NS, name: serviceAccount }, NS, (n) => n === name, [role]);
+}
 
 after(async () => {
   await Promise.all([...procs.values()].map((p) => (p.exitCode === null && p.signalCode === null ? (p.kill('SIGKILL'), exited(p)) : undefined)));

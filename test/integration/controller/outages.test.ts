@@ -92,7 +92,10 @@ test('API server stopped for 30 s: the controller holds, stays up, and resumes',
   assert.ok(controller.logs.some((l) => l.msg === 'stopped leading' && l.reason === 'could not renew within the renew deadline'));
   // Unrelated to the outage: a hand change afterwards is still respected (the controller works normally).
   await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({ name: 'infer', namespace: s.namespace, body: { spec: { replicas: 1 } }, fieldManager: 'kubectl-scale' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-  await waitUntil('Conflict', async () => (condition(await readScaler(kc, s), 'Conflict') === 'True' ? true : undefined), { timeoutMs: 20_000, intervalMs: 500 });
+  // The Deployment cache sees the hand change once its watch is back: after 30 s of failures its
+  // retry delay may have doubled up to the 30 s cap (DEFAULT_WATCH_BACKOFF, as client-go's reflector),
+  // so allow that plus a few ticks. 20 s failed once in a fresh-clone run (2026-12-07).
+  await waitUntil('Conflict', async () => (condition(await readScaler(kc, s), 'Conflict') === 'True' ? true : undefined), { timeoutMs: 45_000, intervalMs: 500 });
 });
 
 test('started while the API server is down: not ready, retries back off, then ready once it lists', async () => {
