@@ -1,6 +1,7 @@
 import type { Forecaster, SeriesForecast } from '../inference/forecaster.ts';
 import type { DecisionReason, ScalingDecision } from '../controller/scaling/decide.ts';
 import { chooseForecast, policyStep, type Candidate, type PolicyMemory } from '../controller/reconcile/policy-step.ts';
+import type { CampaignWindow } from '../controller/scaling/campaign.ts';
 import type { PolicySettings, ScalingPolicy } from '../controller/scaling/policy.ts';
 import { startFleet } from './fleet.ts';
 import { panicGuard } from './panic-guard.ts';
@@ -19,6 +20,8 @@ export interface ReplayParams {
   readonly hpaActuator?: HpaActuatorSettings;
   /** Set: a demand-per-replica guard (replay/panic-guard.ts) gives `decide` the live panic window. */
   readonly panic?: boolean;
+  /** Campaign windows on replay's clock (replay/schedule-file.ts onReplayClock), as the live loop reads spec.schedule. */
+  readonly campaigns?: readonly CampaignWindow[];
 }
 
 export interface ReplayEngineDeps {
@@ -84,7 +87,7 @@ export async function runPolicy(deps: ReplayEngineDeps, demand: readonly number[
       const candidates: Candidate[] = batches.map((b, c) => ({ forecast: b.forecasts[t - start] as SeriesForecast, source: b.sources[t - start] ?? (forecasters[c] as Forecaster).name }));
       const { forecast: f, source: src } = chooseForecast(memory, { demand: counts[t] ?? 0, candidates, lead });
       run.sources[src] = (run.sources[src] ?? 0) + 1;
-      const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src, ...(p.panic ? { guards: [panicGuard(rates[t] ?? 0, existing, policy.capacityPerReplicaPerSecond)] } : {}) }, policy, t * p.intervalSeconds);
+      const d = policyStep(memory, { intervalSeconds: p.intervalSeconds, demandRates: rates.subarray(0, t + 1), currentReplicas: existing, forecast: asRates(f, p.intervalSeconds), source: src, ...(p.panic ? { guards: [panicGuard(rates[t] ?? 0, existing, policy.capacityPerReplicaPerSecond)] } : {}), ...(p.campaigns ? { campaigns: p.campaigns } : {}) }, policy, t * p.intervalSeconds);
       record(run, d, f, lead);
       existing = d.replicas;
     }

@@ -25,6 +25,8 @@ export interface SummaryMeta {
   /** What the input rules changed in the trace (summed, filled), when it was read from rows. */
   readonly changes?: TraceChanges;
   readonly maxReplicas?: number;
+  /** The campaign windows the run was given (--schedule), and how many of them fall in the trace. */
+  readonly campaigns?: { readonly file: string; readonly windows: number; readonly inTrace: number };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -59,6 +61,7 @@ export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   }
   const sources = Object.entries(result.run.sources).map(([k, v]) => `${k} ${v}`).join(', ');
   lines.push(`forecasts by: ${sources}; surges seen: ${result.run.surges}`);
+  if (meta.campaigns) lines.push(campaignText(meta.campaigns, result.run.reasons.Campaign ?? 0));
   if (!result.score) {
     lines.push(`backlog: max ${f.maxBacklog ?? 0}, sum over intervals ${f.backlogIntervalSum ?? 0}, left at the end ${f.unserved}`);
     lines.push(`intervals with work left over: ${f.unservedIntervals}; cost ${f.cost} pod-intervals`);
@@ -77,6 +80,11 @@ export function summaryText(result: ReplayResult, meta: SummaryMeta): string {
   lines.push('unserved = fraction of demand dropped; cost = pod-intervals (starting pods included).');
   if (result.nodes) lines.push('', ...nodesText(result.nodes));
   return `${lines.join('\n')}\n`;
+}
+
+/** What the campaign windows did, and what the figures then mean: the reactive baselines had no calendar. */
+function campaignText(c: NonNullable<SummaryMeta['campaigns']>, bound: number): string {
+  return `campaign windows: ${plural(c.windows, 'window')} from ${c.file}, ${c.inTrace} within the trace; a window set the target in ${plural(bound, 'interval')}. The policy and its comparisons knew the calendar and the reactive baselines did not: the quality figure then measures a forecast given outside knowledge`;
 }
 
 function nodeRow(name: string, r: NodeRunResult): string {

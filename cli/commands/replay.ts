@@ -23,6 +23,8 @@ import { DEFAULT_HPA_ACTUATOR, type HpaActuatorSettings } from '../../replay/hpa
 import { summaryText } from '../../replay/summary-text.ts';
 import { parseWeights, type RequestWeight, type Trace } from '../../replay/trace.ts';
 import { readTraceFile } from '../../replay/trace-file.ts';
+import { onReplayClock, parseScheduleFile } from '../../replay/schedule-file.ts';
+import type { CampaignWindow } from '../../controller/scaling/campaign.ts';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 import { TRACE_LIMIT_OPTIONS, TRACE_LIMITS_HELP, traceLimits, type TraceLimits } from '../trace-input.ts';
 import { policySettingsSchema, type PolicySettings } from '../../controller/scaling/policy.ts';
@@ -67,6 +69,9 @@ ${FORECASTER_HELP}
                           most S seconds (default 0: off; docs/forecasting.md, third round)
   --ramp-floor S          extrapolate a rising ramp over the pods' startup, for intervals of at most
                           S seconds (default 60; 0: off; docs/forecasting.md, ramp floor)
+  --schedule FILE         campaign windows, as the PredictiveScaler's spec.schedule (the manifest
+                          itself, a mapping with schedule:, or the list; YAML or JSON): the same
+                          rule the controller runs, pre-scaled prescaleSeconds + startup ahead
   --panic                 the live panic window on demand per replica: at 2x a replica's capacity
                           scale at once (no scale-up limit); no scale-down while above it
 Actuator:
@@ -118,6 +123,7 @@ const OPTIONS = {
   'max-replicas': { type: 'string' },
   backlog: { type: 'boolean' },
   panic: { type: 'boolean' },
+  schedule: { type: 'string' },
   actuator: { type: 'string' },
   'hpa-tolerance': { type: 'string' },
   'hpa-scale-down-window': { type: 'string' },
@@ -376,6 +382,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const settings = policySettings(v);
   const hpaActuator = hpaActuatorOptions(v);
   const nodes = nodeOptions(v, trace.intervalSeconds, fleet.maxReplicas);
+  const schedule = v.schedule === undefined ? undefined : scheduleOption(v.schedule, trace);
   const logger = createLogger({ component: 'replay', level: io.env.SURGEGUARD_LOG_LEVEL ?? 'warn', destination: io.stderr as unknown as DestinationStream });
   const metrics = createMetricRegistry();
   const modelPath = v.model ?? defaultModelPath();
@@ -386,7 +393,7 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   const compare = !(v.backlog || v['no-compare']);
   const comparisons: Forecaster[] = compare ? [createSeasonalNaiveForecaster(), choice === 'model' ? createHoltWintersForecaster() : await loadForecaster(loadDeps, modelConfig)] : [];
   const bar = createProgressBar(io.stderr, 'replay');
-  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), nodes, ...(v.panic ? { panic: true } : {}) };
+  const params = { intervalSeconds: trace.intervalSeconds, ...fleet, settings, ...(hpaActuator ? { hpaActuator } : {}), nodes, ...(v.panic ? { panic: true } : {}), ...(schedule ? { campaigns: schedule.campaigns } : {}) };
   let result: ReplayResult;
   try {
     result = await replayDemand({ forecaster, comparisons, onProgress: (d, t) => bar.update(d, t), signal: io.stopSignal }, trace.demand, params, v.backlog ?? false);
@@ -397,9 +404,28 @@ async function runReplay(argv: readonly string[], io: CommandIO): Promise<number
   }
   if (defaultTrace) io.stdout.write(`bundled trace ${label} (capacity ${fleet.capacity}, startup ${fleet.startupSteps} interval${fleet.startupSteps === 1 ? '' : 's'} of ${trace.intervalSeconds}s)\n`);
   const totalDemand = trace.demand.reduce((a, b) => a + b, 0);
-  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand, unit: demandUnit(v), changes: trace.changes, maxReplicas: fleet.maxReplicas }));
+  io.stdout.write(summaryText(result, { forecaster: `${forecaster.version} on ${forecaster.runsOn}`, intervals: trace.demand.length, demand: totalDemand, unit: demandUnit(v), changes: trace.changes, maxReplicas: fleet.maxReplicas, ...(schedule ? { campaigns: { file: v.schedule as string, windows: schedule.windows.length, inTrace: schedule.inTrace } } : {}) }));
   writeOutputs(io, paths, { v, label, trace, fleet, settings, forecaster, result, limits });
   return 0;
+}
+
+/**
+ * --schedule: the campaign windows on replay's clock, and how many of them touch the trace (a window
+ * wholly outside it is kept, and the summary's count says so: a calendar for the wrong year is a
+ * mistake worth seeing). A file that cannot be read or parsed is an input error naming it.
+ */
+function scheduleOption(file: string, trace: Trace): { windows: CampaignWindow[]; campaigns: CampaignWindow[]; inTrace: number } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new SurgeGuardError(ErrorCode.InputInvalid, `--schedule ${file}: cannot read it: ${errorMessage(cause)}`, { cause, details: { file } });
+  }
+  const windows = parseScheduleFile(text, file);
+  const first = trace.timestamps[0] ?? 0;
+  const end = (trace.timestamps[trace.timestamps.length - 1] ?? first) + trace.intervalSeconds;
+  const inTrace = windows.filter((w) => w.startSeconds - w.prescaleSeconds < end && w.startSeconds + w.durationSeconds > first).length;
+  return { windows, campaigns: onReplayClock(windows, { traceStartSeconds: first, intervalSeconds: trace.intervalSeconds }), inTrace };
 }
 
 /** The output files asked for, each checked before the run. */
@@ -473,6 +499,7 @@ function runMetadata(m: MetaInput): Record<string, unknown> {
     max_replicas_capped: m.result.maxReplicasCapped,
     backlog: m.v.backlog ?? false,
     panic: m.v.panic ?? false,
+    schedule: m.v.schedule,
     actuator: m.v.actuator ?? 'direct',
     ...(m.v.actuator === 'hpa' ? { hpa: { tolerance: Number(m.v['hpa-tolerance'] ?? DEFAULT_HPA_ACTUATOR.tolerance.up), scale_down_window_seconds: Number(m.v['hpa-scale-down-window'] ?? DEFAULT_HPA_ACTUATOR.scaleDownWindowSeconds), sync_seconds: DEFAULT_HPA_ACTUATOR.syncSeconds } } : {}),
     policy: m.settings,

@@ -17,6 +17,8 @@ export interface DecisionRecord {
   rules?: Record<string, number>;
   /** The guard with the largest ask, when the scaler has guards: which one and what it read. */
   guard?: { name: string; replicas: number; detail?: string };
+  /** The campaign window that is on (spec.schedule), and what it asks for. */
+  campaign?: { window: string; replicas: number };
 }
 
 /** The last N decisions, newest last, in a fixed-size ring (no growth under load). */

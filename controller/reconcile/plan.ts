@@ -164,16 +164,16 @@ function heldPlan(scaler: PredictiveScaler, base: { key: string; currentReplicas
 }
 
 /** What each rule asked for, as numbers for GET /api/decisions; the guard's name goes beside it. */
-export function rulesRecord(d: Pick<ScalingDecision, 'rules'>): { rules: Record<string, number>; guard?: { name: string; replicas: number; detail?: string } } {
-  const { guard, ...numbers } = d.rules;
-  return { rules: { ...numbers, ...(guard ? { guard: guard.replicas } : {}) }, ...(guard ? { guard: { ...guard } } : {}) };
+export function rulesRecord(d: Pick<ScalingDecision, 'rules'>): { rules: Record<string, number>; guard?: { name: string; replicas: number; detail?: string }; campaign?: { window: string; replicas: number } } {
+  const { guard, campaign, ...numbers } = d.rules;
+  return { rules: { ...numbers, ...(guard ? { guard: guard.replicas } : {}), ...(campaign ? { campaign: campaign.replicas } : {}) }, ...(guard ? { guard: { ...guard } } : {}), ...(campaign ? { campaign: { ...campaign } } : {}) };
 }
 
 /** What each rule of a decision asked for, as the decision messages say it. */
 export function rulesText(d: Pick<ScalingDecision, 'rules' | 'surge' | 'source'>): string {
   const g = d.rules.guard;
   const r = d.rules;
-  const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}${r.spikeHold !== undefined ? `, spike hold ${r.spikeHold}` : ''}`;
+  const floors = `${r.ramp !== undefined ? `, ramp ${r.ramp}` : ''}${r.learnedFloor !== undefined ? `, learned floor ${r.learnedFloor}` : ''}${r.spikeHold !== undefined ? `, spike hold ${r.spikeHold}` : ''}${r.campaign ? `, campaign ${r.campaign.window} ${r.campaign.replicas}` : ''}`;
   const capped = r.forecastUncapped !== undefined ? ` (capped from ${r.forecastUncapped})` : '';
   return `forecast ${d.rules.forecast}${capped} by ${d.source}, reactive ${d.rules.reactive}${d.surge ? `, surge ${d.rules.surge}` : ''}${floors}${g ? `, guard ${g.name} ${g.replicas}${g.detail ? ` (${g.detail})` : ''}` : ''}, stabilized ${d.rules.stabilized}`;
 }

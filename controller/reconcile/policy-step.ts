@@ -1,4 +1,5 @@
 import type { SeriesForecast } from '../../inference/forecaster.ts';
+import { campaignFloor, type CampaignAsk, type CampaignWindow } from '../scaling/campaign.ts';
 import { calibrated, newCalibration, observe, scaleOf, type CalibrationState } from '../scaling/calibration.ts';
 import { decide, startupSteps, type Recommendation, type ScalingDecision } from '../scaling/decide.ts';
 import type { ScalingPolicy } from '../scaling/policy.ts';
@@ -21,6 +22,8 @@ export interface PolicyMemory {
   selection?: SelectionState;
   /** Which reactive rule has lost least on this target's own demand within its policy's cost. */
   reactiveFloor?: ReactiveFloorState;
+  /** The demand level each campaign window that is on multiplies, by window name, from when it first applied. */
+  campaignBaselines?: Map<string, number>;
 }
 
 /** One candidate forecaster's forecast for a target this tick. */
@@ -57,6 +60,8 @@ export interface PolicyStepInput {
   readonly reactiveOnly?: boolean;
   /** What the scaler's saturation guards ask for this tick (none in replay, which has one demand series). */
   readonly guards?: readonly { readonly name: string; readonly replicas: number; readonly detail?: string }[];
+  /** The scaler's campaign windows (spec.schedule), on the clock of `nowSeconds`; reactive-only runs use them too. */
+  readonly campaigns?: readonly CampaignWindow[];
 }
 
 /**
@@ -81,8 +86,9 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const ramp = rampFor(input, policy, lead);
   const spike = spikeFor(input, policy, lead);
   const cap = capFor(input, policy, lead);
+  const campaign = campaignFor(memory, input, policy, { lead, nowSeconds });
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}), ...(spike ? { spikeHold: spike } : {}), ...(cap !== undefined ? { forecastCap: cap } : {}) },
+    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}), ...(spike ? { spikeHold: spike } : {}), ...(cap !== undefined ? { forecastCap: cap } : {}), ...(campaign ? { campaign } : {}) },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,
@@ -117,6 +123,16 @@ function spikeFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): 
 function capFor(input: PolicyStepInput, policy: ScalingPolicy, lead: number): number | undefined {
   if (!onAt(input, policy.forecastCapMaxIntervalSeconds)) return undefined;
   return forecastCap(input.demandRates, { lead }, { multiplier: policy.forecastCapMultiplier, windowLeads: policy.forecastCapWindowLeads });
+}
+
+/**
+ * What the campaign window that is on asks for, or undefined where none is. Unlike the floors above it
+ * runs in reactive-only runs too: a calendar is the operator's knowledge, not a forecast.
+ */
+function campaignFor(memory: PolicyMemory, input: PolicyStepInput, policy: ScalingPolicy, x: { lead: number; nowSeconds: number }): CampaignAsk | undefined {
+  if (!input.campaigns?.length && !memory.campaignBaselines?.size) return undefined;
+  const baselines = (memory.campaignBaselines ??= new Map());
+  return campaignFloor(input.campaigns ?? [], baselines, { nowSeconds: x.nowSeconds, startupSeconds: policy.startupSeconds, demandRates: input.demandRates, lead: x.lead, capacity: policy.capacityPerReplicaPerSecond, headroom: policy.headroom });
 }
 
 /** A floor gated by interval is on where `maxIntervalSeconds` (0 = off) reaches this target's interval, never in reactive-only runs. */

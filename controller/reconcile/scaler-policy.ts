@@ -1,4 +1,5 @@
 import type { PredictiveScaler } from '../crd/predictive-scaler.ts';
+import { DEFAULT_PRESCALE_SECONDS, type CampaignWindow } from '../scaling/campaign.ts';
 import { DEFAULT_POLICY_SETTINGS, type ReplicaFloor, type ScalingPolicy } from '../scaling/policy.ts';
 
 /** The annotation the healing loop sets for replacement capacity: `replicas,expiresAtUnixSeconds,reason`. */
@@ -41,15 +42,19 @@ export function floorOf(scaler: PredictiveScaler): ReplicaFloor | undefined {
 }
 
 /**
- * The demand multiplier of a campaign window that is on, or will be within its pre-scale time
- * (plus the pods' startup), at `nowSeconds`; 1 when none is.
+ * The scaler's campaign windows on the wall clock (seconds since the epoch), as the policy step reads
+ * them. The API server checked each against the CRD's schema; a start that still does not parse (a
+ * schema applied by hand) drops that window and says so, without stopping the others.
  */
-export function scheduleMultiplier(scaler: PredictiveScaler, nowSeconds: number, startupSeconds: number): { multiplier: number; window?: string } {
-  let best = { multiplier: 1, window: undefined as string | undefined };
+export function campaignsOf(scaler: PredictiveScaler, onInvalid?: (window: string, why: string) => void): CampaignWindow[] {
+  const out: CampaignWindow[] = [];
   for (const w of scaler.spec.schedule ?? []) {
-    const start = Date.parse(w.start) / 1000;
-    const ahead = (w.prescaleSeconds ?? 600) + startupSeconds;
-    if (nowSeconds >= start - ahead && nowSeconds < start + w.durationSeconds && w.demandMultiplier > best.multiplier) best = { multiplier: w.demandMultiplier, window: w.name };
+    const startSeconds = Date.parse(w.start) / 1000;
+    if (!Number.isFinite(startSeconds)) {
+      onInvalid?.(w.name, `start "${w.start}" is not a date-time`);
+      continue;
+    }
+    out.push({ name: w.name, startSeconds, durationSeconds: w.durationSeconds, demandMultiplier: w.demandMultiplier, prescaleSeconds: w.prescaleSeconds ?? DEFAULT_PRESCALE_SECONDS });
   }
-  return best;
+  return out;
 }

@@ -19,7 +19,7 @@ import type { ComingClaim } from '../capacity/replacement.ts';
 import { createLeadTimeLearner, leadTimeText, type StalledPending } from '../capacity/lead-time.ts';
 import type { PlaceholderMember, PlaceholderStage } from '../capacity/placeholder-stage.ts';
 import { policyStep, type PolicyMemory } from './policy-step.ts';
-import { policyFor, scheduleMultiplier } from './scaler-policy.ts';
+import { campaignsOf, policyFor } from './scaler-policy.ts';
 
 export interface TickDeps {
   scalers: () => readonly PredictiveScaler[];
@@ -77,7 +77,6 @@ interface ScalerRuntime {
   statsTick: number;
   lastStatusAt: number;
   lastStatusKey: string;
-  windowBaseline: Map<string, number>;
   /** The grant of the GPU budget cut last told in an Event, so a cut that lasts is told once. */
   budgetToldAt?: number;
 }
@@ -93,6 +92,14 @@ const tracer = trace.getTracer('surgeguard-controller');
 export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick(): Promise<TickReport> } {
   const runtimes = new Map<string, ScalerRuntime>();
   let budgetUnavailableLogged = false;
+  // A window whose start does not parse is left out each tick and told once per scaler and window.
+  const badWindowsTold = new Set<string>();
+  const tellBadWindow = (scaler: string, window: string, why: string): void => {
+    const key = `${scaler}#${window}`;
+    if (badWindowsTold.has(key)) return;
+    badWindowsTold.add(key);
+    deps.logger.warn({ scaler, window }, `spec.schedule window ${window}: ${why}; the window is left out, the others apply`);
+  };
   let placeholdersUnavailableLogged = false;
   const m = scalingLoopMetrics(deps.metrics);
   // The GPU resources whose node lead time is learned: the default and whatever the budget shares.
@@ -104,7 +111,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
   const runtimeFor = async (s: PredictiveScaler, key: string): Promise<ScalerRuntime> => {
     let rt = runtimes.get(key);
     if (rt) return rt;
-    rt = { history: [], memory: { recommendations: [] }, statsTick: -Infinity, lastStatusAt: 0, lastStatusKey: '', windowBaseline: new Map() };
+    rt = { history: [], memory: { recommendations: [] }, statsTick: -Infinity, lastStatusAt: 0, lastStatusKey: '' };
     runtimes.set(key, rt);
     if (deps.backfill) {
       try {
@@ -244,9 +251,9 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       const policy = policyFor(s, rt.stats?.startupP90Seconds);
       let decision: ScalingDecision | undefined;
       if (fc && target.ok) {
-        const boosted = applySchedule(s, rt, fc.f, x.nowSeconds, policy.startupSeconds);
         const guards = readGuards(s, keyOf(s), x.readings, target.state.replicas);
-        decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: boosted, source: fc.source, reactiveOnly: !config.forecasting, guards }, policy, x.nowSeconds);
+        const campaigns = campaignsOf(s, (window, why) => tellBadWindow(keyOf(s), window, why));
+        decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: fc.f, source: fc.source, reactiveOnly: !config.forecasting, guards, campaigns }, policy, x.nowSeconds);
       }
       const ref = s.spec.targetRef;
       const p = plan({ scaler: s, reading: x.readings.get(keyOf(s)), decision, target, hpa: x.hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: x.paused ?? false, ...(x.hold ? { hold: x.hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });
@@ -598,16 +605,6 @@ export function spreadOf(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) / 2 ** 32;
-}
-
-function applySchedule(s: PredictiveScaler, rt: ScalerRuntime, f: SeriesForecast, nowSeconds: number, startupSeconds: number): SeriesForecast {
-  const { multiplier, window } = scheduleMultiplier(s, nowSeconds, startupSeconds);
-  if (!window) return f;
-  // The campaign's demand is the level before it began times its multiplier: remember that
-  // level when the window first applies, so the forecast of the surge itself is not multiplied again.
-  if (!rt.windowBaseline.has(window)) rt.windowBaseline.set(window, rt.history[rt.history.length - 1] ?? 0);
-  const floor = (rt.windowBaseline.get(window) ?? 0) * multiplier;
-  return { p10: f.p10.map((v) => Math.max(v, floor)), p50: f.p50.map((v) => Math.max(v, floor)), p90: f.p90.map((v) => Math.max(v, floor)) };
 }
 
 /** A forecast that says demand stays where it is now: what a reactive autoscaler assumes. */

@@ -1,3 +1,4 @@
+import type { CampaignAsk } from './campaign.ts';
 import type { ScalingPolicy } from './policy.ts';
 import type { RampFloor } from './ramp-floor.ts';
 import type { LearnedFloor } from './reactive-floor.ts';
@@ -22,6 +23,8 @@ export interface ScalingSignals {
   readonly spikeHold?: SpikeHold;
   /** The highest forecast rate the forecast rule may size for (controller/scaling/forecast-cap.ts); none without it. */
   readonly forecastCap?: number;
+  /** What a campaign window that is on asks for (controller/scaling/campaign.ts), as a floor the forecast cap does not touch. */
+  readonly campaign?: CampaignAsk;
 }
 
 /**
@@ -70,6 +73,7 @@ export type DecisionReason =
   | 'LearnedFloor'
   | 'Ramp'
   | 'SpikeHold'
+  | 'Campaign'
   | 'MinReplicas'
   | 'MaxReplicas';
 
@@ -92,6 +96,8 @@ export interface ScalingDecision {
     readonly ramp?: number;
     /** The spike hold's ask; absent where the policy step passed none (off, or no spike in the hold). */
     readonly spikeHold?: number;
+    /** The campaign window's ask, and which window; absent while none is on. */
+    readonly campaign?: { readonly window: string; readonly replicas: number };
     /** What the forecast rule would have asked without the forecast cap; present only where the cap lowered it. */
     readonly forecastUncapped?: number;
     /** The largest guard's ask, and which guard; absent without guards. */
@@ -118,7 +124,7 @@ export function startupSteps(policy: Pick<ScalingPolicy, 'startupSeconds'>, inte
  * It sizes the fleet for the forecast quantile over the intervals until a pod started now serves,
  * never goes below what current demand needs, reacts when demand breaks above the forecast band,
  * never goes below the reactive rule the target learned nor the current ramp extrapolated over the
- * lead (when the policy step passes them), nor what a
+ * lead (when the policy step passes them), nor what a campaign window that is on or a
  * saturation guard asks, holds scale-down for the stabilization window
  * (a guard's ask included, so a fleet does not shrink until the queue has been calm that long),
  * applies the scale limits, and keeps a healing floor until it expires.
@@ -146,7 +152,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     reason: bounded?.reason ?? limited.reason ?? need.reason,
     surge: need.surge,
     atSeconds: nowSeconds,
-    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(need.forecastUncapped !== undefined ? { forecastUncapped: need.forecastUncapped } : {}), ...(need.guard ? { guard: need.guard } : {}) },
+    rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(signals.campaign ? { campaign: { window: signals.campaign.window, replicas: need.campaign } } : {}), ...(need.forecastUncapped !== undefined ? { forecastUncapped: need.forecastUncapped } : {}), ...(need.guard ? { guard: need.guard } : {}) },
     recommendation: { atSeconds: nowSeconds, replicas: need.raw },
     source: forecast.source,
   };
@@ -161,6 +167,7 @@ interface Needs {
   learned: number;
   ramp: number;
   spike: number;
+  campaign: number;
   guard?: GuardAsk;
   raw: number;
   reason: DecisionReason;
@@ -194,15 +201,18 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const learned = signals.learnedFloor?.replicas ?? 0;
   const ramp = signals.rampFloor?.replicas ?? 0;
   const spike = signals.spikeHold?.replicas ?? 0;
-  const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike);
+  const campaign = signals.campaign?.replicas ?? 0;
+  const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike, campaign);
   const raw = Math.max(others, guard?.replicas ?? 0);
-  return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, guard, raw }) };
+  return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, campaign, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, campaign, guard, raw }) };
 }
 
-/** The rule that set the raw recommendation; a floor (learned or ramp) is named only where it is above every other rule. */
+/** The rule that set the raw recommendation; a floor (learned, ramp, spike hold or campaign) is named only where it is above every other rule. */
 function needReason(n: Omit<Needs, 'reason' | 'guard'> & { guard: GuardAsk | undefined }): DecisionReason {
   // A guard binds only above every other rule: it is there for what the forecast and demand missed.
-  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp, n.spike)) return 'Guard';
+  if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp, n.spike, n.campaign)) return 'Guard';
+  // A campaign names itself only above every rule that reads demand: it is what the operator added.
+  if (n.campaign > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp, n.spike)) return 'Campaign';
   if (n.spike > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp)) return 'SpikeHold';
   if (n.ramp > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned)) return 'Ramp';
   if (n.learned > Math.max(n.forecast, n.reactive, n.surgeNeed, n.ramp)) return 'LearnedFloor';

@@ -11,16 +11,18 @@ import { createDecisionLog } from '../../../controller/reconcile/decision-log.ts
 import { createScalingLoop } from '../../../controller/reconcile/tick.ts';
 import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
 
-function scaler(name: string): PredictiveScaler {
+type Schedule = NonNullable<PredictiveScaler['spec']['schedule']>;
+
+function scaler(name: string, schedule?: Schedule): PredictiveScaler {
   return {
     apiVersion: 'surgeguard.io/v1alpha1',
     kind: 'PredictiveScaler',
     metadata: { name, namespace: 'ns', generation: 1 },
-    spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, signal: { prometheus: { query: name } }, requestsPerSecondPerReplica: 10, maxReplicas: 50, startupSeconds: 30 }),
+    spec: resolveSpec({ targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, signal: { prometheus: { query: name } }, requestsPerSecondPerReplica: 10, maxReplicas: 50, startupSeconds: 30, ...(schedule ? { schedule } : {}) }),
   };
 }
 
-function harness(opts: { leader: boolean; rates: Record<string, number> }) {
+function harness(opts: { leader: boolean; rates: Record<string, number>; schedule?: Schedule }) {
   const replicas = new Map<string, number>();
   const writes: string[] = [];
   const scale: ScaleClient = {
@@ -34,7 +36,7 @@ function harness(opts: { leader: boolean; rates: Record<string, number> }) {
   };
   const reader: ClusterReader = { hpaTargets: async () => new Map(), paused: async () => false, podStats: async () => ({ unschedulable: 0, ready: 1 }) };
   const writer: ClusterWriter = { patchScalerStatus: async (_ns, name) => void writes.push(`status ${name}`), event: async (o, _t, reason) => void writes.push(`event ${o.name} ${reason}`) };
-  let list = Object.keys(opts.rates).map(scaler);
+  let list = Object.keys(opts.rates).map((n) => scaler(n, opts.schedule));
   let clock = 1_000_000;
   const metrics = createMetricRegistry();
   const decisions = createDecisionLog(100);
@@ -58,7 +60,7 @@ function harness(opts: { leader: boolean; rates: Record<string, number> }) {
     writes,
     metrics,
     decisions,
-    setScalers: (names: string[]) => void (list = names.map(scaler)),
+    setScalers: (names: string[]) => void (list = names.map((n) => scaler(n))),
     async tick() {
       clock += 15_000;
       return loop.tick();
@@ -143,4 +145,45 @@ test('the live loop holds a lone spike by default: reason SpikeHold in the log, 
   assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="SpikeHold"\} 1/);
   // Once the hold and the stabilization window have passed, the fleet goes back to what 10/s needs.
   assert.ok((all.at(-1)?.desiredReplicas ?? 99) <= 2, trace);
+});
+
+test('a campaign window pre-scales ahead of its start by prescale + startup, above the forecast cap, and lets go after it ends', async () => {
+  // The clock starts at 1000 s and moves 15 s a tick. The window starts at 1150 s with 60 s of
+  // pre-scale; with 30 s of startup it is on from 1060 s (the 4th tick). Demand is 50/s: three times
+  // that with the CRD's 10% headroom is 165/s, 17 replicas of 10/s. The forecast cap at 15 s lets the
+  // forecast rule size for at most 2x recent demand (11 replicas): the window must not be cut to it.
+  const opts = { leader: true, rates: { launch: 50 }, schedule: [{ name: 'launch', start: new Date(1_150_000).toISOString(), durationSeconds: 300, demandMultiplier: 3, prescaleSeconds: 60 }] };
+  const h = harness(opts);
+  const seen: { now: number; reason: string; desired?: number; campaign?: number; message: string }[] = [];
+  for (let t = 1; t <= 60; t++) {
+    // Demand rises inside the window: the window multiplies the level before it, not this.
+    opts.rates.launch = t >= 8 && t < 20 ? 150 : 50;
+    await h.tick();
+    const d = h.decisions.list({ scaler: 'ns/launch' }).at(-1);
+    assert.ok(d);
+    seen.push({ now: 1000 + 15 * t, reason: d.reason, ...(d.desiredReplicas !== undefined ? { desired: d.desiredReplicas } : {}), ...(d.rules?.campaign !== undefined ? { campaign: d.rules.campaign } : {}), message: d.message });
+  }
+  const on = seen.filter((x) => x.campaign !== undefined).map((x) => x.now);
+  assert.deepEqual([on[0], on.at(-1)], [1060, 1435], 'on from start - prescale - startup until the end (1150 + 300)');
+  for (const x of seen.filter((y) => y.campaign !== undefined)) assert.equal(x.campaign, 17, JSON.stringify(x));
+  // The scale-up limit (double or +4 per 15 s) still applies: the pre-scale time is there to absorb it.
+  const first = seen.find((x) => x.now === 1060);
+  assert.deepEqual([first?.reason, first?.desired], ['ScaleUpLimited', 12], JSON.stringify(first));
+  assert.match(first?.message ?? '', /campaign launch 17/);
+  const next = seen.find((x) => x.now === 1075);
+  assert.deepEqual([next?.reason, next?.desired], ['Campaign', 17], JSON.stringify(next));
+  assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="Campaign"\} 1/);
+  // Once the window is over (and the 300 s stabilization window after it), the fleet goes back.
+  assert.equal(seen.at(-1)?.campaign, undefined);
+  assert.ok((seen.at(-1)?.desired ?? 99) < 17, JSON.stringify(seen.at(-1)));
+});
+
+test('a schedule window whose start does not parse is left out, and the others still apply', async () => {
+  // The API server's date-time check makes this rare (a CRD applied without its schema); one bad window must not stop another.
+  const opts = { leader: true, rates: { launch: 50 }, schedule: [{ name: 'typo', start: 'not-a-date', durationSeconds: 300, demandMultiplier: 5 }, { name: 'ok', start: new Date(1_100_000).toISOString(), durationSeconds: 300, demandMultiplier: 2, prescaleSeconds: 0 }] };
+  const h = harness(opts);
+  for (let t = 1; t <= 6; t++) await h.tick();
+  const d = h.decisions.list({ scaler: 'ns/launch' }).at(-1);
+  assert.equal(d?.campaign?.window, 'ok');
+  assert.equal(d?.rules?.campaign, 11);
 });
