@@ -86,14 +86,23 @@ test('a leader that loses its Lease during a long tick does not patch when the t
   forecaster.hold();
   await waitUntil('a tick hanging in its forecast', async () => (forecaster.held() ? true : undefined), { timeoutMs: 20_000, intervalMs: 50 });
 
-  // Another replica takes the Lease (as one would after this one's lease expired).
+  // Another replica takes the Lease (as one would after this one's lease expired). The leader
+  // renews every 0.5 s, so a renewal can land between our read and our replace (409 Conflict, seen
+  // in CI): read again and retry, as a real contender would on its next try.
   const leases = kc.makeApiClient(CoordinationV1Api);
-  const lease = await leases.readNamespacedLease({ name: leaseName, namespace: 'default' });
-  await leases.replaceNamespacedLease({
-    name: leaseName,
-    namespace: 'default',
-    body: { ...lease, spec: { ...lease.spec, holderIdentity: 'another-replica', leaseDurationSeconds: 600, renewTime: microTime(Date.now()) as unknown as Date, acquireTime: microTime(Date.now()) as unknown as Date } },
-  });
+  for (let attempt = 1; ; attempt++) {
+    const lease = await leases.readNamespacedLease({ name: leaseName, namespace: 'default' });
+    try {
+      await leases.replaceNamespacedLease({
+        name: leaseName,
+        namespace: 'default',
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: 'another-replica', leaseDurationSeconds: 600, renewTime: microTime(Date.now()) as unknown as Date, acquireTime: microTime(Date.now()) as unknown as Date } },
+      });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 10) throw err;
+    }
+  }
   await waitUntil('stopped leading', async () => (controller.elector.isLeader() ? undefined : true), { timeoutMs: 20_000, intervalMs: 100 });
   const lostAt = Date.now();
 
