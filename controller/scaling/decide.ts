@@ -103,7 +103,7 @@ export interface ScalingDecision {
     /** The largest guard's ask, and which guard; absent without guards. */
     readonly guard?: GuardAsk;
   };
-  /** The raw recommendation to append to `recentRecommendations` for the next call. */
+  /** What to append to `recentRecommendations` for the next call: the raw recommendation less the spike hold, which holds for its own intervals. */
   readonly recommendation: Recommendation;
   /** Which forecaster gave the forecast rule its number, fallbacks named (`holt-winters (fallback: horizon)`). */
   readonly source: string;
@@ -153,7 +153,7 @@ export function decide(signals: ScalingSignals, forecast: ScalingForecast, polic
     surge: need.surge,
     atSeconds: nowSeconds,
     rules: { forecast: need.forecast, reactive: need.reactive, surge: need.surgeNeed, stabilized, ...(signals.learnedFloor ? { learnedFloor: need.learned } : {}), ...(signals.rampFloor ? { ramp: need.ramp } : {}), ...(signals.spikeHold ? { spikeHold: need.spike } : {}), ...(signals.campaign ? { campaign: { window: signals.campaign.window, replicas: need.campaign } } : {}), ...(need.forecastUncapped !== undefined ? { forecastUncapped: need.forecastUncapped } : {}), ...(need.guard ? { guard: need.guard } : {}) },
-    recommendation: { atSeconds: nowSeconds, replicas: need.raw },
+    recommendation: { atSeconds: nowSeconds, replicas: need.held },
     source: forecast.source,
   };
 }
@@ -170,6 +170,8 @@ interface Needs {
   campaign: number;
   guard?: GuardAsk;
   raw: number;
+  /** What the stabilization window remembers: the raw recommendation less the spike hold, which is a hold of its own. */
+  held: number;
   reason: DecisionReason;
 }
 
@@ -204,11 +206,15 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const campaign = signals.campaign?.replicas ?? 0;
   const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike, campaign);
   const raw = Math.max(others, guard?.replicas ?? 0);
-  return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, campaign, ...(guard ? { guard } : {}), raw, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, campaign, guard, raw }) };
+  // The spike hold keeps a spike for its own N intervals. Remembered by the stabilization window too,
+  // it was held 300 s longer: 20 more intervals at 15 s but 5 at 1 minute, and AzureLLM's figure then
+  // turned on whether one 15 s burst counted as lone (docs/forecasting.md, fifth round).
+  const held = Math.max(fc, reactive, surgeNeed, learned, ramp, campaign, guard?.replicas ?? 0);
+  return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, campaign, ...(guard ? { guard } : {}), raw, held, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, campaign, guard, raw }) };
 }
 
 /** The rule that set the raw recommendation; a floor (learned, ramp, spike hold or campaign) is named only where it is above every other rule. */
-function needReason(n: Omit<Needs, 'reason' | 'guard'> & { guard: GuardAsk | undefined }): DecisionReason {
+function needReason(n: Omit<Needs, 'reason' | 'guard' | 'held'> & { guard: GuardAsk | undefined }): DecisionReason {
   // A guard binds only above every other rule: it is there for what the forecast and demand missed.
   if (n.guard && n.guard.replicas > Math.max(n.forecast, n.reactive, n.surgeNeed, n.learned, n.ramp, n.spike, n.campaign)) return 'Guard';
   // A campaign names itself only above every rule that reads demand: it is what the operator added.

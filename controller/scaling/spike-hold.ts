@@ -8,7 +8,8 @@
  * demand was at least `ratio` times the median of the `baselineIntervals` before it (at least 2(K+1)
  * of them, so a cold start's first minutes are no baseline) while the interval after it was back under
  * that bar, as was the one before it (a lone spike), and asks for `headroom` x the largest such demand. It uses demand up to now
- * only and keeps no state.
+ * only and keeps no state. `decide` keeps this ask out of the stabilization window's memory, so the
+ * hold lasts `intervals` at any interval length (the window would add 20 intervals at 15 s, 5 at 1 min).
  */
 export interface SpikeHoldSettings {
   /** A spike is demand at least this multiple of the median before it (> 1). */

@@ -123,8 +123,9 @@ test('the live loop applies the ramp floor by default: rising demand scales ahea
 test('the live loop holds a lone spike by default: reason SpikeHold in the log, the message and the counter, and it lets go after the hold', async () => {
   // 15 s interval, lead 3: the spike hold needs 2 x 3 intervals of baseline before a spike. Demand is
   // 10/s, then one tick at 100/s (10x the median before it), then 10/s again. The tick after the spike
-  // knows it was lone and asks for 2.5 x 100 / 10 = 25 replicas for the rest of the 8-interval hold;
-  // the scale-down stabilization window (300 s, 20 ticks) then holds that as it holds any ask.
+  // knows it was lone and asks for 2.5 x 100 / 10 = 25 replicas for the rest of the 8-interval hold.
+  // The stabilization window (300 s, 20 ticks) does not remember the hold: it holds the spike tick's
+  // own asks (its surge, 13), so the 25 ends with the hold.
   const opts = { leader: true, rates: { spiky: 10 } };
   const h = harness(opts);
   for (let t = 0; t < 40; t++) {
@@ -143,7 +144,9 @@ test('the live loop holds a lone spike by default: reason SpikeHold in the log, 
   for (const d of bound) assert.equal(d.desiredReplicas, 25, trace);
   assert.match(bound[0]?.message ?? '', /spike hold 25/);
   assert.match((await h.metrics.render()).body, /surgeguard_controller_decisions_total\{decision="scale_up",reason="SpikeHold"\} 1/);
-  // Once the hold and the stabilization window have passed, the fleet goes back to what 10/s needs.
+  const after = all[all.indexOf(held.at(-1) as (typeof all)[number]) + 1];
+  assert.deepEqual([after?.desiredReplicas, after?.reason, after?.rules?.spikeHold], [13, 'Stabilized', undefined], trace);
+  // Once the stabilization window has passed the spike tick too, the fleet goes back to what 10/s needs.
   assert.ok((all.at(-1)?.desiredReplicas ?? 99) <= 2, trace);
 });
 
