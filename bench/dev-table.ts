@@ -3,6 +3,7 @@
 // every series that trained the shipped model (inference/models/training-corpus.json names them).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Score } from '../replay/summary.ts';
 import { parseTrace, type Trace } from '../replay/trace.ts';
 
 /** One scored row: a whole trace file, or a one-hour window cut from one. */
@@ -87,4 +88,17 @@ export function loadDevTrace(dataDir: string, t: DevTrace): Trace {
     if (ts >= from && ts < from + t.window!.seconds) idx.push(i);
   });
   return { timestamps: idx.map((i) => whole.timestamps[i] as number), demand: idx.map((i) => whole.demand[i] as number), intervalSeconds: whole.intervalSeconds, warnings: [] };
+}
+
+/** What the benchmark asks of one row: unserved at most the default HPA's at at most 1.5x its cost, and quality <= 0.5 at 1 minute or finer. */
+export function rowGoal(s: Score, intervalSeconds: number): string {
+  const hpaOk = s.unservedFraction <= s.defaultHpaUnservedFraction + 1e-12 && s.costVsDefaultHpa <= 1.5;
+  const qOk = intervalSeconds > 60 || s.qualityFigure <= 0.5;
+  return hpaOk && qOk ? 'met' : `not met (${[hpaOk ? '' : 'vs HPA', qOk ? '' : 'quality > 0.5'].filter(Boolean).join(', ')})`;
+}
+
+/** Geometric mean of quality figures; a figure of 0 (nothing unserved) counts as 0.01 so one perfect row does not zero the mean. */
+export function geomean(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  return Math.exp(xs.reduce((a, q) => a + Math.log(Math.max(0.01, q)), 0) / xs.length);
 }

@@ -32,7 +32,7 @@ import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
 import { defaultModelPath, loadForecaster } from '../inference/load.ts';
 import { createOnnxForecaster, type OrtRuntime } from '../inference/onnx-forecaster.ts';
 import { createSeasonalNaiveForecaster } from '../inference/seasonal-naive.ts';
-import { ALL_TRACES, loadDevTrace, readTrainingCorpus, splitByCorpus, type DevTrace } from './dev-table.ts';
+import { ALL_TRACES, geomean, loadDevTrace, readTrainingCorpus, rowGoal, splitByCorpus, type DevTrace } from './dev-table.ts';
 import { forecastError } from './forecast-error.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -64,14 +64,8 @@ interface RowResult {
   readonly r: ReplayResult;
 }
 
-/** What the benchmark asks of one row: unserved at most the default HPA's at at most 1.5x its cost, and quality <= 0.5 at 1 minute or finer. */
 function goalOf(x: RowResult): string {
-  const s = x.r.score;
-  if (!s) return '';
-  const hpaOk = s.unservedFraction <= s.defaultHpaUnservedFraction + 1e-12 && s.costVsDefaultHpa <= 1.5;
-  const fine = x.trace.intervalSeconds <= 60;
-  const qOk = !fine || s.qualityFigure <= 0.5;
-  return hpaOk && qOk ? 'met' : `not met (${[hpaOk ? '' : 'vs HPA', qOk ? '' : 'quality > 0.5'].filter(Boolean).join(', ')})`;
+  return x.r.score ? rowGoal(x.r.score, x.trace.intervalSeconds) : '';
 }
 
 function sourcesOf(r: ReplayResult): string {
@@ -88,12 +82,6 @@ function row(x: RowResult, agree: string): string {
   const [sn, other] = x.r.comparisons.map((c) => c.score);
   const cell = (q?: { qualityFigure: number; costVsDefaultHpa: number }): string => (q ? `${formatQuality(q.qualityFigure)} / ${fmt(q.costVsDefaultHpa, 2)}x` : '-');
   return `| ${x.t.name} | ${x.trace.demand.length} x ${x.trace.intervalSeconds}s | ${x.capacity} | ${x.k} | **${cell(s)}** | ${cell(other)} | ${cell(sn)} | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${sourcesOf(x.r)} | ${goalOf(x)} | ${agree} |`;
-}
-
-/** Geometric mean of quality figures; a figure of 0 (nothing unserved) counts as 0.01 so one perfect row does not zero the mean. */
-function geomean(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  return Math.exp(xs.reduce((a, q) => a + Math.log(Math.max(0.01, q)), 0) / xs.length);
 }
 
 async function batchInference(demand: readonly number[]): Promise<{ forecastMs: number; sessionMs: number; provider: string }> {
