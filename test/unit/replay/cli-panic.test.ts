@@ -3,21 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../../cli/main.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
+import { runCli } from '../../helpers/cli-run.ts';
 
 const trace = fileURLToPath(new URL('../../fixtures/traces/Twitter_volume_AAPL_head1200.csv', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sg-replay-panic-'));
 
-async function replay(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
-  const io = { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)), env: { SURGEGUARD_LOG_LEVEL: 'warn' }, cwd: dir, stopSignal: new AbortController().signal };
-  const code = await main(['replay', ...args], io, [replayCommand]);
-  return { code, stderr };
+function replay(args: string[]): Promise<{ code: number; stderr: string }> {
+  return runCli(['replay', ...args], [replayCommand], dir);
 }
 
 interface Meta {

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { main } from '../../../cli/main.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
+import { runCli } from '../../helpers/cli-run.ts';
 import { onReplayClock, parseScheduleFile } from '../../../replay/schedule-file.ts';
 import { ErrorCode, SurgeGuardError } from '../../../common/errors.ts';
 
@@ -17,13 +16,8 @@ const trace = join(dir, 'launch.csv');
 writeFileSync(trace, `timestamp,value\n${Array.from({ length: 120 }, (_, i) => `${new Date((T0 + 60 * i) * 1000).toISOString()},${i >= 60 && i < 90 ? 300 : 100}`).join('\n')}\n`);
 const launchAt = new Date((T0 + 3600) * 1000).toISOString();
 
-async function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
-  const io = { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: { SURGEGUARD_LOG_LEVEL: 'warn' }, cwd: dir, stopSignal: new AbortController().signal };
-  const code = await main(['replay', ...args], io, [replayCommand]);
-  return { code, stdout, stderr };
+function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(['replay', ...args], [replayCommand], dir);
 }
 
 /** Per-interval rows of the output CSV: ready replicas and the rule that bound the target. */

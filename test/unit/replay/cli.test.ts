@@ -2,29 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../../cli/main.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
+import { runCli } from '../../helpers/cli-run.ts';
 import { bestAtCost, frontier, reactivePoints } from '../../../replay/baselines.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/traces/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sg-replay-cli-'));
 
-async function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
-  const io = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    env: { SURGEGUARD_LOG_LEVEL: 'warn' },
-    cwd: dir,
-    stopSignal: new AbortController().signal,
-  };
-  const code = await main(['replay', ...args], io, [replayCommand]);
-  return { code, stdout, stderr };
+function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(['replay', ...args], [replayCommand], dir);
 }
 
 test('replay of a real trace: summary, output file with the contract columns, JSON beside it, offline report', async () => {

@@ -5,11 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../../cli/main.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
+import { runCli } from '../../helpers/cli-run.ts';
 import { policyStep, type PolicyMemory } from '../../../controller/reconcile/policy-step.ts';
 import { decide } from '../../../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
@@ -129,12 +128,7 @@ test('the policy step learns the floor only at intervals up to learnedFloorMaxIn
 test('surgeguard replay --learned-floor: the setting reaches the policy, the JSON records it, and a bad value is one coded line', async () => {
   const trace = fileURLToPath(new URL('../../fixtures/traces/Twitter_volume_AAPL_head1200.csv', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'sg-learned-floor-'));
-  const replay = async (args: string[]): Promise<{ code: number; stderr: string }> => {
-    let stderr = '';
-    const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
-    const io = { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)), env: { SURGEGUARD_LOG_LEVEL: 'warn' }, cwd: dir, stopSignal: new AbortController().signal };
-    return { code: await main(['replay', ...args], io, [replayCommand]), stderr };
-  };
+  const replay = (args: string[]): Promise<{ code: number; stderr: string }> => runCli(['replay', ...args], [replayCommand], dir);
   const base = ['--trace', trace, '--capacity', '5', '--startup-steps', '1', '--no-compare', '--cpu', '--forecaster', 'holt-winters'];
   const on = join(dir, 'on.csv');
   const off = join(dir, 'off.csv');
