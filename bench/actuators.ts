@@ -5,7 +5,7 @@
 // with the policy's default forecaster (Holt-Winters). Writes its section of bench/RESULTS.md.
 // Needs ../shared/data (not in the clone).
 //   node bench/actuators.ts [--only REGEX]
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { DEFAULT_POLICY_SETTINGS } from '../controller/scaling/policy.ts';
 import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
 import { defaultModelPath } from '../inference/load.ts';
 import { ALL_TRACES, loadDevTrace, readTrainingCorpus, splitByCorpus } from './dev-table.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data');
@@ -91,10 +92,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const old = readFileSync(resultsPath, 'utf8');
-  const re = /<!-- actuators:begin[\s\S]*<!-- actuators:end -->/;
-  writeFileSync(resultsPath, re.test(old) ? old.replace(re, md) : `${old.trimEnd()}\n\n${md}\n`);
+  writeResultsSection('actuators', md);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -5,7 +5,7 @@
 // table (bench/dev-table.ts; series that trained the model are never scored) so that it runs in a few
 // minutes on 2 cores. Writes its section of bench/RESULTS.md. Needs ../shared/data (not in the clone).
 //   node bench/capacity.ts [--only REGEX]
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import { simulateFleet } from '../replay/fleet.ts';
 import type { NodeRunResult } from '../replay/nodes.ts';
 import { replayOnNodes } from '../replay/replay.ts';
 import { ALL_TRACES, loadDevTrace, readTrainingCorpus, splitByCorpus } from './dev-table.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data');
@@ -108,12 +109,10 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const old = readFileSync(resultsPath, 'utf8');
-  const re = /<!-- capacity:begin[\s\S]*<!-- capacity:end -->/;
-  const reading = re.exec(old)?.[0].match(/\*\*Reading these numbers\.\*\*[\s\S]*?(?=\n<!-- capacity:end)/)?.[0];
-  const section = reading ? md.replace('**Reading these numbers.** READING', reading) : md;
-  writeFileSync(resultsPath, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}\n`);
+  writeResultsSection('capacity', md, (old) => {
+    const reading = old?.match(/\*\*Reading these numbers\.\*\*[\s\S]*?(?=\n<!-- capacity:end)/)?.[0];
+    return reading ? md.replace('**Reading these numbers.** READING', () => reading) : md;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

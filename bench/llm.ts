@@ -4,7 +4,7 @@
 // development table (bench/dev-table.ts). Writes its section of bench/RESULTS.md. Needs ../shared/data.
 //   node bench/llm.ts [--only REGEX]   (--only: table 2 rows matching; nothing written)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { DEFAULT_POLICY_SETTINGS } from '../controller/scaling/policy.ts';
 import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
 import { defaultModelPath } from '../inference/load.ts';
 import { ALL_TRACES, loadDevTrace, readTrainingCorpus, splitByCorpus } from './dev-table.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data');
@@ -159,12 +160,10 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const old = readFileSync(resultsPath, 'utf8');
-  const re = /<!-- llm:begin[\s\S]*<!-- llm:end -->/;
-  const prevReading = /### Reading these numbers\n\n([\s\S]*?)\n<!-- llm:end -->/.exec(old)?.[1];
-  const out = md.replace('READING_PLACEHOLDER', () => prevReading ?? '(written by hand after a run)');
-  writeFileSync(resultsPath, re.test(old) ? old.replace(re, () => out) : `${old.trimEnd()}\n\n${out}\n`);
+  writeResultsSection('llm', md, (old) => {
+    const prevReading = old && /### Reading these numbers\n\n([\s\S]*?)\n<!-- llm:end -->/.exec(old)?.[1];
+    return md.replace('READING_PLACEHOLDER', () => prevReading || '(written by hand after a run)');
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -34,6 +34,7 @@ import { createOnnxForecaster, type OrtRuntime } from '../inference/onnx-forecas
 import { createSeasonalNaiveForecaster } from '../inference/seasonal-naive.ts';
 import { ALL_TRACES, geomean, loadDevTrace, readTrainingCorpus, rowGoal, splitByCorpus, type DevTrace } from './dev-table.ts';
 import { forecastError } from './forecast-error.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data');
@@ -224,10 +225,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only || opt.policy) return;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const old = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n\n';
-  const next = /<!-- replay:begin[\s\S]*<!-- replay:end -->/.test(old) ? old.replace(/<!-- replay:begin[\s\S]*<!-- replay:end -->/, md) : `${old.trimEnd()}\n\n${md}\n`;
-  writeFileSync(resultsPath, next);
+  writeResultsSection('replay', md);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

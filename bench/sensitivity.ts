@@ -5,7 +5,7 @@
 // may not agree with. Writes its section of bench/RESULTS.md (not with --only).
 //
 //   npm run bench:sensitivity [-- --only REGEX]
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type PolicySettings } fr
 import { createHoltWintersForecaster } from '../inference/holt-winters.ts';
 import { defaultModelPath } from '../inference/load.ts';
 import { ALL_TRACES, loadDevTrace, readTrainingCorpus, rowGoal, splitByCorpus } from './dev-table.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data');
@@ -107,10 +108,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const old = readFileSync(resultsPath, 'utf8');
-  const re = /<!-- sensitivity:begin[\s\S]*<!-- sensitivity:end -->/;
-  writeFileSync(resultsPath, re.test(old) ? old.replace(re, md) : `${old.trimEnd()}\n\n${md}\n`);
+  writeResultsSection('sensitivity', md);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
