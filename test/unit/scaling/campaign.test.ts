@@ -32,6 +32,29 @@ test('the window multiplies the median of the last lead intervals when it first 
   assert.equal(campaignFloor([launch], baselines, { ...x, nowSeconds: 10_100, headroom: 1.1, demandRates: [] })?.replicas, 17);
 });
 
+test('the baseline is the median over the whole lead (an even count averages the middle two), a bad or missing sample counts 0', () => {
+  const x = { nowSeconds: 9_600, startupSeconds: 120, capacity: 1, headroom: 1 };
+  const at = (lead: number, demandRates: number[]): number | undefined => campaignFloor([launch], new Map(), { ...x, lead, demandRates })?.baseline;
+  // The last interval alone (10) is not the level: the median of the last 3 is 100.
+  assert.equal(at(3, [5, 100, 100, 10]), 100);
+  assert.equal(at(2, [5, 10, 30]), 20, 'even count: the mean of the middle two');
+  assert.equal(at(4, [1, 40, 10, 30, 20]), 25);
+  assert.equal(at(3, [Number.NaN, Infinity, 12]), 0, 'NaN and Infinity count as no demand, so the median is 0');
+  // No history yet (a target added during its campaign): the window asks for nothing rather than NaN pods.
+  assert.deepEqual(campaignFloor([launch], new Map(), { ...x, lead: 3, demandRates: [] }), { window: 'launch', replicas: 0, baseline: 0, multiplier: 3 });
+});
+
+test('of overlapping windows the largest multiplier wins wherever it is listed; at a tie the first listed', () => {
+  const small = { ...launch, name: 'small', demandMultiplier: 2, startSeconds: 9_000, durationSeconds: 5_000 };
+  assert.equal(activeWindow([launch, small], 10_100, 120)?.name, 'launch');
+  const twin = { ...launch, name: 'twin' };
+  assert.equal(activeWindow([launch, twin], 10_100, 120)?.name, 'launch');
+  assert.equal(activeWindow([twin, launch], 10_100, 120)?.name, 'twin');
+  // A window that is off never wins, even with the larger multiplier and listed last.
+  const later = { ...launch, name: 'later', demandMultiplier: 10, startSeconds: 50_000 };
+  assert.equal(activeWindow([launch, later], 10_100, 120)?.name, 'launch');
+});
+
 test('a baseline is dropped once its window is off, so the same name on another day starts afresh', () => {
   const baselines = new Map<string, number>();
   const x = { startupSeconds: 0, lead: 1, capacity: 1, headroom: 1 };

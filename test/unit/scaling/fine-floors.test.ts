@@ -65,12 +65,47 @@ test('spike hold: a lone interval at ratio x the median before it is held at hea
   assert.throws(() => validateSpikeHoldSettings({ ...S, baselineIntervals: 1.5 }), /baselineIntervals/);
 });
 
+test('spike hold: the bar is ratio x the sorted median of exactly the baseline window before the candidate', () => {
+  const lone = (xs: number[], s: Partial<typeof S> = {}): number | undefined => spikeHold(xs, { lead: 1, capacity: 1 }, { ...S, ...s })?.peak;
+  // Unsorted, the middle of 1, 1, 1, 50, 50, 50, 1 is 50 (bar 200); sorted it is 1 (bar 4).
+  assert.equal(lone([1, 1, 1, 50, 50, 50, 1, 10, 1], { baselineIntervals: 7 }), 10);
+  // An even window averages the middle two: 1, 1, 2, 6, 6, 6 has median 4, bar 16.
+  assert.equal(lone([1, 1, 2, 6, 6, 6, 20, 1], { baselineIntervals: 6 }), 20);
+  assert.equal(lone([1, 1, 2, 6, 6, 6, 15, 1], { baselineIntervals: 6 }), undefined);
+  // An odd window takes its middle: 1, 1, 2, 6, 6 has median 2, bar 8 (the mean of 2 and 6 would be 16).
+  assert.equal(lone([1, 1, 2, 6, 6, 10, 1], { baselineIntervals: 5 }), 10);
+  // The window is the baselineIntervals just before the candidate, not older demand and not fewer:
+  // 1, 1, 3, 3 (median 2, bar 8) holds a 10 that the last two alone (3, 3: bar 12) would not.
+  assert.equal(lone([100, 100, 100, 100, 1, 1, 3, 3, 10, 1], { baselineIntervals: 4 }), 10);
+  assert.equal(lone([100, 100, 100, 100, 1, 1, 3, 3, 10, 1], { baselineIntervals: 2 }), undefined);
+});
+
+test('spike hold: the largest lone spike wins wherever it came; neighbours over the bar make it a crowd; a bad sample is no spike', () => {
+  const base = [10, 10, 10, 10, 10, 10];
+  const h = spikeHold([...base, 100, 10, 10, 60, 10], { lead: 2, capacity: 10 }, S);
+  assert.deepEqual([h?.peak, h?.age], [100, 4], 'the earlier, larger spike is held, not the latest');
+  // Rising into it (the interval before is over the bar) or falling out of it slowly (the one after is).
+  assert.equal(spikeHold([...base, 45, 100, 10], { lead: 2, capacity: 10 }, S), undefined);
+  assert.equal(spikeHold([...base, 100, 45, 10], { lead: 2, capacity: 10 }, S), undefined);
+  // Under the bar means under it: a neighbour at exactly 4 x the median (40) already counts as up.
+  assert.equal(spikeHold([...base, 40, 100, 10], { lead: 2, capacity: 10 }, S), undefined);
+  assert.equal(spikeHold([...base, 100, 40, 10], { lead: 2, capacity: 10 }, S), undefined);
+  // A non-finite sample counts as no demand, so it never asks for infinite pods.
+  assert.equal(spikeHold([...base, Infinity, 10], { lead: 2, capacity: 10 }, S), undefined);
+  // The smallest settings the validation allows are accepted.
+  assert.doesNotThrow(() => validateSpikeHoldSettings({ ...S, intervals: 1, baselineIntervals: 1 }));
+  assert.throws(() => validateSpikeHoldSettings({ ...S, baselineIntervals: 0 }), /baselineIntervals/);
+});
+
 test('forecast cap: multiplier x the peak demand of the last windowLeads x (K+1) intervals', () => {
   assert.equal(forecastCap([100, 5, 8, 6, 7], { lead: 2 }, { multiplier: 1.5, windowLeads: 2 }), 12, 'the 100 is outside 4 intervals');
   assert.equal(forecastCap([100, 5, 8, 6, 7], { lead: 2 }, { multiplier: 1.5, windowLeads: 3 }), 150);
   assert.equal(forecastCap([], { lead: 2 }, { multiplier: 1.5, windowLeads: 2 }), undefined);
+  assert.equal(forecastCap([5, Infinity, 8], { lead: 2 }, { multiplier: 1.5, windowLeads: 2 }), 12, 'a non-finite sample does not lift the cap');
   assert.throws(() => validateForecastCapSettings({ multiplier: 0.9, windowLeads: 1 }), /multiplier/);
   assert.throws(() => validateForecastCapSettings({ multiplier: 2, windowLeads: 0 }), /windowLeads/);
+  assert.throws(() => validateForecastCapSettings({ multiplier: 2, windowLeads: 1.5 }), /windowLeads/);
+  assert.doesNotThrow(() => validateForecastCapSettings({ multiplier: 1, windowLeads: 1 }), 'a cap at the peak itself, over one lead');
 });
 
 test('decide: the spike hold is a floor named SpikeHold where it binds; the cap lowers the forecast rule only', () => {
