@@ -5,13 +5,14 @@ export default {
   mutate: ['inference/*.ts', 'controller/scaling/*.ts'],
   // Stryker has no node:test runner: the command runner runs the tests once per mutant and reads
   // the exit code. The unit tests of these files and of the controller step that calls them go first,
-  // then the replay's in-process no-peeking test (forecasters on real traces), in one process each
+  // the guards' and the panic window's tests of decide (without them every guard branch of decide
+  // survives: 2026-12-07), then the replay's in-process no-peeking test (forecasters on real traces), in one process each
   // (--test-isolation=none). The replay CLI tests are left out: they spawn the CLI, which runs the
   // instrumented code about ten times slower; what they would add to the score is not measured.
   testRunner: 'command',
   commandRunner: {
     command:
-      'node --test --test-isolation=none test/unit/scaling/*.test.ts test/unit/inference/*.test.ts test/unit/controller/plan.test.ts test/unit/controller/tick.test.ts test/unit/controller/tick-safety.test.ts && node --test --test-isolation=none test/unit/replay/no-peeking.test.ts',
+      'node --test --test-isolation=none test/unit/scaling/*.test.ts test/unit/inference/*.test.ts test/unit/controller/plan.test.ts test/unit/controller/tick.test.ts test/unit/controller/tick-safety.test.ts test/unit/controller/guards.test.ts test/unit/replay/panic.test.ts && node --test --test-isolation=none test/unit/replay/no-peeking.test.ts',
   },
   // The command runner cannot tell which tests cover which mutant, so every mutant runs them all.
   coverageAnalysis: 'off',

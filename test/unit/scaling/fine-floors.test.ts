@@ -118,6 +118,12 @@ test('decide: the spike hold is a floor named SpikeHold where it binds; the cap 
   // Where the cap bites the message says what the band asked for; where it does not, nothing is added.
   assert.match(rulesText(capped), /^forecast 3 \(capped from 8\) by test, /);
   assert.equal(decide({ ...signals, forecastCap: 100 }, forecast, policy, 0).rules.forecastUncapped, undefined);
+  // The uncapped figure carries the headroom as the forecast rule does (80 x 1.5 / 10 = 12), so the two compare.
+  const roomy = decide({ ...signals, forecastCap: 30 }, forecast, { ...policy, headroom: 1.5 }, 0);
+  assert.deepEqual([roomy.rules.forecast, roomy.rules.forecastUncapped], [5, 12]);
+  // No demand, no forecast and no surge: the reason is the forecast rule, never Surge.
+  const idle = decide({ ...signals, demandRates: [0] }, { p50: [0, 0, 0], p90: [0, 0, 0], source: 'test' }, { ...policy, minReplicas: 0 }, 0);
+  assert.deepEqual([idle.replicas, idle.surge, idle.reason], [0, false, 'Forecast']);
   const held = decide({ ...signals, forecastCap: 30, spikeHold: { replicas: 9, peak: 60, age: 2 } }, forecast, policy, 0);
   assert.deepEqual([held.replicas, held.reason, held.rules.spikeHold], [9, 'SpikeHold', 9]);
   // The decision message and GET /api/decisions name its ask.
