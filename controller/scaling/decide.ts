@@ -204,12 +204,11 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
   const ramp = signals.rampFloor?.replicas ?? 0;
   const spike = signals.spikeHold?.replicas ?? 0;
   const campaign = signals.campaign?.replicas ?? 0;
-  const others = Math.max(fc, reactive, surgeNeed, learned, ramp, spike, campaign);
-  const raw = Math.max(others, guard?.replicas ?? 0);
   // The spike hold keeps a spike for its own N intervals. Remembered by the stabilization window too,
   // it was held 300 s longer: 20 more intervals at 15 s but 5 at 1 minute, and AzureLLM's figure then
   // turned on whether one 15 s burst counted as lone (docs/forecasting.md, fifth round).
   const held = Math.max(fc, reactive, surgeNeed, learned, ramp, campaign, guard?.replicas ?? 0);
+  const raw = Math.max(held, spike);
   return { forecast: fc, ...capped, reactive, surgeNeed, surge, learned, ramp, spike, campaign, ...(guard ? { guard } : {}), raw, held, reason: needReason({ forecast: fc, reactive, surgeNeed, surge, learned, ramp, spike, campaign, guard, raw }) };
 }
 

@@ -4,23 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { Command } from '../../../cli/command.ts';
-import { main } from '../../../cli/main.ts';
 import { demoCommand } from '../../../cli/commands/demo.ts';
 import { replayCommand } from '../../../cli/commands/replay.ts';
 import { ErrorCode, SurgeGuardError } from '../../../common/errors.ts';
+import { runCli, type CliRun } from '../../helpers/cli-run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-cli-'));
 
-async function run(commands: readonly Command[], argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void): Writable => new Writable({ write: (chunk: Buffer, _e, cb) => (add(chunk.toString()), cb()) });
-  const io = { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: { SURGEGUARD_LOG_LEVEL: 'warn' }, cwd: dir, stopSignal: new AbortController().signal };
-  const code = await main(argv, io, commands);
-  return { code, stdout, stderr };
+function run(commands: readonly Command[], argv: string[]): Promise<CliRun> {
+  return runCli(argv, commands, dir);
 }
 
 const throwing = (err: unknown): Command => ({ name: 'x', summary: 'throws', run: async () => Promise.reject(err) });
