@@ -151,13 +151,26 @@ export function xidLine(xid: number, at: Date, pci = '0000:00:09'): string {
  * one waiting for another. A failing check is retried until the timeout.
  */
 export async function firstTime(what: string, check: () => Promise<number | boolean>, opts: { timeoutMs: number; intervalMs?: number }): Promise<number> {
+  return (await firstSeen(what, check, opts)).at;
+}
+
+/**
+ * When a polled event was first seen, with the bounds a poll can give: `at` is when the poll
+ * that saw it started (or the time `check` returned), `by` when that poll ended, and
+ * `absentAt` when the last poll that did not see it started (-Infinity if none). The event
+ * happened after `absentAt` and no later than `by`; comparing two events by `at` alone can
+ * order them wrongly when they are closer than a poll.
+ */
+export async function firstSeen(what: string, check: () => Promise<number | boolean>, opts: { timeoutMs: number; intervalMs?: number }): Promise<{ absentAt: number; at: number; by: number }> {
   const deadline = Date.now() + opts.timeoutMs;
   let lastError: unknown;
+  let absentAt = -Infinity;
   while (Date.now() < deadline) {
     const seenAt = Date.now();
     try {
       const v = await check();
-      if (v !== false) return v === true ? seenAt : v;
+      if (v !== false) return { absentAt, at: v === true ? seenAt : v, by: Date.now() };
+      absentAt = seenAt;
     } catch (err) {
       lastError = err;
     }

@@ -53,10 +53,16 @@ test('targets are read from the watch caches: no GET of the scale and no LIST of
   const scale = readAudit(kube, (e) => e.objectRef?.namespace === namespace && e.objectRef.resource === 'deployments' && e.objectRef.subresource === 'scale');
   const gets = scale.filter((e) => e.verb === 'get');
   const patches = scale.filter((e) => e.verb === 'patch');
+  // The Deployment controller writes the status while pods come up, which moves the
+  // resourceVersion a guarded patch names: such a patch fails with 409 and its retry reads the
+  // scale once from the API server (the cache may not have seen the other write). That GET is
+  // the design; any other is a tick that did not read from the cache.
+  const conflicts = patches.filter((e) => e.responseStatus?.code === 409);
+  const applied = patches.filter((e) => e.responseStatus?.code !== 409);
   const ticks = await tickCount();
-  // The ticks read the scale from the cache, and a patch's answer is the written scale: no GET at all.
-  assert.equal(gets.length, 0, `${gets.length} GETs of the scale over ${ticks} ticks with ${patches.length} patches: the ticks read the scale from the API server, or a patch was read back`);
-  assert.ok(patches.length >= 1 && patches.length <= 4, `${patches.length} scale patches over ${ticks} ticks: patched when nothing changed`);
+  // The ticks read the scale from the cache, and a patch's answer is the written scale.
+  assert.ok(gets.length <= conflicts.length, `${gets.length} GETs of the scale over ${ticks} ticks with ${patches.length} patches (${conflicts.length} refused with 409): the ticks read the scale from the API server, or a patch was read back`);
+  assert.ok(applied.length >= 1 && applied.length <= 4, `${applied.length} scale patches applied over ${ticks} ticks: patched when nothing changed`);
   // Pod statistics are due every 4 ticks: from the pod cache, not a LIST in the target's namespace.
   const podLists = readAudit(kube, (e) => e.objectRef?.namespace === namespace && e.objectRef.resource === 'pods' && e.verb === 'list');
   assert.equal(podLists.length, 0, `${podLists.length} LISTs of the target's pods over ${ticks} ticks`);
