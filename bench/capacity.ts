@@ -109,10 +109,11 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  writeResultsSection('capacity', md, (old) => {
+  const keep = (old: string | undefined): string => {
     const reading = old?.match(/\*\*Reading these numbers\.\*\*[\s\S]*?(?=\n<!-- capacity:end)/)?.[0];
     return reading ? md.replace('**Reading these numbers.** READING', () => reading) : md;
-  });
+  };
+  writeResultsSection('capacity', md, { keep });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -25,7 +25,7 @@
 //   npm run bench:llm-live [-- --servers 2 --slots 1 --load 1.5 --calibrate-seconds 10 --order guard,off,off,guard --no-write]
 // Two servers by default: on the shared 2-core machine a third single-thread server added no
 // throughput (2026-12-06: 15.4, 25.3 and 22.6 req/s with 1, 2 and 3), so it would add no capacity.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,7 @@ import { startLlmRouter, type LlmRouter } from '../test/helpers/infra/llm-router
 import { REPO_ROOT, runCleanups, waitUntil } from '../test/helpers/infra/process.ts';
 import { addScrapeTarget, startPrometheus } from '../test/helpers/infra/prometheus.ts';
 import { runContext } from '../test/helpers/infra/run.ts';
+import { writeResultsSection } from './results-section.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -346,10 +347,7 @@ async function main(): Promise<void> {
     const md = section({ cal, speedup, capacity, results, verdict: v.text, seconds: (Date.now() - t0) / 1000 });
     console.log(md);
     if (!opt['no-write']) {
-      const file = join(REPO_ROOT, 'bench/RESULTS.md');
-      const old = readFileSync(file, 'utf8');
-      const re = /<!-- llm-live:begin[\s\S]*<!-- llm-live:end -->/;
-      writeFileSync(file, re.test(old) ? old.replace(re, () => md) : old.replace('<!-- llm:end -->', () => `<!-- llm:end -->\n\n${md}`));
+      writeResultsSection('llm-live', md, { after: 'llm' });
     }
     if (!v.ok) process.exitCode = 1;
   } finally {

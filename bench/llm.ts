@@ -160,10 +160,11 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   ].join('\n');
   console.log(md);
   if (only) return;
-  writeResultsSection('llm', md, (old) => {
+  const keep = (old: string | undefined): string => {
     const prevReading = old && /### Reading these numbers\n\n([\s\S]*?)\n<!-- llm:end -->/.exec(old)?.[1];
     return md.replace('READING_PLACEHOLDER', () => prevReading || '(written by hand after a run)');
-  });
+  };
+  writeResultsSection('llm', md, { keep });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
