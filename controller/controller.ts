@@ -100,20 +100,55 @@ export function loadKubeConfig(file: string | undefined, env: Readonly<Record<st
 /**
  * Starts the controller: the PredictiveScaler cache, leader election, the scaling loop and
  * the HTTP server. Only the Lease holder writes; followers decide and serve, so a takeover
- * starts warm.
+ * starts warm. Each stage below is a function of its own, in the order it runs: who may write,
+ * where demand comes from, the clients and caches, the two loops, the servers, then running
+ * and the bounded shutdown.
  */
 export async function startController(deps: ControllerDeps, config: ControllerConfig, signal: AbortSignal): Promise<RunningController> {
-  const { logger, metrics } = deps;
   const kc = loadKubeConfig(config.kubeconfig, deps.env);
   const identity = config.identity ?? deps.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const elector = controllerElector(kc, identity, { logger, metrics }, config.leaderElection);
+  const elector = controllerElector(kc, identity, deps, config.leaderElection);
   // Sharded, each replica writes for the scalers of the shards it holds (a GPU pool's scalers share
   // one, so its owner computes the pool's whole budget); healing (and the leader gauge) stays with the
   // controller Lease above (docs/sharding.md). The schema refused placeholders with it.
-  const sharding = shardingActive(config.sharding) ? kubeShardCoordinator(kc, { identity, logger, metrics }, config.sharding) : undefined;
-
-  const cache = kubeScalerCache(kc, logger, config.scalerSelector);
+  const sharding = shardingActive(config.sharding) ? kubeShardCoordinator(kc, { identity, logger: deps.logger, metrics: deps.metrics }, config.sharding) : undefined;
+  const cache = kubeScalerCache(kc, deps.logger, config.scalerSelector);
   const decisions = createDecisionLog(config.decisionsKept);
+  const demand = await demandInputs(deps, config);
+  const clients = await clusterClients(kc, deps, config, { elector, identity, sharding, cache });
+  const loop = scalingLoop(kc, deps, config, { clients, demand, decisions, elector });
+  const healing = healingParts(kc, deps, config, { clients, prom: demand.prom, elector });
+  const servers = await startServers(kc, deps, config, { clients, decisions, elector, healing });
+  const stopper = new AbortController();
+  const stopSignal = AbortSignal.any([signal, stopper.signal]);
+  const running = await runLoops(deps, config, { clients, elector, sharding, loop, healing: healing.loop }, stopSignal);
+  const done = shutdown(deps.logger, { running, clients, demand, healing, servers }, stopSignal);
+  return {
+    server: servers.server,
+    elector,
+    cache,
+    decisions,
+    remediations: healing.remediations,
+    ...(servers.externalMetrics ? { externalMetricsAddress: servers.externalMetrics.address } : {}),
+    ...(servers.keda ? { kedaScalerAddress: servers.keda.address } : {}),
+    done,
+    async stop() {
+      stopper.abort();
+      await done;
+    },
+  };
+}
+
+/** Where demand comes from and what forecasts it: Prometheus (and its start-up backfill), Kafka, the forecaster. */
+interface DemandInputs {
+  prom: PrometheusApi | undefined;
+  backfill: ReturnType<typeof createBackfill> | undefined;
+  signals: SignalSource[];
+  forecaster: Forecaster;
+}
+
+async function demandInputs(deps: ControllerDeps, config: ControllerConfig): Promise<DemandInputs> {
+  const { logger, metrics } = deps;
   const promFetch = config.prometheus ? prometheusFetch(config.prometheus, logger) : undefined;
   const prom: PrometheusApi | undefined = config.prometheus && promFetch ? prometheusApi(config.prometheus.url, config.prometheus.timeoutMs, promFetch) : undefined;
   // Start-up history: one streamed range query per batch query, one of its own for other signals (docs/scale.md).
@@ -124,15 +159,40 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     deps.forecaster ??
     (await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: config.forecaster, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 8 }));
   logger.info({ forecaster: forecaster.name, runsOn: forecaster.runsOn, version: forecaster.version }, 'forecaster ready');
+  return { prom, backfill, signals, forecaster };
+}
 
-  // One client of each kind, shared by the scaling and healing loops.
+/** The API clients and watch caches, one of each kind, shared by the scaling and healing loops. */
+interface ClusterClients {
+  cache: ScalerCache;
+  deployments: ReturnType<typeof clusterCaches>['deployments'];
+  nodes: ReturnType<typeof clusterCaches>['nodes'];
+  pods: ReturnType<typeof clusterCaches>['pods'];
+  nodeClaims: Awaited<ReturnType<typeof nodeClaimCache>> | undefined;
+  /** Whether the node and pod caches run (healing or placeholders on). */
+  watchCluster: boolean;
+  fence: Parameters<typeof fenceWrites>[3];
+  scale: ReturnType<typeof kubeScaleClient>;
+  writer: ReturnType<typeof kubeClusterWriter>;
+  reader: ReturnType<typeof kubeClusterReader>;
+  sharded: ReturnType<typeof shardedLoopClients> | undefined;
+  comingClaims: () => ReturnType<typeof comingNodeClaims> | undefined;
+}
+
+async function clusterClients(
+  kc: KubeConfig,
+  deps: ControllerDeps,
+  config: ControllerConfig,
+  x: { elector: LeaderElector; identity: string; sharding: ShardCoordinator | undefined; cache: ScalerCache },
+): Promise<ClusterClients> {
+  const { logger, metrics } = deps;
   // Every write is fenced: asked again whether this replica leads right before it goes out.
   const fencedWrites = metrics.counter('surgeguard_controller_fenced_writes_total', 'Writes refused because this replica no longer held the Lease when they were about to go out, by client and method.', ['client', 'method']);
   const fence = {
-    isLeader: () => elector.isLeader(),
+    isLeader: () => x.elector.isLeader(),
     refused: (client: string, method: string) => {
       fencedWrites.inc({ client, method });
-      logger.warn({ client, method, identity }, 'write refused: this replica lost the Lease during the tick');
+      logger.warn({ client, method, identity: x.identity }, 'write refused: this replica lost the Lease during the tick');
     },
   };
   // Deployment targets' scale from a watch cache: a tick then costs requests for the targets it
@@ -140,77 +200,127 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
   // Nodes and pods from watches, started only when healing or placeholders are on (the scaling
   // loop lists pods per target, not all of them); the healing loop and the GPU budget read them.
   // Every cache keeps only the fields read and lists in pages (kube/cluster-caches.ts).
-  const { deployments, ...healingCaches } = clusterCaches(kc, logger, { targetCache: config.targetCache, gpuNodeSelector: config.gpu.nodeSelector });
+  const { deployments, nodes, pods } = clusterCaches(kc, logger, { targetCache: config.targetCache, gpuNodeSelector: config.gpu.nodeSelector });
   const baseScale = deployments ? cachedScaleClient(kubeScaleClient(kc), deployments) : kubeScaleClient(kc);
-  const scale = fenceWrites('scale', baseScale, ['setReplicas'], fence);
-  const writer = fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence);
-  const sharded = sharding ? shardedLoopClients(sharding, { cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity, metrics, settleMs: config.sharding.leaseDurationSeconds * 1000 }) : undefined;
+  const sharded = x.sharding
+    ? shardedLoopClients(x.sharding, { cache: x.cache, scale: baseScale, writer: kubeClusterWriter(kc), fencedWrites, logger, identity: x.identity, metrics, settleMs: config.sharding.leaseDurationSeconds * 1000 })
+    : undefined;
   // The node and pod caches serve healing, the GPU budget and the placeholders: started when either is on.
   const watchCluster = config.healing.enabled || config.capacity.placeholders.enabled;
   // With the pod cache, a target's pod statistics are counted from it rather than listed per
   // scaler every few ticks (docs/scale.md).
-  const reader = watchCluster ? cachedPodStatsReader(kubeClusterReader(kc), healingCaches.pods) : kubeClusterReader(kc);
+  const reader = watchCluster ? cachedPodStatsReader(kubeClusterReader(kc), pods) : kubeClusterReader(kc);
   // Karpenter's NodeClaims as coming capacity: only with the node and pod caches, and only where served.
   const nodeClaims = config.capacity.nodeClaims.enabled && watchCluster ? await nodeClaimCache(kc, logger) : undefined;
-  const comingClaims = (): ReturnType<typeof comingNodeClaims> | undefined => (nodeClaims?.synced() ? comingNodeClaims(nodeClaims.list(), Date.now()) : undefined);
-  const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer, fence, logger, metrics }, config.capacity.placeholders) : undefined;
-  const loop = createScalingLoop(
+  return {
+    cache: x.cache,
+    deployments,
+    nodes,
+    pods,
+    nodeClaims,
+    watchCluster,
+    fence,
+    scale: fenceWrites('scale', baseScale, ['setReplicas'], fence),
+    writer: fenceWrites('status', kubeClusterWriter(kc), ['patchScalerStatus', 'event'], fence),
+    reader,
+    sharded,
+    comingClaims: () => (nodeClaims?.synced() ? comingNodeClaims(nodeClaims.list(), Date.now()) : undefined),
+  };
+}
+
+/** The scaling loop: read, forecast, decide and act each tick (reconcile/tick.ts), over the clients above. */
+function scalingLoop(
+  kc: KubeConfig,
+  deps: ControllerDeps,
+  config: ControllerConfig,
+  x: { clients: ClusterClients; demand: DemandInputs; decisions: DecisionLog; elector: LeaderElector },
+): ReturnType<typeof createScalingLoop> {
+  const { logger, metrics } = deps;
+  const { cache, sharded, nodes, pods, watchCluster, comingClaims } = x.clients;
+  const { backfill, forecaster } = x.demand;
+  const placeholders = config.capacity.placeholders.enabled ? placeholderStage(kc, { forecaster, writer: x.clients.writer, fence: x.clients.fence, logger, metrics }, config.capacity.placeholders) : undefined;
+  return createScalingLoop(
     {
       scalers: sharded ? sharded.scalers : () => cache.list(),
-      signals,
+      signals: x.demand.signals,
       forecaster,
-      scale: sharded?.scale ?? scale,
-      reader,
-      writer: sharded?.writer ?? writer,
+      scale: sharded?.scale ?? x.clients.scale,
+      reader: x.clients.reader,
+      writer: sharded?.writer ?? x.clients.writer,
       // Sharded, the loop acts for the scalers it is given (those of the shards held); each write is fenced per shard.
-      isLeader: sharded ? () => true : () => elector.isLeader(),
+      isLeader: sharded ? () => true : () => x.elector.isLeader(),
       now: Date.now,
       logger,
       metrics,
-      decisions,
+      decisions: x.decisions,
       ...(backfill ? { backfill: (s: PredictiveScaler, interval: number, n: number) => backfill.history({ namespace: s.metadata.namespace ?? '', name: s.metadata.name ?? '', signal: signalOf(s) }, interval, n) } : {}),
       ...(placeholders ? { placeholders } : {}),
-      ...(watchCluster ? { gpuCluster: () => (healingCaches.nodes.synced() && healingCaches.pods.synced() ? { nodes: healingCaches.nodes.list(), pods: healingCaches.pods.list(), claims: comingClaims() ?? [] } : undefined) } : {}),
+      ...(watchCluster ? { gpuCluster: () => (nodes.synced() && pods.synced() ? { nodes: nodes.list(), pods: pods.list(), claims: comingClaims() ?? [] } : undefined) } : {}),
     },
     { intervalSeconds: config.intervalSeconds, historyIntervals: config.historyIntervals, pauseFlag: config.paused, pauseConfigMap: config.pauseConfigMap, podStatsEveryTicks: 4, forecasting: config.forecasting, forecastTimeScale: config.forecastTimeScale, statusRefreshSeconds: config.statusRefreshSeconds },
   );
+}
 
-  const remediations = createRemediationAudit({ logger, metrics, writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
-  const intake = createAlertIntake({ now: Date.now, isLeader: () => elector.isLeader(), metrics, logger });
-  const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
+/** The healing loop and what feeds it: Alertmanager's intake, the remediation audit, on-call delivery. */
+interface HealingParts {
+  loop: ReturnType<typeof createHealingLoop>;
+  remediations: RemediationAudit;
+  intake: ReturnType<typeof createAlertIntake>;
+  oncall: ReturnType<typeof createOnCall>;
+}
+
+function healingParts(kc: KubeConfig, deps: ControllerDeps, config: ControllerConfig, x: { clients: ClusterClients; prom: PrometheusApi | undefined; elector: LeaderElector }): HealingParts {
+  const { logger, metrics } = deps;
+  const { cache, nodes, pods, fence, reader } = x.clients;
+  const prom = x.prom;
+  const remediations = createRemediationAudit({ logger, metrics, writer: x.clients.writer, eventNamespace: config.pauseConfigMap.namespace }, config.healing.entriesKept);
+  const intake = createAlertIntake({ now: Date.now, isLeader: () => x.elector.isLeader(), metrics, logger });
   const oncall = createOnCall({ logger, metrics, fetch, readSecret: (f) => readFileSync(f, 'utf8').trim() }, config.healing.oncall);
-  const healing = createHealingLoop(
+  const loop = createHealingLoop(
     {
-      cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, healingCaches), ['cordon', 'recordPhase', 'setNodeCondition', 'evict', 'setFloor', 'appendLedger'], fence),
+      cluster: fenceWrites('healing', kubeHealingCluster(kc, { namespace: config.pauseConfigMap.namespace, name: 'surgeguard-healing-ledger' }, { nodes, pods }), ['cordon', 'recordPhase', 'setNodeCondition', 'evict', 'setFloor', 'appendLedger'], fence),
       checks: [...builtinChecks(config.healing.checks, config.gpu.source), intake.check()],
       ...(prom ? { query: (expr: string) => prom.queryVector(expr) } : {}),
       audit: remediations,
       oncall,
-      isLeader: () => elector.isLeader(),
+      isLeader: () => x.elector.isLeader(),
       now: Date.now,
       logger,
       metrics,
       scalers: () => cache.list(),
-      scale,
+      scale: x.clients.scale,
       readyPods: async (ns, selector) => (await reader.podStats(ns, selector)).ready,
-      comingClaims,
+      comingClaims: x.clients.comingClaims,
     },
     config.healing,
   );
+  return { loop, remediations, intake, oncall };
+}
 
+/** The HTTP server (metrics, health, decisions, the alert webhook) and, when configured, the external metrics and KEDA servers. */
+interface Servers {
+  server: FastifyInstance;
+  externalMetrics: Awaited<ReturnType<typeof startExternalMetrics>> | undefined;
+  keda: Awaited<ReturnType<typeof startKedaScaler>> | undefined;
+}
+
+async function startServers(kc: KubeConfig, deps: ControllerDeps, config: ControllerConfig, x: { clients: ClusterClients; decisions: DecisionLog; elector: LeaderElector; healing: HealingParts }): Promise<Servers> {
+  const { logger, metrics } = deps;
+  const { cache, deployments, nodes, pods, watchCluster } = x.clients;
+  const alertsReceived = metrics.counter('surgeguard_alerts_received_total', 'Alerts received from Alertmanager on /api/v1/alerts, by status.', ['status']);
   const token = config.api.tokenFile ? readFileSync(config.api.tokenFile, 'utf8').trim() : undefined;
   if (!token) logger.warn('no api.tokenFile configured: every /api/* request is refused with 401');
   const server = await buildControllerServer({
     registry: metrics,
-    decisions,
+    decisions: x.decisions,
     token,
     // Ready once every cache this replica needs has listed, not when a watch merely connected.
-    ready: () => cache.synced() && (deployments?.synced() ?? true) && (!watchCluster || (healingCaches.nodes.synced() && healingCaches.pods.synced())),
-    leader: () => elector.isLeader(),
+    ready: () => cache.synced() && (deployments?.synced() ?? true) && (!watchCluster || (nodes.synced() && pods.synced())),
+    leader: () => x.elector.isLeader(),
     healing: {
-      audit: remediations,
+      audit: x.healing.remediations,
       acceptAlerts: (body) => {
-        const r = intake.accept(body, Date.now());
+        const r = x.healing.intake.accept(body, Date.now());
         alertsReceived.inc({ status: 'firing' }, r.firing);
         alertsReceived.inc({ status: 'resolved' }, r.resolved);
         logger.info({ receiver: body.receiver, groupKey: body.groupKey, ...r }, 'alerts received from Alertmanager');
@@ -219,7 +329,12 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     },
     ...(config.api.tls ? { https: { cert: readFileSync(config.api.tls.certFile), key: readFileSync(config.api.tls.keyFile) } } : {}),
   });
+  return { server, ...(await startAdapters(kc, deps, config, cache)) };
+}
 
+/** The HPA's external metrics API and the KEDA external scaler, each only when configured (adapters/). */
+async function startAdapters(kc: KubeConfig, deps: ControllerDeps, config: ControllerConfig, cache: ScalerCache): Promise<Omit<Servers, 'server'>> {
+  const { logger, metrics } = deps;
   const [emHost = '0.0.0.0', emPort = '6443'] = config.externalMetrics ? splitHostPort(config.externalMetrics.listen) : [];
   const externalMetrics = config.externalMetrics
     ? await startExternalMetrics(kc, { listen: { host: emHost, port: Number(emPort) }, certFile: config.externalMetrics.tls.certFile, keyFile: config.externalMetrics.tls.keyFile, staleAfterMs: config.externalMetrics.staleAfterSeconds * 1000 }, { scalers: () => cache.list(), logger, metrics })
@@ -230,84 +345,94 @@ export async function startController(deps: ControllerDeps, config: ControllerCo
     ? await startKedaScaler({ scalers: () => cache.list(), now: Date.now, staleAfterMs: config.keda.staleAfterSeconds * 1000, logger, metrics }, { host: kHost, port: Number(kPort) }, config.keda.tls)
     : undefined;
   if (config.keda && !config.keda.tls) logger.warn({ listen: config.keda.listen }, 'the KEDA external scaler speaks plaintext (no keda.tls): keep it inside the cluster network');
+  return { externalMetrics, keda };
+}
 
-  const stopper = new AbortController();
-  const stopSignal = AbortSignal.any([signal, stopper.signal]);
+/** What runs until shutdown, with the handles that stop the election and the shard leases. */
+interface RunningLoops {
+  ticking: Promise<void>;
+  healingLoop: Promise<void>;
+  electing: Promise<void>;
+  electionStop: AbortController;
+  sharing: Promise<void> | undefined;
+  shardingStop: AbortController;
+}
+
+/** Starts the caches, then the election and the shard leases, then the scaling and healing loops. */
+async function runLoops(
+  deps: ControllerDeps,
+  config: ControllerConfig,
+  x: { clients: ClusterClients; elector: LeaderElector; sharding: ShardCoordinator | undefined; loop: ReturnType<typeof createScalingLoop>; healing: ReturnType<typeof createHealingLoop> },
+  stopSignal: AbortSignal,
+): Promise<RunningLoops> {
+  const { logger, metrics } = deps;
+  const { cache, deployments, nodes, pods, nodeClaims, watchCluster } = x.clients;
   await cache.start();
   await deployments?.start();
-  if (watchCluster) await Promise.all([healingCaches.nodes.start(), healingCaches.pods.start(), nodeClaims?.start()]);
+  if (watchCluster) await Promise.all([nodes.start(), pods.start(), nodeClaims?.start()]);
   // The lease outlives the loops at shutdown: released only after the tick in flight has made
   // its last write (the scale and then the status that records it), so the next leader never
   // reads a target this replica set while its status still says otherwise.
   const electionStop = new AbortController();
-  const electing = elector.run(electionStop.signal);
+  const electing = x.elector.run(electionStop.signal);
   const shardingStop = new AbortController();
-  const sharing = sharding?.run(shardingStop.signal);
+  const sharing = x.sharding?.run(shardingStop.signal);
   const tickDuration = metrics.histogram('surgeguard_controller_tick_duration_seconds', 'Duration of whole scaling ticks.', [], [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]);
   const ticking = everyInterval(config.intervalSeconds, stopSignal, async () => {
     if (!cache.synced()) return;
     const started = Date.now();
     try {
-      const report = await loop.tick();
+      const report = await x.loop.tick();
       tickDuration.observe((Date.now() - started) / 1000);
       logger.debug({ ...report, plans: undefined }, 'tick done');
     } catch (err) {
       logger.error({ err: errorMessage(err) }, 'scaling tick failed');
     }
   });
-
-  // Each step of shutdown gets a bound: a request stuck on a dead connection must not keep the
-  // pod past its grace period. The lease release is the one step worth waiting a little for.
-  const step = async (what: string, ms: number, work: () => Promise<unknown>): Promise<void> => {
-    if (!(await settlesWithin(work().catch(() => undefined), ms))) logger.warn({ step: what, waitedMs: ms }, 'shutdown step did not finish in time; leaving it');
-  };
   const healingLoop = config.healing.enabled
     ? everyInterval(config.healing.intervalSeconds, stopSignal, async () => {
         if (!cache.synced()) return;
         try {
-          const report = await healing.tick();
+          const report = await x.healing.tick();
           if (report.leader) logger.debug({ findings: report.findings.length, fleetWide: report.fleetWide, checkErrors: report.checkErrors }, 'healing tick done');
         } catch (err) {
           logger.error({ err: errorMessage(err) }, 'healing tick failed');
         }
       })
     : Promise.resolve();
+  return { ticking, healingLoop, electing, electionStop, sharing, shardingStop };
+}
 
-  const done = (async () => {
-    // The bounds below count from the stop request, not from start.
-    if (!stopSignal.aborted) await new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
-    await step('scaling loop', 10_000, () => ticking);
-    await step('healing loop', 10_000, () => healingLoop);
-    electionStop.abort();
-    shardingStop.abort();
-    const released = step('leader election', 5_000, () => electing);
-    const shardsReleased = sharing ? step('shard leases', 5_000, () => sharing) : Promise.resolve();
-    await step('on-call deliveries', 5_000, () => oncall.flush(5_000));
-    await released;
-    await shardsReleased;
-    await step('scaler cache', 3_000, () => cache.stop());
-    if (deployments) await step('deployment cache', 3_000, () => deployments.stop());
-    if (watchCluster) await step('node and pod caches', 3_000, () => Promise.all([healingCaches.nodes.stop(), healingCaches.pods.stop(), nodeClaims?.stop()]));
-    for (const s of signals) await step('demand signal', 3_000, () => s.close());
-    await step('forecaster', 3_000, () => forecaster.close());
-    await step('http server', 5_000, () => server.close());
-    if (externalMetrics) await step('external metrics server', 3_000, () => externalMetrics.close());
-    if (keda) await step('KEDA external scaler', 3_000, () => keda.close());
-  })();
-  return {
-    server,
-    elector,
-    cache,
-    decisions,
-    remediations,
-    ...(externalMetrics ? { externalMetricsAddress: externalMetrics.address } : {}),
-    ...(keda ? { kedaScalerAddress: keda.address } : {}),
-    done,
-    async stop() {
-      stopper.abort();
-      await done;
-    },
+/**
+ * Waits for the stop request, then stops everything in order: the loops, the leases, on-call
+ * deliveries, the caches, the demand sources, the forecaster and the servers. Each step of
+ * shutdown gets a bound: a request stuck on a dead connection must not keep the pod past its
+ * grace period. The lease release is the one step worth waiting a little for.
+ */
+async function shutdown(logger: Logger, x: { running: RunningLoops; clients: ClusterClients; demand: DemandInputs; healing: HealingParts; servers: Servers }, stopSignal: AbortSignal): Promise<void> {
+  const step = async (what: string, ms: number, work: () => Promise<unknown>): Promise<void> => {
+    if (!(await settlesWithin(work().catch(() => undefined), ms))) logger.warn({ step: what, waitedMs: ms }, 'shutdown step did not finish in time; leaving it');
   };
+  const { running, clients, servers } = x;
+  // The bounds below count from the stop request, not from start.
+  if (!stopSignal.aborted) await new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
+  await step('scaling loop', 10_000, () => running.ticking);
+  await step('healing loop', 10_000, () => running.healingLoop);
+  running.electionStop.abort();
+  running.shardingStop.abort();
+  const released = step('leader election', 5_000, () => running.electing);
+  const shardsReleased = running.sharing ? step('shard leases', 5_000, () => running.sharing ?? Promise.resolve()) : Promise.resolve();
+  await step('on-call deliveries', 5_000, () => x.healing.oncall.flush(5_000));
+  await released;
+  await shardsReleased;
+  await step('scaler cache', 3_000, () => clients.cache.stop());
+  if (clients.deployments) await step('deployment cache', 3_000, () => clients.deployments?.stop() ?? Promise.resolve());
+  if (clients.watchCluster) await step('node and pod caches', 3_000, () => Promise.all([clients.nodes.stop(), clients.pods.stop(), clients.nodeClaims?.stop()]));
+  for (const s of x.demand.signals) await step('demand signal', 3_000, () => s.close());
+  await step('forecaster', 3_000, () => x.demand.forecaster.close());
+  await step('http server', 5_000, () => servers.server.close());
+  if (servers.externalMetrics) await step('external metrics server', 3_000, () => servers.externalMetrics?.close() ?? Promise.resolve());
+  if (servers.keda) await step('KEDA external scaler', 3_000, () => servers.keda?.close() ?? Promise.resolve());
 }
 
 /** The controller Lease's elector (or a stand-in that always leads), with the leader gauge and transitions counter. */
