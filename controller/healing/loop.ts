@@ -50,6 +50,14 @@ export interface HealingLoop {
 type NodeFinding = Finding & { fault: 'fatal' | 'degraded' };
 const isNodeFault = (f: Finding): f is NodeFinding => f.target.kind === 'Node' && (f.fault === 'fatal' || f.fault === 'degraded');
 const isPodFault = (f: Finding): boolean => f.target.kind === 'Pod' && (f.fault === 'app' || f.fault === 'stuck');
+/** What a cordon claimed for its replacements, for the audit message ('' when it claimed none). */
+const claimTextOf = (plan: Pick<NodeRemediation, 'claim' | 'pool'>, why: string | undefined): string =>
+  plan.claim ? `; claimed ${Object.entries(plan.claim).map(([r, n]) => `${n} ${r}`).join(', ')} in pool ${plan.pool} for the replacements (${why ?? ''})` : '';
+/** A node whose repair started and has not drained yet. */
+const repairing = (n: V1Node): boolean => {
+  const r = remediationOf(n);
+  return r !== undefined && r.phase !== 'drained';
+};
 
 /**
  * The healing loop: each tick reads the cluster, runs every health check, decides through
@@ -180,168 +188,208 @@ export function createHealingLoop(deps: HealingDeps, config: HealingConfig): Hea
     return verdict && verdict.reason === 'ReplacementCapacity' ? { claim: verdict.claim, pool: verdict.pool, why: verdict.message } : {};
   };
 
+  /** What one tick read and decided so far, shared by its stages in order. */
+  interface TickState {
+    nowMs: number;
+    nowUnix: number;
+    nodes: readonly V1Node[];
+    pods: readonly V1Pod[];
+    ledger: readonly LedgerEntry[];
+    findings: Finding[];
+    errors: Record<string, string>;
+    /** The GPU nodes (every node where none has GPUs): what the gate's fractions count. */
+    fleet: readonly V1Node[];
+    /** Node faults, fatal first, then by node name. */
+    nodeFindings: NodeFinding[];
+    view: GateView;
+    fleetWide: boolean;
+    admitted: { cordons: number; actions: number };
+    newLedger: LedgerEntry[];
+    /** Nodes cordoned earlier in this tick, read as written (a cordoned node's GPUs are no replacement). */
+    fresh: Map<string, V1Node>;
+    capacity: { nodes: () => readonly V1Node[]; pods: readonly V1Pod[]; claimed: OutstandingClaim[]; nowMs: number; waiting: Map<string, number>; pages: Notice[]; record: (e: Omit<RemediationEntry, 'at'>) => Promise<void> };
+    /** The decision on each finding, for the on-call notice. */
+    decisionOf: Map<string, string>;
+    record(e: Omit<RemediationEntry, 'at'>): Promise<void>;
+  }
+
+  /** Reads the nodes, pods and ledger, runs every check, and sees whether the problem is fleet-wide. */
+  const readTick = async (): Promise<TickState> => {
+    const nowMs = deps.now();
+    const nowUnix = Math.floor(nowMs / 1000);
+    const [nodes, pods, ledger] = await Promise.all([deps.cluster.listNodes(), deps.cluster.listPods(), deps.cluster.readLedger()]);
+    const { findings, errors } = await runChecks({ nowMs, nodes, pods, ...(deps.query ? { query: deps.query } : {}) });
+    exportFindings(findings);
+    const gpuNodes = nodes.filter((n) => Number(n.status?.allocatable?.[GPU_RESOURCE] ?? 0) > 0);
+    const fleet = gpuNodes.length > 0 ? gpuNodes : nodes;
+    const nodeFindings = findings.filter(isNodeFault).sort((a, b) => (a.fault === b.fault ? a.target.name.localeCompare(b.target.name) : a.fault === 'fatal' ? -1 : 1));
+    const view: GateView = {
+      nodes: fleet.length,
+      cordoned: fleet.filter(isCordoned).length,
+      unhealthyNodes: new Set(nodeFindings.map((f) => f.target.name)).size,
+      inFlight: nodes.filter(repairing).length,
+      actionsLastHour: ledger.filter((e) => e.atUnix > nowUnix - 3600).length,
+    };
+    const fresh = new Map<string, V1Node>();
+    const decisionOf = new Map<string, string>();
+    const record = async (e: Omit<RemediationEntry, 'at'>): Promise<void> => {
+      decisionOf.set(e.key, e.decision === 'acted' ? e.message : `${e.decision}: ${e.reason}: ${e.message}`);
+      await deps.audit.record(e, nowMs);
+    };
+    const capacity = { nodes: () => nodes.map((n) => fresh.get(n.metadata?.name ?? '') ?? n), pods, claimed: [] as OutstandingClaim[], nowMs, waiting: new Map<string, number>(), pages: [] as Notice[], record };
+    return { nowMs, nowUnix, nodes, pods, ledger, findings, errors, fleet, nodeFindings, view, fleetWide: gate.fleetWide(view), admitted: { cordons: 0, actions: 0 }, newLedger: [], fresh, capacity, decisionOf, record };
+  };
+
+  /** Stage 1: a new node fault, through the gate and the capacity wait, to a cordon (or the reason there is none). */
+  const admitNodeFault = async (t: TickState, f: NodeFinding, node: V1Node): Promise<void> => {
+    const current = remediationOf(node);
+    if (current) return escalate(t, f, node, current);
+    const verdict = gate.admitNode(t.view, t.admitted, lastRemediationUnix(node), t.nowUnix);
+    if (!verdict.allow) {
+      // A repair waiting for capacity that the gate now holds keeps its wait's start.
+      const since = waitingSince.get(findingKey(f));
+      if (since !== undefined) t.capacity.waiting.set(findingKey(f), since);
+      await t.record(entry(f, 'cordon-node', 'cordon', 'blocked', verdict.reason, `${f.summary}: not cordoning ${f.target.name}: ${verdict.detail}`));
+      return;
+    }
+    const claim = await askCapacity(f, node, t.capacity);
+    if (claim === 'wait') return;
+    const { why, ...claimed } = claim;
+    const plan = { ...cordon.plan(f, t.nowMs), ...claimed };
+    if (config.dryRun) {
+      await t.record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
+      return;
+    }
+    let written: V1Node;
+    try {
+      written = await cordon.apply(node, plan, t.nowMs);
+    } catch (err) {
+      await t.record(entry(f, 'cordon-node', 'cordon', 'failed', 'CordonFailed', `${f.summary}: cordoning ${f.target.name} failed: ${errorMessage(err)}`));
+      return;
+    }
+    t.admitted.cordons++;
+    t.admitted.actions++;
+    t.newLedger.push({ atUnix: t.nowUnix, key: findingKey(f), action: 'cordon-node' });
+    t.fresh.set(f.target.name, written);
+    if (plan.claim) t.capacity.claimed.push({ node: f.target.name, pool: plan.pool ?? poolOf(node), gpus: plan.claim });
+    const claimText = claimTextOf(plan, why);
+    await t.record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}${claimText}`));
+  };
+
+  /** A fault on a node already under repair: a degraded node that turns fatal is drained now, not after replacements. */
+  const escalate = async (t: TickState, f: NodeFinding, node: V1Node, current: NodeRemediation): Promise<void> => {
+    if (current.fault === 'degraded' && f.fault === 'fatal' && current.phase === 'awaiting-replacements') {
+      const next = { ...current, fault: 'fatal' as const, phase: 'draining' as const, summary: f.summary };
+      await deps.cluster.recordPhase(node, next);
+      await t.record(entry(f, 'drain-node', 'escalate', 'acted', 'DrainEscalated', `${f.summary}: draining ${f.target.name} now`));
+    } else {
+      t.decisionOf.set(findingKey(f), `node ${f.target.name} is being repaired (${current.phase})`);
+    }
+  };
+
+  const admitNodeFaults = async (t: TickState): Promise<void> => {
+    const byName = new Map(t.nodes.map((n) => [n.metadata?.name ?? '', n]));
+    for (const f of t.nodeFindings) {
+      const node = byName.get(f.target.name);
+      if (node) await admitNodeFault(t, f, node);
+    }
+    // Repairs no longer waiting (admitted, or their finding gone) forget their wait.
+    waitingSince = t.capacity.waiting;
+    capacityWaiting.set(t.capacity.waiting.size);
+  };
+
+  /** One node repair a step further (drain-node.ts decides the step); each event it reports is recorded. */
+  const advanceOne = async (t: TickState, node: V1Node, r: NodeRemediation): Promise<void> => {
+    const f: Finding = t.findings.find((x) => findingKey(x) === r.key) ?? { check: r.check, severity: r.fault === 'fatal' ? 'critical' : 'warning', fault: r.fault, target: { kind: 'Node', name: node.metadata?.name ?? '' }, summary: r.summary, evidence: {} };
+    try {
+      const { next, events } = await drain.advance(node, r, t.pods, t.nowMs, !config.dryRun);
+      if (JSON.stringify(next) !== JSON.stringify(r)) await deps.cluster.recordPhase(node, next);
+      for (const e of events) {
+        const base = entry(f, 'drain-node', e.step, e.outcome, e.reason, e.message, e.evidence ?? {});
+        await t.record(e.step === 'evict' ? { ...base, key: `${base.key}/evict/${String(e.evidence?.pod)}` } : base);
+      }
+    } catch (err) {
+      await t.record(entry(f, 'drain-node', r.phase, 'failed', 'DrainStepFailed', `advancing the repair of ${node.metadata?.name} (${r.phase}) failed: ${errorMessage(err)}; retrying next tick`));
+    }
+  };
+
+  /**
+   * Stages 2 and 3: advances every node repair in progress, from what is recorded on the nodes,
+   * then writes the node conditions from the findings and the repairs as they now stand. Nodes
+   * cordoned in stage 1 are taken as written (their new resourceVersion); pods did not move.
+   */
+  const advanceRepairs = async (t: TickState): Promise<void> => {
+    const fresher = t.nodes.map((n) => t.fresh.get(n.metadata?.name ?? '') ?? n);
+    for (const node of fresher) {
+      const r = remediationOf(node);
+      if (r && r.phase !== 'drained') await advanceOne(t, node, r);
+    }
+    await writeConditions(fresher, t.findings, t.fleetWide, t.nowUnix, t.record);
+    inFlightGauge.set(fresher.filter(repairing).length);
+    cordonedGauge.set(fresher.filter((n) => t.fleet.some((x) => x.metadata?.name === n.metadata?.name) && isCordoned(n)).length);
+  };
+
+  /** One pod a fault implicates: restarted (evicted, so its owner replaces it) unless it is cooling down, the gate holds it, or this is a dry run. */
+  const restartOne = async (t: TickState, f: Finding): Promise<void> => {
+    const key = findingKey(f);
+    const cooling = [...t.ledger, ...t.newLedger].some((e) => e.key === key && t.nowUnix - e.atUnix < config.gate.nodeCooldownSeconds);
+    if (cooling) return t.record(entry(f, 'restart-pod', 'restart', 'skipped', 'PodCooldown', `${f.summary}: restarted less than ${config.gate.nodeCooldownSeconds} s ago; not again yet`));
+    const verdict = gate.admitPod(t.view, t.admitted);
+    if (!verdict.allow) return t.record(entry(f, 'restart-pod', 'restart', 'blocked', verdict.reason, `${f.summary}: not restarting: ${verdict.detail}`));
+    if (config.dryRun) return t.record(entry(f, 'restart-pod', 'restart', 'dry_run', 'DryRun', `${f.summary}: would restart the pod (evict it)`));
+    try {
+      const r = await restart.apply(f);
+      if (r.outcome === 'acted') {
+        t.admitted.actions++;
+        t.newLedger.push({ atUnix: t.nowUnix, key, action: 'restart-pod' });
+      }
+      const said = r.outcome === 'blocked' ? `eviction refused: ${r.detail}` : r.outcome === 'acted' ? 'evicted the pod so its owner replaces it' : 'the pod is already gone';
+      await t.record(entry(f, 'restart-pod', 'restart', r.outcome, r.reason, `${f.summary}: ${said}`));
+    } catch (err) {
+      await t.record(entry(f, 'restart-pod', 'restart', 'failed', 'RestartFailed', `${f.summary}: eviction failed: ${errorMessage(err)}`));
+    }
+  };
+
+  /** Stage 4: restarts the pods a fault implicates, within the cooldown and the gate, then writes the ledger. */
+  const restartPods = async (t: TickState): Promise<void> => {
+    for (const f of t.findings.filter(isPodFault)) await restartOne(t, f);
+    if (t.newLedger.length > 0) {
+      // The ledger is what makes the hourly limit hold across leaders: a failed write is an error.
+      await deps.cluster.appendLedger(t.newLedger, t.nowUnix - 3600).catch((err: unknown) => deps.logger.error({ err: errorMessage(err) }, 'could not write the healing ledger; the hourly limit may under-count'));
+    }
+  };
+
+  /** Stage 5: on-call, one page for a fleet-wide problem instead of one per node. */
+  const tellOnCall = async (t: TickState): Promise<void> => {
+    const notices: Notice[] = [];
+    if (t.fleetWide) {
+      const f: Finding = { check: 'fleet-unhealthy', severity: 'critical', fault: 'notice', target: { kind: 'Fleet', name: 'gpu-nodes' }, summary: `${t.view.unhealthyNodes} of ${t.view.nodes} nodes look unhealthy at once`, evidence: { nodes: [...new Set(t.nodeFindings.map((x) => x.target.name))] } };
+      await t.record(entry(f, 'notify', 'page', 'acted', 'FleetWideProblem', `${f.summary}: no node is touched (over ${Math.round(config.gate.fleetUnhealthyFraction * 100)}% is rarely the nodes' fault); paging on-call`));
+      notices.push({ finding: f, decision: 'no automatic repair: a fleet-wide problem' });
+    }
+    for (const f of t.findings) {
+      if (t.fleetWide && isNodeFault(f)) continue;
+      const n = tell.notice(f, t.decisionOf.get(findingKey(f)));
+      if (n) notices.push(n);
+    }
+    notices.push(...t.capacity.pages);
+    deps.oncall.update(notices, t.nowMs);
+  };
+
   return {
     async tick() {
       const started = performance.now();
       if (!deps.isLeader()) return { leader: false, findings: [], fleetWide: false, checkErrors: {} };
-      const nowMs = deps.now();
-      const nowUnix = Math.floor(nowMs / 1000);
-      const [nodes, pods, ledger] = await Promise.all([deps.cluster.listNodes(), deps.cluster.listPods(), deps.cluster.readLedger()]);
-      const { findings, errors } = await runChecks({ nowMs, nodes, pods, ...(deps.query ? { query: deps.query } : {}) });
-      exportFindings(findings);
-
-      const gpuNodes = nodes.filter((n) => Number(n.status?.allocatable?.[GPU_RESOURCE] ?? 0) > 0);
-      const fleet = gpuNodes.length > 0 ? gpuNodes : nodes;
-      const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
-      const nodeFindings = findings.filter(isNodeFault).sort((a, b) => (a.fault === b.fault ? a.target.name.localeCompare(b.target.name) : a.fault === 'fatal' ? -1 : 1));
-      const view: GateView = {
-        nodes: fleet.length,
-        cordoned: fleet.filter(isCordoned).length,
-        unhealthyNodes: new Set(nodeFindings.map((f) => f.target.name)).size,
-        inFlight: nodes.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length,
-        actionsLastHour: ledger.filter((e) => e.atUnix > nowUnix - 3600).length,
-      };
-      const fleetWide = gate.fleetWide(view);
-      const admitted = { cordons: 0, actions: 0 };
-      const newLedger: LedgerEntry[] = [];
-      // Nodes cordoned earlier in this tick are read as written (a cordoned node's GPUs are no replacement).
-      const fresh = new Map<string, V1Node>();
-      const capacity = { nodes: () => nodes.map((n) => fresh.get(n.metadata?.name ?? '') ?? n), pods, claimed: [] as OutstandingClaim[], nowMs, waiting: new Map<string, number>(), pages: [] as Notice[], record: (e: Omit<RemediationEntry, 'at'>) => record(e) };
-      const decisionOf = new Map<string, string>();
-      const record = async (e: Omit<RemediationEntry, 'at'>): Promise<void> => {
-        decisionOf.set(e.key, e.decision === 'acted' ? e.message : `${e.decision}: ${e.reason}: ${e.message}`);
-        await deps.audit.record(e, nowMs);
-      };
-
-      // 1. New node faults, through the gate.
-      for (const f of nodeFindings) {
-        const node = byName.get(f.target.name);
-        if (!node) continue;
-        const current = remediationOf(node);
-        if (current) {
-          if (current.fault === 'degraded' && f.fault === 'fatal' && current.phase === 'awaiting-replacements') {
-            // Escalation: a degraded node that turns fatal is drained now, not after replacements.
-            const next = { ...current, fault: 'fatal' as const, phase: 'draining' as const, summary: f.summary };
-            await deps.cluster.recordPhase(node, next);
-            await record(entry(f, 'drain-node', 'escalate', 'acted', 'DrainEscalated', `${f.summary}: draining ${f.target.name} now`));
-          } else {
-            decisionOf.set(findingKey(f), `node ${f.target.name} is being repaired (${current.phase})`);
-          }
-          continue;
-        }
-        const verdict = gate.admitNode(view, admitted, lastRemediationUnix(node), nowUnix);
-        if (!verdict.allow) {
-          // A repair waiting for capacity that the gate now holds keeps its wait's start.
-          const since = waitingSince.get(findingKey(f));
-          if (since !== undefined) capacity.waiting.set(findingKey(f), since);
-          await record(entry(f, 'cordon-node', 'cordon', 'blocked', verdict.reason, `${f.summary}: not cordoning ${f.target.name}: ${verdict.detail}`));
-          continue;
-        }
-        const claim = await askCapacity(f, node, capacity);
-        if (claim === 'wait') continue;
-        const { why, ...claimed } = claim;
-        const plan = { ...cordon.plan(f, nowMs), ...claimed };
-        if (config.dryRun) {
-          await record(entry(f, 'cordon-node', 'cordon', 'dry_run', 'DryRun', `${f.summary}: would cordon ${f.target.name} and ${f.fault === 'fatal' ? 'drain it at once' : 'drain it after replacements are ready'}`));
-          continue;
-        }
-        let written: V1Node;
-        try {
-          written = await cordon.apply(node, plan, nowMs);
-        } catch (err) {
-          await record(entry(f, 'cordon-node', 'cordon', 'failed', 'CordonFailed', `${f.summary}: cordoning ${f.target.name} failed: ${errorMessage(err)}`));
-          continue;
-        }
-        admitted.cordons++;
-        admitted.actions++;
-        newLedger.push({ atUnix: nowUnix, key: findingKey(f), action: 'cordon-node' });
-        fresh.set(f.target.name, written);
-        if (plan.claim) capacity.claimed.push({ node: f.target.name, pool: plan.pool ?? poolOf(node), gpus: plan.claim });
-        const claimText = plan.claim ? `; claimed ${Object.entries(plan.claim).map(([r, n]) => `${n} ${r}`).join(', ')} in pool ${plan.pool} for the replacements (${why ?? ''})` : '';
-        await record(entry(f, 'cordon-node', 'cordon', 'acted', 'NodeCordoned', `${f.summary}: cordoned ${f.target.name} (taint surgeguard.io/unhealthy:NoSchedule); ${f.fault === 'fatal' ? 'draining it at once' : 'draining it once replacements are ready'}${claimText}`));
-      }
-      // Repairs no longer waiting (admitted, or their finding gone) forget their wait.
-      waitingSince = capacity.waiting;
-      capacityWaiting.set(capacity.waiting.size);
-
-      // 2. Advance every node repair in progress, from what is recorded on the nodes.
-      // Nodes cordoned above are taken as written (their new resourceVersion); pods did not move.
-      const fresher = nodes.map((n) => fresh.get(n.metadata?.name ?? '') ?? n);
-      for (const node of fresher) {
-        const r = remediationOf(node);
-        if (!r || r.phase === 'drained') continue;
-        const f: Finding = findings.find((x) => findingKey(x) === r.key) ?? { check: r.check, severity: r.fault === 'fatal' ? 'critical' : 'warning', fault: r.fault, target: { kind: 'Node', name: node.metadata?.name ?? '' }, summary: r.summary, evidence: {} };
-        try {
-          const { next, events } = await drain.advance(node, r, pods, nowMs, !config.dryRun);
-          if (JSON.stringify(next) !== JSON.stringify(r)) await deps.cluster.recordPhase(node, next);
-          for (const e of events) {
-            const base = entry(f, 'drain-node', e.step, e.outcome, e.reason, e.message, e.evidence ?? {});
-            await record(e.step === 'evict' ? { ...base, key: `${base.key}/evict/${String(e.evidence?.pod)}` } : base);
-          }
-        } catch (err) {
-          await record(entry(f, 'drain-node', r.phase, 'failed', 'DrainStepFailed', `advancing the repair of ${node.metadata?.name} (${r.phase}) failed: ${errorMessage(err)}; retrying next tick`));
-        }
-      }
-      // 3. Node conditions, from the findings and the repairs as they now stand.
-      await writeConditions(fresher, findings, fleetWide, nowUnix, record);
-
-      const inFlight = fresher.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length;
-      inFlightGauge.set(inFlight);
-      cordonedGauge.set(fresher.filter((n) => fleet.some((x) => x.metadata?.name === n.metadata?.name) && isCordoned(n)).length);
-
-      // 4. Pods: restart the ones a fault implicates.
-      for (const f of findings.filter(isPodFault)) {
-        const key = findingKey(f);
-        const cooling = [...ledger, ...newLedger].some((e) => e.key === key && nowUnix - e.atUnix < config.gate.nodeCooldownSeconds);
-        if (cooling) {
-          await record(entry(f, 'restart-pod', 'restart', 'skipped', 'PodCooldown', `${f.summary}: restarted less than ${config.gate.nodeCooldownSeconds} s ago; not again yet`));
-          continue;
-        }
-        const verdict = gate.admitPod(view, admitted);
-        if (!verdict.allow) {
-          await record(entry(f, 'restart-pod', 'restart', 'blocked', verdict.reason, `${f.summary}: not restarting: ${verdict.detail}`));
-          continue;
-        }
-        if (config.dryRun) {
-          await record(entry(f, 'restart-pod', 'restart', 'dry_run', 'DryRun', `${f.summary}: would restart the pod (evict it)`));
-          continue;
-        }
-        try {
-          const r = await restart.apply(f);
-          if (r.outcome === 'acted') {
-            admitted.actions++;
-            newLedger.push({ atUnix: nowUnix, key, action: 'restart-pod' });
-          }
-          await record(entry(f, 'restart-pod', 'restart', r.outcome, r.reason, r.outcome === 'blocked' ? `${f.summary}: eviction refused: ${r.detail}` : r.outcome === 'acted' ? `${f.summary}: evicted the pod so its owner replaces it` : `${f.summary}: the pod is already gone`));
-        } catch (err) {
-          await record(entry(f, 'restart-pod', 'restart', 'failed', 'RestartFailed', `${f.summary}: eviction failed: ${errorMessage(err)}`));
-        }
-      }
-      if (newLedger.length > 0) {
-        // The ledger is what makes the hourly limit hold across leaders: a failed write is an error.
-        await deps.cluster.appendLedger(newLedger, nowUnix - 3600).catch((err: unknown) => deps.logger.error({ err: errorMessage(err) }, 'could not write the healing ledger; the hourly limit may under-count'));
-      }
-
-      // 5. On-call: one page for a fleet-wide problem instead of one per node.
-      const notices: Notice[] = [];
-      if (fleetWide) {
-        const f: Finding = { check: 'fleet-unhealthy', severity: 'critical', fault: 'notice', target: { kind: 'Fleet', name: 'gpu-nodes' }, summary: `${view.unhealthyNodes} of ${view.nodes} nodes look unhealthy at once`, evidence: { nodes: [...new Set(nodeFindings.map((x) => x.target.name))] } };
-        await record(entry(f, 'notify', 'page', 'acted', 'FleetWideProblem', `${f.summary}: no node is touched (over ${Math.round(config.gate.fleetUnhealthyFraction * 100)}% is rarely the nodes' fault); paging on-call`));
-        notices.push({ finding: f, decision: 'no automatic repair: a fleet-wide problem' });
-      }
-      for (const f of findings) {
-        if (fleetWide && isNodeFault(f)) continue;
-        const n = tell.notice(f, decisionOf.get(findingKey(f)));
-        if (n) notices.push(n);
-      }
-      notices.push(...capacity.pages);
-      deps.oncall.update(notices, nowMs);
-
-      const keys = new Set(findings.map(findingKey));
+      const t = await readTick();
+      await admitNodeFaults(t);
+      await advanceRepairs(t);
+      await restartPods(t);
+      await tellOnCall(t);
+      const keys = new Set(t.findings.map(findingKey));
       for (const k of knownKeys) if (!keys.has(k)) deps.audit.forget(k);
       knownKeys = keys;
       tickDuration.observe((performance.now() - started) / 1000);
-      return { leader: true, findings, fleetWide, checkErrors: errors };
+      return { leader: true, findings: t.findings, fleetWide: t.fleetWide, checkErrors: t.errors };
     },
   };
 }
