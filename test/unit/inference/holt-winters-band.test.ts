@@ -48,20 +48,26 @@ function plainForecast(y: readonly number[], intervalSeconds: number, steps: num
 test('Holt-Winters: forecast and band equal the plain method to the bit, around the 512-error and season boundaries', async () => {
   const hw = createHoltWintersForecaster();
   // 300 s intervals: a daily season of 288 steps, so lengths up to 1,200 cover no season, a season,
-  // fewer and more than 512 errors; values with spikes and repeats (ties in the sort).
+  // fewer and more than 512 errors, and lengths past 2,048 a fit that starts inside the history;
+  // values with spikes and repeats (ties in the sort).
   const interval = 300;
   assert.equal(seasonSteps(interval), 288);
+  let seasonalFits = 0;
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 0, max: 1200 }),
+      // Up to 1,200, and past the 2,048-interval window, where the fit starts later than the history.
+      fc.oneof(fc.integer({ min: 0, max: 1200 }), fc.integer({ min: 2040, max: 2700 })),
       fc.integer({ min: 0, max: 1_000_000 }),
       fc.boolean(),
       async (n, seed, seasonal) => {
         const y = Array.from({ length: n }, (_, i) => {
           const x = Math.sin((i + seed) * 12.9898) * 43758.5453;
           const noise = x - Math.floor(x);
-          return Math.round((seasonal ? 100 + 60 * Math.sin((2 * Math.PI * i) / 288) : 100 + i * 0.05) + 40 * noise) + (noise > 0.98 ? 500 : 0);
+          // Spikes of 500 on the seasonal series would hide its season from detectSeason (2 of 800
+          // such series fitted one), and the seasonal fit would go untested: 150 there.
+          return Math.round((seasonal ? 100 + 60 * Math.sin((2 * Math.PI * i) / 288) : 100 + i * 0.05) + 40 * noise) + (noise > 0.98 ? (seasonal ? 150 : 500) : 0);
         });
+        if (detectSeason(y, Math.max(0, n - HOLT_WINTERS_DEFAULTS.maxWindow), interval, HOLT_WINTERS_DEFAULTS.seasonalityThreshold) > 0) seasonalFits++;
         const got = (await hw.forecast({ histories: [y], intervalSeconds: interval, horizonSteps: 24 })).forecasts[0];
         assert.ok(got);
         // Both go through the shared repair (no negative demand, quantiles in order).
@@ -72,4 +78,6 @@ test('Holt-Winters: forecast and band equal the plain method to the bit, around 
     ),
     { numRuns: 60, seed: 21 },
   );
+  // The comparison covered the seasonal fit (its initial season, its updates and its phase), not only level and trend.
+  assert.ok(seasonalFits >= 10, `only ${seasonalFits} of 60 histories fitted a season`);
 });
