@@ -414,6 +414,10 @@ async function shutdown(logger: Logger, x: { running: RunningLoops; clients: Clu
     if (!(await settlesWithin(work().catch(() => undefined), ms))) logger.warn({ step: what, waitedMs: ms }, 'shutdown step did not finish in time; leaving it');
   };
   const { running, clients, servers } = x;
+  // Taken out once so TypeScript narrows each optional handle where it is checked.
+  const { sharing } = running;
+  const { deployments } = clients;
+  const { externalMetrics, keda } = servers;
   // The bounds below count from the stop request, not from start.
   if (!stopSignal.aborted) await new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
   await step('scaling loop', 10_000, () => running.ticking);
@@ -421,18 +425,18 @@ async function shutdown(logger: Logger, x: { running: RunningLoops; clients: Clu
   running.electionStop.abort();
   running.shardingStop.abort();
   const released = step('leader election', 5_000, () => running.electing);
-  const shardsReleased = running.sharing ? step('shard leases', 5_000, () => running.sharing ?? Promise.resolve()) : Promise.resolve();
+  const shardsReleased = sharing ? step('shard leases', 5_000, () => sharing) : Promise.resolve();
   await step('on-call deliveries', 5_000, () => x.healing.oncall.flush(5_000));
   await released;
   await shardsReleased;
   await step('scaler cache', 3_000, () => clients.cache.stop());
-  if (clients.deployments) await step('deployment cache', 3_000, () => clients.deployments?.stop() ?? Promise.resolve());
+  if (deployments) await step('deployment cache', 3_000, () => deployments.stop());
   if (clients.watchCluster) await step('node and pod caches', 3_000, () => Promise.all([clients.nodes.stop(), clients.pods.stop(), clients.nodeClaims?.stop()]));
   for (const s of x.demand.signals) await step('demand signal', 3_000, () => s.close());
   await step('forecaster', 3_000, () => x.demand.forecaster.close());
   await step('http server', 5_000, () => servers.server.close());
-  if (servers.externalMetrics) await step('external metrics server', 3_000, () => servers.externalMetrics?.close() ?? Promise.resolve());
-  if (servers.keda) await step('KEDA external scaler', 3_000, () => servers.keda?.close() ?? Promise.resolve());
+  if (externalMetrics) await step('external metrics server', 3_000, () => externalMetrics.close());
+  if (keda) await step('KEDA external scaler', 3_000, () => keda.close());
 }
 
 /** The controller Lease's elector (or a stand-in that always leads), with the leader gauge and transitions counter. */
