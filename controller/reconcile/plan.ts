@@ -70,24 +70,55 @@ export function plan(input: PlanInput): ScalerPlan {
   return { ...p, served: { value: Math.max(1, p.currentReplicas), desiredReplicas: p.currentReplicas, currentReplicas: p.currentReplicas, ...(input.hpa ? { hpa: input.hpa.name } : {}) } };
 }
 
+/** What every plan of a readable target starts from. */
+type PlanBase = Pick<ScalerPlan, 'key' | 'currentReplicas' | 'adoptApplied'> & { currentReplicas: number };
+
+/** The named parts of a scaler that the stages below share. */
+interface PlanContext {
+  input: PlanInput;
+  scaler: PredictiveScaler;
+  /** `Deployment/name`, for messages. */
+  target: string;
+  /** Keda: KEDA makes the HPA from a ScaledObject and names the metric itself (s0-...), so any HPA on the target is KEDA's; Hpa: the HPA must read this scaler's metric. */
+  viaHpa: boolean;
+  viaKeda: boolean;
+  unsched: PlannedCondition;
+}
+
+/**
+ * The stages in order, each a reason to stop before scaling: the target cannot be read, a
+ * gating read failed, the HPA or KEDA set-up does not match the actuator, another writer owns the
+ * replicas, the demand signal is missing. What is left is a decision to apply.
+ */
 function planFor(input: PlanInput): ScalerPlan {
   const { scaler } = input;
-  // Keda: KEDA makes the HPA from a ScaledObject and names the metric itself (s0-...), so any HPA
-  // on the target is KEDA's; Hpa: the HPA must read this scaler's metric.
-  const viaHpa = scaler.spec.actuator === 'Hpa' || scaler.spec.actuator === 'Keda';
-  const viaKeda = scaler.spec.actuator === 'Keda';
   const key = `${scaler.metadata.namespace}/${scaler.metadata.name}`;
   const target = `${scaler.spec.targetRef.kind}/${scaler.spec.targetRef.name}`;
   const unsched = cond('Unschedulable', input.unschedulablePods > 0, input.unschedulablePods > 0 ? 'PodsUnschedulable' : 'AllPodsScheduled', input.unschedulablePods > 0 ? `${input.unschedulablePods} pods of ${target} cannot be scheduled` : 'no pods are unschedulable');
-
   if (!input.target.ok) {
     return { key, decision: 'target_missing', reason: 'TargetMissing', message: `cannot read the scale of ${target}: ${input.target.error}`, conditions: [cond('Ready', false, 'TargetMissing', input.target.error), cond('Active', false, 'TargetMissing', 'nothing to scale'), unsched] };
   }
   const state = input.target.state;
-  const current = state.replicas;
-  const base: Pick<ScalerPlan, 'key' | 'currentReplicas' | 'adoptApplied'> & { currentReplicas: number } = { key, currentReplicas: current };
-
+  const base: PlanBase = { key, currentReplicas: state.replicas };
   if (input.hold) return heldPlan(scaler, base, input.hold, unsched);
+  const viaKeda = scaler.spec.actuator === 'Keda';
+  const ctx: PlanContext = { input, scaler, target, viaHpa: scaler.spec.actuator === 'Hpa' || viaKeda, viaKeda, unsched };
+  const mismatch = actuatorMismatch(ctx, base);
+  if (mismatch) return mismatch;
+  const writer = otherWriter(ctx, base, state);
+  if (writer) return writer;
+  const noConflict = ctx.viaHpa ? cond('Conflict', false, 'HpaWrites', 'the HPA is the only writer of the replicas; SurgeGuard serves it the forecast') : cond('Conflict', false, 'NoConflict', 'SurgeGuard is the only writer of the replicas');
+  if (!input.reading?.ok || !input.decision) {
+    const why = input.reading && !input.reading.ok ? input.reading.error : input.reading ? 'not enough history to decide yet' : 'no demand reading';
+    return { ...base, decision: 'degraded', reason: 'SignalMissing', message: `holding at ${base.currentReplicas} replicas: ${why}`, desiredReplicas: base.currentReplicas, conditions: [cond('Degraded', true, 'SignalMissing', why), cond('Ready', true, 'Observed', 'target found'), cond('Active', !input.paused && scaler.spec.mode === 'Active', 'Holding', 'holding while the signal is missing'), noConflict, unsched] };
+  }
+  return decidedPlan(ctx, base, { reading: input.reading, decision: input.decision, resourceVersion: state.resourceVersion }, noConflict);
+}
+
+/** The actuator asks for an HPA (or a ScaledObject) that is missing or reads something else, or Direct finds an HPA on its target. */
+function actuatorMismatch(ctx: PlanContext, base: PlanBase): ScalerPlan | undefined {
+  const { input, scaler, target, viaHpa, viaKeda, unsched } = ctx;
+  const current = base.currentReplicas;
   if (viaKeda && !input.hpa) {
     const msg = `actuator is Keda but no HorizontalPodAutoscaler scales ${target}; create a ScaledObject for it with a trigger of type external, metadata scaler: ${scaler.metadata.name} and scalerAddress: SurgeGuard's external scaler (docs/hpa.md)`;
     return { ...base, decision: 'hold', reason: 'ScaledObjectMissing', message: `holding at ${current} replicas: ${msg}`, desiredReplicas: current, conditions: [cond('Active', false, 'ScaledObjectMissing', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
@@ -102,6 +133,16 @@ function planFor(input: PlanInput): ScalerPlan {
     const msg = `HorizontalPodAutoscaler ${input.hpa.name} also scales ${target}; SurgeGuard leaves it alone (actuator Hpa hands it the forecast instead)`;
     return { ...base, decision: 'conflict', reason: 'HpaPresent', message: msg, conditions: [cond('Conflict', true, 'HpaPresent', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
   }
+  return undefined;
+}
+
+/**
+ * Someone other than SurgeGuard changed the replicas since its last write: hands off. Sets
+ * base.adoptApplied when the change was SurgeGuard's own write that the status lost.
+ */
+function otherWriter(ctx: PlanContext, base: PlanBase, state: ScaleState): ScalerPlan | undefined {
+  const { scaler, target, viaHpa, unsched } = ctx;
+  const current = base.currentReplicas;
   const applied = scaler.status?.appliedReplicas;
   const inConflict = scaler.status?.conditions?.some((c) => c.type === 'Conflict' && c.status === 'True') ?? false;
   const specChanged = (scaler.status?.observedGeneration ?? 0) < (scaler.metadata.generation ?? 0);
@@ -109,28 +150,26 @@ function planFor(input: PlanInput): ScalerPlan {
   // (this replica or an earlier leader), the status lost a write; it is not another writer.
   const lostOwnWrite = applied !== undefined && current !== applied && state.replicasManager?.manager === FIELD_MANAGER;
   if (lostOwnWrite) base.adoptApplied = current;
-  if (!viaHpa && applied !== undefined && current !== applied && !lostOwnWrite && !(inConflict && specChanged)) {
-    const who = state.replicasManager?.manager ? ` by ${state.replicasManager.manager}` : '';
-    const msg = `${target} has ${current} replicas, set${who}; SurgeGuard last set ${applied}. Not fighting another writer: change the PredictiveScaler's spec to hand control back`;
-    return { ...base, decision: 'conflict', reason: 'ReplicasChangedByOther', message: msg, conditions: [cond('Conflict', true, 'ReplicasChangedByOther', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
-  }
-  const noConflict = viaHpa ? cond('Conflict', false, 'HpaWrites', 'the HPA is the only writer of the replicas; SurgeGuard serves it the forecast') : cond('Conflict', false, 'NoConflict', 'SurgeGuard is the only writer of the replicas');
+  if (viaHpa || applied === undefined || current === applied || lostOwnWrite || (inConflict && specChanged)) return undefined;
+  const who = state.replicasManager?.manager ? ` by ${state.replicasManager.manager}` : '';
+  const msg = `${target} has ${current} replicas, set${who}; SurgeGuard last set ${applied}. Not fighting another writer: change the PredictiveScaler's spec to hand control back`;
+  return { ...base, decision: 'conflict', reason: 'ReplicasChangedByOther', message: msg, conditions: [cond('Conflict', true, 'ReplicasChangedByOther', msg), cond('Active', false, 'Conflict', msg), cond('Ready', true, 'Observed', 'target found'), unsched] };
+}
 
-  if (!input.reading?.ok || !input.decision) {
-    const why = input.reading && !input.reading.ok ? input.reading.error : input.reading ? 'not enough history to decide yet' : 'no demand reading';
-    return { ...base, decision: 'degraded', reason: 'SignalMissing', message: `holding at ${current} replicas: ${why}`, desiredReplicas: current, conditions: [cond('Degraded', true, 'SignalMissing', why), cond('Ready', true, 'Observed', 'target found'), cond('Active', !input.paused && scaler.spec.mode === 'Active', 'Holding', 'holding while the signal is missing'), noConflict, unsched] };
-  }
-
-  const d = input.decision;
+/** decide's answer, capped by the Kafka partitions, as a dry run, a pause, a value served to the HPA, or a patch. */
+function decidedPlan(ctx: PlanContext, base: PlanBase, x: { reading: Extract<SignalReading, { ok: true }>; decision: ScalingDecision; resourceVersion: string }, noConflict: PlannedCondition): ScalerPlan {
+  const { input, scaler, viaHpa, viaKeda, unsched } = ctx;
+  const current = base.currentReplicas;
+  const d = x.decision;
   let desired = d.replicas;
   let reason: string = d.reason;
-  if (input.reading.partitions !== undefined && desired > input.reading.partitions) {
+  if (x.reading.partitions !== undefined && desired > x.reading.partitions) {
     // More consumers than partitions would sit idle: Kafka gives each partition to one member.
-    desired = Math.max(scaler.spec.minReplicas, input.reading.partitions);
+    desired = Math.max(scaler.spec.minReplicas, x.reading.partitions);
     reason = 'PartitionCap';
   }
   const rules = rulesText(d);
-  const message = `${current} -> ${desired} replicas (${reason}; ${rules}; demand ${input.reading.rate.toFixed(2)}/s)`;
+  const message = `${current} -> ${desired} replicas (${reason}; ${rules}; demand ${x.reading.rate.toFixed(2)}/s)`;
   const healthy = [cond('Degraded', false, 'SignalFresh', 'demand signal is fresh'), cond('Ready', true, 'Observed', 'target found'), noConflict, unsched];
   if (scaler.spec.mode === 'DryRun') {
     return { ...base, decision: 'dry_run', reason, message: `dry run: would set ${message}`, desiredReplicas: desired, conditions: [...healthy, cond('Active', false, 'DryRun', 'mode is DryRun: decisions are recorded, nothing is patched')] };
@@ -151,11 +190,11 @@ function planFor(input: PlanInput): ScalerPlan {
   if (desired === current) {
     return { ...base, decision: 'hold', reason, message: `holding at ${current} replicas (${reason}; ${rules})`, desiredReplicas: desired, conditions: [...healthy, active] };
   }
-  return { ...base, decision: desired > current ? 'scale_up' : 'scale_down', reason, message, desiredReplicas: desired, patch: { replicas: desired, resourceVersion: state.resourceVersion }, conditions: [...healthy, active] };
+  return { ...base, decision: desired > current ? 'scale_up' : 'scale_down', reason, message, desiredReplicas: desired, patch: { replicas: desired, resourceVersion: x.resourceVersion }, conditions: [...healthy, active] };
 }
 
 /** A target held where it is because a read that gates all scaling failed (see PlanInput.hold). */
-function heldPlan(scaler: PredictiveScaler, base: { key: string; currentReplicas: number }, hold: { reason: string; message: string }, unsched: PlannedCondition): ScalerPlan {
+function heldPlan(scaler: PredictiveScaler, base: PlanBase, hold: { reason: string; message: string }, unsched: PlannedCondition): ScalerPlan {
   const msg = `holding at ${base.currentReplicas} replicas: ${hold.message}`;
   // Whether another writer exists is unknown this tick: keep the Conflict condition as it was.
   const conflict = scaler.status?.conditions?.find((c) => c.type === 'Conflict');
