@@ -55,127 +55,173 @@ const SELECTOR = 'app=inference';
  * annotations). Everything is in memory: no Kubernetes is needed.
  */
 export function createGpuCluster(c: GpuClusterConfig): GpuCluster {
+  const w = newWorld(c);
+  for (let i = 0; i < c.initialReplicas; i++) newPod(w, 0);
+  const fleet = simulatedFleet(w);
+  return {
+    fleet,
+    healing: healingView(w),
+    scaler: () => w.scaler,
+    scale: scaleView(w, fleet),
+    readyPods: (namespace, selector) => Promise.resolve(namespace === DEMO_NAMESPACE && selector === SELECTOR ? w.pods.filter((p) => p.readyFrom <= w.now).length : 0),
+    nodes: () => w.names.map((n) => w.nodeObjects.get(n) as V1Node),
+    pods: () => w.pods,
+    gpuState: (n) => w.gpus.get(n) ?? 'ok',
+    setGpuState: (n, s) => void w.gpus.set(n, s),
+  };
+}
+
+/** The whole simulated cluster's state; the views below read and change it. */
+interface World {
+  readonly c: GpuClusterConfig;
+  readonly names: readonly string[];
+  readonly nodeObjects: Map<string, V1Node>;
+  readonly gpus: Map<string, GpuState>;
+  pods: DemoPod[];
+  /** Names the next pod; also the scale's resourceVersion. */
+  seq: number;
+  /** The interval being served. */
+  now: number;
+  /** Requests waiting from earlier intervals. */
+  backlog: number;
+  /** The Deployment's spec.replicas. */
+  target: number;
+  readonly ledger: LedgerEntry[];
+  readonly scaler: PredictiveScaler;
+}
+
+function newWorld(c: GpuClusterConfig): World {
   const names = Array.from({ length: c.nodes }, (_, i) => `gpu-node-${String(i + 1).padStart(2, '0')}`);
-  const nodeObjects = new Map<string, V1Node>(names.map((name) => [name, { metadata: { name, labels: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' }, annotations: {}, resourceVersion: '1' }, spec: {}, status: { allocatable: { 'nvidia.com/gpu': '1' }, conditions: [] } }]));
-  const gpus = new Map<string, GpuState>(names.map((n) => [n, 'ok']));
-  let pods: DemoPod[] = [];
-  let seq = 0;
-  let now = 0;
-  let backlog = 0;
-  let target = c.initialReplicas;
-  const ledger: LedgerEntry[] = [];
-  const scaler: PredictiveScaler = {
-    apiVersion: 'surgeguard.io/v1alpha1',
-    kind: 'PredictiveScaler',
-    metadata: { name: DEMO_SCALER, namespace: DEMO_NAMESPACE, annotations: {} },
-    spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: DEMO_SCALER } } as PredictiveScaler['spec'],
+  return {
+    c,
+    names,
+    nodeObjects: new Map<string, V1Node>(names.map((name) => [name, { metadata: { name, labels: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' }, annotations: {}, resourceVersion: '1' }, spec: {}, status: { allocatable: { 'nvidia.com/gpu': '1' }, conditions: [] } }])),
+    gpus: new Map<string, GpuState>(names.map((n) => [n, 'ok'])),
+    pods: [],
+    seq: 0,
+    now: 0,
+    backlog: 0,
+    target: c.initialReplicas,
+    ledger: [],
+    scaler: {
+      apiVersion: 'surgeguard.io/v1alpha1',
+      kind: 'PredictiveScaler',
+      metadata: { name: DEMO_SCALER, namespace: DEMO_NAMESPACE, annotations: {} },
+      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: DEMO_SCALER } } as PredictiveScaler['spec'],
+    },
   };
+}
 
-  const schedulable = (n: string): boolean => !nodeObjects.get(n)?.spec?.unschedulable && !(nodeObjects.get(n)?.spec?.taints ?? []).some((t) => t.key === UNHEALTHY_TAINT.key);
-  const place = (p: DemoPod, servesFrom: number): void => {
-    const used = new Set(pods.map((x) => x.node));
-    const free = names.find((n) => schedulable(n) && !used.has(n));
-    if (free) Object.assign(p, { node: free, readyFrom: servesFrom });
-  };
-  const newPod = (servesFrom: number): DemoPod => {
-    const p: DemoPod = { name: `inference-${(seq++).toString(36).padStart(5, '0')}`, readyFrom: Infinity };
-    pods.push(p);
-    place(p, servesFrom);
-    return p;
-  };
-  for (let i = 0; i < c.initialReplicas; i++) newPod(0);
+function schedulable(w: World, n: string): boolean {
+  const node = w.nodeObjects.get(n);
+  return !node?.spec?.unschedulable && !(node?.spec?.taints ?? []).some((t) => t.key === UNHEALTHY_TAINT.key);
+}
 
-  const podObject = (p: DemoPod): V1Pod => ({
+/** Puts a pod on a schedulable node with a free GPU, if there is one; it serves from servesFrom. */
+function place(w: World, p: DemoPod, servesFrom: number): void {
+  const used = new Set(w.pods.map((x) => x.node));
+  const free = w.names.find((n) => schedulable(w, n) && !used.has(n));
+  if (free) Object.assign(p, { node: free, readyFrom: servesFrom });
+}
+
+function newPod(w: World, servesFrom: number): DemoPod {
+  const p: DemoPod = { name: `inference-${(w.seq++).toString(36).padStart(5, '0')}`, readyFrom: Infinity };
+  w.pods.push(p);
+  place(w, p, servesFrom);
+  return p;
+}
+
+function podObject(w: World, p: DemoPod): V1Pod {
+  return {
     metadata: { name: p.name, namespace: DEMO_NAMESPACE, labels: { app: 'inference' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'inference-5d8f', uid: 'rs', controller: true }] },
     spec: { ...(p.node ? { nodeName: p.node } : {}), containers: [{ name: 'model', resources: { limits: { 'nvidia.com/gpu': '1' } } }] },
-    status: { phase: p.node ? 'Running' : 'Pending', conditions: [{ type: 'Ready', status: p.readyFrom <= now ? 'True' : 'False' }] },
-  });
-  const bump = (n: V1Node): void => {
-    n.metadata = { ...n.metadata, resourceVersion: String(Number(n.metadata?.resourceVersion ?? '0') + 1) };
+    status: { phase: p.node ? 'Running' : 'Pending', conditions: [{ type: 'Ready', status: p.readyFrom <= w.now ? 'True' : 'False' }] },
   };
-  const readyCount = (): number => pods.filter((p) => p.readyFrom <= now).length;
+}
 
-  const fleet: SimulatedFleet = {
+function bump(n: V1Node): void {
+  n.metadata = { ...n.metadata, resourceVersion: String(Number(n.metadata?.resourceVersion ?? '0') + 1) };
+}
+
+/** The scaling loop's view: pods asked for, and the demand they serve interval by interval. */
+function simulatedFleet(w: World): SimulatedFleet {
+  const { c } = w;
+  return {
     scaleTo(replicas, t) {
-      target = replicas;
-      if (replicas > pods.length) for (let i = pods.length; i < replicas; i++) newPod(t + 1 + c.startupSteps);
+      w.target = replicas;
+      if (replicas > w.pods.length) for (let i = w.pods.length; i < replicas; i++) newPod(w, t + 1 + c.startupSteps);
       // Scaling down removes the newest pods first, Pending ones before those that serve.
-      else pods = [...pods].sort((a, b) => Number(a.node === undefined) - Number(b.node === undefined)).slice(0, replicas);
+      else w.pods = [...w.pods].sort((a, b) => Number(a.node === undefined) - Number(b.node === undefined)).slice(0, replicas);
     },
     serve(demand, t) {
-      now = t;
+      w.now = t;
       // Pods Pending for want of a GPU are placed as soon as one frees up.
-      for (const p of pods) if (!p.node) place(p, t + c.startupSteps);
-      const ready = pods.filter((p) => p.readyFrom <= t);
-      const share = (p: DemoPod): number => ({ ok: 1, lost: 0, thermal: c.thermalCapacity })[gpus.get(p.node ?? '') ?? 'ok'];
+      for (const p of w.pods) if (!p.node) place(w, p, t + c.startupSteps);
+      const ready = w.pods.filter((p) => p.readyFrom <= t);
+      const share = (p: DemoPod): number => ({ ok: 1, lost: 0, thermal: c.thermalCapacity })[w.gpus.get(p.node ?? '') ?? 'ok'];
       const can = ready.reduce((acc, p) => acc + share(p) * c.capacity, 0);
-      const want = backlog + demand;
+      const want = w.backlog + demand;
       const served = Math.min(want, can);
-      backlog = want - served;
-      return { existing: pods.length, ready: ready.length, served, backlog } satisfies FleetInterval;
+      w.backlog = want - served;
+      return { existing: w.pods.length, ready: ready.length, served, backlog: w.backlog } satisfies FleetInterval;
     },
   };
+}
 
-  const healing: HealingCluster = {
-    listNodes: () => Promise.resolve(names.map((n) => structuredClone(nodeObjects.get(n) as V1Node))),
-    listPods: () => Promise.resolve(pods.map(podObject)),
+/** The healing loop's view: nodes and pods, cordon, phases and conditions, eviction, floors and the ledger. */
+function healingView(w: World): HealingCluster {
+  const nodeOf = (node: V1Node): V1Node => w.nodeObjects.get(node.metadata?.name ?? '') as V1Node;
+  return {
+    listNodes: () => Promise.resolve(w.names.map((n) => structuredClone(w.nodeObjects.get(n) as V1Node))),
+    listPods: () => Promise.resolve(w.pods.map((p) => podObject(w, p))),
     cordon(node, remediation, nowUnix) {
-      const n = nodeObjects.get(node.metadata?.name ?? '') as V1Node;
+      const n = nodeOf(node);
       n.spec = { ...n.spec, unschedulable: true, taints: [...(n.spec?.taints ?? []).filter((t) => t.key !== UNHEALTHY_TAINT.key), { key: UNHEALTHY_TAINT.key, effect: UNHEALTHY_TAINT.effect, value: remediation.check }] };
       n.metadata = { ...n.metadata, annotations: { ...n.metadata?.annotations, [REMEDIATION_ANNOTATION]: JSON.stringify(remediation), [LAST_REMEDIATION_ANNOTATION]: String(nowUnix) } };
       bump(n);
       return Promise.resolve(structuredClone(n));
     },
     recordPhase(node, remediation) {
-      const n = nodeObjects.get(node.metadata?.name ?? '') as V1Node;
+      const n = nodeOf(node);
       n.metadata = { ...n.metadata, annotations: { ...n.metadata?.annotations, [REMEDIATION_ANNOTATION]: JSON.stringify(remediation) } };
       bump(n);
       return Promise.resolve();
     },
     setNodeCondition(node, condition, nowUnix) {
-      const n = nodeObjects.get(node.metadata?.name ?? '') as V1Node;
+      const n = nodeOf(node);
       const others = (n.status?.conditions ?? []).filter((x) => x.type !== condition.type);
       n.status = { ...n.status, conditions: [...others, { ...condition, lastHeartbeatTime: new Date(nowUnix * 1000), lastTransitionTime: new Date(nowUnix * 1000) }] };
       return Promise.resolve();
     },
     evict(namespace, name) {
-      const p = pods.find((x) => x.name === name && namespace === DEMO_NAMESPACE);
+      const p = w.pods.find((x) => x.name === name && namespace === DEMO_NAMESPACE);
       if (!p) return Promise.resolve('gone');
-      pods = pods.filter((x) => x !== p);
+      w.pods = w.pods.filter((x) => x !== p);
       // The ReplicaSet replaces an evicted pod at once; the new one starts on a schedulable node.
-      if (pods.length < target) newPod(now + 1 + c.startupSteps);
+      if (w.pods.length < w.target) newPod(w, w.now + 1 + w.c.startupSteps);
       return Promise.resolve('evicted');
     },
     setFloor(_namespace, _name, replicas, expiresAtUnix, reason) {
-      scaler.metadata.annotations = { ...scaler.metadata.annotations, [FLOOR_ANNOTATION]: `${replicas},${Math.round(expiresAtUnix)},${reason}` };
+      w.scaler.metadata.annotations = { ...w.scaler.metadata.annotations, [FLOOR_ANNOTATION]: `${replicas},${Math.round(expiresAtUnix)},${reason}` };
       return Promise.resolve();
     },
-    readLedger: () => Promise.resolve([...ledger]),
+    readLedger: () => Promise.resolve([...w.ledger]),
     appendLedger(entries, keepAfterUnix) {
-      const kept = [...ledger.filter((e) => e.atUnix > keepAfterUnix), ...entries];
-      ledger.splice(0, ledger.length, ...kept);
+      const kept = [...w.ledger.filter((e) => e.atUnix > keepAfterUnix), ...entries];
+      w.ledger.splice(0, w.ledger.length, ...kept);
       return Promise.resolve();
     },
   };
+}
 
-  const scale: ScaleClient = {
-    read: () => Promise.resolve({ replicas: target, currentReplicas: pods.length, selector: SELECTOR, resourceVersion: String(seq) }),
+/** The scale subresource of the demo Deployment; a write scales the fleet. */
+function scaleView(w: World, fleet: SimulatedFleet): ScaleClient {
+  return {
+    read: () => Promise.resolve({ replicas: w.target, currentReplicas: w.pods.length, selector: SELECTOR, resourceVersion: String(w.seq) }),
     writerOf: () => Promise.resolve(undefined),
     setReplicas: (_ref, replicas) => {
-      fleet.scaleTo(replicas, now);
-      return Promise.resolve({ replicas, currentReplicas: pods.length, selector: SELECTOR, resourceVersion: String(seq) });
+      fleet.scaleTo(replicas, w.now);
+      return Promise.resolve({ replicas, currentReplicas: w.pods.length, selector: SELECTOR, resourceVersion: String(w.seq) });
     },
-  };
-
-  return {
-    fleet,
-    healing,
-    scaler: () => scaler,
-    scale,
-    readyPods: (namespace, selector) => Promise.resolve(namespace === DEMO_NAMESPACE && selector === SELECTOR ? readyCount() : 0),
-    nodes: () => names.map((n) => nodeObjects.get(n) as V1Node),
-    pods: () => pods,
-    gpuState: (n) => gpus.get(n) ?? 'ok',
-    setGpuState: (n, s) => void gpus.set(n, s),
   };
 }
