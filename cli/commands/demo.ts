@@ -57,99 +57,165 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run the agent and the scaling loop on a recorded trace, with a live page',
   async run(argv, io) {
-    const v = parseFlags(
-      argv,
-      {
-        listen: { type: 'string' },
-        trace: { type: 'string' },
-        speed: { type: 'string' },
-        lead: { type: 'string' },
-        'gpu-fault-at': { type: 'string' },
-        'no-gpu-fault': { type: 'boolean' },
-        'no-agent': { type: 'boolean' },
-        'agent-listen': { type: 'string' },
-        'exit-at-end': { type: 'boolean' },
-        forecaster: { type: 'string' },
-        ...TRACE_LIMIT_OPTIONS,
-      },
-      HELP,
-    );
+    const v = parseDemoFlags(argv);
     if (v.help) {
       io.stdout.write(HELP);
       return 0;
     }
-    // Both addresses are checked before anything starts, so a typo costs no model load.
-    const listen = parseListen('--listen', v.listen ?? '127.0.0.1:9480');
-    const agentListen = v['agent-listen'] ?? '127.0.0.1:0';
-    parseListen('--agent-listen', agentListen);
-    const limits = traceLimits(v);
-    const choice = parseForecaster(v.forecaster);
-    const file = v.trace ?? sampleTracePath(DEMO_TRACE);
-    const trace = await readTraceFile({ file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
-    const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
-    if (!(speed > 0)) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--speed must be a positive number, got "${v.speed}"`);
-    const lead = v.lead !== undefined ? Number(v.lead) : 30;
-    if (!Number.isInteger(lead) || lead < 0) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--lead must be a whole number of ticks, got "${v.lead}"`);
-    const faultAt = faultTick(v['gpu-fault-at'], lead);
-
+    const o = await demoOptions(v);
+    const layout = demoLayout(o);
     const logger = createLogger({ level: io.env.SURGEGUARD_LOG_LEVEL ?? 'info', component: 'demo' });
     const metrics = createMetricRegistry({ processMetrics: true });
     const decisions = createDecisionLog(2000);
-    const agent = v['no-agent'] ? undefined : await startLocalAgent(agentListen, io.env, logger);
-    const forecaster = await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: choice, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 }).catch(async (err: unknown) => {
-      await agent?.stop();
-      throw err;
-    });
-    const capacity = conventionCapacity(trace.demand);
-    const startupSteps = conventionStartupSteps(trace.intervalSeconds);
-    const liveFrom = liveStart(trace.demand, 48, lead, { capacity, startupSteps });
-    // One GPU per node, enough nodes for half again the peak: the gate's limits (10% cordoned) then allow two repairs at once.
-    const nodes = Math.max(20, Math.ceil((1.5 * Math.max(...trace.demand)) / capacity));
-    const fleet = { demand: trace.demand, capacity, startupSteps, minReplicas: 1, maxReplicas: nodes };
-    const faults: FaultPlan = v['no-gpu-fault'] ? {} : { xid: { node: 'gpu-node-01', atInterval: liveFrom + faultAt }, thermal: { node: 'gpu-node-02', atInterval: liveFrom + faultAt + 30 } };
-    const healing = await startDemoHealing({ logger, metrics }, { nodes, capacity, startupSteps, initialReplicas: initialReplicas(fleet), intervalSeconds: trace.intervalSeconds, faults, agentNode: 'gpu-node-02' }).catch(async (err: unknown) => {
-      await forecaster.close();
-      await agent?.stop();
-      throw err;
-    });
+    const parts = await startParts(o, layout, { env: io.env, logger, metrics });
     // The demo loop stops on Ctrl-C, or when the page cannot be served.
     const stop = new AbortController();
     const onStop = (): void => stop.abort(io.stopSignal.reason);
     if (io.stopSignal.aborted) onStop();
     else io.stopSignal.addEventListener('abort', onStop, { once: true });
+    const { trace } = o;
     const demo = startDemo(
-      { forecaster, logger, metrics, decisions, healing },
-      { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity, startupSteps, minReplicas: 1, maxReplicas: nodes, liveFrom, tickMs: (trace.intervalSeconds / speed) * 1000, scaler: 'demo/inference' },
+      { forecaster: parts.forecaster, logger, metrics, decisions, healing: parts.healing },
+      { demand: trace.demand, timestamps: trace.timestamps, intervalSeconds: trace.intervalSeconds, capacity: layout.capacity, startupSteps: layout.startupSteps, minReplicas: 1, maxReplicas: layout.nodes, liveFrom: layout.liveFrom, tickMs: (trace.intervalSeconds / o.speed) * 1000, scaler: 'demo/inference' },
       stop.signal,
     );
-    const about = `${file.split('/').pop()}${v.trace ? '' : ' (World Cup 98 web site, requests per minute; never read by the model)'}: ${trace.intervalSeconds} s intervals at ${speed}× (one interval every ${(trace.intervalSeconds / speed).toFixed(2)} s); ${nodes} GPU nodes, one pod per GPU; each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
-    const server = buildDemoServer({ registry: metrics, decisions, demo, about, healing, ...(agent ? { agentUrl: agent.url } : {}) });
+    const about = aboutLine(o, layout, parts.forecaster);
+    const server = buildDemoServer({ registry: metrics, decisions, demo, about, healing: parts.healing, ...(parts.agent ? { agentUrl: parts.agent.url } : {}) });
     let address: string;
     try {
-      address = await listenOn(server, '--listen', listen);
+      address = await listenOn(server, '--listen', o.listen);
     } catch (err) {
       // Nothing may keep running once the command has failed: the loop, the model session, the agent.
       stop.abort(err);
       await demo.done;
-      await healing.close();
-      await forecaster.close();
-      await agent?.stop();
+      await closeParts(parts);
       throw err;
     }
-    io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions, healing ${address}/api/demo/healing${agent ? `, agent ${agent.url}/metrics` : ''})\n`);
-    io.stdout.write(`${about}; the first surge arrives in about ${lead} ticks. Ctrl-C stops.\n`);
+    io.stdout.write(`surgeguard demo: open ${address}/ (metrics ${address}/metrics, decisions ${address}/api/decisions, healing ${address}/api/demo/healing${parts.agent ? `, agent ${parts.agent.url}/metrics` : ''})\n`);
+    io.stdout.write(`${about}; the first surge arrives in about ${o.lead} ticks. Ctrl-C stops.\n`);
     await demo.done;
-    if (!v['exit-at-end'] && !io.stopSignal.aborted) {
+    if (!o.exitAtEnd && !io.stopSignal.aborted) {
       io.stdout.write('the trace has ended; still serving the page (Ctrl-C stops)\n');
       await new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }));
     }
     await server.close();
-    await healing.close();
-    await forecaster.close();
-    await agent?.stop();
+    await closeParts(parts);
     return 0;
   },
 };
+
+function parseDemoFlags(argv: readonly string[]) {
+  return parseFlags(
+    argv,
+    {
+      listen: { type: 'string' },
+      trace: { type: 'string' },
+      speed: { type: 'string' },
+      lead: { type: 'string' },
+      'gpu-fault-at': { type: 'string' },
+      'no-gpu-fault': { type: 'boolean' },
+      'no-agent': { type: 'boolean' },
+      'agent-listen': { type: 'string' },
+      'exit-at-end': { type: 'boolean' },
+      forecaster: { type: 'string' },
+      ...TRACE_LIMIT_OPTIONS,
+    },
+    HELP,
+  );
+}
+
+/** The flags, checked, and the trace they name. */
+interface DemoOptions {
+  listen: ReturnType<typeof parseListen>;
+  agentListen: string;
+  noAgent: boolean;
+  choice: ReturnType<typeof parseForecaster>;
+  file: string;
+  /** The user named the trace (the default's provenance goes in the page's header otherwise). */
+  ownTrace: boolean;
+  trace: Awaited<ReturnType<typeof readTraceFile>>;
+  /** Recorded seconds per wall-clock second. */
+  speed: number;
+  lead: number;
+  faultAt: number;
+  noFault: boolean;
+  exitAtEnd: boolean;
+}
+
+async function demoOptions(v: ReturnType<typeof parseDemoFlags>): Promise<DemoOptions> {
+  // Both addresses are checked before anything starts, so a typo costs no model load.
+  const listen = parseListen('--listen', v.listen ?? '127.0.0.1:9480');
+  const agentListen = v['agent-listen'] ?? '127.0.0.1:0';
+  parseListen('--agent-listen', agentListen);
+  const limits = traceLimits(v);
+  const choice = parseForecaster(v.forecaster);
+  const file = v.trace ?? sampleTracePath(DEMO_TRACE);
+  const trace = await readTraceFile({ file, timeColumn: 'timestamp', valueColumn: 'value', fill: 'previous', maxGapIntervals: limits.maxGapIntervals, maxBytes: limits.maxBytes });
+  const speed = v.speed !== undefined ? Number(v.speed) : trace.intervalSeconds;
+  if (!(speed > 0)) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--speed must be a positive number, got "${v.speed}"`);
+  const lead = v.lead !== undefined ? Number(v.lead) : 30;
+  if (!Number.isInteger(lead) || lead < 0) throw new SurgeGuardError(ErrorCode.UsageInvalid, `--lead must be a whole number of ticks, got "${v.lead}"`);
+  const faultAt = faultTick(v['gpu-fault-at'], lead);
+  return { listen, agentListen, noAgent: v['no-agent'] ?? false, choice, file, ownTrace: Boolean(v.trace), trace, speed, lead, faultAt, noFault: v['no-gpu-fault'] ?? false, exitAtEnd: v['exit-at-end'] ?? false };
+}
+
+/** The simulated fleet the trace is served by: the replay convention's pod size and startup, the nodes, when the live part starts, the faults. */
+interface DemoLayout {
+  capacity: number;
+  startupSteps: number;
+  liveFrom: number;
+  nodes: number;
+  initialReplicas: number;
+  faults: FaultPlan;
+}
+
+function demoLayout(o: DemoOptions): DemoLayout {
+  const { demand } = o.trace;
+  const capacity = conventionCapacity(demand);
+  const startupSteps = conventionStartupSteps(o.trace.intervalSeconds);
+  const liveFrom = liveStart(demand, 48, o.lead, { capacity, startupSteps });
+  // One GPU per node, enough nodes for half again the peak: the gate's limits (10% cordoned) then allow two repairs at once.
+  const nodes = Math.max(20, Math.ceil((1.5 * Math.max(...demand)) / capacity));
+  const faults: FaultPlan = o.noFault ? {} : { xid: { node: 'gpu-node-01', atInterval: liveFrom + o.faultAt }, thermal: { node: 'gpu-node-02', atInterval: liveFrom + o.faultAt + 30 } };
+  return { capacity, startupSteps, liveFrom, nodes, initialReplicas: initialReplicas({ demand, capacity, startupSteps, minReplicas: 1, maxReplicas: nodes }), faults };
+}
+
+/** What the demo runs beside its loop; each is stopped by closeParts. */
+interface DemoParts {
+  agent: { url: string; stop(): Promise<void> } | undefined;
+  forecaster: Awaited<ReturnType<typeof loadPolicyForecaster>>;
+  healing: Awaited<ReturnType<typeof startDemoHealing>>;
+}
+
+/** Starts the agent, the forecaster and the healing loop in that order; a failure stops those already started. */
+async function startParts(o: DemoOptions, layout: DemoLayout, x: { env: Readonly<Record<string, string | undefined>>; logger: ReturnType<typeof createLogger>; metrics: ReturnType<typeof createMetricRegistry> }): Promise<DemoParts> {
+  const { logger, metrics } = x;
+  const agent = o.noAgent ? undefined : await startLocalAgent(o.agentListen, x.env, logger);
+  const forecaster = await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(await readFile(p)) }, { forecaster: o.choice, modelPath: defaultModelPath(), providers: ['cuda', 'cpu'], minHistorySteps: 12 }).catch(async (err: unknown) => {
+    await agent?.stop();
+    throw err;
+  });
+  const { nodes, capacity, startupSteps, faults } = layout;
+  const healing = await startDemoHealing({ logger, metrics }, { nodes, capacity, startupSteps, initialReplicas: layout.initialReplicas, intervalSeconds: o.trace.intervalSeconds, faults, agentNode: 'gpu-node-02' }).catch(async (err: unknown) => {
+    await forecaster.close();
+    await agent?.stop();
+    throw err;
+  });
+  return { agent, forecaster, healing };
+}
+
+async function closeParts(parts: DemoParts): Promise<void> {
+  await parts.healing.close();
+  await parts.forecaster.close();
+  await parts.agent?.stop();
+}
+
+/** The page's header line: the trace, its pace, the fleet and the forecaster. */
+function aboutLine(o: DemoOptions, layout: DemoLayout, forecaster: DemoParts['forecaster']): string {
+  const { intervalSeconds } = o.trace;
+  const { nodes, capacity, startupSteps } = layout;
+  return `${o.file.split('/').pop()}${o.ownTrace ? '' : ' (World Cup 98 web site, requests per minute; never read by the model)'}: ${intervalSeconds} s intervals at ${o.speed}× (one interval every ${(intervalSeconds / o.speed).toFixed(2)} s); ${nodes} GPU nodes, one pod per GPU; each pod serves ${capacity} requests per interval and starts in ${startupSteps} interval${startupSteps === 1 ? '' : 's'}; forecaster ${forecaster.name} on ${forecaster.runsOn}`;
+}
 
 /** --gpu-fault-at: ticks after the page opens (default: 45 after the surge's lead). */
 function faultTick(flag: string | undefined, lead: number): number {
