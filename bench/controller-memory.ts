@@ -208,27 +208,52 @@ async function measure(): Promise<void> {
 
 async function run(port: number, served: Record<string, { objects: number; bytes: number }>): Promise<void> {
   mark('bare');
-  const k8s = await import('@kubernetes/client-node');
-  const { createLogger } = await import('../common/logger.ts');
-  const { createMetricRegistry } = await import('../common/metrics.ts');
-  const { loadPolicyForecaster, defaultModelPath } = await import('../inference/index.ts');
-  const { createDecisionLog } = await import('../controller/reconcile/decision-log.ts');
-  const { createScalingLoop } = await import('../controller/reconcile/tick.ts');
-  const { kubeScalerCache } = await import('../controller/kube/scaler-cache.ts');
-  const { cachedScaleClient } = await import('../controller/kube/cached-scale.ts');
-  const { cachedPodStatsReader } = await import('../controller/kube/cached-pod-stats.ts');
-  const { wholeObjectCaches } = await import('./controller-memory-caches.ts');
-  const { clusterCaches } = await import('../controller/kube/cluster-caches.ts');
-  await import('../controller/controller.ts'); // everything else the controller process loads
+  const m = await loadModules();
   mark('modules loaded');
-
   // Warnings (a watch that failed) to stderr; the loop's info lines are dropped.
-  const logger = createLogger({ level: 'warn' });
-  const metrics = createMetricRegistry();
-  const forecaster = await loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(readFileSync(p)) }, { forecaster: 'holt-winters', modelPath: defaultModelPath(), providers: ['cpu'], minHistorySteps: 8 });
-  const kc = new k8s.KubeConfig();
+  const logger = m.createLogger({ level: 'warn' });
+  const metrics = m.createMetricRegistry();
+  const forecaster = await m.loadPolicyForecaster({ logger, metrics, readFile: async (p) => new Uint8Array(readFileSync(p)) }, { forecaster: 'holt-winters', modelPath: m.defaultModelPath(), providers: ['cpu'], minHistorySteps: 8 });
+  const kc = new m.k8s.KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'stand-in', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'stand-in', user: 'u' }], currentContext: 'c' });
+  const caches = await startCaches(m, kc, logger);
+  const history = num('history');
+  const bench = benchLoop(m, { caches, logger, metrics, forecaster, history });
+  const ticks = num('ticks');
+  const collections = await runTicks(bench, ticks, history);
+  mark(`+ ${ticks} ticks`);
+  const peak = peakRssMiB();
+  process.stderr.write(`  peak RSS ${peak.toFixed(0)} MiB; writes ${JSON.stringify(bench.written)}\n`);
+  if (args['heap-snapshot']) process.stderr.write(`  heap snapshot: ${writeHeapSnapshot(args['heap-snapshot'])}\n`);
+  const report = { size: SIZE, history, ticks, served, collections: { ...collections, ms: Math.round(collections.ms) }, stages: stages.map((s) => ({ ...s, rssMiB: +s.rssMiB.toFixed(1), heapUsedMiB: +s.heapUsedMiB.toFixed(1), heapTotalMiB: +s.heapTotalMiB.toFixed(1), externalMiB: +s.externalMiB.toFixed(1) })), peakRssMiB: +peak.toFixed(1) };
+  console.log(JSON.stringify(report));
+  await Promise.all([caches.scalers.stop(), caches.deployments.stop(), caches.nodes.stop(), caches.pods.stop()]);
+}
 
+/** The controller's modules, loaded after the `bare` mark so that stage measures what they cost. */
+async function loadModules() {
+  const mods = {
+    k8s: await import('@kubernetes/client-node'),
+    ...(await import('../common/logger.ts')),
+    ...(await import('../common/metrics.ts')),
+    ...(await import('../inference/index.ts')),
+    ...(await import('../controller/reconcile/decision-log.ts')),
+    ...(await import('../controller/reconcile/tick.ts')),
+    ...(await import('../controller/kube/scaler-cache.ts')),
+    ...(await import('../controller/kube/cached-scale.ts')),
+    ...(await import('../controller/kube/cached-pod-stats.ts')),
+    ...(await import('./controller-memory-caches.ts')),
+    ...(await import('../controller/kube/cluster-caches.ts')),
+  };
+  await import('../controller/controller.ts'); // everything else the controller process loads
+  return mods;
+}
+type Modules = Awaited<ReturnType<typeof loadModules>>;
+type KubeConfig = InstanceType<Modules['k8s']['KubeConfig']>;
+type BenchLogger = ReturnType<Modules['createLogger']>;
+
+/** The scaler, Deployment, Node and Pod caches of this process's variant, each started and synced in turn (a mark after each). */
+async function startCaches(m: Modules, kc: KubeConfig, logger: BenchLogger) {
   const synced = async (what: string, c: { synced(): boolean }): Promise<void> => {
     const until = Date.now() + 120_000;
     while (!c.synced()) {
@@ -236,15 +261,15 @@ async function run(port: number, served: Record<string, { objects: number; bytes
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const scalers = kubeScalerCache(kc, logger);
+  const scalers = m.kubeScalerCache(kc, logger);
   await scalers.start();
   await synced('PredictiveScaler', scalers);
   mark(`scaler cache (${scalers.list().length})`);
-  const caches = VARIANT === 'whole' ? wholeObjectCaches(kc, logger) : { deployments: undefined, ...clusterCaches(kc, logger, { targetCache: true, gpuNodeSelector: args['gpu-node-selector'] ?? '' }) };
+  const caches = VARIANT === 'whole' ? m.wholeObjectCaches(kc, logger) : { deployments: undefined, ...m.clusterCaches(kc, logger, { targetCache: true, gpuNodeSelector: args['gpu-node-selector'] ?? '' }) };
   if (!caches.deployments) throw new Error('targetCache: true builds a Deployment cache');
   const deployments = caches.deployments;
   await deployments.start();
-  await synced('Deployment', caches.deployments);
+  await synced('Deployment', deployments);
   mark(`+ Deployment cache (${deployments.list().length})`);
   await caches.nodes.start();
   await synced('Node', caches.nodes);
@@ -252,10 +277,15 @@ async function run(port: number, served: Record<string, { objects: number; bytes
   await caches.pods.start();
   await synced('Pod', caches.pods);
   mark(`+ Pod cache (${caches.pods.list().length})`);
+  return { scalers, deployments, nodes: caches.nodes, pods: caches.pods };
+}
 
-  // The scaling loop over those caches; signals, writes and backfill in memory.
-  const history = num('history');
-  let tickNo = 0;
+/** The real scaling loop over those caches; signals, writes and backfill in memory. `tickNo` and `clock` are the ticks' to move. */
+function benchLoop(
+  m: Modules,
+  x: { caches: Awaited<ReturnType<typeof startCaches>>; logger: BenchLogger; metrics: ReturnType<Modules['createMetricRegistry']>; forecaster: Awaited<ReturnType<Modules['loadPolicyForecaster']>>; history: number },
+) {
+  const { caches, logger, metrics, forecaster, history } = x;
   const written = { status: 0, scale: 0, events: 0 };
   const liveScale = {
     read: async () => {
@@ -269,33 +299,38 @@ async function run(port: number, served: Record<string, { objects: number; bytes
     paused: async () => false,
     podStats: async () => ({ startupP90Seconds: 60, unschedulable: 0, ready: 1 }),
   };
-  let clock = Date.now();
-  const loop = createScalingLoop(
+  const state = { tickNo: 0, clock: Date.now(), written };
+  const loop = m.createScalingLoop(
     {
-      scalers: () => scalers.list(),
+      scalers: () => caches.scalers.list(),
       signals: [
         {
-          read: async (reqs) => new Map(reqs.map((r, i) => [r.key, { ok: true as const, rate: 10 + 5 * Math.sin((tickNo + i) / 7), detail: {} }])),
+          read: async (reqs) => new Map(reqs.map((r, i) => [r.key, { ok: true as const, rate: 10 + 5 * Math.sin((state.tickNo + i) / 7), detail: {} }])),
           close: async () => undefined,
         },
       ],
       forecaster,
-      scale: cachedScaleClient(liveScale, deployments),
-      reader: cachedPodStatsReader(liveReader, caches.pods),
+      scale: m.cachedScaleClient(liveScale, caches.deployments),
+      reader: m.cachedPodStatsReader(liveReader, caches.pods),
       writer: { patchScalerStatus: async () => void written.status++, event: async () => void written.events++ },
       isLeader: () => true,
-      now: () => clock,
+      now: () => state.clock,
       logger,
       metrics,
-      decisions: createDecisionLog(1000),
+      decisions: m.createDecisionLog(1000),
       backfill: async (s) => Array.from({ length: history }, (_, j) => 10 + 5 * Math.sin((j + s.metadata.name.length) / 40)),
       gpuCluster: () => ({ nodes: caches.nodes.list(), pods: caches.pods.list() }),
     },
     { intervalSeconds: 15, historyIntervals: 2880, pauseFlag: false, pauseConfigMap: { namespace: 'surgeguard', name: 'surgeguard-controller' }, podStatsEveryTicks: 4, forecasting: true, forecastTimeScale: 1 },
   );
-  const ticks = num('ticks');
-  // Garbage collections during the ticks (not the forced ones of mark()): what a smaller young
-  // generation (--max-semi-space-size) costs.
+  return Object.assign(state, { loop });
+}
+
+/**
+ * Runs the ticks 15 s of clock apart. Counts the garbage collections during ticks 2.. (not the
+ * forced ones of mark()): what a smaller young generation (--max-semi-space-size) costs.
+ */
+async function runTicks(bench: ReturnType<typeof benchLoop>, ticks: number, history: number): Promise<{ minor: number; major: number; ms: number }> {
   const collections = { minor: 0, major: 0, ms: 0 };
   const seen: Array<{ at: number; kind: number | undefined; ms: number }> = [];
   const observer = new PerformanceObserver((list) => {
@@ -305,14 +340,14 @@ async function run(port: number, served: Record<string, { objects: number; bytes
   let countFrom = Infinity;
   const cpu0 = process.cpuUsage();
   const allocations = args['alloc-profile'] ? await allocationProfiler() : undefined;
-  for (tickNo = 1; tickNo <= ticks; tickNo++) {
-    if (tickNo === 2) {
+  for (bench.tickNo = 1; bench.tickNo <= ticks; bench.tickNo++) {
+    if (bench.tickNo === 2) {
       countFrom = performance.now();
       await allocations?.start();
     }
-    clock += 15_000;
-    await loop.tick();
-    if (tickNo === 1) mark(`+ scaling loop, tick 1 (histories of ${history})`);
+    bench.clock += 15_000;
+    await bench.loop.tick();
+    if (bench.tickNo === 1) mark(`+ scaling loop, tick 1 (histories of ${history})`);
   }
   const countTo = performance.now();
   if (allocations) process.stderr.write(await allocations.stop());
@@ -325,13 +360,7 @@ async function run(port: number, served: Record<string, { objects: number; bytes
   }
   const cpu = process.cpuUsage(cpu0);
   process.stderr.write(`  ticks 2..${ticks}: ${collections.minor} minor and ${collections.major} major GCs, ${collections.ms.toFixed(0)} ms in GC; CPU of all ticks ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s\n`);
-  mark(`+ ${ticks} ticks`);
-  const peak = peakRssMiB();
-  process.stderr.write(`  peak RSS ${peak.toFixed(0)} MiB; writes ${JSON.stringify(written)}\n`);
-  if (args['heap-snapshot']) process.stderr.write(`  heap snapshot: ${writeHeapSnapshot(args['heap-snapshot'])}\n`);
-  const report = { size: SIZE, history, ticks, served, collections: { ...collections, ms: Math.round(collections.ms) }, stages: stages.map((s) => ({ ...s, rssMiB: +s.rssMiB.toFixed(1), heapUsedMiB: +s.heapUsedMiB.toFixed(1), heapTotalMiB: +s.heapTotalMiB.toFixed(1), externalMiB: +s.externalMiB.toFixed(1) })), peakRssMiB: +peak.toFixed(1) };
-  console.log(JSON.stringify(report));
-  await Promise.all([scalers.stop(), deployments.stop(), caches.nodes.stop(), caches.pods.stop()]);
+  return collections;
 }
 
 /** Each variant in a fresh process of its own (peers in one run), then one table. */
