@@ -40,7 +40,7 @@ test('check:gpu without a GPU says so and passes', async () => {
   const lines: string[] = [];
   const code = await checkGpu({ listGpus: () => Promise.reject(new Error('nvidia-smi: not found')), ort: fakeOrt(false), log: (l) => lines.push(l) });
   assert.equal(code, 0);
-  assert.match(lines.join('\n'), /no GPU present/);
+  assert.match(lines.join('\n'), /^no GPU present \(nvidia-smi found no device\)/);
 });
 
 test('check:gpu with a GPU that CUDA cannot use fails and says how to fix it', async () => {
@@ -54,6 +54,7 @@ test('check:gpu with a working CUDA provider compares its outputs with CPU', asy
   const lines: string[] = [];
   const code = await checkGpu({ listGpus: () => Promise.resolve('GPU 0: NVIDIA H200'), ort: fakeOrt(true), log: (l) => lines.push(l) });
   assert.equal(code, 0);
+  assert.equal(lines[0], 'GPU present:\nGPU 0: NVIDIA H200');
   assert.match(lines.join('\n'), /OK: the model runs on the CUDA execution provider; 1,000 series/);
 });
 
@@ -81,7 +82,8 @@ test('check:gpu fails when CUDA outputs differ from CPU by 1%, and passes at a d
 
 test('npm run check:gpu on a machine without nvidia-smi prints that no GPU is present and exits 0', async () => {
   const script = fileURLToPath(new URL('../../../inference/check-gpu.ts', import.meta.url));
-  // Only node's own folder on PATH, so nvidia-smi is not found even on a GPU machine.
-  const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { PATH: dirname(process.execPath) }, timeout: 60_000 });
+  // Only node's own folder on PATH, so nvidia-smi is not found even on a GPU machine. The rest of
+  // the environment is passed on (a mutation run names its active mutant there).
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, PATH: dirname(process.execPath) }, timeout: 60_000 });
   assert.match(stdout, /^no GPU present \(nvidia-smi found no device\); the CUDA path was not checked/);
 });
