@@ -54,7 +54,8 @@ export function createResilientForecaster(deps: ResilientForecasterDeps, config:
         const reason = config.loadFailure?.reason ?? 'missing';
         note(reason, request.histories.length, config.loadFailure?.message ?? 'no model');
         const out = await fallback.forecast(request);
-        return { forecasts: out.forecasts, sources: out.sources.map((src) => fallbackSource(src ?? fallback.name, reason)) };
+        // One source per forecast, as on the path with a model below, whatever the fallback names.
+        return { forecasts: out.forecasts, sources: out.forecasts.map((_, j) => fallbackSource(out.sources[j] ?? fallback.name, reason)) };
       }
       const modelIdx: number[] = [];
       const fallbackIdx = new Map<FallbackReason, number[]>();
