@@ -124,157 +124,41 @@ export async function startDemoHealing(deps: { logger: Logger; metrics: MetricRe
   const config: HealingConfig = healingConfigSchema.parse({
     oncall: { receivers: [{ name: 'demo-oncall', url: receiver.url, format: 'json', severities: ['critical', 'warning'], hmacKeyFile: 'demo-oncall.key' }], attempts: 3, initialBackoffMs: 200, timeoutMs: 2000 },
   });
-  const idle = readCapture(H100_CAPTURES.idle);
-  const load = readCapture(H100_CAPTURES.load);
   const logger = deps.logger.child({ component: 'healing' });
+  const run: HealingRun = { nowMs: 0, interval: 0, ledger: [], lastTick: { findings: [], checkErrors: {} }, happened: new Map(), deliveries: [] };
   const store = createSeriesStore();
-  let nowMs = 0;
-  let interval = 0;
-  let ledger: Array<{ atUnix: number }> = [];
-  let lastTick: { findings: Finding[]; checkErrors: Record<string, string> } = { findings: [], checkErrors: {} };
-  const happened = new Map<string, string>();
-  const deliveries: Delivery[] = [];
-
-  // The GPU a node's nvidia-smi reports: busy while a pod serves there, with the fault injected.
-  const gpuOf = (node: string): CapturedGpu => {
-    const busy = cluster.pods().some((p) => p.node === node && p.readyFrom <= interval);
-    const base = busy ? load : idle;
-    if (cluster.gpuState(node) !== 'thermal') return base;
-    return new Map([...base, ['clocks_event_reasons.hw_slowdown', 'Active'], ['clocks_event_reasons.hw_thermal_slowdown', 'Active'], ['temperature.gpu', '88']]);
-  };
-
-  const agents: NodeAgent[] = cluster.nodes().map((n) => {
-    const node = n.metadata?.name ?? '';
-    const kernelLog = join(dir, `${node}-kern.log`);
-    writeFileSync(kernelLog, '');
-    const ac = agentConfigSchema.parse({ nodeName: node, collectors: { xid: { kernelLogPath: kernelLog }, network: { enabled: node === c.agentNode }, kafka: { enabled: false }, podResources: { enabled: false } } });
-    const smi = capturedNvidiaSmi(() => gpuOf(node));
-    const collectors = createCollectors(
-      {
-        logger: logger.child({ node }),
-        node,
-        exec: (file, args, opts) => (cluster.gpuState(node) === 'lost' ? Promise.resolve({ stdout: `${GPU_LOST}\n`, stderr: '', exitCode: 15 }) : smi(file, args, opts)),
-        inventory: new GpuInventory(),
-        holders: new GpuHolders(),
-        kernelLog: () => followFile(kernelLog),
-        podIps: () => undefined,
-        podResources: () => ({ list: () => Promise.resolve([]), close: () => undefined }),
-        nodeFacts: () => Promise.resolve({ os: 'demo', kernel: 'demo', arch: 'x64', cpuModel: 'demo', cpus: 1, memoryBytes: 0 }),
-        readFile: (p) => readFileSync(p, 'utf8'),
-        kafkaLagReader: () => ({ read: () => Promise.reject(new Error('no Kafka in the demo')), close: () => Promise.resolve() }),
-      },
-      ac.collectors,
-    ).filter((x) => x.name !== 'node');
-    return { node, kernelLog, collectors, errors: {}, last: [], previous: [], lastWallMs: 0, previousWallMs: 0 };
-  });
-
-  const collect = async (a: NodeAgent, atMs: number): Promise<void> => {
-    const samples: Sample[] = [];
-    for (const col of a.collectors) {
-      try {
-        const r = await col.collect({ signal: AbortSignal.timeout(col.timeoutMs), nowMs: atMs });
-        if (r !== DISABLED) samples.push(...(isUnavailable(r) ? r.samples : r));
-        delete a.errors[col.name];
-      } catch (err) {
-        // A failing collector (nvidia-smi on a lost GPU) is what the agent would report: its error, and any samples it kept.
-        a.errors[col.name] = errorMessage(err);
-        if (err instanceof BlindError) samples.push(...err.samples);
-      }
-    }
-    a.last = samples;
-    a.lastWallMs = Date.now();
-    store.add(samples, atMs);
-  };
-
+  const gpuOf = gpuReadings(cluster, run);
+  const agents = cluster.nodes().map((n) => nodeAgent(n.metadata?.name ?? '', { dir, agentNode: c.agentNode, cluster, gpuOf, logger }));
   const audit = createRemediationAudit({ logger, metrics: deps.metrics, writer: { patchScalerStatus: () => Promise.resolve(), event: () => Promise.resolve() }, eventNamespace: 'demo' }, config.entriesKept);
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const body = JSON.parse(String(init?.body ?? '{}')) as { key?: string; status?: string; summary?: string; decision?: string };
-    const d: Delivery = { at: new Date(nowMs).toISOString(), key: body.key ?? '', status: body.status ?? '', summary: body.summary ?? '', decision: body.decision ?? '', result: 'sending' };
-    deliveries.push(d);
-    if (deliveries.length > 200) deliveries.shift();
-    try {
-      const res = await fetch(input, init);
-      d.result = `HTTP ${res.status}${res.ok ? ' (delivered)' : ''}`;
-      return res;
-    } catch (err) {
-      d.result = `failed: ${errorMessage(err)}`;
-      throw err;
-    }
-  };
-  const oncall = createOnCall({ logger, metrics: deps.metrics, fetch: recordingFetch, readSecret: () => key }, config.oncall);
+  const oncall = createOnCall({ logger, metrics: deps.metrics, fetch: recordingFetch(run), readSecret: () => key }, config.oncall);
   const loop = createHealingLoop(
-    { cluster: cluster.healing, checks: [gpuXidCheck({}, config.checks), gpuThermalCheck({}, config.checks, 'agent')], query: store.query(() => nowMs), audit, oncall, isLeader: () => true, now: () => nowMs, logger, metrics: deps.metrics, scalers: () => [cluster.scaler()], scale: cluster.scale, readyPods: cluster.readyPods },
+    { cluster: cluster.healing, checks: [gpuXidCheck({}, config.checks), gpuThermalCheck({}, config.checks, 'agent')], query: store.query(() => run.nowMs), audit, oncall, isLeader: () => true, now: () => run.nowMs, logger, metrics: deps.metrics, scalers: () => [cluster.scaler()], scale: cluster.scale, readyPods: cluster.readyPods },
     config,
   );
   const gate = createGate(config.gate);
   // At least three samples inside the thermal check's sustain window: the agents collect every 30 recorded seconds.
   const samplesPerInterval = Math.min(10, Math.max(2, Math.ceil(c.intervalSeconds / 30)));
 
-  const inject = (t: number, endMs: number): void => {
-    const at = new Date(endMs).toISOString();
-    if (c.faults.xid && t === c.faults.xid.atInterval) {
-      appendFileSync(agents.find((a) => a.node === c.faults.xid?.node)?.kernelLog ?? join(dir, 'none'), `[${at}] ${XID79}\n`);
-      cluster.setGpuState(c.faults.xid.node, 'lost');
-      happened.set('xid', at);
-      logger.warn({ node: c.faults.xid.node, xid: 79 }, `demo fault: an XID 79 line was written to the kernel log of ${c.faults.xid.node}`);
-    }
-    if (c.faults.thermal && t === c.faults.thermal.atInterval) {
-      cluster.setGpuState(c.faults.thermal.node, 'thermal');
-      happened.set('thermal', at);
-      logger.warn({ node: c.faults.thermal.node }, `demo fault: the GPU of ${c.faults.thermal.node} reports a hardware thermal slowdown`);
-    }
-  };
-
   return {
     cluster,
     floor: () => floorOf(cluster.scaler()),
     async step(t, endMs) {
-      inject(t, endMs);
+      injectFaults(t, endMs, { faults: c.faults, agents, dir, cluster, run, logger });
       const stepMs = (c.intervalSeconds * 1000) / samplesPerInterval;
       // Network rates on the page are per wall-clock second between this tick's collection and the last one's.
       for (const a of agents) Object.assign(a, { previous: a.last, previousWallMs: a.lastWallMs });
-      for (let s = samplesPerInterval - 1; s >= 0; s--) for (const a of agents) await collect(a, endMs - s * stepMs);
-      nowMs = endMs;
-      interval = t;
+      for (let s = samplesPerInterval - 1; s >= 0; s--) for (const a of agents) await collect(a, endMs - s * stepMs, store);
+      run.nowMs = endMs;
+      run.interval = t;
       try {
         const r = await loop.tick();
-        lastTick = { findings: r.findings, checkErrors: r.checkErrors };
-        ledger = await cluster.healing.readLedger();
+        run.lastTick = { findings: r.findings, checkErrors: r.checkErrors };
+        run.ledger = await cluster.healing.readLedger();
       } catch (err) {
         logger.error({ err: errorMessage(err) }, 'healing tick failed');
       }
     },
-    state() {
-      const nodes = cluster.nodes();
-      const fleetSize = nodes.length;
-      const nowUnix = Math.floor(nowMs / 1000);
-      const view = {
-        nodes: fleetSize,
-        cordoned: nodes.filter(isCordoned).length,
-        unhealthyNodes: new Set(lastTick.findings.filter((f) => f.target.kind === 'Node' && (f.fault === 'fatal' || f.fault === 'degraded')).map((f) => f.target.name)).size,
-        inFlight: nodes.filter((n) => { const r = remediationOf(n); return r !== undefined && r.phase !== 'drained'; }).length,
-      };
-      const floor = floorOf(cluster.scaler());
-      const pods = cluster.pods();
-      return {
-        faults: [
-          ...(c.faults.xid ? [{ what: 'XID 79 (GPU has fallen off the bus) in the kernel log', node: c.faults.xid.node, atInterval: c.faults.xid.atInterval, at: happened.get('xid') ?? null, happened: happened.has('xid') }] : []),
-          ...(c.faults.thermal ? [{ what: 'hardware thermal slowdown on the GPU', node: c.faults.thermal.node, atInterval: c.faults.thermal.atInterval, at: happened.get('thermal') ?? null, happened: happened.has('thermal') }] : []),
-        ],
-        nodes: nodes.map((n) => {
-          const name = n.metadata?.name ?? '';
-          const here = pods.filter((p) => p.node === name);
-          const cond = n.status?.conditions?.find((x) => x.type === config.nodeCondition.type);
-          return { name, gpu: cluster.gpuState(name), pods: here.length, readyPods: here.filter((p) => p.readyFrom <= interval).length, cordoned: isCordoned(n), phase: remediationOf(n)?.phase ?? null, condition: cond ? `${cond.type}=${cond.status} (${cond.reason})` : null };
-        }),
-        findings: lastTick.findings.map((f) => ({ check: f.check, severity: f.severity, fault: f.fault, summary: f.summary, target: `${f.target.kind}/${f.target.name}` })),
-        gate: { ...view, cordonLimit: gate.cordonLimit(fleetSize), maxInFlight: config.gate.maxInFlight, fleetWide: gate.fleetWide({ ...view, actionsLastHour: 0 }), fleetUnhealthyPercent: Math.round(config.gate.fleetUnhealthyFraction * 100), actionsLastHour: ledger.filter((e) => e.atUnix > nowUnix - 3600).length, maxActionsPerHour: config.gate.maxActionsPerHour, nodeCooldownSeconds: config.gate.nodeCooldownSeconds },
-        floor: floor ? { ...floor, expiresAt: new Date(floor.expiresAtSeconds * 1000).toISOString() } : null,
-        remediations: audit.list({ limit: 200 }),
-        oncall: { receiver: receiver.url, deliveries: [...deliveries].reverse(), received: [...receiver.received()].reverse() },
-        checkErrors: lastTick.checkErrors,
-      };
-    },
+    state: () => healingState({ c, config, cluster, run, gate, audit, receiver }),
     agent() {
       const a = agents.find((x) => x.node === c.agentNode) ?? agents[0];
       return agentState(a);
@@ -285,6 +169,153 @@ export async function startDemoHealing(deps: { logger: Logger; metrics: MetricRe
       await receiver.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What the demo's healing has seen and done so far: the recorded clock, the last tick, the faults injected, the on-call deliveries. */
+interface HealingRun {
+  nowMs: number;
+  interval: number;
+  ledger: Array<{ atUnix: number }>;
+  lastTick: { findings: Finding[]; checkErrors: Record<string, string> };
+  /** When each fault (xid, thermal) was injected. */
+  happened: Map<string, string>;
+  deliveries: Delivery[];
+}
+
+/** The GPU a node's nvidia-smi reports: busy while a pod serves there, with the fault injected. */
+function gpuReadings(cluster: GpuCluster, run: HealingRun): (node: string) => CapturedGpu {
+  const idle = readCapture(H100_CAPTURES.idle);
+  const load = readCapture(H100_CAPTURES.load);
+  return (node) => {
+    const busy = cluster.pods().some((p) => p.node === node && p.readyFrom <= run.interval);
+    const base = busy ? load : idle;
+    if (cluster.gpuState(node) !== 'thermal') return base;
+    return new Map([...base, ['clocks_event_reasons.hw_slowdown', 'Active'], ['clocks_event_reasons.hw_thermal_slowdown', 'Active'], ['temperature.gpu', '88']]);
+  };
+}
+
+/** One node's agent: the gpu and xid collectors (network too on the node the page shows) over its captured nvidia-smi and its own kernel log file. */
+function nodeAgent(node: string, x: { dir: string; agentNode: string; cluster: GpuCluster; gpuOf: (node: string) => CapturedGpu; logger: Logger }): NodeAgent {
+  const kernelLog = join(x.dir, `${node}-kern.log`);
+  writeFileSync(kernelLog, '');
+  const ac = agentConfigSchema.parse({ nodeName: node, collectors: { xid: { kernelLogPath: kernelLog }, network: { enabled: node === x.agentNode }, kafka: { enabled: false }, podResources: { enabled: false } } });
+  const smi = capturedNvidiaSmi(() => x.gpuOf(node));
+  const collectors = createCollectors(
+    {
+      logger: x.logger.child({ node }),
+      node,
+      exec: (file, args, opts) => (x.cluster.gpuState(node) === 'lost' ? Promise.resolve({ stdout: `${GPU_LOST}\n`, stderr: '', exitCode: 15 }) : smi(file, args, opts)),
+      inventory: new GpuInventory(),
+      holders: new GpuHolders(),
+      kernelLog: () => followFile(kernelLog),
+      podIps: () => undefined,
+      podResources: () => ({ list: () => Promise.resolve([]), close: () => undefined }),
+      nodeFacts: () => Promise.resolve({ os: 'demo', kernel: 'demo', arch: 'x64', cpuModel: 'demo', cpus: 1, memoryBytes: 0 }),
+      readFile: (p) => readFileSync(p, 'utf8'),
+      kafkaLagReader: () => ({ read: () => Promise.reject(new Error('no Kafka in the demo')), close: () => Promise.resolve() }),
+    },
+    ac.collectors,
+  ).filter((col) => col.name !== 'node');
+  return { node, kernelLog, collectors, errors: {}, last: [], previous: [], lastWallMs: 0, previousWallMs: 0 };
+}
+
+/** One collection by every collector of a node's agent, into the series store the checks query. */
+async function collect(a: NodeAgent, atMs: number, store: ReturnType<typeof createSeriesStore>): Promise<void> {
+  const samples: Sample[] = [];
+  for (const col of a.collectors) {
+    try {
+      const r = await col.collect({ signal: AbortSignal.timeout(col.timeoutMs), nowMs: atMs });
+      if (r !== DISABLED) samples.push(...(isUnavailable(r) ? r.samples : r));
+      delete a.errors[col.name];
+    } catch (err) {
+      // A failing collector (nvidia-smi on a lost GPU) is what the agent would report: its error, and any samples it kept.
+      a.errors[col.name] = errorMessage(err);
+      if (err instanceof BlindError) samples.push(...err.samples);
+    }
+  }
+  a.last = samples;
+  a.lastWallMs = Date.now();
+  store.add(samples, atMs);
+}
+
+/** The on-call sender's fetch: real HTTP, each attempt recorded (the last 200) for the page. */
+function recordingFetch(run: HealingRun): typeof fetch {
+  return async (input, init) => {
+    const body = JSON.parse(String(init?.body ?? '{}')) as { key?: string; status?: string; summary?: string; decision?: string };
+    const d: Delivery = { at: new Date(run.nowMs).toISOString(), key: body.key ?? '', status: body.status ?? '', summary: body.summary ?? '', decision: body.decision ?? '', result: 'sending' };
+    run.deliveries.push(d);
+    if (run.deliveries.length > 200) run.deliveries.shift();
+    try {
+      const res = await fetch(input, init);
+      d.result = `HTTP ${res.status}${res.ok ? ' (delivered)' : ''}`;
+      return res;
+    } catch (err) {
+      d.result = `failed: ${errorMessage(err)}`;
+      throw err;
+    }
+  };
+}
+
+/** The faults due at interval t, into the agents' inputs only: an XID 79 line in a kernel log, a GPU lost or slowed down. */
+function injectFaults(t: number, endMs: number, x: { faults: FaultPlan; agents: readonly NodeAgent[]; dir: string; cluster: GpuCluster; run: HealingRun; logger: Logger }): void {
+  const { faults, cluster, run, logger } = x;
+  const at = new Date(endMs).toISOString();
+  if (faults.xid && t === faults.xid.atInterval) {
+    appendFileSync(x.agents.find((a) => a.node === faults.xid?.node)?.kernelLog ?? join(x.dir, 'none'), `[${at}] ${XID79}\n`);
+    cluster.setGpuState(faults.xid.node, 'lost');
+    run.happened.set('xid', at);
+    logger.warn({ node: faults.xid.node, xid: 79 }, `demo fault: an XID 79 line was written to the kernel log of ${faults.xid.node}`);
+  }
+  if (faults.thermal && t === faults.thermal.atInterval) {
+    cluster.setGpuState(faults.thermal.node, 'thermal');
+    run.happened.set('thermal', at);
+    logger.warn({ node: faults.thermal.node }, `demo fault: the GPU of ${faults.thermal.node} reports a hardware thermal slowdown`);
+  }
+}
+
+/** What /api/demo/healing serves: the faults, the nodes, the last findings, the gate's view, the floor, the remediations and on-call. */
+function healingState(x: {
+  c: DemoHealingConfig;
+  config: HealingConfig;
+  cluster: GpuCluster;
+  run: HealingRun;
+  gate: ReturnType<typeof createGate>;
+  audit: ReturnType<typeof createRemediationAudit>;
+  receiver: Awaited<ReturnType<typeof startOnCallReceiver>>;
+}): HealingState {
+  const { c, config, cluster, run, gate } = x;
+  const nodes = cluster.nodes();
+  const fleetSize = nodes.length;
+  const nowUnix = Math.floor(run.nowMs / 1000);
+  const view = {
+    nodes: fleetSize,
+    cordoned: nodes.filter(isCordoned).length,
+    unhealthyNodes: new Set(run.lastTick.findings.filter((f) => f.target.kind === 'Node' && (f.fault === 'fatal' || f.fault === 'degraded')).map((f) => f.target.name)).size,
+    inFlight: nodes.filter((n) => {
+      const r = remediationOf(n);
+      return r !== undefined && r.phase !== 'drained';
+    }).length,
+  };
+  const floor = floorOf(cluster.scaler());
+  const pods = cluster.pods();
+  return {
+    faults: [
+      ...(c.faults.xid ? [{ what: 'XID 79 (GPU has fallen off the bus) in the kernel log', node: c.faults.xid.node, atInterval: c.faults.xid.atInterval, at: run.happened.get('xid') ?? null, happened: run.happened.has('xid') }] : []),
+      ...(c.faults.thermal ? [{ what: 'hardware thermal slowdown on the GPU', node: c.faults.thermal.node, atInterval: c.faults.thermal.atInterval, at: run.happened.get('thermal') ?? null, happened: run.happened.has('thermal') }] : []),
+    ],
+    nodes: nodes.map((n) => {
+      const name = n.metadata?.name ?? '';
+      const here = pods.filter((p) => p.node === name);
+      const cond = n.status?.conditions?.find((y) => y.type === config.nodeCondition.type);
+      return { name, gpu: cluster.gpuState(name), pods: here.length, readyPods: here.filter((p) => p.readyFrom <= run.interval).length, cordoned: isCordoned(n), phase: remediationOf(n)?.phase ?? null, condition: cond ? `${cond.type}=${cond.status} (${cond.reason})` : null };
+    }),
+    findings: run.lastTick.findings.map((f) => ({ check: f.check, severity: f.severity, fault: f.fault, summary: f.summary, target: `${f.target.kind}/${f.target.name}` })),
+    gate: { ...view, cordonLimit: gate.cordonLimit(fleetSize), maxInFlight: config.gate.maxInFlight, fleetWide: gate.fleetWide({ ...view, actionsLastHour: 0 }), fleetUnhealthyPercent: Math.round(config.gate.fleetUnhealthyFraction * 100), actionsLastHour: run.ledger.filter((e) => e.atUnix > nowUnix - 3600).length, maxActionsPerHour: config.gate.maxActionsPerHour, nodeCooldownSeconds: config.gate.nodeCooldownSeconds },
+    floor: floor ? { ...floor, expiresAt: new Date(floor.expiresAtSeconds * 1000).toISOString() } : null,
+    remediations: x.audit.list({ limit: 200 }),
+    oncall: { receiver: x.receiver.url, deliveries: [...run.deliveries].reverse(), received: [...x.receiver.received()].reverse() },
+    checkErrors: run.lastTick.checkErrors,
   };
 }
 
