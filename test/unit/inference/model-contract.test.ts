@@ -52,6 +52,8 @@ test('framing errors are "corrupt", each saying what is wrong and where', () => 
     { bytes: bytesOf(proto.tag(7, 2), proto.varint(50), [1, 2]), message: /\(field of 50 bytes runs past the end at byte 2\)$/ },
     { bytes: bytesOf(proto.tag(9, 3)), message: /\(unsupported wire type 3 at byte 1\)$/ },
     { bytes: bytesOf(proto.tag(9, 6)), message: /\(unsupported wire type 6 at byte 1\)$/ },
+    // A key that is not UTF-8 (a lone continuation byte).
+    { bytes: bytesOf(proto.field(14, proto.field(1, [0x80]))), message: /\(The encoded data was not valid for encoding utf-8\)$/ },
   ];
   for (const c of cases) {
     const e = rejected(c.bytes);

@@ -18,8 +18,11 @@ const modelBytes = readFileSync(defaultModelPath());
 const shipped = checkModelContract(modelBytes, 'shipped'); // quantiles 0.1, 0.5, 0.9; horizon 12
 const H = shipped.horizon;
 
-/** Output of series i, model step s, quantile column q. */
-const named = (i: number, s: number, q: number): number => 1000 * (i + 1) + 10 * s + q;
+/**
+ * Output of series i, model step s, quantile column q. Not linear in q, so a p10 derived from p50
+ * and p90 differs from the model's own.
+ */
+const named = (i: number, s: number, q: number): number => 1000 * (i + 1) + 10 * s + [0, 2, 3][q]!;
 
 interface StandIn {
   ort: OrtRuntime;
@@ -73,6 +76,7 @@ test("at the model's own interval each series reads its own rows: p10, p50, p90 
   const m = await open(s);
   const out = await m.forecast({ histories: histories(3, 400), intervalSeconds: 300, horizonSteps: H });
   assert.deepEqual(out.sources, ['onnx', 'onnx', 'onnx']);
+  assert.equal(m.version, `surgeguard-forecaster@${shipped.version}`);
   assert.equal(s.runs.length, 1, 'one run for the batch');
   assert.deepEqual([s.runs[0]?.recent?.dims, s.runs[0]?.seasonal?.dims, s.runs[0]?.season_available?.dims], [[3, shipped.inputLength], [3, shipped.seasonalContext + H], [3, 1]]);
   out.forecasts.forEach((f, i) => {
