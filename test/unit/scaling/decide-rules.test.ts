@@ -63,3 +63,58 @@ test('the scale-down rate: 100% a minute is no limit, and below it a small fleet
   assert.deepEqual([limited.replicas, limited.reason], [2, 'ScaleDownLimited']);
   assert.equal(decide(signals(0, 0), forecast(0, 0), policy({ scaleDownPercentPerMinute: 10, minReplicas: 0 }), 0).replicas, 0);
 });
+
+// Written for the survivors of the 2026-12-07 run over decide.ts alone: a rule, guard, floor or
+// panic that changes nothing must not be the one named, and must not lower the decision.
+
+test('a healing floor below the decision leaves it alone; one equal to it is not named', () => {
+  const at = (replicas: number) => policy({ floor: { replicas, expiresAtSeconds: 1000, reason: 'drain' } });
+  const below = decide(signals(60, 6), forecast(60, 60), at(3), 0);
+  assert.deepEqual([below.replicas, below.reason], [6, 'Forecast']);
+  const equal = decide(signals(60, 6), forecast(60, 60), at(6), 0);
+  assert.deepEqual([equal.replicas, equal.reason], [6, 'Forecast']);
+});
+
+test('panic, and a guard that is not calm, are named only where they changed the decision', () => {
+  // The fleet already has what every rule asks: nothing was skipped or held.
+  const panic = decide(signals(60, 6, { guards: [{ name: 'queue', replicas: 6, panic: true }] }), forecast(60, 60), policy(), 0);
+  assert.deepEqual([panic.replicas, panic.reason], [6, 'Forecast']);
+  const restless = decide(signals(60, 6, { guards: [{ name: 'queue', replicas: 6, calm: false }] }), forecast(60, 60), policy(), 0);
+  assert.deepEqual([restless.replicas, restless.reason], [6, 'Forecast']);
+  // Where they do: a scale-down held, a scale-up past the limit.
+  assert.equal(decide(signals(10, 6, { guards: [{ name: 'queue', replicas: 1, calm: false }] }), forecast(10, 10), policy(), 0).reason, 'GuardNotCalm');
+  assert.deepEqual(decide(signals(10, 1, { guards: [{ name: 'queue', replicas: 20, panic: true }] }), forecast(10, 10), policy(), 0).replicas, 20);
+});
+
+test('the highest guard is the one recorded (the first of equals); a guard equal to another rule is not named', () => {
+  const two = decide(signals(10, 9, { guards: [{ name: 'a', replicas: 3 }, { name: 'b', replicas: 9 }] }), forecast(10, 10), policy(), 0);
+  assert.deepEqual([two.replicas, two.reason, two.rules.guard?.name], [9, 'Guard', 'b']);
+  const equal = decide(signals(10, 9, { guards: [{ name: 'a', replicas: 9 }, { name: 'b', replicas: 9 }] }), forecast(10, 10), policy(), 0);
+  assert.equal(equal.rules.guard?.name, 'a');
+  const tie = decide(signals(60, 6, { guards: [{ name: 'a', replicas: 6 }] }), forecast(60, 60), policy(), 0);
+  assert.deepEqual([tie.replicas, tie.reason], [6, 'Forecast']);
+});
+
+test('a spike hold, a campaign or a surge under another rule is not named', () => {
+  // The forecast asks 10, current demand 2: a floor of 5 is under the forecast, not between nothing.
+  const spike = decide(signals(20, 10, { spikeHold: { replicas: 5, peak: 50, age: 1 } }), forecast(100, 100), policy(), 0);
+  assert.deepEqual([spike.replicas, spike.reason], [10, 'Forecast']);
+  const campaign = decide(signals(20, 10, { campaign: { window: 'launch', replicas: 5, baseline: 20, multiplier: 2 } }), forecast(100, 100), policy(), 0);
+  assert.deepEqual([campaign.replicas, campaign.reason], [10, 'Forecast']);
+  // Demand broke above the band, but with headroom 2 the forecast asks more than the surge's 1.3.
+  const surge = decide(signals(51, 40, {}), forecast(200, 200, { bandNow: { p50: 40, p90: 50 } }), policy({ headroom: 2 }), 0);
+  assert.deepEqual([surge.surge, surge.rules.surge, surge.replicas, surge.reason], [true, 26, 40, 'Forecast']);
+});
+
+test('the rules record lists only the floors that ran', () => {
+  const plain = decide(signals(60, 6), forecast(60, 60), policy(), 0);
+  assert.deepEqual(Object.keys(plain.rules), ['forecast', 'reactive', 'surge', 'stabilized']);
+  const all = decide(
+    signals(60, 6, { learnedFloor: { replicas: 2, headroom: 1, windowIntervals: 4 }, rampFloor: { replicas: 3, demand: 30, medianRise: 1 }, spikeHold: { replicas: 4, peak: 40, age: 0 }, campaign: { window: 'w', replicas: 5, baseline: 60, multiplier: 1 } }),
+    forecast(60, 60),
+    policy(),
+    0,
+  );
+  assert.deepEqual(Object.keys(all.rules), ['forecast', 'reactive', 'surge', 'stabilized', 'learnedFloor', 'ramp', 'spikeHold', 'campaign']);
+  assert.deepEqual([all.rules.learnedFloor, all.rules.ramp, all.rules.spikeHold, all.rules.campaign], [2, 3, 4, { window: 'w', replicas: 5 }]);
+});
