@@ -63,3 +63,41 @@ test('chooseForecast: one candidate is returned as it is; a shadow in use says s
   assert.equal(last, 'onnx (selected)');
   assert.throws(() => chooseForecast(m, { demand: 1, candidates: [], lead: 1 }), /no candidate/);
 });
+
+// Written for the survivors of the 2026-12-07 run over selection.ts (76.1%).
+
+test('the loss is an exponentially weighted mean: after halfLife scores of a new loss it has moved half-way', () => {
+  const s = newSelection(1);
+  const settings = { ...SELECTION_DEFAULTS, halfLife: 10 };
+  // Lead 1: each tick scores the forecast of the tick before. p90 100 against demand 110 costs 9.
+  selectCandidate(s, { demand: 110, forecasts: [flat(100, 100)], lead: 1 }, settings);
+  selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  assert.ok(Math.abs((s.loss[0] as number) - 9) < 1e-9, `first score is the loss itself: ${s.loss[0]}`);
+  // Scores of 0 (the forecast was exact): five take it to 9 x 0.5^(1/2), ten halve it.
+  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  assert.ok(Math.abs((s.loss[0] as number) - 9 * Math.SQRT1_2) < 1e-9, `after half a half-life: ${s.loss[0]}`);
+  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  assert.ok(Math.abs((s.loss[0] as number) - 4.5) < 1e-9, `after one half-life: ${s.loss[0]}`);
+  assert.equal(s.scored, 11);
+});
+
+test("the p90 scored is the one for the lead's step, and a forecast too short gives its last step", () => {
+  const steps = (...p90: number[]): SeriesForecast => ({ p10: Float64Array.from(p90, () => 0), p50: Float64Array.from(p90, () => 0), p90: Float64Array.from(p90) });
+  const s = newSelection(2);
+  // Lead 2 reads step index 1 (p90 100 for both); a forecast of one step gives that step (100).
+  selectCandidate(s, { demand: 0, forecasts: [steps(50, 100, 400), steps(100)], lead: 2 });
+  assert.deepEqual(s.pending, [[100, 100]]);
+});
+
+test('with three candidates the best is chosen wherever it stands, and keeping the choice is not a switch', () => {
+  const s = newSelection(3);
+  for (let t = 0; t < 40; t++) selectCandidate(s, { demand: 100, forecasts: [flat(50, 60), flat(100, 102), flat(50, 70)], lead: 1 });
+  assert.deepEqual([s.chosen, s.switches], [1, 1]);
+  const kept = newSelection(2);
+  for (let t = 0; t < 40; t++) selectCandidate(kept, { demand: 100, forecasts: [flat(100, 102), flat(50, 60)], lead: 1 });
+  assert.deepEqual([kept.chosen, kept.switches], [0, 0]);
+});
+
+test('a candidate list that does not match the state is refused, naming both counts', () => {
+  assert.throws(() => selectCandidate(newSelection(2), { demand: 1, forecasts: [flat(1, 1)], lead: 1 }), { message: 'selection: 1 candidates, state for 2' });
+});
