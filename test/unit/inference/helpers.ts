@@ -1,11 +1,32 @@
+import * as ort from 'onnxruntime-node';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from '../../../common/logger.ts';
+import type { OrtRuntime } from '../../../inference/onnx-forecaster.ts';
 
 /** A JSON logger whose lines a test reads back. */
 export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const destination: DestinationStream = { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) };
   return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+/**
+ * onnxruntime-node that records the execution providers each session asked for, then runs a real
+ * CPU session of the same model. A session that asks for `refuse` fails as a missing native library
+ * would, so a test can see the loader's fallback.
+ */
+export function recordingOrt(asked: string[][], refuse?: string): OrtRuntime {
+  return {
+    Tensor: ort.Tensor as unknown as OrtRuntime['Tensor'],
+    InferenceSession: {
+      create: async (model, options) => {
+        const providers = (options?.executionProviders ?? []).map(String);
+        asked.push(providers);
+        if (refuse !== undefined && providers.includes(refuse)) throw new Error(`libonnxruntime_providers_${refuse}.so: cannot open shared object file`);
+        return ort.InferenceSession.create(model, { ...options, executionProviders: ['cpu'] });
+      },
+    },
+  };
 }
 
 /** Protobuf wire format, enough to write ONNX files whose metadata a test chooses. */

@@ -5,30 +5,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import { createMetricRegistry } from '../../../common/metrics.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
 import { cudaProviderInstalled, defaultModelPath, loadForecaster, loadPolicyForecaster, type LoadForecasterDeps } from '../../../inference/load.ts';
 import type { OrtRuntime } from '../../../inference/onnx-forecaster.ts';
 import { FALLBACK_METRIC } from '../../../inference/resilient-forecaster.ts';
-import { capturingLogger } from './helpers.ts';
+import { capturingLogger, recordingOrt } from './helpers.ts';
 
 // Which execution providers the loader asks ONNX Runtime for, and which forecaster a policy gets.
 // The sessions are real CPU sessions of the shipped model; only the provider list is recorded.
-
-/** onnxruntime-node that records the providers each session asked for and runs every session on CPU. */
-function recordingOrt(asked: string[][]): OrtRuntime {
-  return {
-    Tensor: ort.Tensor as unknown as OrtRuntime['Tensor'],
-    InferenceSession: {
-      create: (model, options) => {
-        asked.push((options?.executionProviders ?? []).map(String));
-        return ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
-      },
-    },
-  };
-}
 
 const history = Array.from({ length: 600 }, (_, i) => 100 + 30 * Math.sin(i / 20));
 const cudaNotInstalled = /CUDA execution provider not installed/;

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../common/logger.ts';
 import { checkModelContract } from '../../../inference/model-contract.ts';
 import { createMetricRegistry } from '../../../common/metrics.ts';
 import { defaultModelPath, loadForecaster } from '../../../inference/load.ts';
-import { capturingLogger } from './helpers.ts';
+import { capturingLogger, recordingOrt } from './helpers.ts';
 import { createOnnxForecaster, type OrtRuntime } from '../../../inference/onnx-forecaster.ts';
 
 const modelPath = defaultModelPath();
@@ -97,18 +97,7 @@ test('the forecaster batches series in one run and keeps quantiles ordered', asy
 
 test('CUDA that cannot start falls back to CPU and says so', async () => {
   const tried: string[][] = [];
-  const fakeOrt: OrtRuntime = {
-    Tensor: ort.Tensor as unknown as OrtRuntime['Tensor'],
-    InferenceSession: {
-      create: async (model, options) => {
-        const eps = (options?.executionProviders ?? []) as string[];
-        tried.push(eps);
-        if (eps.includes('cuda')) throw new Error('libonnxruntime_providers_cuda.so: cannot open shared object file');
-        return ort.InferenceSession.create(model, options);
-      },
-    },
-  };
-  const model = await createOnnxForecaster({ ort: fakeOrt, logger: silentLogger(), readFile: (p) => readFile(p) }, { modelPath, providers: ['cuda', 'cpu'], minHistorySteps: 1 });
+  const model = await createOnnxForecaster({ ort: recordingOrt(tried, 'cuda'), logger: silentLogger(), readFile: (p) => readFile(p) }, { modelPath, providers: ['cuda', 'cpu'], minHistorySteps: 1 });
   assert.deepEqual(tried, [['cuda', 'cpu'], ['cpu']]);
   assert.equal(model.provider, 'cpu');
   assert.equal(model.runsOn, 'onnxruntime cpu');
@@ -117,17 +106,8 @@ test('CUDA that cannot start falls back to CPU and says so', async () => {
 
 test('without the CUDA provider library the CUDA attempt is skipped (no native error on CPU machines)', async () => {
   const tried: string[][] = [];
-  const fakeOrt: OrtRuntime = {
-    Tensor: ort.Tensor as unknown as OrtRuntime['Tensor'],
-    InferenceSession: {
-      create: async (model, options) => {
-        tried.push((options?.executionProviders ?? []) as string[]);
-        return ort.InferenceSession.create(model, options);
-      },
-    },
-  };
   const { logger, lines } = capturingLogger();
-  const f = await loadForecaster({ logger, metrics: createMetricRegistry(), readFile: (p) => readFile(p), ort: fakeOrt, hasCudaProvider: () => false }, { modelPath, providers: ['cuda', 'cpu'], minHistorySteps: 1 });
+  const f = await loadForecaster({ logger, metrics: createMetricRegistry(), readFile: (p) => readFile(p), ort: recordingOrt(tried), hasCudaProvider: () => false }, { modelPath, providers: ['cuda', 'cpu'], minHistorySteps: 1 });
   assert.deepEqual(tried, [['cpu']]);
   assert.equal(f.runsOn, 'onnxruntime cpu');
   assert.ok(lines.some((l) => l.msg === 'CUDA execution provider not installed; the model runs on CPU'));
