@@ -35,8 +35,12 @@ summary=$(node test/helpers/verdict-summary.ts "$verdicts")
 printf '%s\n' "$summary" | grep -v '^counts ' | tee -a "$out"
 read -r _ pass fail skipped todo lost unexplained <<<"$(printf '%s\n' "$summary" | grep '^counts ')"
 fail=$((fail + lost + unexplained))
-# A runner that died before its summary counts as a failure even with no failing test.
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+# A runner that exits non-zero with no failing test (it died before its summary, or the global
+# teardown threw after every test passed) counts as a failure, and says so: its cause is above.
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+  fail=1
+  printf 'runner exited with status %d though no test failed (counted as failed); look above for its cause, e.g. "test run teardown failed"\n' "$rc" | tee -a "$out"
+fi
 if [ "$fail" -gt 0 ] && [ "$rc" -eq 0 ]; then rc=1; fi
 # The reporter's "failing tests" list with stack traces cut, for test.sh's closing lines.
 if [ -n "$heads" ]; then
@@ -47,7 +51,7 @@ if [ -n "$heads" ]; then
        on && at != "" { if (!todo) print at; at = "" }
        on && /^ +at / { skip = 1 }
        on && !skip && !todo && NF && n++ < 8 { print }' "$out" >>"$heads"
-  grep -E '^(began but|skipped: .*NO REASON)' "$out" >>"$heads"
+  grep -E '^(began but|skipped: .*NO REASON|runner exited|test run teardown failed)' "$out" >>"$heads"
 fi
 printf '%s: %d passed, %d failed, %d skipped, %d todo\n' "$name" "$pass" "$fail" "$skipped" "$todo"
 exit "$rc"

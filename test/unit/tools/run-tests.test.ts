@@ -2,7 +2,7 @@
 // skip and a test whose process dies must fail the run and show in its verdict line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -49,4 +49,24 @@ test('the failure-heads file gets the failure, and the tests never see its varia
   const r = runner('reads-env.mjs', { SURGEGUARD_FAILURE_HEADS: heads });
   assert.equal(r.verdict, 'fixture: 1 passed, 1 failed, 0 skipped, 0 todo', r.out);
   assert.match(readFileSync(heads, 'utf8'), /the head of this error/);
+});
+
+test('a run folder whose files vanish during teardown leaves a green run green', () => {
+  // Kafka and Prometheus delete data files while the teardown walks the folder; this once made a
+  // run whose 129 tests all passed exit 1 with no cause printed.
+  const r = runner('run-folder-changes.mjs');
+  assert.equal(r.verdict, 'fixture: 1 passed, 0 failed, 0 skipped, 0 todo', r.out);
+  assert.equal(r.status, 0, r.out);
+});
+
+test('a teardown that fails after every test passed fails the run and names its cause', () => {
+  const heads = join(mkdtempSync(join(tmpdir(), 'sg-heads-')), 'heads');
+  const r = runner('teardown-fails.mjs', { SURGEGUARD_FAILURE_HEADS: heads });
+  const left = /test run teardown failed in (\S+): /.exec(r.out)?.[1];
+  if (left) rmSync(left, { recursive: true, force: true });
+  assert.notEqual(r.status, 0);
+  assert.equal(r.verdict, 'fixture: 1 passed, 1 failed, 0 skipped, 0 todo', r.out);
+  assert.match(r.out, /test run teardown failed in \S+: Error: EISDIR/);
+  assert.match(r.out, /runner exited with status 1 though no test failed/);
+  assert.match(readFileSync(heads, 'utf8'), /test run teardown failed in .*EISDIR/);
 });
