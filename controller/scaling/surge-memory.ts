@@ -32,12 +32,17 @@ export function newSurgeMemory(): SurgeMemory {
 
 /** Advances one tick: scores surges that are `lead` ticks old against demand now, and records a new one. Mutates and returns `m`. */
 export function observeSurge(m: SurgeMemory, x: { demand: number; surge: boolean; lead: number }): SurgeMemory {
-  for (const p of m.pending) p[0]--;
-  while (m.pending.length > 0 && (m.pending[0]?.[0] ?? 1) <= 0) {
-    const [, at] = m.pending.shift() as [number, number];
-    if (at > 0) m.ratios.push(x.demand / at);
-    if (m.ratios.length > KEEP) m.ratios.shift();
+  let due = 0;
+  for (const p of m.pending) if (--p[0] <= 0) due++;
+  // Each surge is scored at its own lead: after a lead shrinks (a shorter startup), a newer surge
+  // can fall due before an older one, so the due ones are taken wherever they wait, in order.
+  if (due > 0) {
+    const waiting = m.pending.filter(([left]) => left > 0);
+    for (const [left, at] of m.pending) if (left <= 0) m.ratios.push(x.demand / at);
+    m.pending.splice(0, m.pending.length, ...waiting);
+    if (m.ratios.length > KEEP) m.ratios.splice(0, m.ratios.length - KEEP);
   }
+  // Demand at the surge is the ratio's denominator: a surge on no demand teaches nothing.
   if (x.surge && x.demand > 0) m.pending.push([x.lead, x.demand]);
   return m;
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { CALIBRATION_DEFAULTS, calibrated, newCalibration, observe, scaleOf } from '../../../controller/scaling/calibration.ts';
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../../controller/scaling/policy.ts';
 import { newSurgeMemory, observeSurge, surgeMultiplier } from '../../../controller/scaling/surge-memory.ts';
+import { quantile } from '../../../inference/holt-winters.ts';
 import { createSeasonalNaiveForecaster } from '../../../inference/seasonal-naive.ts';
 
 test('surge memory: a surge is scored `lead` ticks later as demand then over demand at the surge', () => {
@@ -49,6 +50,21 @@ test('surge memory: only the last 64 follow-throughs count', () => {
   }
   assert.equal(m.ratios.length, 64);
   assert.equal(m.ratios.at(-1), 3);
+});
+
+test('surge memory: after the lead shrinks, each surge is still scored at its own lead', () => {
+  // A shorter startup makes a newer surge due before an older one; it must not wait behind it and be
+  // scored against later demand.
+  const m = newSurgeMemory();
+  observeSurge(m, { demand: 100, surge: true, lead: 4 });
+  observeSurge(m, { demand: 50, surge: true, lead: 1 });
+  observeSurge(m, { demand: 80, surge: false, lead: 1 });
+  assert.deepEqual(m.ratios, [1.6], 'the lead-1 surge, one tick later');
+  assert.deepEqual(m.pending, [[2, 100]]);
+  observeSurge(m, { demand: 90, surge: false, lead: 1 });
+  observeSurge(m, { demand: 120, surge: false, lead: 1 });
+  assert.deepEqual(m.ratios, [1.6, 1.2], 'the lead-4 surge, four ticks after it');
+  assert.deepEqual(m.pending, []);
 });
 
 const flatBand = (p50: number, p90: number, steps = 4) => ({ p10: new Float64Array(steps).fill(p50), p50: new Float64Array(steps).fill(p50), p90: new Float64Array(steps).fill(p90) });
@@ -105,6 +121,39 @@ test('calibration: until earned the upper band is capped at 1.5x p50; after, p90
   assert.deepEqual([...calibrated(f, s, { scale: 0.5 }).p90], [250, 250]);
 });
 
+test('calibration: demand exactly at the band is served, a hit; the forecast kept is the step at the lead', () => {
+  const s = newCalibration();
+  observe(s, { demand: 0, forecast: flatBand(100, 110), lead: 1, scale: 1 });
+  observe(s, { demand: 110, forecast: flatBand(100, 110), lead: 1, scale: 1 });
+  assert.deepEqual(s.residuals, [1]);
+  assert.ok(Math.abs(s.alpha - (0.1 + 0.005 * 0.1)) < 1e-12, `a hit raises the level: ${s.alpha}`);
+  const stepped = { p10: Float64Array.from([10, 20, 30, 40]), p50: Float64Array.from([10, 20, 30, 40]), p90: Float64Array.from([15, 30, 45, 60]) };
+  const t = newCalibration();
+  observe(t, { demand: 0, forecast: stepped, lead: 3, scale: 1 });
+  assert.deepEqual(t.pending, [[30, 15]], 'step 3 of 4: p50 30, width 15');
+});
+
+test('calibration: when the lead shrinks only the newest forecasts wait, so the next score is the newest one', () => {
+  const s = newCalibration();
+  for (const p50 of [100, 200, 300]) observe(s, { demand: 0, forecast: flatBand(p50, p50 + 10), lead: 3, scale: 1 });
+  assert.equal(s.pending.length, 3);
+  observe(s, { demand: 0, forecast: flatBand(400, 410), lead: 1, scale: 1 });
+  assert.deepEqual(s.pending, [[400, 10]]);
+  observe(s, { demand: 405, forecast: flatBand(500, 510), lead: 1, scale: 1 });
+  assert.deepEqual(s.residuals, [-10, 0.5], 'the oldest was scored at the shrink, then the newest');
+});
+
+test('calibration: with open bounds the multiplier is still 1 until earned, then the (1 - alpha) quantile of residuals', () => {
+  const open = { ...CALIBRATION_DEFAULTS, minScale: 0, maxScale: 10 };
+  const s = newCalibration(open);
+  s.residuals.push(...Array.from({ length: 20 }, (_, i) => 3 + i / 20));
+  s.scored = open.earnAfter - 1;
+  assert.equal(scaleOf(s, open), 1, 'not earned: the band the forecaster drew');
+  s.scored = open.earnAfter;
+  assert.equal(scaleOf(s, open), quantile(s.residuals, 0.9));
+  assert.ok(scaleOf(s, open) < Math.max(...s.residuals), 'not the largest residual');
+});
+
 test('seasonal-naive: p90 sits above and p10 below the repeated value, by the one-season error quantiles', async () => {
   // One season of 24 steps repeated, then a noisy copy: errors of +-4 around the last season.
   const base = Array.from({ length: 24 }, (_, i) => 100 + 10 * Math.sin(i / 4));
@@ -125,4 +174,12 @@ test('the policy defaults are what docs/forecasting.md and the benchmark say', (
     assert.equal(policySettingsSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
   assert.equal(policySettingsSchema.safeParse({ headroom: 10, scaleDownStabilizationSeconds: 0, scaleDownPercentPerMinute: 100 }).success, true);
+});
+
+test('every policy default, written out in a policy file, is accepted and means the same', () => {
+  // zod does not check a default against its own bounds: a bound that excluded it would refuse only
+  // the user who copied the defaults into a file.
+  assert.deepEqual(policySettingsSchema.parse({ ...DEFAULT_POLICY_SETTINGS }), { ...DEFAULT_POLICY_SETTINGS });
+  assert.equal(policySettingsSchema.parse({ quantile: 'p50' }).quantile, 'p50');
+  assert.equal(policySettingsSchema.parse({ scaleDownStabilizationSeconds: 86400 * 7 }).scaleDownStabilizationSeconds, 86400 * 7, 'a week is the longest hold');
 });
