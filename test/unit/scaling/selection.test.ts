@@ -101,3 +101,26 @@ test('with three candidates the best is chosen wherever it stands, and keeping t
 test('a candidate list that does not match the state is refused, naming both counts', () => {
   assert.throws(() => selectCandidate(newSelection(2), { demand: 1, forecasts: [flat(1, 1)], lead: 1 }), { message: 'selection: 1 candidates, state for 2' });
 });
+
+test('when the lead shrinks only the newest forecasts wait, so the next score is the newest one', () => {
+  const s = newSelection(1);
+  for (const p90 of [100, 200, 300]) selectCandidate(s, { demand: 0, forecasts: [flat(p90, p90)], lead: 3 });
+  assert.deepEqual(s.pending, [[100], [200], [300]]);
+  selectCandidate(s, { demand: 0, forecasts: [flat(400, 400)], lead: 1 });
+  assert.deepEqual(s.pending, [[400]]);
+  selectCandidate(s, { demand: 400, forecasts: [flat(500, 500)], lead: 1 });
+  // The first score (the oldest, 100 against 0: loss 10) was taken at the shrink; the newest (400 against 400, loss 0) moves it.
+  assert.ok(Math.abs((s.loss[0] ?? NaN) - 10 * Math.pow(0.5, 1 / SELECTION_DEFAULTS.halfLife)) < 1e-9, String(s.loss[0]));
+});
+
+test('a switch needs a loss lower by more than the margin, and of equal shadows the first listed wins', () => {
+  const settings = { ...SELECTION_DEFAULTS, margin: 0.5 };
+  const s = newSelection(3);
+  s.scored = settings.earnAfter;
+  s.loss.splice(0, 3, 10, 5, 5);
+  const forecasts = [flat(1, 1), flat(1, 1), flat(1, 1)];
+  assert.equal(selectCandidate(s, { demand: 0, forecasts, lead: 4 }, settings), 0, 'exactly half the loss at a margin of one half: stay');
+  s.loss.splice(0, 3, 10, 4, 4);
+  assert.equal(selectCandidate(s, { demand: 0, forecasts, lead: 4 }, settings), 1);
+  assert.equal(s.switches, 1);
+});
