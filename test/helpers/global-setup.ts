@@ -34,7 +34,7 @@ export async function globalTeardown(): Promise<void> {
 }
 
 // The walk runs while Kafka and Prometheus still write and delete their data files, so an entry
-// gone between listing and reading is skipped, not an error (it failed a green CI run once).
+// gone between listing and reading is skipped, not an error (one made a green local run read "1 failed").
 function pidFiles(root: string): string[] {
   const out: string[] = [];
   for (const entry of ifPresent(() => readdirSync(root, { withFileTypes: true }), [])) {
