@@ -12,7 +12,7 @@ export default {
   testRunner: 'command',
   commandRunner: {
     command:
-      'node --test --test-isolation=none test/unit/scaling/*.test.ts test/unit/inference/*.test.ts test/unit/controller/plan.test.ts test/unit/controller/tick.test.ts test/unit/controller/tick-safety.test.ts test/unit/controller/guards.test.ts test/unit/replay/panic.test.ts && node --test --test-isolation=none test/unit/replay/no-peeking.test.ts',
+      'node --test --test-isolation=none test/unit/scaling/*.test.ts test/unit/inference/*.test.ts test/unit/controller/plan.test.ts test/unit/controller/policy-step.test.ts test/unit/controller/tick.test.ts test/unit/controller/tick-safety.test.ts test/unit/controller/guards.test.ts test/unit/replay/panic.test.ts && node --test --test-isolation=none test/unit/replay/no-peeking.test.ts',
   },
   // The command runner cannot tell which tests cover which mutant, so every mutant runs them all.
   coverageAnalysis: 'off',
