@@ -6,16 +6,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseForecast, policyStep, type PolicyMemory, type PolicyStepInput } from '../../../controller/reconcile/policy-step.ts';
 import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
-import type { SeriesForecast } from '../../../inference/forecaster.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 // 15 s intervals, 120 s startup (lead 9), one request/s per replica.
 const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
-const band = (v: number, steps = 12): SeriesForecast => ({ p10: new Float64Array(steps).fill(v), p50: new Float64Array(steps).fill(v), p90: new Float64Array(steps).fill(v) });
 const input = (demand: number, currentReplicas: number, extra: Partial<PolicyStepInput> = {}): PolicyStepInput => ({
   intervalSeconds: 15,
   demandRates: Float64Array.from({ length: 40 }, () => demand),
   currentReplicas,
-  forecast: band(demand),
+  forecast: flatForecast(demand, { steps: 12 }),
   source: 'test',
   ...extra,
 });
@@ -45,7 +44,7 @@ test('the seed is for the first step only: with no stabilization window the flee
 });
 
 test('a forecasting run feeds the calibration and the surge memory; a reactive-only run feeds neither and gets no ramp floor', () => {
-  const rising = (t: number): PolicyStepInput => input(0, 10, { demandRates: Float64Array.from({ length: 40 }, (_, i) => 10 + i * (1 + t)), forecast: band(10) });
+  const rising = (t: number): PolicyStepInput => input(0, 10, { demandRates: Float64Array.from({ length: 40 }, (_, i) => 10 + i * (1 + t)), forecast: flatForecast(10, { steps: 12 }) });
   const learns: PolicyMemory = { recommendations: [] };
   const reactive: PolicyMemory = { recommendations: [] };
   let ramp: number | undefined;
@@ -63,7 +62,7 @@ test('a forecasting run feeds the calibration and the surge memory; a reactive-o
 
 test('chooseForecast: the configured forecaster in use keeps its own source', () => {
   const m: PolicyMemory = { recommendations: [] };
-  const configured = { forecast: band(100), source: 'onnx' };
-  const shadow = { forecast: band(10), source: 'holt-winters' };
+  const configured = { forecast: flatForecast(100, { steps: 12 }), source: 'onnx' };
+  const shadow = { forecast: flatForecast(10, { steps: 12 }), source: 'holt-winters' };
   for (let t = 0; t < 30; t++) assert.equal(chooseForecast(m, { demand: 100, candidates: [configured, shadow], lead: 1 }), configured);
 });

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMetricRegistry, type MetricRegistry } from '../../../common/metrics.ts';
-import type { ForecastRequest, Forecaster, SeriesForecast } from '../../../inference/forecaster.ts';
+import type { ForecastRequest, Forecaster } from '../../../inference/forecaster.ts';
 import type { FallbackReason, OnnxForecaster } from '../../../inference/onnx-forecaster.ts';
 import { createResilientForecaster, FALLBACK_METRIC } from '../../../inference/resilient-forecaster.ts';
 import { capturingLogger } from './helpers.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 // The model for every series it can take, the fallback for the rest: who answers which series,
 // what is counted and what is logged. Both forecasters are stand-ins (pure routing logic); the
 // real model and Holt-Winters behind it are tested in fallback.test.ts.
 
 /** A forecast whose every value is `v`, so the test can tell who answered a series. */
-const flat = (v: number, steps: number): SeriesForecast => ({ p10: new Float64Array(steps).fill(v), p50: new Float64Array(steps).fill(v), p90: new Float64Array(steps).fill(v) });
 
 interface Recorded {
   requests: ForecastRequest[];
@@ -27,7 +27,7 @@ function standInFallback(add: number, silent = false): Forecaster & Recorded {
     version: 'hw-1',
     forecast: (req: ForecastRequest) => {
       r.requests.push(req);
-      return Promise.resolve({ forecasts: req.histories.map((h) => flat((h[h.length - 1] ?? 0) + add, req.horizonSteps)), sources: silent ? [] : req.histories.map(() => 'hw') });
+      return Promise.resolve({ forecasts: req.histories.map((h) => flatForecast((h[h.length - 1] ?? 0) + add, { steps: req.horizonSteps })), sources: silent ? [] : req.histories.map(() => 'hw') });
     },
     close: () => {
       r.closed++;
@@ -49,7 +49,7 @@ function standInModel(opts: { throws?: Error } = {}): OnnxForecaster & Recorded 
     forecast: (req: ForecastRequest) => {
       r.requests.push(req);
       if (opts.throws) return Promise.reject(opts.throws);
-      return Promise.resolve({ forecasts: req.histories.map((h) => flat(h[h.length - 1] ?? 0, req.horizonSteps)), sources: req.histories.map(() => 'onnx') });
+      return Promise.resolve({ forecasts: req.histories.map((h) => flatForecast(h[h.length - 1] ?? 0, { steps: req.horizonSteps })), sources: req.histories.map(() => 'onnx') });
     },
     close: () => {
       r.closed++;

@@ -10,7 +10,7 @@ import { forecastCap, validateForecastCapSettings } from '../../../controller/sc
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
 import { rampFloor, validateRampFloorSettings } from '../../../controller/scaling/ramp-floor.ts';
 import { spikeHold, validateSpikeHoldSettings } from '../../../controller/scaling/spike-hold.ts';
-import type { SeriesForecast } from '../../../inference/forecaster.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 test('acceleration: while the last two rises are positive and growing, the slope is at least a x the last rise', () => {
   // Lead 2, window 4 rises: 0, 0, 2, 6 (oldest first). Median 1: 18 + 1 x 2 x 2 = 22 without it.
@@ -134,12 +134,11 @@ test('decide: the spike hold is a floor named SpikeHold where it binds; the cap 
 });
 
 test('the policy step applies spike hold and forecast cap where their interval gates reach (60 s by default), not above', () => {
-  const flat = (v: number): SeriesForecast => ({ p10: new Float64Array(4).fill(v), p50: new Float64Array(4).fill(v), p90: new Float64Array(4).fill(v) });
   const rates = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 10, 1, 1];
   const step = (interval: number, settings: Partial<ScalingPolicy>, demandRates: number[] = rates): { replicas: number; spike: number | undefined; forecast: number } => {
     const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: 3 * interval, minReplicas: 1, maxReplicas: 1000, ...settings };
     const memory: PolicyMemory = { recommendations: [] };
-    const d = policyStep(memory, { intervalSeconds: interval, demandRates, currentReplicas: 1, forecast: flat(5), source: 'test' }, policy, 0);
+    const d = policyStep(memory, { intervalSeconds: interval, demandRates, currentReplicas: 1, forecast: flatForecast(5, { steps: 4 }), source: 'test' }, policy, 0);
     return { replicas: d.replicas, spike: d.rules.spikeHold, forecast: d.rules.forecast };
   };
   const plain = step(60, { spikeHoldMaxIntervalSeconds: 0, forecastCapMaxIntervalSeconds: 0 });

@@ -8,6 +8,7 @@ import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../../controll
 import { newSurgeMemory, observeSurge, surgeMultiplier } from '../../../controller/scaling/surge-memory.ts';
 import { quantile } from '../../../inference/holt-winters.ts';
 import { createSeasonalNaiveForecaster } from '../../../inference/seasonal-naive.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 test('surge memory: a surge is scored `lead` ticks later as demand then over demand at the surge', () => {
   const m = newSurgeMemory();
@@ -67,21 +68,19 @@ test('surge memory: after the lead shrinks, each surge is still scored at its ow
   assert.deepEqual(m.pending, []);
 });
 
-const flatBand = (p50: number, p90: number, steps = 4) => ({ p10: new Float64Array(steps).fill(p50), p50: new Float64Array(steps).fill(p50), p90: new Float64Array(steps).fill(p90) });
-
 test('calibration: each forecast is scored when its lead has passed, in band widths; a miss lowers the level, a hit raises it', () => {
   const s = newCalibration();
   assert.equal(s.alpha, CALIBRATION_DEFAULTS.missRate);
-  observe(s, { demand: 0, forecast: flatBand(100, 120), lead: 2, scale: 1 });
-  observe(s, { demand: 0, forecast: flatBand(100, 120), lead: 2, scale: 1 });
+  observe(s, { demand: 0, forecast: flatForecast(100, { p90: 120, steps: 4 }), lead: 2, scale: 1 });
+  observe(s, { demand: 0, forecast: flatForecast(100, { p90: 120, steps: 4 }), lead: 2, scale: 1 });
   assert.equal(s.scored, 0, 'nothing reached its interval yet');
   // Demand 150 against p50 100 and width 20: 2.5 widths, above the band (a miss).
-  observe(s, { demand: 150, forecast: flatBand(100, 120), lead: 2, scale: 1 });
+  observe(s, { demand: 150, forecast: flatForecast(100, { p90: 120, steps: 4 }), lead: 2, scale: 1 });
   assert.equal(s.scored, 1);
   assert.deepEqual(s.residuals, [2.5]);
   assert.ok(Math.abs(s.alpha - (0.1 + 0.005 * (0.1 - 1))) < 1e-12, String(s.alpha));
   // 110: half a width, a hit.
-  observe(s, { demand: 110, forecast: flatBand(100, 120), lead: 2, scale: 1 });
+  observe(s, { demand: 110, forecast: flatForecast(100, { p90: 120, steps: 4 }), lead: 2, scale: 1 });
   assert.deepEqual(s.residuals, [2.5, 0.5]);
   assert.ok(s.alpha > 0.1 + 0.005 * (0.1 - 1));
   assert.equal(s.pending.length, 2, 'only the newest `lead` forecasts wait');
@@ -89,11 +88,11 @@ test('calibration: each forecast is scored when its lead has passed, in band wid
 
 test('calibration: the band width never collapses to zero (2% of p50 at least), and the level stays within [0.005, 0.5]', () => {
   const s = newCalibration();
-  observe(s, { demand: 0, forecast: flatBand(1000, 1000), lead: 1, scale: 1 });
-  observe(s, { demand: 1010, forecast: flatBand(1000, 1000), lead: 1, scale: 1 });
+  observe(s, { demand: 0, forecast: flatForecast(1000, { p90: 1000, steps: 4 }), lead: 1, scale: 1 });
+  observe(s, { demand: 1010, forecast: flatForecast(1000, { p90: 1000, steps: 4 }), lead: 1, scale: 1 });
   assert.deepEqual(s.residuals, [0.5], 'a flat band is 20 wide at p50 1000');
   const t = newCalibration();
-  for (let i = 0; i < 2000; i++) observe(t, { demand: 1e6, forecast: flatBand(1, 2), lead: 1, scale: 1 });
+  for (let i = 0; i < 2000; i++) observe(t, { demand: 1e6, forecast: flatForecast(1, { p90: 2, steps: 4 }), lead: 1, scale: 1 });
   assert.equal(t.alpha, 0.005);
   assert.equal(t.residuals.length, CALIBRATION_DEFAULTS.window, 'only the last window of residuals');
 });
@@ -113,7 +112,7 @@ test('calibration: the multiplier is 1 until earned, pinned by equal bounds, and
 });
 
 test('calibration: until earned the upper band is capped at 1.5x p50; after, p90 is p50 plus the scaled width', () => {
-  const f = flatBand(100, 400, 2);
+  const f = flatForecast(100, { p90: 400, steps: 2 });
   const s = newCalibration();
   assert.deepEqual([...calibrated(f, s, { scale: 1 }).p90], [150, 150]);
   s.scored = CALIBRATION_DEFAULTS.earnAfter;
@@ -123,8 +122,8 @@ test('calibration: until earned the upper band is capped at 1.5x p50; after, p90
 
 test('calibration: demand exactly at the band is served, a hit; the forecast kept is the step at the lead', () => {
   const s = newCalibration();
-  observe(s, { demand: 0, forecast: flatBand(100, 110), lead: 1, scale: 1 });
-  observe(s, { demand: 110, forecast: flatBand(100, 110), lead: 1, scale: 1 });
+  observe(s, { demand: 0, forecast: flatForecast(100, { p90: 110, steps: 4 }), lead: 1, scale: 1 });
+  observe(s, { demand: 110, forecast: flatForecast(100, { p90: 110, steps: 4 }), lead: 1, scale: 1 });
   assert.deepEqual(s.residuals, [1]);
   assert.ok(Math.abs(s.alpha - (0.1 + 0.005 * 0.1)) < 1e-12, `a hit raises the level: ${s.alpha}`);
   const stepped = { p10: Float64Array.from([10, 20, 30, 40]), p50: Float64Array.from([10, 20, 30, 40]), p90: Float64Array.from([15, 30, 45, 60]) };
@@ -135,11 +134,11 @@ test('calibration: demand exactly at the band is served, a hit; the forecast kep
 
 test('calibration: when the lead shrinks only the newest forecasts wait, so the next score is the newest one', () => {
   const s = newCalibration();
-  for (const p50 of [100, 200, 300]) observe(s, { demand: 0, forecast: flatBand(p50, p50 + 10), lead: 3, scale: 1 });
+  for (const p50 of [100, 200, 300]) observe(s, { demand: 0, forecast: flatForecast(p50, { p90: p50 + 10, steps: 4 }), lead: 3, scale: 1 });
   assert.equal(s.pending.length, 3);
-  observe(s, { demand: 0, forecast: flatBand(400, 410), lead: 1, scale: 1 });
+  observe(s, { demand: 0, forecast: flatForecast(400, { p90: 410, steps: 4 }), lead: 1, scale: 1 });
   assert.deepEqual(s.pending, [[400, 10]]);
-  observe(s, { demand: 405, forecast: flatBand(500, 510), lead: 1, scale: 1 });
+  observe(s, { demand: 405, forecast: flatForecast(500, { p90: 510, steps: 4 }), lead: 1, scale: 1 });
   assert.deepEqual(s.residuals, [-10, 0.5], 'the oldest was scored at the shrink, then the newest');
 });
 

@@ -14,10 +14,10 @@ import { policyStep, type PolicyMemory } from '../../../controller/reconcile/pol
 import { decide } from '../../../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
 import { RAMP_FLOOR_DEFAULTS, rampFloor, validateRampFloorSettings } from '../../../controller/scaling/ramp-floor.ts';
-import type { SeriesForecast } from '../../../inference/forecaster.ts';
 import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
 import { runPolicy } from '../../../replay/engine.ts';
 import { parseTrace } from '../../../replay/trace.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 test('a rising series is extrapolated by m x (K+1) x the median one-step rise of the last windowLeads x (K+1) intervals', () => {
   // Lead 3 (K = 2): the window is 6 rises. The last 6 rises are 1, 2, 3, 4, 5, 100 (oldest first): a
@@ -84,13 +84,12 @@ test('decide keeps the ramp under the other rules, names it Ramp when it binds, 
 });
 
 test('the policy step applies the ramp at intervals up to rampFloorMaxIntervalSeconds, not above, not in reactive-only runs', () => {
-  const flat = (v: number): SeriesForecast => ({ p10: new Float64Array(3).fill(v), p50: new Float64Array(3).fill(v), p90: new Float64Array(3).fill(v) });
   const step = (interval: number, settings: Partial<ScalingPolicy> = {}, reactiveOnly = false): { replicas: number; reason: string; ramp: number | undefined } => {
     // Startup one interval: K = 1, lead 2, window 4 rises. Demand +10 an interval; the forecast stays flat at 10.
     const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000, ...settings };
     const memory: PolicyMemory = { recommendations: [] };
     const rates = [10, 20, 30, 40, 50, 60];
-    const d = policyStep(memory, { intervalSeconds: interval, demandRates: rates, currentReplicas: 60, forecast: flat(10), source: 'test', ...(reactiveOnly ? { reactiveOnly } : {}) }, policy, 0);
+    const d = policyStep(memory, { intervalSeconds: interval, demandRates: rates, currentReplicas: 60, forecast: flatForecast(10), source: 'test', ...(reactiveOnly ? { reactiveOnly } : {}) }, policy, 0);
     return { replicas: d.replicas, reason: d.reason, ramp: d.rules.ramp };
   };
   // 60 + 10 x 2 x 2 = 100 replicas at capacity 1.

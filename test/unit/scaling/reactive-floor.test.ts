@@ -13,10 +13,10 @@ import { policyStep, type PolicyMemory } from '../../../controller/reconcile/pol
 import { decide } from '../../../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
 import { learnedFloor, newReactiveFloor, REACTIVE_FLOOR_DEFAULTS, observeReactiveFloor, validateReactiveFloorSettings, type ReactiveFloorSettings } from '../../../controller/scaling/reactive-floor.ts';
-import type { SeriesForecast } from '../../../inference/forecaster.ts';
 import { createHoltWintersForecaster } from '../../../inference/holt-winters.ts';
 import { runPolicy } from '../../../replay/engine.ts';
 import { parseTrace } from '../../../replay/trace.ts';
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 /** Two rules: current demand (w 1) and the peak of the last 4 intervals (w 4), both at h 1; no decay, so sums are exact. */
 const GRID: ReactiveFloorSettings = { headrooms: [1], windows: [1, 4], halfLife: Infinity, earnAfter: 1, budget: 1 };
@@ -92,7 +92,6 @@ test('decide keeps the learned floor under the other rules and names it when it 
 });
 
 test('the policy step learns the floor only at intervals up to learnedFloorMaxIntervalSeconds, from the asks before the floor', () => {
-  const flat = (v: number): SeriesForecast => ({ p10: new Float64Array(3).fill(v), p50: new Float64Array(3).fill(v), p90: new Float64Array(3).fill(v) });
   const stepAll = (interval: number, maxInterval: number): { memory: PolicyMemory; reasons: string[] } => {
     // No stabilization, so the fleet falls back to the forecast after a spike unless a floor holds it;
     // a budget of 3 times the policy's asks lets the floor hold the spike's peak (40, against asks of about 15 a tick).
@@ -105,7 +104,7 @@ test('the policy step learns the floor only at intervals up to learnedFloorMaxIn
     // A one-interval spike to 40 every 6 intervals; the forecast stays at 10 and never sees it coming.
     for (let t = 0; t < 120; t++) {
       rates.push(t % 6 === 5 ? 40 : 10);
-      const d = policyStep(memory, { intervalSeconds: interval, demandRates: rates, currentReplicas: cur, forecast: flat(10), source: 'test' }, policy, t * interval);
+      const d = policyStep(memory, { intervalSeconds: interval, demandRates: rates, currentReplicas: cur, forecast: flatForecast(10), source: 'test' }, policy, t * interval);
       reasons.push(d.reason);
       cur = d.replicas;
     }

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import { chooseForecast, type PolicyMemory } from '../../../controller/reconcile/policy-step.ts';
 import { newSelection, pinball, selectCandidate, SELECTION_DEFAULTS } from '../../../controller/scaling/selection.ts';
 import type { SeriesForecast } from '../../../inference/forecaster.ts';
-
-const flat = (p50: number, p90: number, steps = 3): SeriesForecast => ({ p10: new Float64Array(steps).fill(p50 / 2), p50: new Float64Array(steps).fill(p50), p90: new Float64Array(steps).fill(p90) });
+import { flatForecast } from '../../helpers/forecasts.ts';
 
 test('pinball at q = 0.9: demand above the band costs nine times the same amount below it', () => {
   assert.ok(Math.abs(pinball(110, 100, 0.9) - 9) < 1e-9);
@@ -18,7 +17,7 @@ test('the first candidate is used until the others are earned, then the one with
   const s = newSelection(2);
   // Demand 100 every interval; candidate 0 under-forecasts (p90 60), candidate 1 is close (p90 105).
   const picks: number[] = [];
-  for (let t = 0; t < 40; t++) picks.push(selectCandidate(s, { demand: 100, forecasts: [flat(50, 60), flat(100, 105)], lead: 2 }));
+  for (let t = 0; t < 40; t++) picks.push(selectCandidate(s, { demand: 100, forecasts: [flatForecast(50, { p90: 60 }), flatForecast(100, { p90: 105 })], lead: 2 }));
   // Scores start once a forecast reaches its interval (lead 2), and count after earnAfter of them.
   const firstSwitch = picks.indexOf(1);
   assert.equal(firstSwitch, 2 + SELECTION_DEFAULTS.earnAfter - 1, `switched at ${firstSwitch}`);
@@ -31,7 +30,7 @@ test('a candidate only a little better does not take over (no flapping on noise)
   const s = newSelection(2);
   for (let t = 0; t < 200; t++) {
     // Both miss by about the same: candidate 1 is 5% better, under the 10% margin.
-    selectCandidate(s, { demand: 100, forecasts: [flat(80, 80), flat(81, 81)], lead: 1 });
+    selectCandidate(s, { demand: 100, forecasts: [flatForecast(80), flatForecast(81)], lead: 1 });
   }
   assert.equal(s.chosen, 0);
   assert.equal(s.switches, 0);
@@ -44,7 +43,7 @@ test('scoring is causal: a forecast is judged against the demand of the interval
   const lead = 3;
   for (let t = 0; t < demand.length; t++) {
     const next = demand[t + lead - 1 + 1] ?? demand[demand.length - 1] ?? 0;
-    selectCandidate(s, { demand: demand[t] ?? 0, forecasts: [flat(demand[t] ?? 0, demand[t] ?? 0), flat(next, next)], lead });
+    selectCandidate(s, { demand: demand[t] ?? 0, forecasts: [flatForecast(demand[t] ?? 0), flatForecast(next)], lead });
   }
   // The pending queue lags by lead - 1; a candidate that knew the future at the lead scores near 0.
   assert.equal(s.chosen, 1);
@@ -53,13 +52,13 @@ test('scoring is causal: a forecast is judged against the demand of the interval
 
 test('chooseForecast: one candidate is returned as it is; a shadow in use says so in its source', () => {
   const one: PolicyMemory = { recommendations: [] };
-  const only = { forecast: flat(1, 2), source: 'holt-winters' };
+  const only = { forecast: flatForecast(1, { p90: 2 }), source: 'holt-winters' };
   assert.equal(chooseForecast(one, { demand: 1, candidates: [only], lead: 1 }), only);
   assert.equal(one.selection, undefined);
 
   const m: PolicyMemory = { recommendations: [] };
   let last = '';
-  for (let t = 0; t < 40; t++) last = chooseForecast(m, { demand: 100, candidates: [{ forecast: flat(10, 20), source: 'holt-winters' }, { forecast: flat(100, 104), source: 'onnx' }], lead: 1 }).source;
+  for (let t = 0; t < 40; t++) last = chooseForecast(m, { demand: 100, candidates: [{ forecast: flatForecast(10, { p90: 20 }), source: 'holt-winters' }, { forecast: flatForecast(100, { p90: 104 }), source: 'onnx' }], lead: 1 }).source;
   assert.equal(last, 'onnx (selected)');
   assert.throws(() => chooseForecast(m, { demand: 1, candidates: [], lead: 1 }), /no candidate/);
 });
@@ -70,13 +69,13 @@ test('the loss is an exponentially weighted mean: after halfLife scores of a new
   const s = newSelection(1);
   const settings = { ...SELECTION_DEFAULTS, halfLife: 10 };
   // Lead 1: each tick scores the forecast of the tick before. p90 100 against demand 110 costs 9.
-  selectCandidate(s, { demand: 110, forecasts: [flat(100, 100)], lead: 1 }, settings);
-  selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  selectCandidate(s, { demand: 110, forecasts: [flatForecast(100)], lead: 1 }, settings);
+  selectCandidate(s, { demand: 110, forecasts: [flatForecast(110)], lead: 1 }, settings);
   assert.ok(Math.abs((s.loss[0] as number) - 9) < 1e-9, `first score is the loss itself: ${s.loss[0]}`);
   // Scores of 0 (the forecast was exact): five take it to 9 x 0.5^(1/2), ten halve it.
-  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flatForecast(110)], lead: 1 }, settings);
   assert.ok(Math.abs((s.loss[0] as number) - 9 * Math.SQRT1_2) < 1e-9, `after half a half-life: ${s.loss[0]}`);
-  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flat(110, 110)], lead: 1 }, settings);
+  for (let t = 0; t < 5; t++) selectCandidate(s, { demand: 110, forecasts: [flatForecast(110)], lead: 1 }, settings);
   assert.ok(Math.abs((s.loss[0] as number) - 4.5) < 1e-9, `after one half-life: ${s.loss[0]}`);
   assert.equal(s.scored, 11);
 });
@@ -91,24 +90,24 @@ test("the p90 scored is the one for the lead's step, and a forecast too short gi
 
 test('with three candidates the best is chosen wherever it stands, and keeping the choice is not a switch', () => {
   const s = newSelection(3);
-  for (let t = 0; t < 40; t++) selectCandidate(s, { demand: 100, forecasts: [flat(50, 60), flat(100, 102), flat(50, 70)], lead: 1 });
+  for (let t = 0; t < 40; t++) selectCandidate(s, { demand: 100, forecasts: [flatForecast(50, { p90: 60 }), flatForecast(100, { p90: 102 }), flatForecast(50, { p90: 70 })], lead: 1 });
   assert.deepEqual([s.chosen, s.switches], [1, 1]);
   const kept = newSelection(2);
-  for (let t = 0; t < 40; t++) selectCandidate(kept, { demand: 100, forecasts: [flat(100, 102), flat(50, 60)], lead: 1 });
+  for (let t = 0; t < 40; t++) selectCandidate(kept, { demand: 100, forecasts: [flatForecast(100, { p90: 102 }), flatForecast(50, { p90: 60 })], lead: 1 });
   assert.deepEqual([kept.chosen, kept.switches], [0, 0]);
 });
 
 test('a candidate list that does not match the state is refused, naming both counts', () => {
-  assert.throws(() => selectCandidate(newSelection(2), { demand: 1, forecasts: [flat(1, 1)], lead: 1 }), { message: 'selection: 1 candidates, state for 2' });
+  assert.throws(() => selectCandidate(newSelection(2), { demand: 1, forecasts: [flatForecast(1)], lead: 1 }), { message: 'selection: 1 candidates, state for 2' });
 });
 
 test('when the lead shrinks only the newest forecasts wait, so the next score is the newest one', () => {
   const s = newSelection(1);
-  for (const p90 of [100, 200, 300]) selectCandidate(s, { demand: 0, forecasts: [flat(p90, p90)], lead: 3 });
+  for (const p90 of [100, 200, 300]) selectCandidate(s, { demand: 0, forecasts: [flatForecast(p90)], lead: 3 });
   assert.deepEqual(s.pending, [[100], [200], [300]]);
-  selectCandidate(s, { demand: 0, forecasts: [flat(400, 400)], lead: 1 });
+  selectCandidate(s, { demand: 0, forecasts: [flatForecast(400)], lead: 1 });
   assert.deepEqual(s.pending, [[400]]);
-  selectCandidate(s, { demand: 400, forecasts: [flat(500, 500)], lead: 1 });
+  selectCandidate(s, { demand: 400, forecasts: [flatForecast(500)], lead: 1 });
   // The first score (the oldest, 100 against 0: loss 10) was taken at the shrink; the newest (400 against 400, loss 0) moves it.
   assert.ok(Math.abs((s.loss[0] ?? NaN) - 10 * Math.pow(0.5, 1 / SELECTION_DEFAULTS.halfLife)) < 1e-9, String(s.loss[0]));
 });
@@ -118,7 +117,7 @@ test('a switch needs a loss lower by more than the margin, and of equal shadows 
   const s = newSelection(3);
   s.scored = settings.earnAfter;
   s.loss.splice(0, 3, 10, 5, 5);
-  const forecasts = [flat(1, 1), flat(1, 1), flat(1, 1)];
+  const forecasts = [flatForecast(1), flatForecast(1), flatForecast(1)];
   assert.equal(selectCandidate(s, { demand: 0, forecasts, lead: 4 }, settings), 0, 'exactly half the loss at a margin of one half: stay');
   s.loss.splice(0, 3, 10, 4, 4);
   assert.equal(selectCandidate(s, { demand: 0, forecasts, lead: 4 }, settings), 1);
