@@ -6,8 +6,13 @@ export const policySettingsSchema = z.strictObject({
   headroom: z.number().min(1).max(10).default(1),
   /** Which forecast quantile sizes the fleet. */
   quantile: z.enum(['p50', 'p90']).default('p90'),
-  /** Multiplier on current demand for the reactive lower bound (1 = exactly enough for now). */
-  reactiveHeadroom: z.number().min(1).max(10).default(1),
+  /**
+   * Multiplier on the last minute's mean demand for the reactive lower bound; current demand itself is
+   * always a floor (1 = exactly enough for now). 1.25 keeps the fleet at least 87% of what the default
+   * HPA (utilization 0.7) would hold: at 1 it lost more demand than the HPA on 6 of the 14 series it was
+   * never tuned on, 3 at 1.25 (docs/forecasting.md, seventh round).
+   */
+  reactiveHeadroom: z.number().min(1).max(10).default(1.25),
   /** Demand counts as a surge when it exceeds the p90 forecast for now times this factor. */
   surgeBandFactor: z.number().min(1).max(10).default(1),
   /** Multiplier on current demand when it breaks above the forecast band (a surge the model did not see). */

@@ -46,7 +46,7 @@ test('the selector pattern takes label matchers and refuses what would break the
   for (const bad of ['namespace=llm', 'namespace="llm"}', '{namespace="llm"}', 'namespace="llm",', 'namespace="a"} or vector(1) or up{x="y"', '1abc="x"']) assert.ok(!re.test(bad), bad);
 });
 
-const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100 };
+const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100 };
 const flat = (rate: number) => ({ p50: [rate, rate, rate], p90: [rate, rate, rate], source: 'test' });
 
 test('decide: a guard above every other rule binds and says so; below them it is reported, not binding', () => {
@@ -152,7 +152,7 @@ test('the tick reads each guard with the demand, and a queue the forecast did no
 test('a guard that cannot be read asks for nothing: the forecast still decides, and the failure is counted', async () => {
   const h = loop(guarded([{ name: 'queue', query: 'sum(broken)', target: 4 }]), (q) => (q === 'sum(broken)' ? { ok: false, error: 'prometheus: boom' } : { ok: true, rate: 35, detail: {} }));
   for (let i = 0; i < 3; i++) await h.tick();
-  assert.equal(h.replicas.n, 4);
+  assert.equal(h.replicas.n, 5, '35/s with the reactive floor\'s 1.25 headroom, at 10 per replica');
   assert.match((await h.metrics.render()).body, /surgeguard_controller_signal_errors_total\{signal="guard"\} 3/);
   assert.equal(h.decisions.list({ limit: 1 })[0]?.guard, undefined);
 });

@@ -9,7 +9,7 @@ import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller
 import { flatForecast } from '../../helpers/forecasts.ts';
 
 // 15 s intervals, 120 s startup (lead 9), one request/s per replica.
-const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
+const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 1, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
 const input = (demand: number, currentReplicas: number, extra: Partial<PolicyStepInput> = {}): PolicyStepInput => ({
   intervalSeconds: 15,
   demandRates: Float64Array.from({ length: 40 }, () => demand),

@@ -170,8 +170,9 @@ test('a campaign window pre-scales ahead of its start by prescale + startup, abo
   assert.deepEqual([on[0], on.at(-1)], [1060, 1435], 'on from start - prescale - startup until the end (1150 + 300)');
   for (const x of seen.filter((y) => y.campaign !== undefined)) assert.equal(x.campaign, 17, JSON.stringify(x));
   // The scale-up limit (double or +4 per 15 s) still applies: the pre-scale time is there to absorb it.
+  // The fleet before is 7 (50/s with the reactive floor's 1.25 headroom), so 14.
   const first = seen.find((x) => x.now === 1060);
-  assert.deepEqual([first?.reason, first?.desired], ['ScaleUpLimited', 12], JSON.stringify(first));
+  assert.deepEqual([first?.reason, first?.desired], ['ScaleUpLimited', 14], JSON.stringify(first));
   assert.match(first?.message ?? '', /campaign launch 17/);
   const next = seen.find((x) => x.now === 1075);
   assert.deepEqual([next?.reason, next?.desired], ['Campaign', 17], JSON.stringify(next));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { decide, type ScalingForecast, type ScalingSignals } from '../../../controller/scaling/decide.ts';
 import { DEFAULT_POLICY_SETTINGS, type ScalingPolicy } from '../../../controller/scaling/policy.ts';
 
-const policy = (x: Partial<ScalingPolicy> = {}): ScalingPolicy => ({ ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100, ...x });
+const policy = (x: Partial<ScalingPolicy> = {}): ScalingPolicy => ({ ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 10, startupSeconds: 30, minReplicas: 1, maxReplicas: 100, ...x });
 const signals = (current: number, replicas: number, x: Partial<ScalingSignals> = {}): ScalingSignals => ({ intervalSeconds: 15, demandRates: [current], currentReplicas: replicas, recentRecommendations: [], ...x });
 const forecast = (p50: number, p90: number, x: Partial<ScalingForecast> = {}): ScalingForecast => ({ p50: [p50, p50, p50], p90: [p90, p90, p90], source: 't', ...x });
 
@@ -22,6 +22,19 @@ test('direction and the recommendation kept for stabilization', () => {
 test('headroom multiplies the forecast and reactiveHeadroom current demand', () => {
   assert.equal(decide(signals(10, 1), forecast(90, 100), policy({ headroom: 1.5 }), 0).rules.forecast, 15);
   assert.equal(decide(signals(50, 1), forecast(10, 10), policy({ reactiveHeadroom: 2 }), 0).rules.reactive, 10);
+});
+
+test('reactiveHeadroom multiplies the last minute\'s mean demand; current demand is always a floor', () => {
+  const h = policy({ reactiveHeadroom: 1.25 });
+  // At 15 s the minute is the last 4 intervals: mean 40, x1.25 = 50/s, 5 replicas, though the current interval is 20.
+  assert.equal(decide(signals(20, 1, { demandRates: [99, 60, 40, 40, 20] }), forecast(1, 1), h, 0).rules.reactive, 5);
+  // One burst interval is a quarter of the minute: 160 now over 0, 0, 0 is a mean of 40 (5 pods), but current demand asks 16.
+  assert.equal(decide(signals(160, 1, { demandRates: [0, 0, 0, 160] }), forecast(1, 1), h, 0).rules.reactive, 16);
+  // At 1 minute the minute is the current interval: 40 x 1.25 = 50/s; the interval before is not read.
+  assert.equal(decide(signals(40, 1, { intervalSeconds: 60, demandRates: [400, 40] }), forecast(1, 1), h, 0).rules.reactive, 5);
+  // A history shorter than the minute is averaged over what there is; the defaults are this rule at 1.25.
+  assert.equal(decide(signals(40, 1, { demandRates: [80, 40] }), forecast(1, 1), h, 0).rules.reactive, 8);
+  assert.equal(DEFAULT_POLICY_SETTINGS.reactiveHeadroom, 1.25);
 });
 
 test('quantile p50 sizes by p50, p90 by p90', () => {

@@ -109,7 +109,7 @@ test('forecast cap: multiplier x the peak demand of the last windowLeads x (K+1)
 });
 
 test('decide: the spike hold is a floor named SpikeHold where it binds; the cap lowers the forecast rule only', () => {
-  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
+  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
   const forecast = { p50: [50, 50, 50], p90: [80, 80, 80], source: 'test' };
   const signals = { intervalSeconds: 60, demandRates: [20], currentReplicas: 2, recentRecommendations: [] };
   assert.deepEqual([decide(signals, forecast, policy, 0).replicas, decide(signals, forecast, policy, 0).reason], [8, 'Forecast']);
@@ -136,7 +136,7 @@ test('decide: the spike hold is a floor named SpikeHold where it binds; the cap 
 test('the policy step applies spike hold and forecast cap where their interval gates reach (60 s by default), not above', () => {
   const rates = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 10, 1, 1];
   const step = (interval: number, settings: Partial<ScalingPolicy>, demandRates: number[] = rates): { replicas: number; spike: number | undefined; forecast: number } => {
-    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: 3 * interval, minReplicas: 1, maxReplicas: 1000, ...settings };
+    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 1, startupSeconds: 3 * interval, minReplicas: 1, maxReplicas: 1000, ...settings };
     const memory: PolicyMemory = { recommendations: [] };
     const d = policyStep(memory, { intervalSeconds: interval, demandRates, currentReplicas: 1, forecast: flatForecast(5, { steps: 4 }), source: 'test' }, policy, 0);
     return { replicas: d.replicas, spike: d.rules.spikeHold, forecast: d.rules.forecast };

@@ -63,7 +63,7 @@ test('bad settings are refused by name', () => {
 });
 
 test('decide keeps the ramp under the other rules, names it Ramp when it binds, and shows it in the rules', () => {
-  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
+  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
   const forecast = { p50: [10, 10, 10], p90: [20, 20, 20], source: 'test' };
   const signals = { intervalSeconds: 60, demandRates: [20], currentReplicas: 2, recentRecommendations: [] };
   const without = decide(signals, forecast, policy, 0);
@@ -86,7 +86,7 @@ test('decide keeps the ramp under the other rules, names it Ramp when it binds, 
 test('the policy step applies the ramp at intervals up to rampFloorMaxIntervalSeconds, not above, not in reactive-only runs', () => {
   const step = (interval: number, settings: Partial<ScalingPolicy> = {}, reactiveOnly = false): { replicas: number; reason: string; ramp: number | undefined } => {
     // Startup one interval: K = 1, lead 2, window 4 rises. Demand +10 an interval; the forecast stays flat at 10.
-    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000, ...settings };
+    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000, ...settings };
     const memory: PolicyMemory = { recommendations: [] };
     const rates = [10, 20, 30, 40, 50, 60];
     const d = policyStep(memory, { intervalSeconds: interval, demandRates: rates, currentReplicas: 60, forecast: flatForecast(10), source: 'test', ...(reactiveOnly ? { reactiveOnly } : {}) }, policy, 0);

@@ -80,7 +80,7 @@ test('scoring is causal: demand after a tick does not change the floor decided a
 });
 
 test('decide keeps the learned floor under the other rules and names it when it binds', () => {
-  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
+  const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, capacityPerReplicaPerSecond: 10, startupSeconds: 120, minReplicas: 1, maxReplicas: 100 };
   const forecast = { p50: [10, 10, 10], p90: [20, 20, 20], source: 'test' };
   const signals = { intervalSeconds: 60, demandRates: [20], currentReplicas: 2, recentRecommendations: [] };
   const without = decide(signals, forecast, policy, 0);
@@ -96,7 +96,7 @@ test('the policy step learns the floor only at intervals up to learnedFloorMaxIn
     // No stabilization, so the fleet falls back to the forecast after a spike unless a floor holds it;
     // a budget of 3 times the policy's asks lets the floor hold the spike's peak (40, against asks of about 15 a tick).
     // The spike hold (on at 60 s) would hold these lone spikes itself: off, so the learned floor is what is tested.
-    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, scaleDownStabilizationSeconds: 0, spikeHoldMaxIntervalSeconds: 0, learnedFloorMaxIntervalSeconds: maxInterval, learnedFloorBudget: 3, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000 };
+    const policy: ScalingPolicy = { ...DEFAULT_POLICY_SETTINGS, reactiveHeadroom: 1, scaleDownStabilizationSeconds: 0, spikeHoldMaxIntervalSeconds: 0, learnedFloorMaxIntervalSeconds: maxInterval, learnedFloorBudget: 3, capacityPerReplicaPerSecond: 1, startupSeconds: interval, minReplicas: 1, maxReplicas: 1000 };
     const memory: PolicyMemory = { recommendations: [] };
     const rates: number[] = [];
     const reasons: string[] = [];
