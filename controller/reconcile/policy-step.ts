@@ -52,6 +52,8 @@ export function chooseForecast(memory: PolicyMemory, x: { demand: number; candid
 /** What one step reads besides the memory. */
 export interface PolicyStepInput {
   readonly intervalSeconds: number;
+  /** Seconds of recorded demand per interval where it is replayed faster than real time (decide.ts ScalingSignals). */
+  readonly demandIntervalSeconds?: number;
   readonly demandRates: ArrayLike<number>;
   readonly currentReplicas: number;
   readonly forecast: SeriesForecast;
@@ -88,7 +90,7 @@ export function policyStep(memory: PolicyMemory, input: PolicyStepInput, policy:
   const cap = capFor(input, policy, lead);
   const campaign = campaignFor(memory, input, policy, { lead, nowSeconds });
   const decision = decide(
-    { intervalSeconds: input.intervalSeconds, demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}), ...(spike ? { spikeHold: spike } : {}), ...(cap !== undefined ? { forecastCap: cap } : {}), ...(campaign ? { campaign } : {}) },
+    { intervalSeconds: input.intervalSeconds, ...(input.demandIntervalSeconds !== undefined ? { demandIntervalSeconds: input.demandIntervalSeconds } : {}), demandRates: input.demandRates, currentReplicas: input.currentReplicas, recentRecommendations: memory.recommendations, ...(input.guards ? { guards: input.guards } : {}), ...floorLearner?.floor, ...(ramp ? { rampFloor: ramp } : {}), ...(spike ? { spikeHold: spike } : {}), ...(cap !== undefined ? { forecastCap: cap } : {}), ...(campaign ? { campaign } : {}) },
     { p50: forecast.p50, p90: forecast.p90, bandNow: prev ? { p50: prev.p50[0] ?? 0, p90: prev.p90[0] ?? 0 } : undefined, surgeMultiplier: multiplier, source: input.source },
     policy,
     nowSeconds,

@@ -253,7 +253,7 @@ export function createScalingLoop(deps: TickDeps, config: TickConfig): { tick():
       if (fc && target.ok) {
         const guards = readGuards(s, keyOf(s), x.readings, target.state.replicas);
         const campaigns = campaignsOf(s, (window, why) => tellBadWindow(keyOf(s), window, why));
-        decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: fc.f, source: fc.source, reactiveOnly: !config.forecasting, guards, campaigns }, policy, x.nowSeconds);
+        decision = policyStep(rt.memory, { intervalSeconds: config.intervalSeconds, demandIntervalSeconds: config.intervalSeconds * config.forecastTimeScale, demandRates: rt.history, currentReplicas: target.state.replicas, forecast: fc.f, source: fc.source, reactiveOnly: !config.forecasting, guards, campaigns }, policy, x.nowSeconds);
       }
       const ref = s.spec.targetRef;
       const p = plan({ scaler: s, reading: x.readings.get(keyOf(s)), decision, target, hpa: x.hpas.get(`${s.metadata.namespace}/${ref.kind}/${ref.name}`), paused: x.paused ?? false, ...(x.hold ? { hold: x.hold } : {}), unschedulablePods: rt.stats?.unschedulable ?? 0 });

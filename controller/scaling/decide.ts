@@ -7,6 +7,12 @@ import type { SpikeHold } from './spike-hold.ts';
 /** What the controller measured for one target, as rates per second on a fixed interval. */
 export interface ScalingSignals {
   readonly intervalSeconds: number;
+  /**
+   * Seconds of recorded demand one interval holds, where demand is replayed faster than real time
+   * (the controller's forecastTimeScale); `intervalSeconds` when absent. Only the reactive floor's
+   * minute reads it: a minute of demand, not a minute of ticks.
+   */
+  readonly demandIntervalSeconds?: number;
   /** Demand in requests per second for each interval, oldest first; the last entry is the current interval. */
   readonly demandRates: ArrayLike<number>;
   /** Pods that exist now (serving or starting). */
@@ -218,7 +224,7 @@ function needs(signals: ScalingSignals, forecast: ScalingForecast, policy: Scali
 /** Mean demand rate over the last minute: the current interval, and those before it that the minute reaches. */
 function minuteMean(signals: ScalingSignals): number {
   const d = signals.demandRates;
-  const n = Math.min(d.length, Math.max(1, Math.ceil(60 / signals.intervalSeconds - 1e-9)));
+  const n = Math.min(d.length, Math.max(1, Math.ceil(60 / (signals.demandIntervalSeconds ?? signals.intervalSeconds) - 1e-9)));
   let sum = 0;
   for (let i = d.length - n; i < d.length; i++) sum += d[i] ?? 0;
   return n > 0 ? sum / n : 0;

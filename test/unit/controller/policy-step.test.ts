@@ -66,3 +66,10 @@ test('chooseForecast: the configured forecaster in use keeps its own source', ()
   const shadow = { forecast: flatForecast(10, { steps: 12 }), source: 'holt-winters' };
   for (let t = 0; t < 30; t++) assert.equal(chooseForecast(m, { demand: 100, candidates: [configured, shadow], lead: 1 }), configured);
 });
+
+test('the step hands decide the seconds of demand per interval, so the reactive floor reads a minute of demand', () => {
+  const step = (extra: Partial<PolicyStepInput>): number => policyStep({ recommendations: [] }, input(0, 1, { intervalSeconds: 1, demandRates: [400, 400, 40], forecast: flatForecast(1, { steps: 12 }), ...extra }), { ...policy, reactiveHeadroom: 1.25 }, 0).rules.reactive;
+  // 1.25 x 40/s at one request/s per replica: 50; over the three 1 s ticks (mean 280): 350.
+  assert.equal(step({ demandIntervalSeconds: 1800 }), 50);
+  assert.equal(step({}), 350);
+});

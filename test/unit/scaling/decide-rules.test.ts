@@ -32,6 +32,11 @@ test('reactiveHeadroom multiplies the last minute\'s mean demand; current demand
   assert.equal(decide(signals(160, 1, { demandRates: [0, 0, 0, 160] }), forecast(1, 1), h, 0).rules.reactive, 16);
   // At 1 minute the minute is the current interval: 40 x 1.25 = 50/s; the interval before is not read.
   assert.equal(decide(signals(40, 1, { intervalSeconds: 60, demandRates: [400, 40] }), forecast(1, 1), h, 0).rules.reactive, 5);
+  // Demand replayed 1800x faster than real time (forecastTimeScale): a 1 s tick holds 30 minutes of
+  // demand, so the minute is the current interval; without saying so, it would be the last 60 ticks.
+  const fast = { intervalSeconds: 1, demandRates: [400, 400, 40] };
+  assert.equal(decide(signals(40, 1, { ...fast, demandIntervalSeconds: 1800 }), forecast(1, 1), h, 0).rules.reactive, 5);
+  assert.equal(decide(signals(40, 1, fast), forecast(1, 1), h, 0).rules.reactive, 35);
   // A history shorter than the minute is averaged over what there is; the defaults are this rule at 1.25.
   assert.equal(decide(signals(40, 1, { demandRates: [80, 40] }), forecast(1, 1), h, 0).rules.reactive, 8);
   assert.equal(DEFAULT_POLICY_SETTINGS.reactiveHeadroom, 1.25);
