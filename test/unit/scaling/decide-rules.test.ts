@@ -39,6 +39,8 @@ test('reactiveHeadroom multiplies the last minute\'s mean demand; current demand
   assert.equal(decide(signals(40, 1, fast), forecast(1, 1), h, 0).rules.reactive, 35);
   // A history shorter than the minute is averaged over what there is; the defaults are this rule at 1.25.
   assert.equal(decide(signals(40, 1, { demandRates: [80, 40] }), forecast(1, 1), h, 0).rules.reactive, 8);
+  // No demand history yet (a scaler's first read failed): the floor asks for nothing, not NaN.
+  assert.equal(decide(signals(0, 1, { demandRates: [] }), forecast(1, 1), h, 0).rules.reactive, 0);
   assert.equal(DEFAULT_POLICY_SETTINGS.reactiveHeadroom, 1.25);
 });
 
