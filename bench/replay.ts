@@ -79,11 +79,21 @@ function sourcesOf(r: ReplayResult): string {
     .join(', ');
 }
 
+/** A run's cell: quality figure / cost vs the default HPA. */
+const cell = (q?: { qualityFigure: number; costVsDefaultHpa: number }): string => (q ? `${formatQuality(q.qualityFigure)} / ${fmt(q.costVsDefaultHpa, 2)}x` : '-');
+
+/** A scored row's policy run checked against the reference scorer (checkWithScorer), with the row's fleet parameters. */
+function checkRow(x: RowResult, dir: string, name: string): string {
+  const s = x.r.score;
+  if (!s) return '-';
+  const meta = { capacity: x.capacity, startup_steps: x.k, interval_seconds: x.trace.intervalSeconds, min_replicas: 1, max_replicas: 10000 };
+  return checkWithScorer({ dir, name, csv: outputCsv(x.trace.timestamps, x.trace.demand, x.r.run, x.r.fleet), meta }, { quality: s.qualityFigure, cost: s.costVsDefaultHpa });
+}
+
 function row(x: RowResult, agree: string): string {
   const s = x.r.score;
   if (!s) return '';
   const [sn, other] = x.r.comparisons.map((c) => c.score);
-  const cell = (q?: { qualityFigure: number; costVsDefaultHpa: number }): string => (q ? `${formatQuality(q.qualityFigure)} / ${fmt(q.costVsDefaultHpa, 2)}x` : '-');
   return `| ${x.t.name} | ${x.trace.demand.length} x ${x.trace.intervalSeconds}s | ${x.capacity} | ${x.k} | **${cell(s)}** | ${cell(other)} | ${cell(sn)} | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${sourcesOf(x.r)} | ${goalOf(x)} | ${agree} |`;
 }
 
@@ -100,9 +110,8 @@ async function policyHoldout(traces: readonly DevTrace[], x: { settings: PolicyS
     const s = r.r.score;
     if (!s) continue;
     rows.push(r);
-    const meta = { capacity: r.capacity, startup_steps: r.k, interval_seconds: r.trace.intervalSeconds, min_replicas: 1, max_replicas: 10000 };
-    const agree = x.quick ? '-' : checkWithScorer({ dir: x.dir, name: `holdout ${t.name}`, csv: outputCsv(r.trace.timestamps, r.trace.demand, r.r.run, r.r.fleet), meta }, { quality: s.qualityFigure, cost: s.costVsDefaultHpa });
-    lines.push(`| ${t.name} | ${r.trace.demand.length} x ${r.trace.intervalSeconds}s | ${r.capacity} | ${r.k} | **${formatQuality(s.qualityFigure)} / ${fmt(s.costVsDefaultHpa, 2)}x** | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${goalOf(r)} | ${agree} |`);
+    const agree = x.quick ? '-' : checkRow(r, x.dir, `holdout ${t.name}`);
+    lines.push(`| ${t.name} | ${r.trace.demand.length} x ${r.trace.intervalSeconds}s | ${r.capacity} | ${r.k} | **${cell(s)}** | ${fmt(s.unservedFraction, 4)} vs ${fmt(s.defaultHpaUnservedFraction, 4)} | ${goalOf(r)} | ${agree} |`);
     console.error(x.quick ? lines[lines.length - 1] : `bench/replay: holdout ${t.name} done`);
   }
   const met = rows.filter((r) => goalOf(r) === 'met').length;
@@ -214,8 +223,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     rows.push(x);
     const s = x.r.score;
     if (!s) continue;
-    const meta = { capacity: x.capacity, startup_steps: x.k, interval_seconds: x.trace.intervalSeconds, min_replicas: 1, max_replicas: 10000 };
-    const agree = opt.quick ? '-' : checkWithScorer({ dir, name: t.name, csv: outputCsv(x.trace.timestamps, x.trace.demand, x.r.run, x.r.fleet), meta }, { quality: s.qualityFigure, cost: s.costVsDefaultHpa });
+    const agree = opt.quick ? '-' : checkRow(x, dir, t.name);
     lines.push(row(x, agree));
     console.error(opt.quick ? lines[lines.length - 1] : `bench/replay: ${t.name} done`);
     if (!opt.quick && !t.window) {
